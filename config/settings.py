@@ -1,0 +1,242 @@
+"""Kazi's settings: read once from the environment (and a `.env` file), typed, validated.
+
+Every field has a committed default that runs the embedded default (SQLite file,
+in-process job runner and session store, console SMS and sandbox payouts). A bad
+or missing required value raises ``SettingsError`` whose message is one line that
+names the setting, so start-up fails with something a deployer can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = REPO_ROOT / "instance" / "kazi.db"
+
+ENVIRONMENTS = ("development", "production", "test")
+SMS_PROVIDERS = ("console", "africastalking", "twilio")
+PAYOUT_PROVIDERS = ("sandbox", "daraja")
+LANGUAGES = ("en", "sw", "fr")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def _text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_text(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+
+
+def _number(name: str, raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+
+
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def coerce(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise SettingsError(f"{name}: expected one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return coerce
+
+
+def _http_url(name: str, raw: str) -> str | None:
+    value = raw.strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: expected an http(s) URL such as https://kazi.example.org")
+    return value
+
+
+def _redis_url(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{name}: expected a redis:// URL, got {raw!r}")
+    return value
+
+
+def _database_url(name: str, raw: str) -> str | None:
+    return normalise_database_url(raw.strip(), setting=name) if raw.strip() else None
+
+
+def normalise_database_url(raw: str, *, setting: str = "DATABASE_URL") -> str:
+    """Turn a URL as users write it (postgresql://, postgres://, sqlite:///) into a driver URL."""
+    try:
+        url: URL = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(
+            f"{setting}: cannot parse {raw!r}; expected e.g. postgresql://user@host/db "
+            "or sqlite:///path/to/kazi.db"
+        ) from None
+    backend = url.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise SettingsError(
+            f"{setting}: unsupported database {backend!r}; use postgresql or sqlite"
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _setting(env: str, coerce: Callable[[str, str], Any], default: Any = None) -> Any:
+    return field(default=default, metadata={"env": env, "coerce": coerce})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of Kazi's configuration; build with ``Settings.from_env()`` or directly in tests."""
+
+    env: str = _setting("KAZI_ENV", _choice(*ENVIRONMENTS), "development")
+    database_url: str | None = _setting("DATABASE_URL", _database_url)
+    redis_url: str | None = _setting("REDIS_URL", _redis_url)
+    secret_key: str | None = _setting("SECRET_KEY", _optional_text)
+    public_base_url: str | None = _setting("PUBLIC_BASE_URL", _http_url)
+    log_level: str = _setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info")
+    default_country: str = _setting("DEFAULT_COUNTRY", _text, "KE")
+    default_language: str = _setting("DEFAULT_LANGUAGE", _choice(*LANGUAGES), "en")
+    ussd_service_code: str = _setting("USSD_SERVICE_CODE", _text, "*384*12#")
+
+    sms_provider: str = _setting("SMS_PROVIDER", _choice(*SMS_PROVIDERS), "console")
+    sms_sender_id: str | None = _setting("SMS_SENDER_ID", _optional_text)
+    sms_rate_per_second: float = _setting("SMS_RATE_PER_SECOND", _number, 10.0)
+    at_username: str | None = _setting("AT_USERNAME", _optional_text)
+    at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
+    at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
+    twilio_account_sid: str | None = _setting("TWILIO_ACCOUNT_SID", _optional_text)
+    twilio_auth_token: str | None = _setting("TWILIO_AUTH_TOKEN", _optional_text)
+    twilio_from_number: str | None = _setting("TWILIO_FROM_NUMBER", _optional_text)
+
+    payout_provider: str = _setting("PAYOUT_PROVIDER", _choice(*PAYOUT_PROVIDERS), "sandbox")
+    mpesa_base_url: str = _setting("MPESA_BASE_URL", _http_url, "https://sandbox.safaricom.co.ke")
+    mpesa_consumer_key: str | None = _setting("MPESA_CONSUMER_KEY", _optional_text)
+    mpesa_consumer_secret: str | None = _setting("MPESA_CONSUMER_SECRET", _optional_text)
+    mpesa_shortcode: str | None = _setting("MPESA_SHORTCODE", _optional_text)
+    mpesa_initiator_name: str | None = _setting("MPESA_INITIATOR_NAME", _optional_text)
+    mpesa_security_credential: str | None = _setting("MPESA_SECURITY_CREDENTIAL", _optional_text)
+    mpesa_initiator_password: str | None = _setting("MPESA_INITIATOR_PASSWORD", _optional_text)
+    mpesa_cert_path: str | None = _setting("MPESA_CERT_PATH", _optional_text)
+    mpesa_webhook_token: str | None = _setting("MPESA_WEBHOOK_TOKEN", _optional_text)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = None
+    ) -> Settings:
+        """Read settings from the environment, with a `.env` file filling in what is unset."""
+        merged: dict[str, str] = {}
+        path = Path(dotenv_path) if dotenv_path else REPO_ROOT / ".env"
+        if path.is_file():
+            merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = merged.get(f.metadata["env"])
+            if raw is not None:
+                values[f.name] = f.metadata["coerce"](f.metadata["env"], raw)
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        for problem in self._problems():
+            raise SettingsError(problem)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL to connect with; the embedded SQLite file when none is set."""
+        return self.database_url or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: in-process jobs and session store."""
+        return self.redis_url is None
+
+    def _problems(self) -> list[str]:
+        required: list[str] = []
+        if self.sms_provider == "africastalking":
+            required += ["AT_USERNAME", "AT_API_KEY"]
+        if self.sms_provider == "twilio":
+            required += ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"]
+        if self.payout_provider == "daraja":
+            required += [
+                "MPESA_CONSUMER_KEY",
+                "MPESA_CONSUMER_SECRET",
+                "MPESA_SHORTCODE",
+                "MPESA_INITIATOR_NAME",
+            ]
+        if self.is_production:
+            # Webhooks that providers do not sign are only as safe as these tokens.
+            required += ["SECRET_KEY", "PUBLIC_BASE_URL", "AT_WEBHOOK_TOKEN"]
+            if self.payout_provider == "daraja":
+                required.append("MPESA_WEBHOOK_TOKEN")
+        problems = [
+            f"{name}: required {self._why(name)}" for name in required if not self._get(name)
+        ]
+        if (
+            self.payout_provider == "daraja"
+            and not self.mpesa_security_credential
+            and not (self.mpesa_initiator_password and self.mpesa_cert_path)
+        ):
+            problems.append(
+                "MPESA_SECURITY_CREDENTIAL: required with PAYOUT_PROVIDER=daraja "
+                "(or set MPESA_INITIATOR_PASSWORD and MPESA_CERT_PATH to build it)"
+            )
+        if self.mpesa_cert_path and not Path(self.mpesa_cert_path).is_file():
+            problems.append(f"MPESA_CERT_PATH: no certificate file at {self.mpesa_cert_path}")
+        if self.is_production and self.secret_key and len(self.secret_key) < 32:
+            problems.append("SECRET_KEY: must be at least 32 characters in production")
+        if self.sms_rate_per_second <= 0:
+            problems.append("SMS_RATE_PER_SECOND: must be greater than 0")
+        if len(self.default_country) != 2 or not self.default_country.isalpha():
+            problems.append("DEFAULT_COUNTRY: expected a two-letter country code such as KE")
+        return problems
+
+    def _get(self, env_name: str) -> Any:
+        return next(getattr(self, f.name) for f in fields(self) if f.metadata["env"] == env_name)
+
+    def _why(self, env_name: str) -> str:
+        if env_name.startswith("AT_") and self.sms_provider == "africastalking":
+            return "with SMS_PROVIDER=africastalking"
+        if env_name.startswith("TWILIO_"):
+            return "with SMS_PROVIDER=twilio"
+        if env_name.startswith("MPESA_") and env_name != "MPESA_WEBHOOK_TOKEN":
+            return "with PAYOUT_PROVIDER=daraja"
+        return "in production (KAZI_ENV=production)"
