@@ -1,0 +1,26 @@
+"""Every table of Kazi, imported in one place so Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+from console.models import Operator
+from core.db import Base
+from gateway.models import Message, UssdSession
+from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from tasks.models import Assignment, Project, Requester, Task
+from workers.models import Worker
+
+__all__ = [
+    "Assignment",
+    "Base",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Message",
+    "Operator",
+    "Payout",
+    "Project",
+    "Requester",
+    "Task",
+    "UssdSession",
+    "Worker",
+]

@@ -1,0 +1,50 @@
+"""Money as integer minor units with an ISO 4217 currency: never floats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Minor units per major unit for the currencies Kazi pays in.
+MINOR_UNITS = {"KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 100}
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of one currency, in its minor units (cents for KES)."""
+
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise TypeError(f"money amount must be an integer of minor units, got {self.amount!r}")
+        if self.currency not in MINOR_UNITS:
+            raise ValueError(f"unsupported currency {self.currency!r}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    def format(self) -> str:
+        """Human text such as 'KES 1.50' (UGX has no minor unit: 'UGX 500')."""
+        per = MINOR_UNITS[self.currency]
+        if per == 1:
+            return f"{self.currency} {self.amount}"
+        sign = "-" if self.amount < 0 else ""
+        whole, cents = divmod(abs(self.amount), per)
+        return f"{sign}{self.currency} {whole}.{cents:0{len(str(per)) - 1}d}"
+
+    def to_dict(self) -> dict[str, int | str]:
+        """The API shape of an amount: {"amount": 150, "currency": "KES"}."""
+        return {"amount": self.amount, "currency": self.currency}

@@ -1,0 +1,50 @@
+"""Alembic environment: Kazi's metadata, and the URL from settings or the caller."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from config.settings import Settings
+from core.db import UTCDateTime, build_engine
+from core.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import app code that may change later: write the plain type.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        render_item=_render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url") or Settings.from_env().sqlalchemy_url
+    engine = build_engine(url)
+    with engine.connect() as connection:
+        _configure(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Kazi's migrations run online only: flask --app wsgi db upgrade")
+run_migrations_online()

@@ -1,0 +1,120 @@
+"""The double-entry ledger and the payouts that move wages to mobile money."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import (
+    Base,
+    created_at,
+    currency_code,
+    intpk,
+    money_minor,
+    msisdn,
+    str_enum,
+    updated_at,
+)
+
+
+class AccountKind(StrEnum):
+    """What an account holds; owners are a worker, a project or Kazi itself."""
+
+    WORKER_WALLET = "worker_wallet"  # wages a worker has earned and not withdrawn
+    PROJECT_BUDGET = "project_budget"  # a requester's funding for one project
+    PAYOUT_HOLD = "payout_hold"  # money on its way to mobile money, not yet settled
+    FUNDING = "funding"  # money requesters paid in (the outside world, for balance)
+    DISBURSED = "disbursed"  # money that reached a worker's mobile-money account
+
+
+class LedgerAccount(Base):
+    """An account in one currency; its balance is the sum of its entries."""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        UniqueConstraint("kind", "worker_id", "project_id", "currency"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    currency: Mapped[currency_code]
+    created_at: Mapped[created_at]
+
+
+class LedgerTransaction(Base):
+    """One movement of money: a set of entries that add up to zero per currency."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(30))  # wage, payout_hold, payout_settle, ...
+    # The business event's own key (e.g. "wage:assignment:42"): recording it twice is refused.
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[created_at]
+
+
+class LedgerEntry(Base):
+    """One leg of a transaction: a signed amount on one account. Never updated or deleted."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("amount_minor <> 0", name="amount_non_zero"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[intpk]
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    amount_minor: Mapped[money_minor]
+    currency: Mapped[currency_code]
+    created_at: Mapped[created_at]
+
+
+class PayoutStatus(StrEnum):
+    """A payout's lifecycle; UNKNOWN is resolved by a status query, never by resending."""
+
+    REQUESTED = "requested"  # recorded with its hold, provider not yet called
+    SUBMITTED = "submitted"  # the provider accepted the request; result pending
+    UNKNOWN = "unknown"  # the call may or may not have reached the provider
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+class Payout(Base):
+    """A withdrawal of a worker's wages to their mobile-money account."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        UniqueConstraint("provider", "conversation_id"),
+        Index("ix_payouts_status_created_at", "status", "created_at"),
+        Index("ix_payouts_worker_id_created_at", "worker_id", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    phone: Mapped[msisdn]
+    amount_minor: Mapped[money_minor]
+    currency: Mapped[currency_code]
+    status: Mapped[PayoutStatus] = mapped_column(
+        str_enum(PayoutStatus), default=PayoutStatus.REQUESTED
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    conversation_id: Mapped[str | None] = mapped_column(String(100))
+    receipt: Mapped[str | None] = mapped_column(String(50))
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    result_code: Mapped[str | None] = mapped_column(String(20))
+    result_description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+    submitted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]

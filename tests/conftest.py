@@ -1,0 +1,177 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), real Redis, apps from the factory.
+
+Each database is created and migrated once per run. A test's ``session`` runs inside
+an outer transaction that is rolled back afterwards (SQLAlchemy's recipe), so tests
+stay fast and independent. Tests that need real commits (jobs seen by another
+process) use ``committed_runtime`` instead, whose tables are emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from redis import Redis
+from sqlalchemy import Engine, delete
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings, normalise_database_url
+from core.app import create_app
+from core.db import Base, build_engine
+from core.jobs import JobSpec, bind_jobs_to_sessions
+from core.migrate import upgrade
+from core.runtime import Runtime, build_runtime
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KAZI_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("KAZI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DATABASE_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def create_postgres_database(name: str) -> str:
+    """Create (or re-create) an empty PostgreSQL database and return its SQLAlchemy URL."""
+    admin = make_url(POSTGRES_ADMIN_URL)
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return normalise_database_url(admin.set(database=name).render_as_string(hide_password=False))
+
+
+def fresh_database_url(kind: str, tmp_dir: Path, label: str) -> str:
+    """An empty database of this kind, for tests that build the schema themselves."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_dir / f'{label}.db'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return create_postgres_database(f"kazi_test_{label}_{worker}")
+
+
+@pytest.fixture(scope="session")
+def migrated_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Engine]]:
+    """One migrated database per kind for the whole run, created lazily."""
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+def _migrated_engine(
+    kind: str, engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory, label: str
+) -> Engine:
+    if kind not in engines:
+        url = fresh_database_url(kind, tmp_path_factory.mktemp(label), label)
+        upgrade(url)
+        engines[kind] = build_engine(url)
+    return engines[kind]
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Each test using the database runs once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def engine(
+    db_kind: str, migrated_engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory
+) -> Engine:
+    return _migrated_engine(db_kind, migrated_engines, tmp_path_factory, "rollback")
+
+
+class RecordingJobQueue:
+    """A job queue that only remembers what was sent, for service tests."""
+
+    def __init__(self) -> None:
+        self.sent: list[JobSpec] = []
+
+    def submit(self, spec: JobSpec) -> None:
+        self.sent.append(spec)
+
+
+@pytest.fixture
+def sent_jobs() -> RecordingJobQueue:
+    return RecordingJobQueue()
+
+
+@pytest.fixture
+def session(engine: Engine, sent_jobs: RecordingJobQueue) -> Iterator[Session]:
+    """A session whose work is rolled back after the test, even what it committed."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        bind_jobs_to_sessions(factory, sent_jobs)
+        with factory() as s:
+            yield s
+        outer.rollback()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis database, emptied once at the start of the run."""
+    Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def committed_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Migrated databases for tests whose data must really commit (one per kind, lazily)."""
+    return {}
+
+
+@pytest.fixture
+def committed_url(
+    db_kind: str, committed_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if db_kind not in committed_urls:
+        url = fresh_database_url(db_kind, tmp_path_factory.mktemp("committed"), "committed")
+        upgrade(url)
+        committed_urls[db_kind] = url
+    url = committed_urls[db_kind]
+    yield url
+    engine = build_engine(url)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
+    engine.dispose()
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for tests: the embedded default unless overridden."""
+    base = Settings(secret_key="test-secret-" + uuid.uuid4().hex)
+    return replace(base, **overrides)
+
+
+@pytest.fixture
+def committed_runtime(committed_url: str, redis_url: str) -> Iterator[Runtime]:
+    """A production-shaped runtime (real database, rq on real Redis) whose commits are real."""
+    runtime = build_runtime(make_settings(database_url=committed_url, redis_url=redis_url))
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def app(committed_url: str) -> Any:
+    """A Flask app from the factory on a real migrated database (embedded job runner)."""
+    flask_app = create_app(make_settings(database_url=committed_url))
+    flask_app.config["TESTING"] = True
+    yield flask_app
+    flask_app.extensions["kazi"].engine.dispose()
