@@ -1,0 +1,199 @@
+"""Background jobs: rq on Redis in production, a thread in this process in the embedded default.
+
+Job functions are plain importable functions that take ids (``gateway.jobs.send_sms``);
+the same functions run either way. Code inside a transaction never sends a job
+straight away: ``enqueue(session, ...)`` holds it until the session commits, and
+drops it on rollback, so a worker never picks up a job for rows that do not exist.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from redis import Redis
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+log = logging.getLogger("kazi.jobs")
+
+#: Queues by purpose, so SMS never waits behind a slow payout and operators can scale each.
+QUEUE_NAMES = ("sms", "payouts", "default")
+
+_PENDING_KEY = "kazi.pending_jobs"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to run: the function, its arguments (ids) and how to run it."""
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    queue: str = "default"
+    job_id: str | None = None
+    retry: Retry | None = None
+    delay: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.queue not in QUEUE_NAMES:
+            raise ValueError(f"unknown queue {self.queue!r}; expected one of {QUEUE_NAMES}")
+
+
+class JobQueue(Protocol):
+    """Where jobs go once they may run."""
+
+    def submit(self, spec: JobSpec) -> None: ...
+
+
+def enqueue(
+    session: Session,
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    job_id: str | None = None,
+    retry: Retry | None = None,
+    delay: timedelta | None = None,
+) -> None:
+    """Queue a job to be sent when this session's transaction commits (dropped on rollback)."""
+    spec = JobSpec(func, args, queue=queue, job_id=job_id, retry=retry, delay=delay)
+    # The job belongs to the session's transaction; begin it now if the caller has not
+    # touched the database yet, so a rollback before any query still drops the job.
+    session.connection()
+    session.info.setdefault(_PENDING_KEY, []).append(spec)
+
+
+def bind_jobs_to_sessions(sessions: sessionmaker[Session], jobs: JobQueue) -> None:
+    """Make sessions from this factory send their held jobs to ``jobs`` after each commit."""
+
+    @event.listens_for(sessions, "after_commit")
+    def _send_after_commit(session: Session) -> None:
+        for spec in session.info.pop(_PENDING_KEY, []):
+            try:
+                jobs.submit(spec)
+            except Exception:
+                # The transaction is already committed; raising would not undo it. Each
+                # domain's sweeper (stuck messages, stuck payouts) picks such rows up again.
+                log.exception("could not queue job %s after commit", _name(spec.func))
+
+    @event.listens_for(sessions, "after_soft_rollback")
+    def _drop_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+        # Only the session's own transaction ending in rollback drops the jobs; a
+        # rolled-back savepoint (begin_nested) inside a transaction that commits does not.
+        if previous_transaction.parent is None:
+            session.info.pop(_PENDING_KEY, None)
+
+
+class RqJobQueue:
+    """Jobs on Redis through rq, run by ``flask --app wsgi worker`` processes."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._queues = {name: Queue(name, connection=redis) for name in QUEUE_NAMES}
+
+    def submit(self, spec: JobSpec) -> None:
+        queue = self._queues[spec.queue]
+        options: dict[str, Any] = {"job_id": spec.job_id, "retry": spec.retry}
+        if spec.delay:
+            queue.enqueue_in(spec.delay, spec.func, *spec.args, **options)
+        else:
+            queue.enqueue(spec.func, *spec.args, **options)
+
+    def depths(self) -> dict[str, int]:
+        """How many jobs wait in each queue."""
+        return {name: queue.count for name, queue in self._queues.items()}
+
+
+@dataclass(order=True)
+class _Scheduled:
+    run_at: float
+    seq: int
+    spec: JobSpec = field(compare=False)
+    attempt: int = field(compare=False, default=0)
+
+
+class InProcessJobQueue:
+    """Jobs on one background thread of this process: the embedded default.
+
+    It honours the same ``Retry`` and delays as rq, so the embedded default behaves
+    like production, only without surviving a restart.
+    """
+
+    def __init__(self, activate: Callable[[], AbstractContextManager[Any]]) -> None:
+        self._activate = activate  # makes the app's runtime current inside the job
+        self._heap: list[_Scheduled] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, spec: JobSpec) -> None:
+        delay = spec.delay.total_seconds() if spec.delay else 0.0
+        self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec))
+
+    def _push(self, item: _Scheduled) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kazi-jobs", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _next_due(self) -> _Scheduled:
+        with self._cond:
+            while True:
+                if self._heap and self._heap[0].run_at <= time.monotonic():
+                    self._busy = True
+                    return heapq.heappop(self._heap)
+                self._busy = False
+                self._cond.notify_all()
+                timeout = self._heap[0].run_at - time.monotonic() if self._heap else None
+                self._cond.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._next_due()
+            try:
+                with self._activate():
+                    item.spec.func(*item.spec.args)
+            except Exception:
+                self._retry_or_give_up(item)
+
+    def _retry_or_give_up(self, item: _Scheduled) -> None:
+        retry = item.spec.retry
+        if retry is None or item.attempt >= retry.max:
+            log.exception("job %s failed for good", _name(item.spec.func))
+            return
+        intervals = retry.intervals or [0]
+        wait = intervals[min(item.attempt, len(intervals) - 1)]
+        log.warning("job %s failed; retry %d in %ss", _name(item.spec.func), item.attempt + 1, wait)
+        self._push(
+            _Scheduled(time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1)
+        )
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until no job is due or running (jobs scheduled later may remain); True if idle."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._busy or (self._heap and self._heap[0].run_at <= time.monotonic()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+            return True
+
+    def pending(self) -> Iterator[JobSpec]:
+        """The jobs still waiting, soonest first."""
+        with self._cond:
+            return iter([item.spec for item in sorted(self._heap)])
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"

@@ -1,0 +1,125 @@
+"""Jobs go out after commit, never on rollback: in-process, and through a real rq worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue, Retry
+
+from core.jobs import JobSpec, enqueue
+from core.runtime import Runtime, build_runtime
+from core.worker import run_worker
+from tests.conftest import RecordingJobQueue, make_settings
+from tests.support.jobs import fail_then_succeed, record_worker_language
+from workers.models import Worker
+
+
+def add_worker(runtime: Runtime, key: str, *, commit: bool) -> int:
+    """Add a worker and enqueue a job about it in the same transaction."""
+    session = runtime.sessions()
+    worker = Worker(msisdn="+2547" + str(uuid.uuid4().int)[:8], country="KE", language="sw")
+    session.add(worker)
+    session.flush()
+    enqueue(session, record_worker_language, worker.id, key)
+    if commit:
+        session.commit()
+    else:
+        session.rollback()
+    session.close()
+    return worker.id
+
+
+@pytest.fixture
+def embedded_runtime(committed_url: str) -> Iterator[Runtime]:
+    runtime = build_runtime(make_settings(database_url=committed_url))
+    yield runtime
+    runtime.engine.dispose()
+
+
+def test_enqueue_holds_jobs_until_commit(session, sent_jobs: RecordingJobQueue) -> None:
+    enqueue(session, record_worker_language, 1, "k")
+    assert sent_jobs.sent == []
+    session.commit()
+    assert [spec.args for spec in sent_jobs.sent] == [(1, "k")]
+
+
+def test_enqueue_drops_jobs_on_rollback(session, sent_jobs: RecordingJobQueue) -> None:
+    enqueue(session, record_worker_language, 1, "k")
+    session.rollback()
+    session.commit()
+    assert sent_jobs.sent == []
+
+
+def test_unknown_queue_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown queue 'sms-fast'"):
+        JobSpec(record_worker_language, queue="sms-fast")
+
+
+def test_in_process_runner_runs_the_job_after_commit(embedded_runtime: Runtime) -> None:
+    add_worker(embedded_runtime, "ran", commit=True)
+    assert embedded_runtime.jobs.drain(timeout=10)
+    assert embedded_runtime.store.get("ran") == b"sw"
+
+
+def test_in_process_runner_never_runs_a_rolled_back_job(embedded_runtime: Runtime) -> None:
+    add_worker(embedded_runtime, "never", commit=False)
+    assert embedded_runtime.jobs.drain(timeout=10)
+    assert embedded_runtime.store.get("never") is None
+
+
+def test_in_process_runner_retries_like_rq(embedded_runtime: Runtime) -> None:
+    spec = JobSpec(fail_then_succeed, ("flaky", 2), retry=Retry(max=2, interval=[0, 0]))
+    embedded_runtime.jobs.submit(spec)
+    assert embedded_runtime.jobs.drain(timeout=10)
+    assert embedded_runtime.store.get("flaky") == b"done"
+    assert embedded_runtime.store.get("flaky:attempts") == b"3"
+
+
+def test_in_process_runner_gives_up_after_the_last_retry(embedded_runtime: Runtime) -> None:
+    spec = JobSpec(fail_then_succeed, ("hopeless", 5), retry=Retry(max=1, interval=0))
+    embedded_runtime.jobs.submit(spec)
+    assert embedded_runtime.jobs.drain(timeout=10)
+    assert embedded_runtime.store.get("hopeless") is None
+    assert embedded_runtime.store.get("hopeless:attempts") == b"2"
+
+
+def test_in_process_runner_honours_a_delay(embedded_runtime: Runtime) -> None:
+    embedded_runtime.jobs.submit(JobSpec(fail_then_succeed, ("later", 0), delay=timedelta(hours=1)))
+    assert embedded_runtime.jobs.drain(timeout=1)
+    assert embedded_runtime.store.get("later") is None
+    assert [spec.args for spec in embedded_runtime.jobs.pending()] == [("later", 0)]
+
+
+@pytest.mark.redis
+def test_a_job_enqueued_after_commit_runs_in_a_real_rq_worker(
+    committed_runtime: Runtime, redis_client: Redis
+) -> None:
+    add_worker(committed_runtime, "rq-ran", commit=True)
+    assert Queue("default", connection=redis_client).count == 1
+    run_worker(committed_runtime, burst=True)
+    # The forked work horse read the committed row and wrote to the shared Redis store.
+    assert committed_runtime.store.get("rq-ran") == b"sw"
+    assert Queue("default", connection=redis_client).count == 0
+
+
+@pytest.mark.redis
+def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(
+    committed_runtime: Runtime, redis_client: Redis
+) -> None:
+    add_worker(committed_runtime, "rq-never", commit=False)
+    assert all(Queue(name, connection=redis_client).count == 0 for name in ("default", "sms"))
+    run_worker(committed_runtime, burst=True)
+    assert committed_runtime.store.get("rq-never") is None
+
+
+@pytest.mark.redis
+def test_rq_retries_a_failing_job_in_a_real_worker(
+    committed_runtime: Runtime, redis_client: Redis
+) -> None:
+    committed_runtime.jobs.submit(JobSpec(fail_then_succeed, ("rq-flaky", 1), retry=Retry(max=2)))
+    run_worker(committed_runtime, burst=True)
+    assert committed_runtime.store.get("rq-flaky") == b"done"
