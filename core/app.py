@@ -1,0 +1,73 @@
+"""The application factory: it wires settings, resources, blueprints and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from config.settings import Settings
+from core.errors import KaziError
+from core.runtime import Runtime, build_runtime
+
+log = logging.getLogger("kazi.app")
+
+#: Webhook bodies are small forms or JSON; anything bigger is refused with 413.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Kazi web app; nothing here connects, migrates or writes."""
+    settings = settings or Settings.from_env()
+    app = Flask("kazi")
+    app.config.update(
+        SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+    )
+    runtime = build_runtime(settings)
+    app.extensions["kazi"] = runtime
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The runtime the factory built for ``app``."""
+    return app.extensions["kazi"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from core.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from core.cli import register_commands
+
+    register_commands(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(KaziError)
+    def _domain_error(error: KaziError) -> tuple[Any, int]:
+        log.info("%s: %s", error.code, error.message)
+        return jsonify(error.to_dict()), error.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[Any, int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        body = {"error": {"code": code, "message": error.description, "details": []}}
+        return jsonify(body), error.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Any, int]:
+        log.exception("unhandled error")
+        body = {"error": {"code": "internal", "message": "internal error", "details": []}}
+        return jsonify(body), 500

@@ -1,0 +1,90 @@
+"""Kazi's commands, all under Flask's CLI: ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from console.models import OperatorRole
+from console.services import create_operator
+from core.jobs import QUEUE_NAMES
+from core.migrate import upgrade
+from core.runtime import Runtime
+from core.worker import run_worker
+from demo.seed import DEMO_WORKER_PIN, seed_demo
+from tasks.services import create_requester
+
+db_cli = AppGroup("db", help="Database schema.")
+requesters_cli = AppGroup("requesters", help="Requester accounts (API keys).")
+operators_cli = AppGroup("operators", help="Console logins.")
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["kazi"]
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest), from empty or any earlier one."""
+    runtime = _runtime()
+    upgrade(runtime.settings.sqlalchemy_url, revision)
+    click.echo(f"database at {revision}: {runtime.engine.url.render_as_string()}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Seed the demo data (idempotent) and print fresh demo credentials."""
+    with _runtime().sessions.begin() as session:
+        creds = seed_demo(session)
+    for project_id, name, count in creds.projects:
+        click.echo(f"project {project_id}: {name} ({count} tasks)")
+    click.echo(f"demo workers (PIN {DEMO_WORKER_PIN}): {', '.join(creds.worker_phones)}")
+    click.echo(f"operator login: {creds.operator_email} / {creds.operator_password}")
+    click.echo(f"requester API key: {creds.api_key}")
+
+
+@click.command("worker")
+@with_appcontext
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an rq worker on QUEUES (default: sms payouts default)."""
+    runtime = _runtime()
+    unknown = sorted(set(queues) - set(QUEUE_NAMES))
+    if unknown:
+        raise click.UsageError(
+            f"unknown queue(s) {', '.join(unknown)}; use {', '.join(QUEUE_NAMES)}"
+        )
+    if runtime.redis is None:
+        raise click.UsageError("REDIS_URL: required for `worker` (without it jobs run in-process)")
+    run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
+
+
+@requesters_cli.command("create")
+@click.option("--name", required=True, help="The requester's name.")
+def requesters_create(name: str) -> None:
+    """Create a requester; prints its API key on the last line."""
+    with _runtime().sessions.begin() as session:
+        requester, key = create_requester(session, name)
+    click.echo(f"requester {requester.id}: {name}")
+    click.echo(key)
+
+
+@operators_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in OperatorRole]), default="operator")
+def operators_create(email: str, role: str) -> None:
+    """Create a console login; prints its password on the last line."""
+    with _runtime().sessions.begin() as session:
+        operator, password = create_operator(session, email, OperatorRole(role))
+    click.echo(f"operator {operator.id}: {operator.email} ({role})")
+    click.echo(password)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every command to the app's CLI."""
+    for command in (db_cli, requesters_cli, operators_cli, demo, worker):
+        app.cli.add_command(command)

@@ -1,0 +1,107 @@
+"""The demo: a requester, an operator login, two projects of short tasks and three workers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.models import OperatorRole
+from console.services import create_operator, operator_by_email, reset_password
+from core.db import utcnow
+from core.money import Money
+from core.secrets import hash_password
+from tasks.models import Project, Requester, TaskType
+from tasks.services import (
+    ProjectSpec,
+    TaskSpec,
+    add_tasks,
+    create_project,
+    create_requester,
+    rotate_api_key,
+)
+from workers.models import Worker
+
+DEMO_DATA = Path(__file__).with_name("demo_data.json")
+DEMO_WORKER_PIN = "1234"
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    """What the demo prints: fresh secrets on every run, the old ones stop working."""
+
+    api_key: str
+    operator_email: str
+    operator_password: str
+    projects: list[tuple[int, str, int]]  # id, name, number of tasks
+    worker_phones: list[str]
+
+
+def seed_demo(session: Session) -> DemoCredentials:
+    """Create the demo data, or refresh its secrets if it already exists (idempotent)."""
+    data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
+    requester, api_key = _demo_requester(session, data["requester"])
+    email = data["operator"]
+    operator = operator_by_email(session, email)
+    if operator is None:
+        _, password = create_operator(session, email, OperatorRole.ADMIN)
+    else:
+        password = reset_password(session, operator)
+    projects = [_demo_project(session, requester, spec) for spec in data["projects"]]
+    phones = [_demo_worker(session, spec) for spec in data["workers"]]
+    return DemoCredentials(api_key, email, password, projects, phones)
+
+
+def _demo_requester(session: Session, name: str) -> tuple[Requester, str]:
+    existing = session.scalars(select(Requester).where(Requester.name == name)).first()
+    if existing is None:
+        return create_requester(session, name)
+    return existing, rotate_api_key(session, existing)
+
+
+def _demo_project(session: Session, requester: Requester, spec: dict) -> tuple[int, str, int]:
+    existing = session.scalars(
+        select(Project).where(Project.requester_id == requester.id, Project.name == spec["name"])
+    ).first()
+    if existing is not None:
+        return existing.id, existing.name, len(spec["tasks"])
+    project = create_project(
+        session,
+        requester,
+        ProjectSpec(
+            name=spec["name"],
+            task_type=TaskType(spec["task_type"]),
+            instructions=spec["instructions"],
+            options=spec["options"],
+            reward=Money(**spec["reward"]),
+            budget=Money(**spec["budget"]),
+            answers_per_task=spec["answers_per_task"],
+            gold_rate=spec["gold_rate"],
+            min_accuracy=spec["min_accuracy"],
+            languages=spec["languages"],
+            countries=spec["countries"],
+            priority=spec["priority"],
+        ),
+    )
+    count = add_tasks(session, project, (TaskSpec(**task) for task in spec["tasks"]))
+    return project.id, project.name, count
+
+
+def _demo_worker(session: Session, spec: dict) -> str:
+    worker = session.scalars(select(Worker).where(Worker.msisdn == spec["msisdn"])).first()
+    if worker is None:
+        now = utcnow()
+        worker = Worker(
+            msisdn=spec["msisdn"],
+            country=spec["country"],
+            language=spec["language"],
+            pin_hash=hash_password(DEMO_WORKER_PIN),
+            consented_at=now,
+            registered_at=now,
+        )
+        session.add(worker)
+        session.flush()
+    return worker.msisdn

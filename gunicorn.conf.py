@@ -1,0 +1,10 @@
+"""gunicorn settings for Kazi; command-line flags override them."""
+
+# USSD hops must answer in milliseconds; a request that takes 30 s is stuck, not slow.
+timeout = 30
+graceful_timeout = 20
+accesslog = "-"
+errorlog = "-"
+# Behind a TLS-terminating proxy the public URL differs from what gunicorn sees; Kazi
+# builds signature-checked URLs from PUBLIC_BASE_URL, not from these headers.
+forwarded_allow_ips = "127.0.0.1"

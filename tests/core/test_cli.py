@@ -1,0 +1,87 @@
+"""The CLI: db upgrade, demo, requesters/operators create, worker; run as an operator would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from console.models import Operator
+from console.services import operator_by_email
+from core.app import create_app
+from core.secrets import check_password
+from tasks.models import Project, Task
+from tasks.services import requester_for_key
+from tests.conftest import fresh_database_url, make_settings
+
+
+@pytest.fixture
+def fresh_app(db_kind: str, tmp_path: Path) -> Flask:
+    """An app on an empty database: the CLI must build the schema itself."""
+    app = create_app(make_settings(database_url=fresh_database_url(db_kind, tmp_path, "cli")))
+    yield app
+    app.extensions["kazi"].engine.dispose()
+
+
+def run(app: Flask, *args: str) -> list[str]:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()
+
+
+def test_db_upgrade_then_demo_seeds_a_playable_demo(fresh_app: Flask) -> None:
+    run(fresh_app, "db", "upgrade")
+    output = run(fresh_app, "demo")
+    api_key = output[-1].removeprefix("requester API key: ")
+    email, password = output[-2].removeprefix("operator login: ").split(" / ")
+    with fresh_app.extensions["kazi"].sessions() as session:
+        requester = requester_for_key(session, api_key)
+        assert requester is not None
+        operator = operator_by_email(session, email)
+        assert operator is not None and check_password(operator.password_hash, password)
+        projects = session.scalars(
+            select(Project).where(Project.requester_id == requester.id)
+        ).all()
+        task_types = {p.task_type.value for p in projects}
+        tasks = session.scalar(select(func.count(Task.id)))
+        gold = session.scalar(select(func.count(Task.id)).where(Task.gold_answer.is_not(None)))
+    assert task_types == {"single_choice", "yes_no"}
+    assert tasks >= 50
+    assert 0 < gold < tasks
+
+
+def test_demo_twice_adds_nothing_and_retires_the_old_secrets(fresh_app: Flask) -> None:
+    run(fresh_app, "db", "upgrade")
+    first_key = run(fresh_app, "demo")[-1].removeprefix("requester API key: ")
+    second_key = run(fresh_app, "demo")[-1].removeprefix("requester API key: ")
+    with fresh_app.extensions["kazi"].sessions() as session:
+        assert requester_for_key(session, first_key) is None
+        assert requester_for_key(session, second_key) is not None
+        assert session.scalar(select(func.count(Task.id))) == 60
+        assert session.scalar(select(func.count(Operator.id))) == 1
+
+
+def test_create_commands_print_the_secret_on_the_last_line(fresh_app: Flask) -> None:
+    run(fresh_app, "db", "upgrade")
+    key = run(fresh_app, "requesters", "create", "--name", "Acme Research")[-1]
+    password = run(
+        fresh_app, "operators", "create", "--email", "Ops@Example.org", "--role", "viewer"
+    )[-1]
+    with fresh_app.extensions["kazi"].sessions() as session:
+        assert requester_for_key(session, key).name == "Acme Research"
+        operator = operator_by_email(session, "ops@example.org")
+        assert operator.role == "viewer" and check_password(operator.password_hash, password)
+
+
+def test_worker_without_redis_explains_what_is_missing(fresh_app: Flask) -> None:
+    result = fresh_app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL: required for `worker`" in result.output
+
+
+def test_worker_refuses_unknown_queues(fresh_app: Flask) -> None:
+    result = fresh_app.test_cli_runner().invoke(args=["worker", "emails"])
+    assert result.exit_code != 0
+    assert "unknown queue(s) emails" in result.output
