@@ -11,6 +11,8 @@ before any arithmetic, so the order in which a database returns them changes
 nothing, not even the last bit of a confidence. Ties between labels go to the
 label listed first in the task's label set (the project's option order), so the
 same vote always gives the same answer. Task and worker ids must be ints or strs.
+Answers are counted as given: one answer per (task, worker) is the caller's rule
+(a unique constraint in the database), not something re-checked here.
 """
 
 from __future__ import annotations
