@@ -20,15 +20,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, created_at, currency_code, intpk, money_minor, str_enum, updated_at
+from tasks.answers import TaskType  # pure module: the flow layer uses it without SQLAlchemy
 
-
-class TaskType(StrEnum):
-    """What kind of answer a project's tasks ask for."""
-
-    SINGLE_CHOICE = "single_choice"
-    YES_NO = "yes_no"
-    FREE_TEXT = "free_text"
-    NUMBER = "number"
+__all__ = [
+    "Assignment",
+    "AssignmentStatus",
+    "Project",
+    "ProjectStatus",
+    "Requester",
+    "Task",
+    "TaskStatus",
+    "TaskType",
+]
 
 
 class ProjectStatus(StrEnum):
