@@ -1,0 +1,190 @@
+"""The double-entry ledger: every movement of money is one balanced, append-only transaction.
+
+Balances are sums of entries, never stored numbers that could drift. A transaction
+carries the business event's own reference ("wage:assignment:42"), unique in the
+database, so recording the same event twice is a no-op instead of double money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.errors import KaziError
+from core.money import Money
+from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+
+
+class LedgerError(KaziError):
+    """A movement of money that the ledger refuses."""
+
+    code = "ledger_error"
+
+
+class UnbalancedTransaction(LedgerError):
+    """The legs of a transaction do not add up to zero (a bug, never a user error)."""
+
+    http_status = 500
+    code = "unbalanced_transaction"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transaction: a signed amount on an account."""
+
+    account: LedgerAccount
+    amount: int
+
+
+@dataclass(frozen=True)
+class Posting:
+    """The outcome of ``post``: the transaction, and whether this call created it."""
+
+    transaction: LedgerTransaction
+    created: bool
+
+
+def get_account(
+    session: Session,
+    kind: AccountKind,
+    currency: str,
+    *,
+    worker_id: int | None = None,
+    project_id: int | None = None,
+) -> LedgerAccount:
+    """The account of this kind and owner, created on first use (safe under races)."""
+    stmt = select(LedgerAccount).where(
+        LedgerAccount.kind == kind,
+        LedgerAccount.currency == currency,
+        _owner_is(LedgerAccount.worker_id, worker_id),
+        _owner_is(LedgerAccount.project_id, project_id),
+    )
+    existing = session.scalars(stmt).first()
+    if existing is not None:
+        return existing
+    account = LedgerAccount(kind=kind, currency=currency, worker_id=worker_id, project_id=project_id)
+    try:
+        with session.begin_nested():
+            session.add(account)
+    except IntegrityError:
+        # Another transaction created it first; theirs is the one to use.
+        return session.scalars(stmt).one()
+    return account
+
+
+def _owner_is(column, value: int | None):  # type: ignore[no-untyped-def]
+    return column.is_(None) if value is None else column == value
+
+
+def post(
+    session: Session, *, kind: str, reference: str, legs: Sequence[Leg], description: str | None = None
+) -> Posting:
+    """Record a balanced transaction once per reference; a repeat returns the first one."""
+    _check_balanced(legs)
+    existing = _by_reference(session, reference)
+    if existing is not None:
+        return Posting(existing, created=False)
+    transaction = LedgerTransaction(kind=kind, reference=reference, description=description)
+    try:
+        with session.begin_nested():
+            session.add(transaction)
+            session.flush()
+            session.add_all(
+                LedgerEntry(
+                    transaction_id=transaction.id,
+                    account_id=leg.account.id,
+                    amount_minor=leg.amount,
+                    currency=leg.account.currency,
+                )
+                for leg in legs
+            )
+    except IntegrityError:
+        # The same reference was recorded concurrently: that one stands, this is a repeat.
+        found = _by_reference(session, reference)
+        if found is None:
+            raise
+        return Posting(found, created=False)
+    return Posting(transaction, created=True)
+
+
+def _check_balanced(legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise UnbalancedTransaction("a transaction needs at least two legs")
+    totals: dict[str, int] = {}
+    for leg in legs:
+        if leg.amount == 0:
+            raise UnbalancedTransaction("a leg of zero moves nothing")
+        totals[leg.account.currency] = totals.get(leg.account.currency, 0) + leg.amount
+    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        raise UnbalancedTransaction(f"legs do not add up to zero: {unbalanced}")
+
+
+def _by_reference(session: Session, reference: str) -> LedgerTransaction | None:
+    stmt = select(LedgerTransaction).where(LedgerTransaction.reference == reference)
+    return session.scalars(stmt).first()
+
+
+def balance(session: Session, account: LedgerAccount) -> Money:
+    """The account's balance: the sum of its entries."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.account_id == account.id
+        )
+    )
+    return Money(int(total or 0), account.currency)
+
+
+def transfer(
+    session: Session,
+    *,
+    kind: str,
+    reference: str,
+    source: LedgerAccount,
+    destination: LedgerAccount,
+    amount: Money,
+    description: str | None = None,
+) -> Posting:
+    """Move ``amount`` from one account to another as one balanced transaction."""
+    if amount.amount <= 0:
+        raise LedgerError(f"a transfer moves a positive amount, got {amount.format()}")
+    if not source.currency == destination.currency == amount.currency:
+        raise LedgerError("a transfer stays in one currency")
+    legs = [Leg(source, -amount.amount), Leg(destination, amount.amount)]
+    return post(session, kind=kind, reference=reference, legs=legs, description=description)
+
+
+def worker_wallet(session: Session, worker_id: int, currency: str) -> LedgerAccount:
+    """The account holding a worker's earned, unwithdrawn wages."""
+    return get_account(session, AccountKind.WORKER_WALLET, currency, worker_id=worker_id)
+
+
+def project_budget(session: Session, project_id: int, currency: str) -> LedgerAccount:
+    """The account holding a project's funded, unspent budget."""
+    return get_account(session, AccountKind.PROJECT_BUDGET, currency, project_id=project_id)
+
+
+def fund_project(
+    session: Session, *, project_id: int, amount: Money, reference: str
+) -> Posting:
+    """Record a requester's payment into a project's budget."""
+    funding = get_account(session, AccountKind.FUNDING, amount.currency)
+    budget = project_budget(session, project_id, amount.currency)
+    return transfer(
+        session, kind="funding", reference=reference, source=funding, destination=budget, amount=amount
+    )
+
+
+def credit_wage(
+    session: Session, *, worker_id: int, project_id: int, amount: Money, reference: str
+) -> Posting:
+    """Pay a worker's wage for an accepted answer out of the project's budget."""
+    budget = project_budget(session, project_id, amount.currency)
+    wallet = worker_wallet(session, worker_id, amount.currency)
+    return transfer(
+        session, kind="wage", reference=reference, source=budget, destination=wallet, amount=amount
+    )
