@@ -52,7 +52,11 @@ def parse_b2c_result(body: Mapping[str, Any]) -> PayoutOutcome:
         currency=CURRENCY if amount is not None else None,
         recipient_phone=phone,
         recipient_name=name,
-        completed_at=_time(params.get("transactioncompleteddatetime"), "%d.%m.%Y %H:%M:%S"),
+        completed_at=_time(
+            params.get("transactioncompleteddatetime"),
+            "%d.%m.%Y %H:%M:%S",
+            "TransactionCompletedDateTime",
+        ),
         utility_balance_minor=_opt_minor(params, "B2CUtilityAccountAvailableFunds"),
         working_balance_minor=_opt_minor(params, "B2CWorkingAccountAvailableFunds"),
         recipient_registered=_yes_no(params.get("b2crecipientisregisteredcustomer")),
@@ -100,8 +104,8 @@ def parse_status_result(body: Mapping[str, Any]) -> StatusOutcome:
         amount_minor=_minor(amount, "Amount") if amount is not None else None,
         currency=CURRENCY if amount is not None else None,
         credit_party_name=credit_name,
-        initiated_at=_time(params.get("initiatedtime"), "%Y%m%d%H%M%S"),
-        finalised_at=_time(params.get("finalisedtime"), "%Y%m%d%H%M%S"),
+        initiated_at=_time(params.get("initiatedtime"), "%Y%m%d%H%M%S", "InitiatedTime"),
+        finalised_at=_time(params.get("finalisedtime"), "%Y%m%d%H%M%S", "FinalisedTime"),
     )
 
 
@@ -118,7 +122,7 @@ def parse_balance_result(body: Mapping[str, Any]) -> BalanceOutcome:
         result_description=_opt_str(result.get("ResultDesc")) or "",
         success=code == "0",
         accounts=_accounts(raw) if raw is not None else (),
-        completed_at=_time(params.get("bocompletedtime"), "%Y%m%d%H%M%S"),
+        completed_at=_time(params.get("bocompletedtime"), "%Y%m%d%H%M%S", "BOCompletedTime"),
     )
 
 
@@ -188,14 +192,14 @@ def _opt_minor(params: Mapping[str, Any], key: str) -> int | None:
     return None if value is None else _minor(value, key)
 
 
-def _time(value: Any, fmt: str) -> datetime | None:
+def _time(value: Any, fmt: str, field: str) -> datetime | None:
     text = _opt_str(value)
     if text is None:
         return None
     try:
         return datetime.strptime(text, fmt).replace(tzinfo=EAT)
     except ValueError:
-        raise BadCallback(f"bad time {text!r}, expected {fmt}", field=fmt) from None
+        raise BadCallback(f"bad {field} {text!r}, expected {fmt}", field=field) from None
 
 
 def _split_party(value: Any) -> tuple[str | None, str | None]:
