@@ -35,6 +35,10 @@ def parse_b2c_result(body: Mapping[str, Any]) -> PayoutOutcome:
     code = _code(result)
     params = _params(result)
     status = classify_result_code(code)
+    if str(result.get("ResultType", "0")).strip() != "0":
+        # ResultType 1 is "waiting for further messages" and is what the queue-timeout
+        # sample carries (with ResultCode 1, which reads like a failure): not final.
+        status = ResultStatus.UNKNOWN
     receipt = _opt_str(params.get("transactionreceipt")) or _opt_str(result.get("TransactionID"))
     if status is ResultStatus.SUCCESS and not receipt:
         # A success without a receipt cannot be matched to the M-Pesa statement.

@@ -344,7 +344,7 @@ def _receipt() -> str:
 
 
 def _result(originator: str, conversation_id: str, code: int | str, tx: str) -> dict[str, Any]:
-    desc = FAILURE_DESCRIPTIONS.get(code, "The service request is processed successfully.")  # type: ignore[call-overload]
+    desc = FAILURE_DESCRIPTIONS.get(code, "The service request is processed successfully.")
     return {
         "Result": {
             "ResultType": 0,

@@ -77,6 +77,11 @@ def test_queue_timeout_is_unknown_even_though_its_code_reads_like_a_failure():
     assert outcome.originator_conversation_id == "mw-payout-000000000046-a1"
 
 
+def test_a_timeout_body_sent_to_the_result_parser_is_still_not_a_failure():
+    outcome = parse_b2c_result(load("b2c_timeout"))
+    assert outcome.status is ResultStatus.UNKNOWN
+
+
 def test_transaction_status_payload_names_the_payout():
     status = parse_status_result(load("transaction_status_result"))
     assert status.originator_conversation_id == "mw-txstatus-000000000042-q1"
