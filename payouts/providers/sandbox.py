@@ -13,7 +13,8 @@ Magic phone numbers demonstrate the unhappy paths (everything else is paid):
 ``+254700000003``         result code 2040, unregistered recipient (failed)
 ``+254700000004``         queue timeout only (unknown); a later status query
                           reports it Completed, showing the reconcile path
-``+254700000005``         no callback at all (unknown until a status query)
+``+254700000005``         no callback at all (unknown); a later status query
+                          reports it Completed
 ========================  =================================================
 """
 
@@ -103,7 +104,8 @@ class SandboxProvider:
             if request.payout_id in self._payments:
                 # Same rule as Daraja: one id, one payment, however often it is sent.
                 raise DuplicateSubmission("sandbox already has this payout id")
-            paid = failure is None and request.phone_e164 != SILENT_PHONE
+            # Timed-out and silent payments are paid too: the status query finds them.
+            paid = failure is None
             payment = _Payment(request, _conversation_id(), _receipt(), paid)
             self._payments[request.payout_id] = payment
             if payment.paid:
@@ -140,7 +142,7 @@ class SandboxProvider:
         ack = BalanceQueryAck(
             _conversation_id(), f"sandbox-balance-{secrets.token_hex(6)}", "0", "Accepted"
         )
-        kes = f"{self._balance / 100:.2f}"
+        kes = _shillings(self._balance)
         line = f"Working Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|{kes}|{kes}|0.00|0.00"
         params = [
             {"Key": "AccountBalance", "Value": line},
@@ -226,8 +228,8 @@ class SandboxProvider:
             return _result_body(
                 ack.originator_conversation_id, ack.conversation_id, "SANDBOX_404", desc, "", None
             )
-        # The timeout phone's payment "completes" late, as real queued payments can.
-        completed = payment.paid or payment.request.phone_e164 == TIMEOUT_PHONE
+        # Timed-out and silent payments "complete" late, as real queued payments can.
+        completed = payment.paid
         params = [
             {"Key": "OriginatorConversationID", "Value": payment.request.payout_id},
             {"Key": "ConversationID", "Value": payment.conversation_id},
@@ -276,6 +278,13 @@ def _result_body(
     if params is not None:
         result["ResultParameters"] = {"ResultParameter": params}
     return {"Result": result}
+
+
+def _shillings(minor: int) -> str:
+    """Integer cents as Daraja's "1234.50" text, without float rounding."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
 
 
 def _conversation_id() -> str:

@@ -106,12 +106,20 @@ def test_timeout_phone_times_out_then_a_status_query_finds_it_paid(sandbox, outb
     assert status.payout_status is ResultStatus.SUCCESS
 
 
-def test_silent_phone_sends_nothing_and_unknown_ids_stay_unknown(sandbox, outbox):
-    sandbox.submit(request("+254700000005"))
+def test_silent_phone_sends_nothing_until_a_status_query_finds_it_paid(sandbox, outbox):
+    sandbox.submit(request("+254700000005", "p-s"))
     assert outbox.sent == []
-    sandbox.query_status(originator_conversation_id="never-sent")
+    sandbox.query_status(originator_conversation_id="p-s")
     status = sandbox.parse_status_result(outbox.sent[0][1])
-    assert status.payout_status is ResultStatus.UNKNOWN
+    assert status.payout_status is ResultStatus.SUCCESS
+
+
+def test_a_failed_or_unknown_payment_is_not_proven_paid_by_a_status_query(sandbox, outbox):
+    sandbox.submit(request("+254700000001", "p-f"))
+    for payout_id in ("p-f", "never-sent"):
+        sandbox.query_status(originator_conversation_id=payout_id)
+        status = sandbox.parse_status_result(outbox.sent[-1][1])
+        assert status.payout_status is ResultStatus.UNKNOWN
 
 
 def test_sandbox_refuses_a_reused_payout_id_like_daraja(sandbox):
@@ -134,3 +142,11 @@ def test_balance_drops_by_what_was_paid(sandbox, outbox):
     assert kind is CallbackKind.BALANCE_RESULT
     utility = sandbox.parse_balance_result(body).account("Utility")
     assert utility is not None and utility.available_minor == 100_000_000 - 5000
+
+
+def test_failed_payments_do_not_reduce_the_balance(outbox):
+    sandbox = SandboxProvider(outbox, utility_balance_minor=12_345)
+    sandbox.submit(request("+254700000002"))
+    sandbox.account_balance()
+    utility = sandbox.parse_balance_result(outbox.sent[-1][1]).account("Utility")
+    assert utility is not None and utility.amounts_minor[:2] == (12_345, 12_345)
