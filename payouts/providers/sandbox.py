@@ -1,0 +1,296 @@
+"""The embedded default payout provider: Daraja-shaped, and never leaves the machine.
+
+``submit`` validates like Daraja, acknowledges like Daraja and then hands a
+Daraja-shaped callback body to ``deliver`` (injected by the integrator, e.g. an rq
+job that posts it to our own webhook after a delay). The webhook parses it with the
+real Daraja parsers, so a demo payout takes the same path as a real one.
+
+Magic phone numbers demonstrate the unhappy paths (everything else is paid):
+
+========================  =================================================
+``+254700000001``         result code 1, insufficient balance (failed)
+``+254700000002``         result code SFC_IC0003, no such MSISDN (failed)
+``+254700000003``         result code 2040, unregistered recipient (failed)
+``+254700000004``         queue timeout only (unknown); a later status query
+                          reports it Completed, showing the reconcile path
+``+254700000005``         no callback at all (unknown); a later status query
+                          reports it Completed
+========================  =================================================
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from payouts.errors import DuplicateSubmission, InvalidPayoutRequest
+from payouts.providers import daraja_callbacks
+from payouts.providers.base import (
+    BalanceOutcome,
+    BalanceQueryAck,
+    PayoutOutcome,
+    PayoutRequest,
+    StatusOutcome,
+    StatusQueryAck,
+    SubmitAck,
+)
+from payouts.providers.daraja import daraja_msisdn, whole_kes
+from payouts.providers.daraja_callbacks import EAT
+
+
+class CallbackKind(StrEnum):
+    """Which webhook a sandbox callback stands for."""
+
+    RESULT = "result"  # /webhooks/payouts/b2c/result
+    TIMEOUT = "timeout"  # /webhooks/payouts/b2c/timeout
+    STATUS_RESULT = "status_result"
+    BALANCE_RESULT = "balance_result"
+
+
+#: deliver(kind, Daraja-shaped JSON body, delay in seconds): schedule, don't run inline.
+Deliver = Callable[[CallbackKind, dict[str, Any], float], None]
+
+#: Magic phone → (ResultCode, ResultDesc) of a failed payment.
+FAILING_PHONES: Mapping[str, tuple[int | str, str]] = {
+    "+254700000001": (1, "The balance is insufficient for the transaction."),
+    "+254700000002": ("SFC_IC0003", "The operator does not exist."),
+    "+254700000003": (2040, "Credit Party customer type (Unregistered) is not supported."),
+}
+TIMEOUT_PHONE = "+254700000004"
+SILENT_PHONE = "+254700000005"
+
+
+@dataclass
+class _Payment:
+    request: PayoutRequest
+    conversation_id: str
+    receipt: str
+    paid: bool
+
+
+class SandboxProvider:
+    """A local stand-in for Daraja that answers through Daraja-shaped callbacks."""
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        delay_seconds: float = 2.0,
+        shortcode: str = "600000",
+        utility_balance_minor: int = 100_000_000,
+        now: Callable[[], datetime] = lambda: datetime.now(EAT),
+    ) -> None:
+        self._deliver = deliver
+        self._delay = delay_seconds
+        self._shortcode = shortcode
+        self._balance = utility_balance_minor
+        self._now = now
+        self._payments: dict[str, _Payment] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, request: PayoutRequest) -> SubmitAck:
+        """Accept a payment like Daraja and schedule its result callback."""
+        whole_kes(request.amount_minor, request.currency)  # same limits as Daraja
+        daraja_msisdn(request.phone_e164)
+        failure = FAILING_PHONES.get(request.phone_e164)
+        with self._lock:
+            if request.payout_id in self._payments:
+                # Same rule as Daraja: one id, one payment, however often it is sent.
+                raise DuplicateSubmission("sandbox already has this payout id")
+            # Timed-out and silent payments are paid too: the status query finds them.
+            paid = failure is None
+            payment = _Payment(request, _conversation_id(), _receipt(), paid)
+            self._payments[request.payout_id] = payment
+            if payment.paid:
+                self._balance -= request.amount_minor
+        self._schedule(payment, failure)
+        return SubmitAck(
+            payment.conversation_id,
+            request.payout_id,
+            "0",
+            "Accept the service request successfully.",
+        )
+
+    def query_status(
+        self, *, originator_conversation_id: str | None = None, transaction_id: str | None = None
+    ) -> StatusQueryAck:
+        """Answer a status query with a Daraja-shaped Transaction Status result."""
+        if not originator_conversation_id and not transaction_id:
+            raise InvalidPayoutRequest("give an id to query", field="originator_conversation_id")
+        payment = self._find(originator_conversation_id, transaction_id)
+        ack = StatusQueryAck(
+            _conversation_id(),
+            f"sandbox-status-{secrets.token_hex(6)}",
+            "0",
+            "Accept the service request successfully.",
+            queried_originator_conversation_id=originator_conversation_id,
+            queried_transaction_id=transaction_id,
+        )
+        body = self._status_body(ack, payment)
+        self._deliver(CallbackKind.STATUS_RESULT, body, self._delay)
+        return ack
+
+    def account_balance(self) -> BalanceQueryAck:
+        """Answer a balance query with a Daraja-shaped Account Balance result."""
+        ack = BalanceQueryAck(
+            _conversation_id(), f"sandbox-balance-{secrets.token_hex(6)}", "0", "Accepted"
+        )
+        kes = _shillings(self._balance)
+        line = f"Working Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|{kes}|{kes}|0.00|0.00"
+        params = [
+            {"Key": "AccountBalance", "Value": line},
+            {"Key": "BOCompletedTime", "Value": self._stamp()},
+        ]
+        body = _result_body(
+            ack.originator_conversation_id, ack.conversation_id, 0, "OK", "", params
+        )
+        self._deliver(CallbackKind.BALANCE_RESULT, body, self._delay)
+        return ack
+
+    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
+        """Decode a result callback (the Daraja parser: same path as production)."""
+        return daraja_callbacks.parse_b2c_result(body)
+
+    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
+        """Decode a queue-timeout callback into an UNKNOWN outcome."""
+        return daraja_callbacks.parse_queue_timeout(body)
+
+    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
+        """Decode a status-query result callback."""
+        return daraja_callbacks.parse_status_result(body)
+
+    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
+        """Decode a balance-query result callback."""
+        return daraja_callbacks.parse_balance_result(body)
+
+    def _schedule(self, payment: _Payment, failure: tuple[int | str, str] | None) -> None:
+        request = payment.request
+        if request.phone_e164 == SILENT_PHONE:
+            return  # like Daraja on a bad day: nothing arrives, a status query must resolve it
+        if request.phone_e164 == TIMEOUT_PHONE:
+            body = _result_body(
+                request.payout_id,
+                payment.conversation_id,
+                1,
+                "The service request has timed out.",
+                "",
+                None,
+            )
+            body["Result"]["ResultType"] = 1  # as in the (unverified) timeout sample
+            self._deliver(CallbackKind.TIMEOUT, body, self._delay)
+            return
+        if failure is not None:
+            body = _result_body(
+                request.payout_id,
+                payment.conversation_id,
+                failure[0],
+                failure[1],
+                payment.receipt,
+                None,
+            )
+        else:
+            body = self._success_body(payment)
+        self._deliver(CallbackKind.RESULT, body, self._delay)
+
+    def _success_body(self, payment: _Payment) -> dict[str, Any]:
+        request = payment.request
+        params = [
+            {"Key": "TransactionAmount", "Value": request.amount_minor // 100},
+            {"Key": "TransactionReceipt", "Value": payment.receipt},
+            {
+                "Key": "ReceiverPartyPublicName",
+                "Value": f"{daraja_msisdn(request.phone_e164)} - SANDBOX WORKER",
+            },
+            {
+                "Key": "TransactionCompletedDateTime",
+                "Value": self._now().strftime("%d.%m.%Y %H:%M:%S"),
+            },
+            {"Key": "B2CUtilityAccountAvailableFunds", "Value": self._balance / 100},
+            {"Key": "B2CWorkingAccountAvailableFunds", "Value": 0.0},
+            {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
+            {"Key": "B2CChargesPaidAccountAvailableFunds", "Value": 0.0},
+        ]
+        desc = "The service request is processed successfully."
+        return _result_body(
+            request.payout_id, payment.conversation_id, 0, desc, payment.receipt, params
+        )
+
+    def _status_body(self, ack: StatusQueryAck, payment: _Payment | None) -> dict[str, Any]:
+        if payment is None:
+            desc = "The transaction could not be found."  # wording unverified, code "unknown"
+            return _result_body(
+                ack.originator_conversation_id, ack.conversation_id, "SANDBOX_404", desc, "", None
+            )
+        # Timed-out and silent payments "complete" late, as real queued payments can.
+        completed = payment.paid
+        params = [
+            {"Key": "OriginatorConversationID", "Value": payment.request.payout_id},
+            {"Key": "ConversationID", "Value": payment.conversation_id},
+            {"Key": "ReceiptNo", "Value": payment.receipt},
+            {"Key": "TransactionStatus", "Value": "Completed" if completed else "Failed"},
+            {"Key": "Amount", "Value": str(payment.request.amount_minor // 100)},
+            {
+                "Key": "CreditPartyName",
+                "Value": f"{daraja_msisdn(payment.request.phone_e164)} - SANDBOX WORKER",
+            },
+            {"Key": "InitiatedTime", "Value": self._stamp()},
+            {"Key": "FinalisedTime", "Value": self._stamp()},
+        ]
+        desc = "The service request is processed successfully."
+        return _result_body(
+            ack.originator_conversation_id, ack.conversation_id, 0, desc, "", params
+        )
+
+    def _find(self, originator_id: str | None, transaction_id: str | None) -> _Payment | None:
+        with self._lock:
+            if originator_id and originator_id in self._payments:
+                return self._payments[originator_id]
+            return next((p for p in self._payments.values() if p.receipt == transaction_id), None)
+
+    def _stamp(self) -> str:
+        return self._now().strftime("%Y%m%d%H%M%S")
+
+
+def _result_body(
+    originator_id: str,
+    conversation_id: str,
+    code: int | str,
+    desc: str,
+    transaction_id: str,
+    params: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """A callback body in the shape of Daraja's documented samples."""
+    result: dict[str, Any] = {
+        "ResultType": 0,
+        "ResultCode": code,
+        "ResultDesc": desc,
+        "OriginatorConversationID": originator_id,
+        "ConversationID": conversation_id,
+        "TransactionID": transaction_id,
+    }
+    if params is not None:
+        result["ResultParameters"] = {"ResultParameter": params}
+    return {"Result": result}
+
+
+def _shillings(minor: int) -> str:
+    """Integer cents as Daraja's "1234.50" text, without float rounding."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def _conversation_id() -> str:
+    return f"AG_SANDBOX_{secrets.token_hex(10)}"
+
+
+def _receipt() -> str:
+    # M-Pesa receipts are 10 upper-case alphanumerics; the prefix marks them as fake.
+    return "SBX" + secrets.token_hex(4).upper()[:7]

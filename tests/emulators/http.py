@@ -1,0 +1,77 @@
+"""Run a WSGI app on 127.0.0.1 in a background thread, and record callbacks sent to us."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+class BackgroundServer:
+    """A werkzeug server on a free local port, started and stopped explicitly."""
+
+    def __init__(self, app: Any) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        # A short poll interval: shutdown() waits for it, once per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> None:
+        """Serve in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class ReceivedCallback:
+    """One POST that reached the recorder."""
+
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+class CallbackRecorder:
+    """Our side of the webhooks: records every POST and answers like Kazi would."""
+
+    def __init__(self) -> None:
+        self.received: list[ReceivedCallback] = []
+        self._cond = threading.Condition()
+        self._server = BackgroundServer(self._app)
+        self.url = self._server.url
+
+    def start(self) -> None:
+        """Start the receiver."""
+        self._server.start()
+
+    def stop(self) -> None:
+        """Stop the receiver."""
+        self._server.stop()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
+        """Wait until at least ``count`` callbacks arrived; return them all."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.received) >= count, timeout=timeout)
+            if len(self.received) < count:
+                raise AssertionError(f"expected {count} callbacks, got {len(self.received)}")
+            return list(self.received)
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        body = json.loads(request.get_data() or b"null")
+        with self._cond:
+            self.received.append(ReceivedCallback(request.path, dict(request.args), body))
+            self._cond.notify_all()
+        accept = {"ResultCode": 0, "ResultDesc": "Accepted"}
+        return Response(json.dumps(accept), mimetype="application/json")(environ, start_response)

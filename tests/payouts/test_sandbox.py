@@ -1,0 +1,152 @@
+"""The sandbox provider: Daraja-shaped callbacks through the real parsers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payouts.errors import DuplicateSubmission, InvalidPayoutRequest, ProviderRejected
+from payouts.providers.base import PayoutProvider, PayoutRequest, ResultStatus
+from payouts.providers.daraja import DarajaClient
+from payouts.providers.daraja_callbacks import EAT
+from payouts.providers.sandbox import CallbackKind, SandboxProvider
+
+PAYLOADS = Path(__file__).parent / "payloads"
+NOW = datetime(2026, 1, 15, 10, 15, 2, tzinfo=EAT)
+
+
+class Outbox:
+    """Stands in for the integrator's delivery (an rq job posting to our webhook)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[CallbackKind, dict[str, Any], float]] = []
+
+    def __call__(self, kind: CallbackKind, body: dict[str, Any], delay: float) -> None:
+        # Round-trip through JSON: the webhook receives text, not Python objects.
+        self.sent.append((kind, json.loads(json.dumps(body)), delay))
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
+@pytest.fixture
+def sandbox(outbox: Outbox) -> SandboxProvider:
+    return SandboxProvider(outbox, delay_seconds=1.5, now=lambda: NOW)
+
+
+def request(phone: str = "+254711000111", payout_id: str = "p-1") -> PayoutRequest:
+    return PayoutRequest(payout_id, phone, 5000, "KES")
+
+
+def test_both_providers_have_every_protocol_member(sandbox):
+    members = [n for n in vars(PayoutProvider) if not n.startswith("_")] + ["name"]
+    assert {"submit", "query_status", "account_balance", "parse_result"} <= set(members)
+    for name in members:
+        assert hasattr(sandbox, name), name
+        assert hasattr(DarajaClient, name), name
+
+
+def test_submit_is_acked_and_its_callback_parses_as_success(sandbox, outbox):
+    ack = sandbox.submit(request())
+    assert ack.response_code == "0"
+    assert ack.originator_conversation_id == "p-1"
+
+    ((kind, body, delay),) = outbox.sent
+    assert (kind, delay) == (CallbackKind.RESULT, 1.5)
+    outcome = sandbox.parse_result(body)
+    assert outcome.success
+    assert outcome.originator_conversation_id == "p-1"
+    assert outcome.conversation_id == ack.conversation_id
+    assert outcome.amount_minor == 5000
+    assert outcome.transaction_id and len(outcome.transaction_id) == 10
+    assert outcome.completed_at == NOW
+    assert outcome.recipient_phone == "254711000111"
+
+
+def test_sandbox_result_has_the_shape_of_daraja_sample(sandbox, outbox):
+    sandbox.submit(request())
+    body = outbox.sent[0][1]
+    sample = json.loads((PAYLOADS / "daraja_b2c_result_success.json").read_text())
+    assert set(body["Result"]) <= set(sample["Result"])
+    keys = lambda b: {p["Key"] for p in b["Result"]["ResultParameters"]["ResultParameter"]}  # noqa: E731
+    assert keys(body) == keys(sample)
+
+
+@pytest.mark.parametrize(
+    ("phone", "code"),
+    [("+254700000001", "1"), ("+254700000002", "SFC_IC0003"), ("+254700000003", "2040")],
+)
+def test_magic_phones_fail_with_documented_codes(phone, code, sandbox, outbox):
+    sandbox.submit(request(phone))
+    ((kind, body, _),) = outbox.sent
+    outcome = sandbox.parse_result(body)
+    assert kind is CallbackKind.RESULT
+    assert outcome.status is ResultStatus.FAILED
+    assert outcome.result_code == code
+
+
+def test_timeout_phone_times_out_then_a_status_query_finds_it_paid(sandbox, outbox):
+    sandbox.submit(request("+254700000004", "p-t"))
+    ((kind, body, _),) = outbox.sent
+    assert kind is CallbackKind.TIMEOUT
+    assert sandbox.parse_timeout(body).status is ResultStatus.UNKNOWN
+
+    ack = sandbox.query_status(originator_conversation_id="p-t")
+    kind, body, _ = outbox.sent[1]
+    assert kind is CallbackKind.STATUS_RESULT
+    status = sandbox.parse_status_result(body)
+    assert status.originator_conversation_id == ack.originator_conversation_id
+    assert status.payout_originator_conversation_id == "p-t"
+    assert status.payout_status is ResultStatus.SUCCESS
+
+
+def test_silent_phone_sends_nothing_until_a_status_query_finds_it_paid(sandbox, outbox):
+    sandbox.submit(request("+254700000005", "p-s"))
+    assert outbox.sent == []
+    sandbox.query_status(originator_conversation_id="p-s")
+    status = sandbox.parse_status_result(outbox.sent[0][1])
+    assert status.payout_status is ResultStatus.SUCCESS
+
+
+def test_a_failed_or_unknown_payment_is_not_proven_paid_by_a_status_query(sandbox, outbox):
+    sandbox.submit(request("+254700000001", "p-f"))
+    for payout_id in ("p-f", "never-sent"):
+        sandbox.query_status(originator_conversation_id=payout_id)
+        status = sandbox.parse_status_result(outbox.sent[-1][1])
+        assert status.payout_status is ResultStatus.UNKNOWN
+
+
+def test_sandbox_refuses_a_reused_payout_id_like_daraja(sandbox):
+    sandbox.submit(request())
+    with pytest.raises(DuplicateSubmission) as caught:
+        sandbox.submit(request())
+    assert not isinstance(caught.value, ProviderRejected)
+
+
+def test_sandbox_applies_daraja_limits(sandbox, outbox):
+    with pytest.raises(InvalidPayoutRequest):
+        sandbox.submit(PayoutRequest("p-small", "+254711000111", 500, "KES"))
+    assert outbox.sent == []
+
+
+def test_balance_drops_by_what_was_paid(sandbox, outbox):
+    sandbox.submit(request())
+    sandbox.account_balance()
+    kind, body, _ = outbox.sent[-1]
+    assert kind is CallbackKind.BALANCE_RESULT
+    utility = sandbox.parse_balance_result(body).account("Utility")
+    assert utility is not None and utility.available_minor == 100_000_000 - 5000
+
+
+def test_failed_payments_do_not_reduce_the_balance(outbox):
+    sandbox = SandboxProvider(outbox, utility_balance_minor=12_345)
+    sandbox.submit(request("+254700000002"))
+    sandbox.account_balance()
+    utility = sandbox.parse_balance_result(outbox.sent[-1][1]).account("Utility")
+    assert utility is not None and utility.amounts_minor[:2] == (12_345, 12_345)
