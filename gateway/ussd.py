@@ -53,11 +53,10 @@ def fit_ussd_text(text: str, limit: int = USSD_MAX_TEXT) -> str:
         if used + cost > budget:
             break
         used, cut = used + cost, index + 1
-    # Do not end on half a cluster: a base letter without its accent or an emoji
-    # without its modifier reads as a different character. Back off to a boundary.
-    while 0 < cut < len(text) and _continues_cluster(text[cut]):
-        cut -= 1
-    while cut > 0 and text[cut - 1] in _JOINERS:
+    # Do not end inside a cluster: a letter without its accent, an emoji without
+    # its modifier or half a joined emoji reads as a different character. Back off
+    # until the next character neither attaches to nor is joined to the kept text.
+    while 0 < cut < len(text) and (_continues_cluster(text[cut]) or text[cut - 1] in _JOINERS):
         cut -= 1
     return text[:cut].rstrip() + ELLIPSIS
 

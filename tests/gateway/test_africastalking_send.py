@@ -106,8 +106,12 @@ def test_permanent_recipient_codes(code: int, status: str, reason: str, opted_ou
 
 @pytest.mark.parametrize(
     ("code", "reason"),
-    [(405, "insufficient_balance"), (407, "could_not_route"), (500, "provider_error"),
-     (501, "provider_error")],  # fmt: skip
+    [
+        (405, "insufficient_balance"),
+        (407, "could_not_route"),
+        (500, "provider_error"),
+        (501, "provider_error"),
+    ],  # fmt: skip
 )
 @responses.activate
 def test_temporary_recipient_codes(code: int, reason: str) -> None:

@@ -138,8 +138,12 @@ def test_unknown_status_is_refused(status: str) -> None:
             ["MessageSid", "SmsSid", "SmsMessageSid"],
             "MessageSid",
         ),
-        ("twilio_status_delivered.form", tw.parse_status_callback, ["MessageSid", "SmsSid"],
-         "MessageSid"),  # fmt: skip
+        (
+            "twilio_status_delivered.form",
+            tw.parse_status_callback,
+            ["MessageSid", "SmsSid"],
+            "MessageSid",
+        ),  # fmt: skip
     ],
 )
 def test_missing_fields_are_named(name, parser, remove, field) -> None:  # type: ignore[no-untyped-def]
@@ -153,8 +157,12 @@ def test_missing_fields_are_named(name, parser, remove, field) -> None:  # type:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("From", "+2547110001"), ("From", "whatsapp:+254711000111"), ("NumSegments", "one"),
-     ("Body", "x" * 5000)],  # fmt: skip
+    [
+        ("From", "+2547110001"),
+        ("From", "whatsapp:+254711000111"),
+        ("NumSegments", "one"),
+        ("Body", "x" * 5000),
+    ],  # fmt: skip
 )
 def test_bad_inbound_values_are_named(field: str, value: str) -> None:
     form = load_form("twilio_sms_inbound.form") | {field: value}
