@@ -255,12 +255,15 @@ def _result(number: str, body: str, message: Any) -> SendResult:
     unit = getattr(message, "price_unit", None)
     cost = f"{unit} {price}" if price is not None and unit else None
     currency, amount = parse_cost(cost)
-    status = getattr(message, "status", None) or "queued"
+    status = str(getattr(message, "status", None) or "queued")
+    # The message exists at Twilio now (it has a sid): an odd initial status must
+    # not raise, or the send job would fail and be retried into a duplicate SMS.
+    mapped = STATUSES.get(status.lower(), DeliveryStatus.ACCEPTED)
     return SendResult(
         provider=PROVIDER,
         to=number,
         provider_message_id=str(message.sid),
-        status=map_status(str(status)),
+        status=mapped,
         segments=segments,
         encoding=info.encoding,
         cost=cost,

@@ -399,3 +399,11 @@ def test_bulk_sends_one_request_each_and_collects_errors() -> None:
 def test_provider_needs_a_sender() -> None:
     with pytest.raises(ValueError):
         tw.TwilioProvider(SID, TOKEN)
+
+
+@responses.activate
+def test_odd_initial_status_after_creation_does_not_raise() -> None:
+    # Raising here would make the job retry a message Twilio already has.
+    responses.post(API, json=_created("brand_new_state"), status=201)
+    result = tw.TwilioProvider(SID, TOKEN, from_number="+1555").send("+254711000111", "hi")
+    assert result.status is S.ACCEPTED
