@@ -78,6 +78,8 @@ def is_final(status: DeliveryStatus) -> bool:
 
 def advance(current: DeliveryStatus, reported: DeliveryStatus) -> DeliveryStatus:
     """Return the status after a report: the new one, or the current one if stale."""
+    # Rows may hand us the stored string; coercing also refuses unknown values.
+    current, reported = DeliveryStatus(current), DeliveryStatus(reported)
     if reported is current:
         # A duplicate report (providers resend callbacks): nothing to do.
         return current

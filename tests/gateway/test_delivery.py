@@ -86,3 +86,9 @@ def test_final_states_never_move_and_nothing_moves_backwards() -> None:
                 assert result is current
             if current in order and result in order:
                 assert order.index(result) >= order.index(current)
+
+
+def test_stored_strings_are_accepted_and_unknown_values_refused() -> None:
+    assert advance("sent", "delivered") is S.DELIVERED  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        advance(S.SENT, "teleported")  # type: ignore[arg-type]
