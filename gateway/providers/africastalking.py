@@ -249,7 +249,7 @@ class AfricasTalkingProvider:
             try:
                 valid.append((index, normalize_msisdn(raw).e164))
             except InvalidNumber as exc:
-                outcomes[index] = SendOutcome(raw, error=_invalid_number(raw, exc))
+                outcomes[index] = SendOutcome(raw, error=_invalid_number(exc))
         for start in range(0, len(valid), self._batch_size):
             batch = valid[start : start + self._batch_size]
             numbers = [number for _, number in batch]
@@ -364,7 +364,7 @@ def _http_error(text: str) -> SendError:
     return _temporary("http_error", None)
 
 
-def _invalid_number(raw: str, exc: InvalidNumber) -> PermanentSendError:
+def _invalid_number(exc: InvalidNumber) -> PermanentSendError:
     """A recipient we refused before calling AT."""
     error = _permanent("invalid_number", None)
     error.__cause__ = exc
