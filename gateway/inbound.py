@@ -93,6 +93,16 @@ class DeliveryReport:
     raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
+@dataclass(frozen=True, slots=True)
+class OptOutNotice:
+    """A provider telling us a worker opted out of our sender (AT bulk SMS opt-out)."""
+
+    provider: str
+    phone: str
+    sender_id: str | None
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
 def new_ussd_input(full_text: str, seen_text: str | None) -> str:
     """Return what the worker typed in this hop, given the session's text seen before."""
     if not full_text:

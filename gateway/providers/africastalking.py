@@ -24,7 +24,14 @@ from gateway.errors import (
     TemporarySendError,
     UnknownProviderStatus,
 )
-from gateway.inbound import DeliveryReport, InboundSms, UssdEndStatus, UssdRequest, UssdSessionEnd
+from gateway.inbound import (
+    DeliveryReport,
+    InboundSms,
+    OptOutNotice,
+    UssdEndStatus,
+    UssdRequest,
+    UssdSessionEnd,
+)
 from gateway.msisdn import normalize_msisdn
 from gateway.providers import _forms as f
 from gateway.providers.base import SendOutcome, SendResult, network_send_error, parse_cost
@@ -196,6 +203,16 @@ def parse_delivery_report(form: Mapping[str, object]) -> DeliveryReport:
         network_code=f.optional_nonempty(form, "networkCode"),
         opted_out=bool(reason) and reason.casefold() in OPT_OUT_FAILURE_REASONS,
         retry_count=f.integer(form, "retryCount"),
+        raw=f.raw_form(form),
+    )
+
+
+def parse_optout_notification(form: Mapping[str, object]) -> OptOutNotice:
+    """Decode AT's bulk SMS opt-out callback (fields ``senderId``, ``phoneNumber``)."""
+    return OptOutNotice(
+        provider=PROVIDER,
+        phone=_phone(form, "phoneNumber"),
+        sender_id=f.optional_nonempty(form, "senderId"),
         raw=f.raw_form(form),
     )
 

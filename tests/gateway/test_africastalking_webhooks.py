@@ -325,3 +325,10 @@ def test_unparseable_date_is_none_not_an_error() -> None:
 def test_national_number_in_webhook_becomes_e164() -> None:
     form = load_form("at_ussd_nested.form") | {"phoneNumber": "0711000111"}
     assert at.parse_ussd_request(form).phone == "+254711000111"
+
+
+def test_parse_optout_notification() -> None:
+    notice = at.parse_optout_notification({"senderId": "KAZI", "phoneNumber": "+254711000111"})
+    assert (notice.phone, notice.sender_id) == ("+254711000111", "KAZI")
+    with pytest.raises(BadWebhook, match="phoneNumber"):
+        at.parse_optout_notification({"senderId": "KAZI"})
