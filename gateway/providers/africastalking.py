@@ -48,6 +48,7 @@ class _Row(NamedTuple):
     reason: str | None = None  # our failure reason; None for progress statuses
     temporary: bool = False  # a send-time failure a retry may fix
     opted_out: bool = False  # the worker blocked us: mark them opted out
+    name: str | None = None  # AT's name for a send statusCode
 
 
 _D = DeliveryStatus
@@ -65,36 +66,26 @@ STATUSES: dict[str, _Row] = {
     "expired": _Row(_D.UNDELIVERED, "expired"),
     "rejected": _Row(_D.FAILED, "rejected"),
     # Send response, per recipient. 1xx only means "accepted": delivery comes later.
-    "100": _Row(_D.ACCEPTED),  # Processed
-    "101": _Row(_D.ACCEPTED),  # Sent
-    "102": _Row(_D.ACCEPTED),  # Queued
-    "401": _Row(_D.FAILED, "risk_hold"),  # RiskHold
-    "402": _Row(_D.FAILED, "invalid_sender_id"),  # InvalidSenderId
-    "403": _Row(_D.FAILED, "invalid_number"),  # InvalidPhoneNumber
-    "404": _Row(_D.FAILED, "unsupported_number_type"),  # UnsupportedNumberType
-    "405": _Row(_D.ERRORED, "insufficient_balance", temporary=True),  # top up, then retry
-    "406": _Row(_D.FAILED, "blacklisted", opted_out=True),  # UserInBlacklist
-    "407": _Row(_D.ERRORED, "could_not_route", temporary=True),  # CouldNotRoute
-    "409": _Row(_D.FAILED, "do_not_disturb", opted_out=True),  # DoNotDisturbRejection
-    "500": _Row(_D.ERRORED, "provider_error", temporary=True),  # InternalServerError
-    "501": _Row(_D.ERRORED, "provider_error", temporary=True),  # GatewayError
-    "502": _Row(_D.FAILED, "rejected"),  # RejectedByGateway
+    "100": _Row(_D.ACCEPTED, name="Processed"),
+    "101": _Row(_D.ACCEPTED, name="Sent"),
+    "102": _Row(_D.ACCEPTED, name="Queued"),
+    "401": _Row(_D.FAILED, "risk_hold", name="RiskHold"),
+    "402": _Row(_D.FAILED, "invalid_sender_id", name="InvalidSenderId"),
+    "403": _Row(_D.FAILED, "invalid_number", name="InvalidPhoneNumber"),
+    "404": _Row(_D.FAILED, "unsupported_number_type", name="UnsupportedNumberType"),
+    "405": _Row(_D.ERRORED, "insufficient_balance", temporary=True, name="InsufficientBalance"),
+    "406": _Row(_D.FAILED, "blacklisted", opted_out=True, name="UserInBlacklist"),
+    "407": _Row(_D.ERRORED, "could_not_route", temporary=True, name="CouldNotRoute"),
+    "409": _Row(_D.FAILED, "do_not_disturb", opted_out=True, name="DoNotDisturbRejection"),
+    "500": _Row(_D.ERRORED, "provider_error", temporary=True, name="InternalServerError"),
+    "501": _Row(_D.ERRORED, "provider_error", temporary=True, name="GatewayError"),
+    "502": _Row(_D.FAILED, "rejected", name="RejectedByGateway"),
 }
 
 # The same failures by name, for whole-request answers such as
 # {"Message": "InvalidSenderId", "Recipients": []}.
-_BY_NAME: dict[str, str] = {
-    "riskhold": "401",
-    "invalidsenderid": "402",
-    "invalidphonenumber": "403",
-    "unsupportednumbertype": "404",
-    "insufficientbalance": "405",
-    "userinblacklist": "406",
-    "couldnotroute": "407",
-    "donotdisturbrejection": "409",
-    "internalservererror": "500",
-    "gatewayerror": "501",
-    "rejectedbygateway": "502",
+_FAILURE_CODES_BY_NAME: dict[str, str] = {
+    row.name.casefold(): code for code, row in STATUSES.items() if row.name and row.reason
 }
 
 #: Delivery-report failure reasons that mean the worker blocked our messages.
@@ -362,8 +353,8 @@ def _as_json(answer: object) -> object:
 
 def _request_refused(message: str) -> SendError:
     """Classify a whole-request refusal (empty Recipients) by AT's Message text."""
-    code = _BY_NAME.get(message.strip().casefold())
-    row = STATUSES.get(code) if code else None
+    code = _FAILURE_CODES_BY_NAME.get(message.strip().casefold())
+    row = STATUSES[code] if code else None
     if row is None:
         # Nothing was accepted, so a retry cannot duplicate a message.
         return _temporary("request_refused", message or None)

@@ -127,7 +127,22 @@ def test_invalid_sender_whole_request_failure_is_permanent() -> None:
     responses.post(LIVE, json=load_json("at_sms_send_response_invalid_sender.json"), status=201)
     with pytest.raises(PermanentSendError) as info:
         AfricasTalkingProvider("kazi", "k", sender_id="NOPE").send("+254711000111", "hi")
-    assert info.value.reason == "invalid_sender_id"
+    assert (info.value.reason, info.value.provider_code) == ("invalid_sender_id", "402")
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "reason"),
+    [
+        ("InsufficientBalance", TemporarySendError, "insufficient_balance"),
+        ("UserInBlacklist", PermanentSendError, "blacklisted"),
+        ("Sent", TemporarySendError, "request_refused"),  # not a failure name
+        ("Something odd", TemporarySendError, "request_refused"),  # nothing was accepted
+    ],
+)
+def test_whole_request_refusals_by_message(message: str, error: type, reason: str) -> None:
+    payload = {"SMSMessageData": {"Message": message, "Recipients": []}}
+    (outcome,) = interpret_send_response(payload, ["+254711000111"], "hi")
+    assert isinstance(outcome.error, error) and outcome.error.reason == reason
 
 
 @responses.activate
