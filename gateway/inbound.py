@@ -1,0 +1,125 @@
+"""Typed values for what providers send us, decoded from their webhooks.
+
+Provider parsers (``gateway.providers.*``) build these from form fields; the web
+views hand them to services. Phone numbers are already E.164 here. Each value keeps
+the raw form (``raw``) so the caller can store the provider's event as it arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from gateway.delivery import DeliveryStatus
+
+
+class UssdEndStatus(StrEnum):
+    """How a USSD session ended, as AT's end-of-session notification tells it."""
+
+    SUCCESS = "success"  # the app answered END
+    INCOMPLETE = "incomplete"  # dropped while a CON menu waited (timeout, cancel, coverage)
+    FAILED = "failed"  # AT could not reach us or got a bad answer
+
+
+@dataclass(frozen=True, slots=True)
+class UssdRequest:
+    """One USSD hop: the session, who dialled what, and all input so far."""
+
+    provider: str
+    session_id: str
+    service_code: str
+    phone: str
+    network_code: str | None
+    text: str  # every input of the session joined by "*", "" on the first hop
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UssdSessionEnd:
+    """The provider's notice that a USSD session is over, with its cost and outcome."""
+
+    provider: str
+    session_id: str
+    service_code: str | None
+    phone: str
+    network_code: str | None
+    status: UssdEndStatus
+    duration_ms: int | None
+    hops: int | None
+    cost: str | None  # as sent ("0.0000" or "KES 0.10": the format is unverified)
+    cost_amount: Decimal | None
+    cost_currency: str | None
+    final_input: str
+    last_response: str | None
+    error: str | None
+    ended_at: datetime | None  # the provider's clock, UTC assumed; None if unparseable
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """An SMS a worker sent us."""
+
+    provider: str
+    provider_message_id: str | None  # the de-duplication key when present
+    sender: str  # E.164
+    recipient: str  # our shortcode or number, as the provider wrote it
+    text: str
+    received_at: datetime | None  # the provider's clock, UTC assumed; None if absent
+    network_code: str | None = None
+    link_id: str | None = None  # AT: pass back when replying to on-demand premium SMS
+    segments: int | None = None
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's news about a message we sent, in our vocabulary."""
+
+    provider: str
+    provider_message_id: str  # join key with the send response's message id
+    status: DeliveryStatus
+    provider_status: str  # the provider's own word, for the message log
+    phone: str | None
+    failure_reason: str | None = None
+    network_code: str | None = None
+    opted_out: bool = False  # the network says the worker blocked us: mark them opted out
+    cost_amount: Decimal | None = None
+    cost_currency: str | None = None
+    segments: int | None = None
+    retry_count: int | None = None
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutNotice:
+    """A provider telling us a worker opted out of our sender (AT bulk SMS opt-out)."""
+
+    provider: str
+    phone: str
+    sender_id: str | None
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+
+def new_ussd_input(full_text: str, seen_text: str | None) -> str:
+    """Return what the worker typed in this hop, given the session's text seen before."""
+    if not full_text:
+        return ""
+    if not seen_text:
+        # First hop we know of. On a normal first dial AT sends "" (handled above); a
+        # non-empty first text comes from extra segments dialled ("*384*12*5#"), and
+        # all of it is the worker's input.
+        return full_text
+    prefix = seen_text + "*"
+    if full_text.startswith(prefix):
+        # Everything after what we had already seen, so an answer containing "*"
+        # ("5*3") reaches the flow intact instead of being cut at its last "*".
+        return full_text[len(prefix) :]
+    if full_text == seen_text:
+        # The same hop again (a provider retry after a slow answer): no new input.
+        return ""
+    # Our record does not match AT's (a lost hop, a restarted session store). The
+    # best guess is AT's own convention: the newest input follows the last "*".
+    return full_text.rsplit("*", 1)[-1]

@@ -1,0 +1,409 @@
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+import responses
+from werkzeug.datastructures import MultiDict
+
+from gateway.delivery import DeliveryStatus
+from gateway.errors import BadWebhook, PermanentSendError, TemporarySendError, UnknownProviderStatus
+from gateway.inbound import DeliveryReport, InboundSms
+from gateway.providers import twilio as tw
+from tests.gateway.payloads import form_pairs, load_form
+
+S = DeliveryStatus
+SID = "AC00000000000000000000000000000007"
+TOKEN = "fake_auth_token_0123456789abcdef"
+API = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
+
+
+# --- webhooks ------------------------------------------------------------------
+
+
+def test_parse_inbound_sms() -> None:
+    form = load_form("twilio_sms_inbound.form")
+    parsed = tw.parse_inbound_sms(form)
+    assert parsed == InboundSms(
+        provider="twilio",
+        provider_message_id="SM00000000000000000000000000000001",
+        sender="+254711000111",
+        recipient="+15550100123",  # our own number: kept as Twilio wrote it
+        text="TASK 42 YES",
+        received_at=None,
+        segments=1,
+    )
+    assert parsed.raw == form
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "twilio_status_delivered.form",
+            DeliveryReport(
+                provider="twilio",
+                provider_message_id="SM000000000000000000000000000000a1",
+                status=S.DELIVERED,
+                provider_status="delivered",
+                phone="+254711000111",
+            ),
+        ),
+        (
+            "twilio_status_undelivered.form",
+            DeliveryReport(
+                provider="twilio",
+                provider_message_id="SM000000000000000000000000000000a2",
+                status=S.UNDELIVERED,
+                provider_status="undelivered",
+                phone="+254722000222",
+                failure_reason="30003",
+            ),
+        ),
+    ],
+)
+def test_parse_status_callback(name: str, expected: DeliveryReport) -> None:
+    assert tw.parse_status_callback(load_form(name)) == expected
+
+
+def test_status_callback_error_21610_marks_opted_out() -> None:
+    form = load_form("twilio_status_undelivered.form") | {
+        "MessageStatus": "failed",
+        "ErrorCode": "21610",
+    }
+    report = tw.parse_status_callback(form)
+    assert report.opted_out and report.status is S.FAILED
+
+
+def test_status_falls_back_to_deprecated_fields() -> None:
+    form = load_form("twilio_status_delivered.form")
+    del form["MessageStatus"], form["MessageSid"]
+    report = tw.parse_status_callback(form)
+    assert (report.status, report.provider_message_id) == (S.DELIVERED, form["SmsSid"])
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("accepted", S.ACCEPTED),
+        ("scheduled", S.ACCEPTED),
+        ("queued", S.ACCEPTED),
+        ("sending", S.ACCEPTED),
+        ("sent", S.SENT),
+        ("delivered", S.DELIVERED),
+        ("read", S.DELIVERED),
+        ("undelivered", S.UNDELIVERED),
+        ("partially_delivered", S.UNDELIVERED),
+        ("failed", S.FAILED),
+        ("canceled", S.FAILED),
+        ("receiving", S.RECEIVED),
+        ("received", S.RECEIVED),
+        ("Delivered", S.DELIVERED),
+    ],
+)
+def test_status_table(status: str, expected: S) -> None:
+    assert tw.map_status(status) is expected
+
+
+def test_table_covers_exactly_the_documented_enum() -> None:
+    assert set(tw.STATUSES) == {
+        "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered",
+        "failed", "receiving", "received", "read", "canceled", "partially_delivered",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("status", ["cancelled", "wired", "", "ok"])
+def test_unknown_status_is_refused(status: str) -> None:
+    form = load_form("twilio_status_delivered.form") | {"MessageStatus": status}
+    if status == "":
+        del form["SmsStatus"]
+        with pytest.raises(BadWebhook, match="MessageStatus"):
+            tw.parse_status_callback(form)
+    else:
+        with pytest.raises(UnknownProviderStatus, match=status):
+            tw.parse_status_callback(form)
+
+
+@pytest.mark.parametrize(
+    ("name", "parser", "remove", "field"),
+    [
+        ("twilio_sms_inbound.form", tw.parse_inbound_sms, ["From"], "From"),
+        ("twilio_sms_inbound.form", tw.parse_inbound_sms, ["To"], "To"),
+        ("twilio_sms_inbound.form", tw.parse_inbound_sms, ["Body"], "Body"),
+        (
+            "twilio_sms_inbound.form",
+            tw.parse_inbound_sms,
+            ["MessageSid", "SmsSid", "SmsMessageSid"],
+            "MessageSid",
+        ),
+        (
+            "twilio_status_delivered.form",
+            tw.parse_status_callback,
+            ["MessageSid", "SmsSid"],
+            "MessageSid",
+        ),  # fmt: skip
+    ],
+)
+def test_missing_fields_are_named(name, parser, remove, field) -> None:  # type: ignore[no-untyped-def]
+    form = load_form(name)
+    for key in remove:
+        del form[key]
+    with pytest.raises(BadWebhook) as info:
+        parser(form)
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("From", "+2547110001"),
+        ("From", "whatsapp:+254711000111"),
+        ("NumSegments", "one"),
+        ("Body", "x" * 5000),
+    ],  # fmt: skip
+)
+def test_bad_inbound_values_are_named(field: str, value: str) -> None:
+    form = load_form("twilio_sms_inbound.form") | {field: value}
+    with pytest.raises(BadWebhook) as info:
+        tw.parse_inbound_sms(form)
+    assert info.value.field == field
+
+
+def test_bad_error_code_is_named() -> None:
+    form = load_form("twilio_status_undelivered.form") | {"ErrorCode": "30003x"}
+    with pytest.raises(BadWebhook, match="ErrorCode"):
+        tw.parse_status_callback(form)
+
+
+@pytest.mark.parametrize("body", ["STOP", "😀 ndiyo", "1*2#", ""])
+def test_awkward_bodies_survive(body: str) -> None:
+    form = load_form("twilio_sms_inbound.form") | {"Body": body}
+    assert tw.parse_inbound_sms(form).text == body
+
+
+# --- signatures ----------------------------------------------------------------
+
+DOCS_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+12349013030",
+    "Digits": "1234",
+    "From": "+12349013030",
+    "To": "+18005551212",
+}
+VECTORS = [
+    ("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", DOCS_PARAMS,
+     "0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+    (TOKEN, "https://gw.example.com/hooks/twilio/sms", "twilio_sms_inbound.form",
+     "vPxWyj8Qf2UzJys2nUNl4JlEdx8="),
+    (TOKEN, "https://gw.example.com/hooks/twilio/status?msg=42",
+     "twilio_status_undelivered.form", "FqqdTrc3htUeVjoRI1XL55zhIzs="),
+    (TOKEN, "https://gw.example.com/hooks/twilio/status?msg=41",
+     "twilio_status_delivered.form", "58L2rPeNEdvYMCTpRwLFXzggr5k="),
+]  # fmt: skip
+
+
+def _params(source: dict[str, str] | str) -> MultiDict:
+    pairs = list(source.items()) if isinstance(source, dict) else form_pairs(source)
+    return MultiDict(pairs)
+
+
+@pytest.mark.parametrize(("token", "url", "source", "signature"), VECTORS)
+def test_signature_vectors(token: str, url: str, source, signature: str) -> None:  # type: ignore[no-untyped-def]
+    form = _params(source)
+    assert tw.twilio_signature_valid(token, url, form, signature)
+    assert tw.twilio_signature_valid(token, url, form.to_dict(), signature)  # plain dict too
+    # Adding :443 still passes (the validator tries with and without the port).
+    assert tw.twilio_signature_valid(token, url.replace(".com/", ".com:443/", 1), form, signature)
+
+
+@pytest.mark.parametrize(("token", "url", "source", "signature"), VECTORS[1:])
+def test_signature_negative_cases(token: str, url: str, source: str, signature: str) -> None:
+    form = _params(source)
+    changed = form.copy()
+    changed["To"] = changed["To"][:-1] + "9"
+    assert not tw.twilio_signature_valid(token, url, changed, signature)
+    assert not tw.twilio_signature_valid(token, url.replace("https:", "http:"), form, signature)
+    assert not tw.twilio_signature_valid(token, url + "/", form, signature)
+    assert not tw.twilio_signature_valid(token[:-1], url, form, signature)
+    assert not tw.twilio_signature_valid(token, url, form, "")
+    assert not tw.twilio_signature_valid(token, url, form, None)
+    assert not tw.twilio_signature_valid("", url, form, signature)
+
+
+def test_dropping_an_empty_pair_breaks_the_signature() -> None:
+    token, url, source, signature = VECTORS[1]
+    form = _params(source)
+    del form["FromZip"]
+    assert not tw.twilio_signature_valid(token, url, form, signature)
+
+
+def test_url_without_query_fails() -> None:
+    token, url, source, signature = VECTORS[2]
+    assert not tw.twilio_signature_valid(token, url.split("?")[0], _params(source), signature)
+
+
+@pytest.mark.parametrize(
+    ("path", "base", "expected"),
+    [
+        ("/hooks/twilio/sms", "https://gw.example.com", "https://gw.example.com/hooks/twilio/sms"),
+        ("/hooks/twilio/sms?", "https://gw.example.com/", "https://gw.example.com/hooks/twilio/sms"),
+        ("/hooks/twilio/status?msg=42", "https://gw.example.com",
+         "https://gw.example.com/hooks/twilio/status?msg=42"),
+        ("/webhooks/twilio/sms?a=1&b=%20x", "https://example.org/kazi/",
+         "https://example.org/kazi/webhooks/twilio/sms?a=1&b=%20x"),
+        ("hooks/x", "http://localhost:5000", "http://localhost:5000/hooks/x"),
+    ],
+)  # fmt: skip
+def test_public_url_for(path: str, base: str, expected: str) -> None:
+    assert tw.public_url_for(path, base) == expected
+
+
+def test_public_url_for_behind_proxy_validates_vector() -> None:
+    # The app sees http://10.0.0.5:8000/...; the rebuilt public URL validates.
+    token, _, source, signature = VECTORS[2]
+    url = tw.public_url_for("/hooks/twilio/status?msg=42", "https://gw.example.com")
+    assert tw.twilio_signature_valid(token, url, _params(source), signature)
+
+
+@pytest.mark.parametrize("base", ["gw.example.com", "ftp://gw.example.com", ""])
+def test_public_url_for_rejects_relative_base(base: str) -> None:
+    with pytest.raises(ValueError):
+        tw.public_url_for("/hooks", base)
+
+
+# --- sending -------------------------------------------------------------------
+
+
+def _created(status: str = "queued", segments: str = "1") -> dict:
+    return {
+        "sid": "SM000000000000000000000000000000b1",
+        "status": status,
+        "num_segments": segments,
+        "price": None,
+        "price_unit": "USD",
+        "to": "+254711000111",
+        "body": "hi",
+    }
+
+
+def _form(call: responses.Call) -> dict[str, str]:
+    return dict(parse_qsl(str(call.request.body), keep_blank_values=True))
+
+
+@responses.activate
+def test_send_posts_the_documented_request() -> None:
+    responses.post(API, json=_created(), status=201)
+    provider = tw.TwilioProvider(SID, TOKEN, from_number="+15550100123")
+
+    result = provider.send("0711000111", "Kazi: task 42", callback_url="https://gw/cb?m=7")
+
+    call = responses.calls[0]
+    assert call.request.method == "POST"
+    assert call.request.url == API
+    expected_auth = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    assert call.request.headers["Authorization"] == expected_auth
+    assert _form(call) == {
+        "To": "+254711000111",
+        "Body": "Kazi: task 42",
+        "From": "+15550100123",
+        "StatusCallback": "https://gw/cb?m=7",
+    }
+    assert result.provider_message_id == "SM000000000000000000000000000000b1"
+    assert (result.status, result.segments, result.cost) == (S.ACCEPTED, 1, None)
+
+
+@responses.activate
+def test_send_with_messaging_service_and_no_callback() -> None:
+    responses.post(API, json=_created("accepted"), status=201)
+    provider = tw.TwilioProvider(SID, TOKEN, messaging_service_sid="MG0009")
+    provider.send("+254711000111", "hi")
+    assert _form(responses.calls[0]) == {
+        "To": "+254711000111",
+        "Body": "hi",
+        "MessagingServiceSid": "MG0009",
+    }
+
+
+def _error(code: int | None, status: int) -> dict:
+    return {"code": code, "message": "nope", "more_info": "https://twil.io", "status": status}
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason", "opted_out"),
+    [
+        (21211, 400, "invalid_number", False),
+        (21610, 400, "opted_out", True),
+        (21614, 400, "not_mobile", False),
+        (21612, 400, "unroutable", False),
+        (21408, 400, "region_not_enabled", False),
+        (21606, 400, "invalid_sender_id", False),
+        (20003, 401, "auth_failed", False),
+        (21617, 400, "body_too_long", False),
+        (21999, 400, "rejected", False),  # unknown 4xx: resending the same request fails again
+    ],
+)
+@responses.activate
+def test_permanent_errors(code: int, status: int, reason: str, opted_out: bool) -> None:
+    responses.post(API, json=_error(code, status), status=status)
+    with pytest.raises(PermanentSendError) as info:
+        tw.TwilioProvider(SID, TOKEN, from_number="+15550100123").send("+254711000111", "hi")
+    assert (info.value.reason, info.value.opted_out) == (reason, opted_out)
+    assert info.value.provider_code == str(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason"),
+    [
+        (20429, 429, "rate_limited"),
+        (None, 429, "rate_limited"),
+        (21611, 400, "queue_full"),
+        (None, 500, "provider_error"),
+        (20500, 503, "provider_error"),
+    ],
+)
+@responses.activate
+def test_temporary_errors(code: int | None, status: int, reason: str) -> None:
+    responses.post(API, json=_error(code, status), status=status)
+    with pytest.raises(TemporarySendError) as info:
+        tw.TwilioProvider(SID, TOKEN, from_number="+15550100123").send("+254711000111", "hi")
+    assert info.value.reason == reason
+
+
+@responses.activate
+def test_network_errors_are_temporary() -> None:
+    responses.post(API, body=requests.ReadTimeout("slow"))
+    with pytest.raises(TemporarySendError) as info:
+        tw.TwilioProvider(SID, TOKEN, from_number="+15550100123").send("+254711000111", "hi")
+    assert info.value.maybe_sent
+
+
+def test_invalid_number_is_refused_before_any_request() -> None:
+    with responses.RequestsMock() as mock, pytest.raises(PermanentSendError):
+        tw.TwilioProvider(SID, TOKEN, from_number="+15550100123").send("12", "hi")
+    assert len(mock.calls) == 0
+
+
+@responses.activate
+def test_bulk_sends_one_request_each_and_collects_errors() -> None:
+    responses.post(API, json=_created(), status=201)
+    responses.post(API, json=_error(21610, 400), status=400)
+    outcomes = tw.TwilioProvider(SID, TOKEN, from_number="+1555").send_bulk(
+        ["+254711000111", "+254711000222"], "hi"
+    )
+    assert outcomes[0].result is not None
+    assert isinstance(outcomes[1].error, PermanentSendError) and outcomes[1].error.opted_out
+
+
+def test_provider_needs_a_sender() -> None:
+    with pytest.raises(ValueError):
+        tw.TwilioProvider(SID, TOKEN)
+
+
+@responses.activate
+def test_odd_initial_status_after_creation_does_not_raise() -> None:
+    # Raising here would make the job retry a message Twilio already has.
+    responses.post(API, json=_created("brand_new_state"), status=201)
+    result = tw.TwilioProvider(SID, TOKEN, from_number="+1555").send("+254711000111", "hi")
+    assert result.status is S.ACCEPTED
