@@ -35,5 +35,7 @@ def send_sms(
     session.flush()
     from gateway.jobs import send_message  # the job module imports this one
 
-    enqueue(session, send_message, message.id, queue="sms", job_id=f"sms-{message.id}", retry=SEND_RETRY)
+    enqueue(
+        session, send_message, message.id, queue="sms", job_id=f"sms-{message.id}", retry=SEND_RETRY
+    )
     return message

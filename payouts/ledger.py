@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import KaziError
 from core.money import Money
+from payouts.errors import PayoutError
 from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 
 
-class LedgerError(KaziError):
+class LedgerError(PayoutError):
     """A movement of money that the ledger refuses."""
 
     code = "ledger_error"
@@ -66,7 +66,9 @@ def get_account(
     existing = session.scalars(stmt).first()
     if existing is not None:
         return existing
-    account = LedgerAccount(kind=kind, currency=currency, worker_id=worker_id, project_id=project_id)
+    account = LedgerAccount(
+        kind=kind, currency=currency, worker_id=worker_id, project_id=project_id
+    )
     try:
         with session.begin_nested():
             session.add(account)
@@ -81,7 +83,12 @@ def _owner_is(column, value: int | None):  # type: ignore[no-untyped-def]
 
 
 def post(
-    session: Session, *, kind: str, reference: str, legs: Sequence[Leg], description: str | None = None
+    session: Session,
+    *,
+    kind: str,
+    reference: str,
+    legs: Sequence[Leg],
+    description: str | None = None,
 ) -> Posting:
     """Record a balanced transaction once per reference; a repeat returns the first one."""
     _check_balanced(legs)
@@ -168,14 +175,17 @@ def project_budget(session: Session, project_id: int, currency: str) -> LedgerAc
     return get_account(session, AccountKind.PROJECT_BUDGET, currency, project_id=project_id)
 
 
-def fund_project(
-    session: Session, *, project_id: int, amount: Money, reference: str
-) -> Posting:
+def fund_project(session: Session, *, project_id: int, amount: Money, reference: str) -> Posting:
     """Record a requester's payment into a project's budget."""
     funding = get_account(session, AccountKind.FUNDING, amount.currency)
     budget = project_budget(session, project_id, amount.currency)
     return transfer(
-        session, kind="funding", reference=reference, source=funding, destination=budget, amount=amount
+        session,
+        kind="funding",
+        reference=reference,
+        source=funding,
+        destination=budget,
+        amount=amount,
     )
 
 

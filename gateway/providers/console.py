@@ -6,8 +6,8 @@ phone simulator read back; nothing leaves the machine.
 
 from __future__ import annotations
 
-import itertools
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +41,6 @@ class ConsoleProvider:
         self.outbox: list[ConsoleMessage] = []
         # Web threads and the in-process queue may send at the same time.
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
 
     def send(self, to: str, body: str, *, callback_url: str | None = None) -> SendResult:
         """Record the message and report it accepted, as a real provider would."""
@@ -54,7 +53,8 @@ class ConsoleProvider:
             ) from exc
         info = count_segments(body)
         with self._lock:
-            message_id = f"console-{next(self._ids)}"
+            # Unique across restarts: (provider, provider_message_id) is unique in the database.
+            message_id = f"console-{uuid.uuid4().hex}"
             self.outbox.append(
                 ConsoleMessage(message_id, number, body, callback_url, datetime.now(UTC))
             )
