@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.models import Operator
 from core.db import Base
+from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
 from tasks.models import Assignment, Project, Requester, Task
@@ -22,5 +23,6 @@ __all__ = [
     "Requester",
     "Task",
     "UssdSession",
+    "WebhookEvent",
     "Worker",
 ]

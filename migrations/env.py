@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import JSON, Connection
 
 from config.settings import Settings
 from core.db import UTCDateTime, build_engine
@@ -17,6 +17,9 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     # Migrations must not import app code that may change later: write the plain type.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, JSON):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")  # type: ignore[attr-defined]
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 

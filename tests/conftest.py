@@ -8,6 +8,7 @@ process) use ``committed_runtime`` instead, whose tables are emptied after each 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, normalise_database_url
+from config.settings import REPO_ROOT, Settings, normalise_database_url
 from core.app import create_app
 from core.db import Base, build_engine
 from core.jobs import JobSpec, bind_jobs_to_sessions
@@ -50,8 +51,10 @@ def fresh_database_url(kind: str, tmp_dir: Path, label: str) -> str:
     """An empty database of this kind, for tests that build the schema themselves."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_dir / f'{label}.db'}"
+    # Several checkouts (and xdist workers) may test against one server at once.
+    checkout = hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:6]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return create_postgres_database(f"kazi_test_{label}_{worker}")
+    return create_postgres_database(f"kazi_test_{label}_{checkout}_{worker}")
 
 
 @pytest.fixture(scope="session")
