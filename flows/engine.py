@@ -139,6 +139,31 @@ def resume_point(state: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(rp) if rp else None
 
 
+def preview(
+    library: Library,
+    flow: str,
+    node_id: str,
+    context: Context,
+    *,
+    values: Mapping[str, Any] | None = None,
+    flash: list[str] | None = None,
+    error: tuple[str, dict[str, Any]] | None = None,
+) -> list[str]:
+    """The pages (USSD) or the one text (SMS) a wait node shows with the given values."""
+    state = {
+        "flow": flow,
+        "node": node_id,
+        "lang": context.language,
+        "vars": dict(values or {}),
+        "flash": list(flash or []),
+        "error": list(error) if error else None,
+        "page": 0,
+    }
+    sprint = _Sprint(library, state, context, {})
+    screen = sprint.screen(library.node(flow, node_id))
+    return [render_sms(screen)] if context.channel == "sms" else sprint.pages(screen)
+
+
 @dataclass
 class _Sprint:
     lib: Library
@@ -341,4 +366,12 @@ class _Sprint:
         return self.show(node)
 
 
-__all__ = ["Context", "SprintResult", "default_library", "resume", "resume_point", "start"]
+__all__ = [
+    "Context",
+    "SprintResult",
+    "default_library",
+    "preview",
+    "resume",
+    "resume_point",
+    "start",
+]

@@ -15,6 +15,10 @@ from typing import Any, ClassVar
 from flows.errors import IntentResultError
 
 TASK_TYPES = ("single_choice", "yes_no", "free_text", "number")
+# Longest task the tasks service should hand out; the checker proves these page well.
+TASK_TEXT_MAX = 480
+TASK_OPTIONS_MAX = 9
+OPTION_LABEL_MAX = 30
 
 
 @dataclass(frozen=True)

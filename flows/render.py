@@ -46,6 +46,8 @@ def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> l
             return pages
         tail = _join(screen.footer, nav_back, [more])
         budget = limit - len(tail) - 1
+        if budget < 20:  # footers alone fill the page: a definition bug, not a loop
+            raise ValueError(f"screen footer leaves {budget} characters per page")
         lines: list[str] = []
         if body:
             chunk, body = _cut(body, budget)
