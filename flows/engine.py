@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.definitions import Exit, Library, Node
-from flows.errors import FlowError, FlowStateError
+from flows.errors import FlowError, FlowStateError, IntentResultError
 from flows.i18n import LANGUAGES
 from flows.intents import INTENTS, GetTask, Intent, SendSms
 from flows.render import BACK, MORE, USSD_LIMIT, Screen, paginate, render_sms
 
 MAX_STEPS = 100  # per sprint, as goflow: a looping definition ends with an apology
 MAX_RETRIES = 3  # invalid inputs on one screen before the session ends
+MAX_CALLS = 20  # intents between two inputs: a call loop spans sprints, so cap it too
 STATE_VERSION = 1
 SECRET_PARAMS = ("pin",)
 
@@ -89,6 +90,7 @@ def start(
         "retries": 0,
         "awaiting": None,
         "rp": None,
+        "calls": 0,
     }
     secrets = {}
     for key, value in (params or {}).items():
@@ -276,6 +278,9 @@ class _Sprint:
             if prefetched is not None:
                 return self.feed(prefetched)  # the submit result already carried it
             args["task_id"] = self.vars.pop("_resume_task_id", None)
+        self.state["calls"] = self.state.get("calls", 0) + 1
+        if self.state["calls"] > MAX_CALLS:
+            return self.abort("intent_limit")
         intent = cls(**args)
         self.intents.append(intent)
         self.state["awaiting"] = "intent_result"
@@ -283,8 +288,10 @@ class _Sprint:
 
     def feed(self, result: Mapping[str, Any]) -> SprintResult:
         node = self.node
-        if node.type != "call" or not isinstance(result, Mapping):
+        if node.type != "call":
             raise FlowStateError("an intent result arrived but no intent is pending")
+        if not isinstance(result, Mapping):
+            raise IntentResultError(f"an intent result must be a dict, not {type(result)}")
         cls = INTENTS[node.attrs["intent"]]
         cls.check_result(result)
         outcome = cls.outcome(result)
@@ -352,6 +359,7 @@ class _Sprint:
             if text == MORE and page < count - 1 or text == BACK and page > 0:
                 self.state["page"] = page + (1 if text == MORE else -1)
                 return self.show(node)
+        self.state["calls"] = 0
         outcome = read_input(self, node, text)
         if isinstance(outcome, Exit):
             self.state["flash"] = []

@@ -79,7 +79,10 @@ def test_get_task_answer_skip_and_none_left(lang: str) -> None:
     assert t("task.none", lang) in screen and t("nav.back", lang) in screen
     assert MENU_TASK[lang] in phone.send("0")
     submits = [i for i in world.log if isinstance(i, SubmitAnswer)]
-    assert [(s.task_id, s.choice, s.channel) for s in submits] == [(100, 2, "ussd"), (102, 1, "ussd")]
+    assert [(s.task_id, s.choice, s.channel) for s in submits] == [
+        (100, 2, "ussd"),
+        (102, 1, "ussd"),
+    ]
 
 
 def test_00_on_a_task_goes_to_the_menu() -> None:
@@ -115,8 +118,11 @@ def test_long_task_pages_with_more_and_back() -> None:
     [
         ("en", "Balance: KES 12.50\nToday: 0 tasks, KES 0.00\nPer hour: KES 120.00\nAccuracy: 90%"),
         ("sw", "Salio: KES 12.50\nLeo: kazi 0, KES 0.00\nKwa saa: KES 120.00\nUsahihi: 90%"),
-        ("fr", "Solde: 12,50 KES\nAujourd'hui: 0 missions, 0,00 KES\nPar heure: 120,00 KES\n"
-               "Précision: 90 %"),
+        (
+            "fr",
+            "Solde: 12,50 KES\nAujourd'hui: 0 missions, 0,00 KES\nPar heure: 120,00 KES\n"
+            "Précision: 90 %",
+        ),
     ],
 )
 def test_earnings_are_formatted_per_language(lang: str, expected: str) -> None:
