@@ -139,8 +139,8 @@ def _fit(where: str, lang: str, channel: str, node: Node, pages: list[str]) -> l
             )
     if node.type != "task" and len(pages) > 1:
         out.append(
-            f"{where} ({lang}): screen is {len(pages[0]) + len(pages[1])}+ characters "
-            f"and needs paging; only task screens may page (limit {USSD_LIMIT})"
+            f"{where} ({lang}): screen does not fit {USSD_LIMIT} characters "
+            f"({len(pages)} pages); only task screens may page"
         )
     return out
 
