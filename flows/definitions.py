@@ -120,6 +120,10 @@ def _node(node_id: str, raw: Mapping[str, Any], where: str, problems: list[str])
         problems.append(f"{where}: node '{node_id}': input needs 'var'")
     if kind in WAIT_TYPES + ("sms",) and kind != "task" and not raw.get("text"):
         problems.append(f"{where}: node '{node_id}': {kind} needs 'text'")
+    if kind == "input" and raw.get("confirm") and "mismatch" not in exits:
+        problems.append(f"{where}: node '{node_id}': a PIN confirmation needs a 'mismatch' exit")
+    if kind == "switch" and not str(raw.get("on", "")).startswith(REF_PREFIXES[:2]):
+        problems.append(f"{where}: node '{node_id}': switch 'on' must start vars. or context.")
     if kind == "menu" and not options and "back" not in exits:
         problems.append(f"{where}: node '{node_id}': a menu needs options or a back exit")
     return node

@@ -232,6 +232,12 @@ INTENTS: dict[str, type[Intent]] = {
 }
 
 
+def intent_from_dict(data: Mapping[str, Any]) -> Intent:
+    """Rebuild an intent from ``Intent.to_dict()`` (e.g. after queueing it as JSON)."""
+    fields = dict(data)
+    return INTENTS[fields.pop("type")](**fields)
+
+
 def intent_fields(kind: str) -> set[str]:
     """The argument names an intent accepts."""
     return {f.name for f in dataclasses.fields(INTENTS[kind])}
