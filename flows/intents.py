@@ -47,7 +47,12 @@ class Intent:
 
 @dataclass(frozen=True)
 class GetTask(Intent):
-    """Reserve the next task (or re-fetch ``task_id`` after a dropped session)."""
+    """Reserve the next task (or re-fetch ``task_id`` after a dropped session).
+
+    Result: ``{"task": {"task_id", "text", "task_type", "options": [str]}}``, or
+    ``{"task": None, "reason": "none_available" | "passed" | "failed"}`` (the last two
+    end a qualification quiz). If ``task_id``'s reservation lapsed, return another task.
+    """
 
     kind: ClassVar[str] = "get_task"
     outcomes: ClassVar[tuple[str, ...]] = ("task", "none", "passed", "failed")
@@ -83,7 +88,11 @@ class GetTask(Intent):
 
 @dataclass(frozen=True)
 class SubmitAnswer(Intent):
-    """Record an answer (the host knows when the task was served, so it times it)."""
+    """Record an answer (the host knows when the task was served, so it times it).
+
+    Result: ``{"ok": True, "reward": money | None}`` or ``{"ok": False, "reason":
+    "expired" | ...}``; an optional ``"next"`` (a get_task result) saves a round trip.
+    """
 
     kind: ClassVar[str] = "submit_answer"
     outcomes: ClassVar[tuple[str, ...]] = ("ok", "expired", "fail")
@@ -102,7 +111,7 @@ class SubmitAnswer(Intent):
 
 @dataclass(frozen=True)
 class SkipTask(Intent):
-    """Release a reserved task so that someone else may take it."""
+    """Release a reserved task so that someone else may take it. Result: ``{"ok": bool}``."""
 
     kind: ClassVar[str] = "skip_task"
     task_id: int = 0
@@ -111,7 +120,11 @@ class SkipTask(Intent):
 
 @dataclass(frozen=True)
 class GetEarnings(Intent):
-    """Read the balance and today's work for the earnings screen and withdrawals."""
+    """Read the balance and today's work for the earnings screen and withdrawals.
+
+    Result: ``{"ok": True, "balance": money, "today_tasks": int, "today_earned": money,
+    "hourly": money | None, "accuracy": float 0..1 | None}``.
+    """
 
     kind: ClassVar[str] = "get_earnings"
 
@@ -124,7 +137,10 @@ class GetEarnings(Intent):
 
 @dataclass(frozen=True)
 class VerifyPin(Intent):
-    """Check the worker's PIN; the host counts failures and locks withdrawals."""
+    """Check the worker's PIN; the host counts failures and locks withdrawals.
+
+    Result: ``{"ok": bool, "attempts_left": int, "locked": bool}``.
+    """
 
     kind: ClassVar[str] = "verify_pin"
     outcomes: ClassVar[tuple[str, ...]] = ("ok", "wrong", "locked")
@@ -146,7 +162,7 @@ class VerifyPin(Intent):
 
 @dataclass(frozen=True)
 class SetPin(Intent):
-    """Store a new PIN (the host hashes it)."""
+    """Store a new PIN (the host hashes it). Result: ``{"ok": bool}``."""
 
     kind: ClassVar[str] = "set_pin"
     pin: str = ""
@@ -157,7 +173,11 @@ class SetPin(Intent):
 
 @dataclass(frozen=True)
 class RequestPayout(Intent):
-    """Queue a withdrawal to mobile money; the outcome reaches the worker by SMS."""
+    """Queue a withdrawal to mobile money; the outcome reaches the worker by SMS.
+
+    Result: ``{"ok": True}`` or ``{"ok": False, "reason": "below_minimum" (with
+    "minimum": money) | "insufficient_funds" | "locked" | "pending" | other}``.
+    """
 
     kind: ClassVar[str] = "request_payout"
     outcomes: ClassVar[tuple[str, ...]] = (
@@ -180,7 +200,7 @@ class RequestPayout(Intent):
 
 @dataclass(frozen=True)
 class SetLanguage(Intent):
-    """Save the worker's language."""
+    """Save the worker's language. Result: ``{"ok": bool}``."""
 
     kind: ClassVar[str] = "set_language"
     language: str = "en"
@@ -188,7 +208,7 @@ class SetLanguage(Intent):
 
 @dataclass(frozen=True)
 class RegisterWorker(Intent):
-    """Create (idempotently) the worker record for this phone, in a language."""
+    """Create (idempotently) the worker record for this phone. Result: ``{"ok": bool}``."""
 
     kind: ClassVar[str] = "register_worker"
     language: str = "en"
@@ -197,7 +217,7 @@ class RegisterWorker(Intent):
 
 @dataclass(frozen=True)
 class RecordConsent(Intent):
-    """Record that the worker accepted (or declined) a version of the terms."""
+    """Record that the worker accepted or declined the terms. Result: ``{"ok": bool}``."""
 
     kind: ClassVar[str] = "record_consent"
     terms_version: str = ""

@@ -116,11 +116,11 @@ def test_long_task_pages_with_more_and_back() -> None:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", "Balance: KES 12.50\nToday: 0 tasks, KES 0.00\nPer hour: KES 120.00\nAccuracy: 90%"),
+        ("en", "Balance: KES 12.50\nTasks today: 0, KES 0.00\nPer hour: KES 120.00\nAccuracy: 90%"),
         ("sw", "Salio: KES 12.50\nLeo: kazi 0, KES 0.00\nKwa saa: KES 120.00\nUsahihi: 90%"),
         (
             "fr",
-            "Solde: 12,50 KES\nAujourd'hui: 0 missions, 0,00 KES\nPar heure: 120,00 KES\n"
+            "Solde: 12,50 KES\nMissions aujourd'hui: 0, 0,00 KES\nPar heure: 120,00 KES\n"
             "Précision: 90 %",
         ),
     ],
@@ -175,8 +175,8 @@ def test_three_wrong_pins_lock_withdrawals() -> None:
     phone.dial()
     phone.send("3")
     phone.send("1")
-    assert phone.send("1111").startswith("PIN incorrect. Encore 2 essais.")
-    assert phone.send("2222").startswith("PIN incorrect. Encore 1 essais.")
+    assert phone.send("1111").startswith("PIN incorrect. Essais restants: 2.")
+    assert phone.send("2222").startswith("PIN incorrect. Essais restants: 1.")
     assert phone.send("3333") == t("withdraw.locked", "fr") and phone.ended
     assert world.payouts == []
 

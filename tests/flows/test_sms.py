@@ -79,7 +79,7 @@ def test_bal_shows_earnings() -> None:
         ("pay 12,50 4821", "fr", "12,50 KES part vers M-Pesa. Un SMS confirmera."),
         ("PAY 5 4821", "sw", "Kiasi cha chini cha kutoa ni KES 10.00."),
         ("PAY 99 4821", "en", "Your balance is too low for that amount."),
-        ("PAY 20 1111", "en", "Wrong PIN. 2 tries left."),
+        ("PAY 20 1111", "en", "Wrong PIN. Tries left: 2."),
         ("PAY twenty 4821", "en", "To withdraw send PAY <amount> <PIN>, e.g. PAY 100 1234."),
         ("PAY 20", "sw", "Kutoa pesa tuma PAY <kiasi> <PIN>, mfano PAY 100 1234."),
         ("PAY 20 48", "fr", "Pour retirer, envoyez PAY <montant> <PIN>, ex. PAY 100 1234."),
