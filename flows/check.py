@@ -201,3 +201,11 @@ def check_all(flow_dir: Path | None = None, locale_dir: Path | None = None) -> l
                 incoming = flashes.get((flow.name, node.id), set())
                 problems += _screen_problems(library, flow.name, node, incoming)
     return problems
+
+
+def main() -> int:
+    """Print every problem, one per line; the exit status is 1 when there are any."""
+    problems = check_all()
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0

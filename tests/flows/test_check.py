@@ -143,3 +143,17 @@ def test_flows_source_names_no_io_library() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert name.split(".")[0] not in BANNED, f"{path.name} imports {name}"
+
+
+def test_python_m_flows_exits_zero_on_the_real_definitions() -> None:
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "flows"], cwd=root, capture_output=True, text=True)
+    assert (out.returncode, out.stdout) == (0, "")
+
+
+def test_main_reports_problems_and_fails(monkeypatch, capsys) -> None:
+    import flows.check
+
+    monkeypatch.setattr(flows.check, "check_all", lambda: ["a.toml: node 'x': broken"])
+    assert flows.check.main() == 1
+    assert capsys.readouterr().out == "a.toml: node 'x': broken\n"
