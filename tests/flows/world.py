@@ -8,7 +8,8 @@ from typing import Any
 
 from flows import Context, SprintResult, handle_sms, resume, start
 from flows.intents import Intent
-from flows.render import USSD_LIMIT
+from flows.i18n import sms_segments
+from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
 
 REWARD = {"amount": 150, "currency": "KES"}
 MIN_PAYOUT = 1000  # KES 10, Daraja's minimum
@@ -172,6 +173,8 @@ class Phone:
         assert result.reply.strip(), "a worker never sees a blank screen"
         if self.channel == "ussd":
             assert len(result.reply) <= USSD_LIMIT, result.reply
+        else:
+            assert sms_segments(result.reply) <= SMS_MAX_SEGMENTS, result.reply
         return result.reply
 
     def dial(self, flow: str = "main", **kwargs: Any) -> str:
