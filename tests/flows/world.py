@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows import Context, SprintResult, handle_sms, resume, start
-from flows.intents import Intent
 from flows.i18n import sms_segments
+from flows.intents import Intent
 from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
 
 REWARD = {"amount": 150, "currency": "KES"}
