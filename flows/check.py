@@ -59,7 +59,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "attempts_left": 9,
     "language": "en",
 }
-SAMPLE_CONTEXT = {"ussd_code": "*384*12345#"}
+SAMPLE_CONTEXT = {"ussd_code": "*384*12345#", "terms_url": "https://kazi.example.org/t"}
 _ERRORS_BY_INPUT = {
     "text": ("error.text", {}),
     "number": ("error.number", {"min": 999_999_999, "max": 999_999_999}),

@@ -39,6 +39,7 @@ class Context:
     currency: str = "KES"
     ussd_code: str = "*384*12#"
     terms_version: str = "1"
+    terms_url: str = "kazi.work/terms"  # shown on the consent screen; keep it short
 
 
 @dataclass
@@ -225,7 +226,8 @@ class _Sprint:
         return self.state["vars"]
 
     def t(self, key: str, extra: Mapping[str, Any] | None = None) -> str:
-        values = {**self.vars, "ussd_code": self.ctx.ussd_code, **(extra or {})}
+        ctx = {"ussd_code": self.ctx.ussd_code, "terms_url": self.ctx.terms_url}
+        values = {**self.vars, **ctx, **(extra or {})}
         return self.lib.catalogs.text(key, self.state["lang"], values)
 
     def resolve(self, ref: Any) -> Any:

@@ -15,7 +15,8 @@ LANG_PICK = {"en": "1", "sw": "2", "fr": "3"}
 
 
 def t(key: str, lang: str, **values: object) -> str:
-    return default_library().catalogs.text(key, lang, {"ussd_code": "*384*12#", **values})
+    ctx = {"ussd_code": "*384*12#", "terms_url": "kazi.work/terms"}
+    return default_library().catalogs.text(key, lang, {**ctx, **values})
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -23,7 +24,8 @@ def test_registration_then_quiz_then_menu(lang: str) -> None:
     world = World(language="en")
     phone = Phone(world)
     assert "1 English\n2 Kiswahili\n3 Francais" in phone.dial()
-    assert t("reg.terms", lang) in phone.send(LANG_PICK[lang])
+    screen = phone.send(LANG_PICK[lang])
+    assert t("reg.terms", lang) in screen and "kazi.work/terms" in screen
     assert world.language == lang
     assert phone.send("1").startswith(t("reg.pin", lang))
     assert world.consent is True
