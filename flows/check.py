@@ -59,6 +59,16 @@ SAMPLE_VALUES: dict[str, Any] = {
     "attempts_left": 9,
     "language": "en",
 }
+_KES = {"amount": 12_550, "currency": "KES"}  # KES 125.50
+# Typical values: with these a non-task screen should fit the 160 of stricter networks.
+TYPICAL_VALUES: dict[str, Any] = {
+    **SAMPLE_VALUES,
+    **{k: _KES for k in ("balance", "amount", "today_earned", "hourly", "reward", "minimum")},
+    "today_tasks": 42,
+    "accuracy": 0.87,
+    "attempts_left": 2,
+}
+STRICT_LIMIT = 160
 SAMPLE_CONTEXT = {"ussd_code": "*384*12345#", "terms_url": "https://kazi.example.org/t"}
 _ERRORS_BY_INPUT = {
     "text": ("error.text", {}),
@@ -122,6 +132,14 @@ def _screen_problems(library: Library, flow: str, node: Node, flashes: set[str])
                     problems.append(f"{where} ({lang}): cannot render: {exc}")
                     continue
                 problems += _fit(where, lang, channel, node, pages)
+        if node.type != "task":
+            ctx = Context(language=lang, **SAMPLE_CONTEXT)
+            page = preview(library, flow, node.id, ctx, values=TYPICAL_VALUES)[0]
+            if len(page) > STRICT_LIMIT:
+                problems.append(
+                    f"{where} ({lang}): screen has {len(page)} characters with typical values; "
+                    f"keep it within {STRICT_LIMIT} for networks that cut there"
+                )
     return problems
 
 

@@ -40,6 +40,7 @@ def test_the_real_definitions_have_no_problems() -> None:
         ("bad_arg", "bad_arg.toml: node 'done': unknown field 'txt' for end"),
         ("bad_arg", "bad_arg.toml: node 'done': end needs 'text'"),
         ("loop", "loop.toml: node 'a': loops without waiting"),
+        ("strict", "strict.toml: node 'terms' (en): screen has 164 characters with typical"),
     ],
 )
 def test_the_checker_names_each_problem(case: str, expected: str) -> None:
