@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from flows.errors import FlowError, FlowStateError, IntentResultError
 from flows.i18n import LANGUAGES
 from flows.intents import INTENTS, GetTask, Intent, SendSms
 from flows.render import BACK, MORE, USSD_LIMIT, Screen, paginate, render_sms
+from flows.screens import build_screen, read_input
 
 MAX_STEPS = 100  # per sprint, as goflow: a looping definition ends with an apology
 MAX_RETRIES = 3  # invalid inputs on one screen before the session ends
@@ -181,7 +182,7 @@ class _Sprint:
     def run(self) -> SprintResult:
         return self.guarded(self._loop)
 
-    def guarded(self, step: Any) -> SprintResult:
+    def guarded(self, step: Callable[[], SprintResult]) -> SprintResult:
         # A worker never sees a stack trace: engine and result errors end with an apology.
         try:
             return step()
@@ -196,6 +197,7 @@ class _Sprint:
             if self.steps > MAX_STEPS:
                 return self.abort("step_limit")
             node = self.node
+            # Nodes that move on return None; nodes that wait return the result.
             result = getattr(self, f"_enter_{node.type}")(node)
             if result is not None:
                 return result
@@ -204,7 +206,7 @@ class _Sprint:
     def node(self) -> Node:
         return self.lib.node(self.state["flow"], self.state["node"])
 
-    def goto(self, ex: Exit) -> SprintResult:
+    def move(self, ex: Exit) -> None:
         target = ex.to
         if target.startswith("flow:"):
             self.state["flow"] = target[5:]
@@ -212,7 +214,6 @@ class _Sprint:
         self.state.update(node=target, page=0, retries=0, error=None, rp=None)
         if ex.flash:
             self.state["flash"].append(ex.flash)
-        return self._loop()
 
     def abort(self, why: str) -> SprintResult:
         self.state.update(awaiting=None, rp=None)
@@ -252,25 +253,25 @@ class _Sprint:
 
     # -- nodes that do not wait ---------------------------------------------------
 
-    def _enter_switch(self, node: Node) -> SprintResult:
+    def _enter_switch(self, node: Node) -> None:
         value = self.resolve(node.attrs.get("on"))
         if isinstance(value, Mapping) and "amount" in value:
             value = value["amount"]
         if node.attrs.get("test") == "truthy":
             value = bool(value)
         key = str(value).lower() if isinstance(value, bool) else str(value)
-        return self.goto(node.exits.get(key) or node.exits["default"])
+        self.move(node.exits.get(key) or node.exits["default"])
 
-    def _enter_set(self, node: Node) -> SprintResult:
+    def _enter_set(self, node: Node) -> None:
         for name, ref in node.attrs.get("values", {}).items():
             self.set_var(name, self.resolve(ref))
-        return self.goto(node.exits["next"])
+        self.move(node.exits["next"])
 
-    def _enter_sms(self, node: Node) -> SprintResult:
+    def _enter_sms(self, node: Node) -> None:
         self.intents.append(SendSms(text=self.t(node.text or "")))
-        return self.goto(node.exits["next"])
+        self.move(node.exits["next"])
 
-    def _enter_call(self, node: Node) -> SprintResult:
+    def _enter_call(self, node: Node) -> SprintResult | None:
         cls = INTENTS[node.attrs["intent"]]
         args = {k: self.resolve(v) for k, v in node.attrs.get("args", {}).items()}
         if "channel" in {f.name for f in dataclasses.fields(cls)}:
@@ -278,7 +279,7 @@ class _Sprint:
         if cls is GetTask:
             prefetched = self.vars.pop("_next_task", None)
             if prefetched is not None:
-                return self.feed(prefetched)  # the submit result already carried it
+                return self._apply(node, prefetched)  # the submit result carried it
             args["task_id"] = self.vars.pop("_resume_task_id", None)
         self.state["calls"] = self.state.get("calls", 0) + 1
         if self.state["calls"] > MAX_CALLS:
@@ -292,6 +293,10 @@ class _Sprint:
         node = self.node
         if node.type != "call":
             raise FlowStateError("an intent result arrived but no intent is pending")
+        self._apply(node, result)
+        return self._loop()
+
+    def _apply(self, node: Node, result: Mapping[str, Any]) -> None:
         if not isinstance(result, Mapping):
             raise IntentResultError(f"an intent result must be a dict, not {type(result)}")
         cls = INTENTS[node.attrs["intent"]]
@@ -305,7 +310,7 @@ class _Sprint:
                 self.set_var(key, value)
         if cls is GetTask and outcome == "task":
             self.vars["_task_node"] = node.id
-        return self.goto(node.exits.get(outcome) or node.exits["default"])
+        self.move(node.exits.get(outcome) or node.exits["default"])
 
     # -- nodes that wait ----------------------------------------------------------
 
@@ -334,8 +339,6 @@ class _Sprint:
         return SprintResult(text, True, self.intents, self.state, "input")
 
     def screen(self, node: Node) -> Screen:
-        from flows.screens import build_screen  # screens imports this module's types
-
         return build_screen(self, node)
 
     def pages(self, screen: Screen) -> list[str]:
@@ -352,8 +355,6 @@ class _Sprint:
     # -- input ----------------------------------------------------------------------
 
     def take_input(self, raw: str) -> SprintResult:
-        from flows.screens import read_input
-
         node, text = self.node, raw.strip()
         if self.ctx.channel == "ussd" and node.type != "end":
             count = len(self.pages(self.screen(node)))
@@ -365,7 +366,8 @@ class _Sprint:
         outcome = read_input(self, node, text)
         if isinstance(outcome, Exit):
             self.state["flash"] = []
-            return self.goto(outcome)
+            self.move(outcome)
+            return self._loop()
         key, values = outcome
         self.state["retries"] += 1
         if self.state["retries"] >= MAX_RETRIES:

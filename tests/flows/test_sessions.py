@@ -158,3 +158,22 @@ def test_resume_refuses_input_while_an_intent_is_pending() -> None:
 
 def test_an_unknown_language_falls_back_to_english() -> None:
     assert start("menu", Context(language="de")).reply.startswith("Kazi: paid short tasks")
+
+
+class PrefetchingWorld(World):
+    """A host whose submit result already carries the next task (one round trip less)."""
+
+    def do_submit_answer(self, i):  # type: ignore[no-untyped-def]
+        result = super().do_submit_answer(i)
+        return {**result, "next": self.do_get_task(GetTask())}
+
+
+def test_a_submit_result_may_carry_the_next_task() -> None:
+    world = PrefetchingWorld(registered=True, qualified=True, pin="4821")
+    phone = Phone(world)
+    phone.dial()
+    phone.send("1")
+    before = len([i for i in world.log if isinstance(i, GetTask)])
+    assert "review 1" in phone.send("2")
+    assert len([i for i in world.log if isinstance(i, GetTask)]) == before
+    assert resume_point(phone.state) == {"flow": "task", "node": "fetch", "task_id": 101}
