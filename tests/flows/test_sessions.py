@@ -177,3 +177,25 @@ def test_a_submit_result_may_carry_the_next_task() -> None:
     assert "review 1" in phone.send("2")
     assert len([i for i in world.log if isinstance(i, GetTask)]) == before
     assert resume_point(phone.state) == {"flow": "task", "node": "fetch", "task_id": 101}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "last_reply_starts"),
+    [
+        (["0"], "Weka namba kati ya 1 na 10."),
+        (["11"], "Weka namba kati ya 1 na 10."),
+        (["x"], "Weka namba kati ya 1 na 10."),
+        (["10", "*"], "Tafadhali andika jibu fupi (bila * au #)."),
+        (["10", "0"], "Kazi: kazi fupi za malipo"),  # back to the number screen
+        (["3", "  Mama   Njeri "], "Lugha imehifadhiwa."),
+    ],
+)
+def test_number_and_text_inputs(inputs: list[str], last_reply_starts: str) -> None:
+    library = Library.load(DEFS / "fields")
+    ctx = Context(language="sw")
+    result = start("fields", ctx, library=library)
+    for text in inputs:
+        result = resume(result.state, user_input=text, context=ctx, library=library)
+    assert result.reply.startswith(last_reply_starts)
+    if not result.continue_session:
+        assert result.state["vars"] == {"n": 3, "name": "Mama Njeri"}
