@@ -1,0 +1,263 @@
+"""Intents: what the engine asks the host to do, and how each result routes the flow.
+
+A blocking intent stops the sprint (``waiting_for="intent_result"``); the host runs it
+and calls ``resume(state, intent_result=...)``. A fire-and-forget intent (``SendSms``)
+rides along with a reply and has no result. Money is ``{"amount": int, "currency": str}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flows.errors import IntentResultError
+
+TASK_TYPES = ("single_choice", "yes_no", "free_text", "number")
+# Longest task the tasks service should hand out; the checker proves these page well.
+TASK_TEXT_MAX = 480
+TASK_OPTIONS_MAX = 9
+OPTION_LABEL_MAX = 30
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Base of every intent; ``kind`` is its stable name in definitions and logs."""
+
+    kind: ClassVar[str] = ""
+    blocking: ClassVar[bool] = True
+    outcomes: ClassVar[tuple[str, ...]] = ("ok", "fail")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the intent's ``type``."""
+        return {"type": self.kind, **dataclasses.asdict(self)}
+
+    @classmethod
+    def outcome(cls, result: Mapping[str, Any]) -> str:
+        """The exit name this result takes."""
+        return "ok" if result.get("ok") else "fail"
+
+    @classmethod
+    def check_result(cls, result: Mapping[str, Any]) -> None:
+        """Raise IntentResultError when the result lacks what the flow needs."""
+        if "ok" not in result:
+            raise IntentResultError(f"{cls.kind} result needs 'ok'")
+
+
+@dataclass(frozen=True)
+class GetTask(Intent):
+    """Reserve the next task (or re-fetch ``task_id`` after a dropped session).
+
+    Result: ``{"task": {"task_id", "text", "task_type", "options": [str]}}``, or
+    ``{"task": None, "reason": "none_available" | "passed" | "failed"}`` (the last two
+    end a qualification quiz). If ``task_id``'s reservation lapsed, return another task.
+    """
+
+    kind: ClassVar[str] = "get_task"
+    outcomes: ClassVar[tuple[str, ...]] = ("task", "none", "passed", "failed")
+    qualification: bool = False
+    task_id: int | None = None
+    channel: str = "ussd"
+
+    @classmethod
+    def outcome(cls, result: Mapping[str, Any]) -> str:
+        if result.get("task"):
+            return "task"
+        reason = result.get("reason")
+        return reason if reason in ("passed", "failed") else "none"
+
+    @classmethod
+    def check_result(cls, result: Mapping[str, Any]) -> None:
+        task = result.get("task")
+        if task is None:
+            return
+        if not isinstance(task, Mapping):
+            raise IntentResultError("get_task 'task' must be a dict or None")
+        missing = {"task_id", "text", "task_type"} - set(task)
+        if missing:
+            raise IntentResultError(f"get_task task lacks {sorted(missing)}")
+        if task["task_type"] not in TASK_TYPES:
+            raise IntentResultError(f"unknown task_type {task['task_type']!r}")
+        options = task.get("options") or []
+        if task["task_type"] == "single_choice" and not options:
+            raise IntentResultError("a single_choice task needs options")
+        if not all(isinstance(o, str) and o for o in options):
+            raise IntentResultError("task options must be non-empty strings")
+
+
+@dataclass(frozen=True)
+class SubmitAnswer(Intent):
+    """Record an answer (the host knows when the task was served, so it times it).
+
+    Result: ``{"ok": True, "reward": money | None}`` or ``{"ok": False, "reason":
+    "expired" | ...}``; an optional ``"next"`` (a get_task result) saves a round trip.
+    """
+
+    kind: ClassVar[str] = "submit_answer"
+    outcomes: ClassVar[tuple[str, ...]] = ("ok", "expired", "fail")
+    task_id: int = 0
+    answer: str = ""
+    choice: int | None = None
+    qualification: bool = False
+    channel: str = "ussd"
+
+    @classmethod
+    def outcome(cls, result: Mapping[str, Any]) -> str:
+        if result.get("ok"):
+            return "ok"
+        return "expired" if result.get("reason") == "expired" else "fail"
+
+
+@dataclass(frozen=True)
+class SkipTask(Intent):
+    """Release a reserved task so that someone else may take it. Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "skip_task"
+    task_id: int = 0
+    qualification: bool = False
+
+
+@dataclass(frozen=True)
+class GetEarnings(Intent):
+    """Read the balance and today's work for the earnings screen and withdrawals.
+
+    Result: ``{"ok": True, "balance": money, "today_tasks": int, "today_earned": money,
+    "hourly": money | None, "accuracy": float 0..1 | None}``.
+    """
+
+    kind: ClassVar[str] = "get_earnings"
+
+    @classmethod
+    def check_result(cls, result: Mapping[str, Any]) -> None:
+        super().check_result(result)
+        if result.get("ok") and not isinstance(result.get("balance"), Mapping):
+            raise IntentResultError("get_earnings needs 'balance' money")
+
+
+@dataclass(frozen=True)
+class VerifyPin(Intent):
+    """Check the worker's PIN; the host counts failures and locks withdrawals.
+
+    Result: ``{"ok": bool, "attempts_left": int, "locked": bool}``.
+    """
+
+    kind: ClassVar[str] = "verify_pin"
+    outcomes: ClassVar[tuple[str, ...]] = ("ok", "wrong", "locked")
+    pin: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        # The PIN must reach the host but never a log line that prints intents.
+        return {"type": self.kind, "pin": self.pin}
+
+    def __repr__(self) -> str:
+        return "VerifyPin(pin='****')"
+
+    @classmethod
+    def outcome(cls, result: Mapping[str, Any]) -> str:
+        if result.get("locked"):
+            return "locked"
+        return "ok" if result.get("ok") else "wrong"
+
+
+@dataclass(frozen=True)
+class SetPin(Intent):
+    """Store a new PIN (the host hashes it). Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "set_pin"
+    pin: str = ""
+
+    def __repr__(self) -> str:
+        return "SetPin(pin='****')"
+
+
+@dataclass(frozen=True)
+class RequestPayout(Intent):
+    """Queue a withdrawal to mobile money; the outcome reaches the worker by SMS.
+
+    Result: ``{"ok": True}`` or ``{"ok": False, "reason": "below_minimum" (with
+    "minimum": money) | "insufficient_funds" | "locked" | "pending" | other}``.
+    """
+
+    kind: ClassVar[str] = "request_payout"
+    outcomes: ClassVar[tuple[str, ...]] = (
+        "ok",
+        "below_minimum",
+        "insufficient_funds",
+        "locked",
+        "pending",
+        "fail",
+    )
+    amount: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def outcome(cls, result: Mapping[str, Any]) -> str:
+        if result.get("ok"):
+            return "ok"
+        reason = result.get("reason")
+        return reason if reason in cls.outcomes else "fail"
+
+
+@dataclass(frozen=True)
+class SetLanguage(Intent):
+    """Save the worker's language. Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "set_language"
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class RegisterWorker(Intent):
+    """Create (idempotently) the worker record for this phone. Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "register_worker"
+    language: str = "en"
+    channel: str = "ussd"
+
+
+@dataclass(frozen=True)
+class RecordConsent(Intent):
+    """Record that the worker accepted or declined the terms. Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "record_consent"
+    terms_version: str = ""
+    accepted: bool = False
+
+
+@dataclass(frozen=True)
+class SendSms(Intent):
+    """Send an SMS to this worker (fire and forget; already rendered and translated)."""
+
+    kind: ClassVar[str] = "send_sms"
+    blocking: ClassVar[bool] = False
+    outcomes: ClassVar[tuple[str, ...]] = ()
+    text: str = ""
+
+
+INTENTS: dict[str, type[Intent]] = {
+    cls.kind: cls
+    for cls in (
+        GetTask,
+        SubmitAnswer,
+        SkipTask,
+        GetEarnings,
+        VerifyPin,
+        SetPin,
+        RequestPayout,
+        SetLanguage,
+        RegisterWorker,
+        RecordConsent,
+        SendSms,
+    )
+}
+
+
+def intent_from_dict(data: Mapping[str, Any]) -> Intent:
+    """Rebuild an intent from ``Intent.to_dict()`` (e.g. after queueing it as JSON)."""
+    fields = dict(data)
+    return INTENTS[fields.pop("type")](**fields)
+
+
+def intent_fields(kind: str) -> set[str]:
+    """The argument names an intent accepts."""
+    return {f.name for f in dataclasses.fields(INTENTS[kind])}

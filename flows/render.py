@@ -1,0 +1,73 @@
+"""Turning a screen (text, numbered options, footer) into USSD pages or one SMS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.i18n import sms_segments
+
+USSD_LIMIT = 182  # characters per USSD screen (design contract; 160 on some networks)
+SMS_MAX_SEGMENTS = 3
+MORE, BACK = "98", "99"  # paging keys; "0" stays Skip/Back and "00" Menu
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What a wait node shows, before it is cut to the medium."""
+
+    body: str
+    options: list[str] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)
+
+
+def _join(*parts: list[str]) -> str:
+    return "\n".join(line for part in parts for line in part if line)
+
+
+def _cut(text: str, budget: int) -> tuple[str, str]:
+    """Split text at a word boundary so the head fits the budget."""
+    if len(text) <= budget:
+        return text, ""
+    head = text[: budget + 1].rsplit(" ", 1)[0] if " " in text[:budget] else ""
+    if not head or len(head) > budget:
+        head = text[:budget]  # one long word: cut it hard rather than loop
+    return head.rstrip(), text[len(head) :].lstrip()
+
+
+def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> list[str]:
+    """Pages of at most ``limit`` characters; every page but the last ends in 'More'."""
+    pages: list[str] = []
+    body, options = screen.body, list(screen.options)
+    while True:
+        nav_back = [back] if pages else []
+        final = _join([body], options, screen.footer, nav_back)
+        if len(final) <= limit:
+            pages.append(final)
+            return pages
+        tail = _join(screen.footer, nav_back, [more])
+        budget = limit - len(tail) - 1
+        if budget < 20:  # footers alone fill the page: a definition bug, not a loop
+            raise ValueError(f"screen footer leaves {budget} characters per page")
+        lines: list[str] = []
+        if body:
+            chunk, body = _cut(body, budget)
+            lines.append(chunk)
+            budget -= len(chunk) + 1
+        while not body and options and len(options[0]) <= budget:
+            budget -= len(options[0]) + 1
+            lines.append(options.pop(0))
+        if not lines:  # an option line longer than a page: cut it rather than loop
+            head, rest = _cut(options[0], budget)
+            lines.append(head)
+            options[0] = rest
+        pages.append(_join(lines, screen.footer, nav_back, [more]))
+
+
+def render_sms(screen: Screen, ellipsis: str = "...") -> str:
+    """One SMS text within three segments, shortening the body if it must."""
+    text = _join([screen.body], screen.options, screen.footer)
+    body = screen.body
+    while sms_segments(text) > SMS_MAX_SEGMENTS and body:
+        body = body[: max(0, len(body) - 10)].rstrip()
+        text = _join([body + ellipsis], screen.options, screen.footer)
+    return text

@@ -1,0 +1,161 @@
+"""What each wait node shows, and how it reads the worker's reply."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flows.definitions import Exit, Node
+from flows.i18n import parse_amount
+from flows.inputs import (
+    clean_text,
+    hash_pin,
+    is_pin,
+    is_weak_pin,
+    parse_decimal,
+    parse_int,
+    pin_matches,
+)
+from flows.render import Screen
+
+if TYPE_CHECKING:
+    from flows.engine import _Sprint
+
+Problem = tuple[str, dict[str, Any]]  # (catalog key, values) shown above the re-prompt
+
+
+def _notices(sprint: _Sprint) -> list[str]:
+    lines = [sprint.t(key) for key in sprint.state["flash"]]
+    if sprint.state.get("error"):
+        key, values = sprint.state["error"]
+        lines.insert(0, sprint.t(key, values))
+    return lines
+
+
+def task_options(sprint: _Sprint, task: dict[str, Any]) -> list[str]:
+    """The option labels of a task (yes/no tasks get translated labels by default)."""
+    if task.get("options"):
+        return list(task["options"])
+    if task.get("task_type") == "yes_no":
+        return [sprint.t("task.yes"), sprint.t("task.no")]
+    return []
+
+
+def build_screen(sprint: _Sprint, node: Node) -> Screen:
+    """The text, numbered options and footer of a wait node."""
+    lines = _notices(sprint)
+    options: list[str] = []
+    footer: list[str] = []
+    if node.type == "task":
+        task = sprint.vars.get("task") or {}
+        if node.text:
+            lines.append(sprint.t(node.text))
+        lines.append(str(task.get("text", "")))
+        options = [f"{i} {label}" for i, label in enumerate(task_options(sprint, task), 1)]
+        hint = {"free_text": "task.hint_text", "number": "task.hint_number"}
+        if task.get("task_type") in hint:
+            lines.append(sprint.t(hint[task["task_type"]]))
+        keys = ("skip" in node.exits, "menu" in node.exits)
+        nav = {(True, True): "nav.skip_menu", (True, False): "nav.skip", (False, True): "nav.menu"}
+        if keys in nav:
+            footer.append(sprint.t(nav[keys]))
+    else:
+        lines.append(sprint.t(node.text or ""))
+        options = [f"{i} {sprint.t(o.label)}" for i, o in enumerate(node.options, 1)]
+        if "back" in node.exits:
+            footer.append(sprint.t("nav.back"))
+    return Screen(body="\n".join(lines), options=options, footer=footer)
+
+
+def read_input(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+    """Where a reply leads, or the problem to show with the re-prompt."""
+    if text == "0" and "back" in node.exits:
+        return node.exits["back"]
+    if node.type == "menu":
+        return _read_menu(sprint, node, text)
+    if node.type == "task":
+        return _read_task(sprint, node, text)
+    return _read_field(sprint, node, text)
+
+
+def _read_menu(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+    if not node.options:
+        return ("error.zero", {})
+    choice = parse_int(text)
+    if choice is None or not 1 <= choice <= len(node.options):
+        return ("error.choice", {"max": len(node.options)})
+    option = node.options[choice - 1]
+    for name, ref in option.values.items():
+        sprint.set_var(name, sprint.resolve(ref))
+    return option.exit
+
+
+def _read_task(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+    if text == "0" and "skip" in node.exits:
+        return node.exits["skip"]
+    if text == "00" and "menu" in node.exits:
+        return node.exits["menu"]
+    task = sprint.vars.get("task") or {}
+    kind = task.get("task_type")
+    answer: str | None
+    choice = None
+    if kind in ("single_choice", "yes_no"):
+        options = task_options(sprint, task)
+        choice = parse_int(text)
+        if choice is None or not 1 <= choice <= len(options):
+            return ("error.choice", {"max": len(options)})
+        # yes/no answers go to the host in a fixed vocabulary, whatever the language.
+        answer = ("yes", "no")[choice - 1] if not task.get("options") else options[choice - 1]
+    elif kind == "number":
+        answer = parse_decimal(text)
+        if answer is None:
+            return ("error.number_any", {})
+    else:
+        answer = clean_text(text)
+        if answer is None:
+            return ("error.text", {})
+    sprint.set_var("answer", answer)
+    sprint.set_var("choice", choice)
+    return node.exits["answer"]
+
+
+def _read_field(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+    kind, var = node.attrs["kind"], node.attrs["var"]
+    if kind == "text":
+        value = clean_text(text)
+        if value is None:
+            return ("error.text", {})
+        sprint.set_var(var, value)
+    elif kind == "number":
+        low, high = node.attrs.get("min", 0), node.attrs.get("max", 999_999_999)
+        number = parse_int(text)
+        if number is None or not low <= number <= high:
+            return ("error.number", {"min": low, "max": high})
+        sprint.set_var(var, number)
+    elif kind == "amount":
+        return _read_amount(sprint, node, text)
+    elif not is_pin(text):
+        return ("error.pin", {})
+    elif kind == "new_pin":
+        if is_weak_pin(text):
+            return ("error.weak_pin", {})
+        sprint.set_var("_pin_hash", hash_pin(text))
+    elif node.attrs.get("confirm"):
+        stored = sprint.vars.pop("_pin_hash", None) or ""
+        if not pin_matches(text, stored):
+            return node.exits["mismatch"]
+        sprint.secrets[var] = text
+    else:
+        sprint.secrets[var] = text  # kept for this sprint only, never in state
+    return node.exits["next"]
+
+
+def _read_amount(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+    currency = sprint.ctx.currency
+    minor = parse_amount(text, currency)
+    if not minor:
+        return ("error.amount", {})
+    cap = sprint.resolve(f"vars.{node.attrs['max_var']}") if node.attrs.get("max_var") else None
+    if cap and minor > int(cap.get("amount", 0)):
+        return ("error.amount_max", {"max": cap})
+    sprint.set_var(node.attrs["var"], {"amount": minor, "currency": currency})
+    return node.exits["next"]

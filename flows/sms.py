@@ -1,0 +1,101 @@
+"""SMS: keyword recognition and the mapping of one inbound message to start/resume.
+
+STOP/START are honoured by the gateway before it calls flows (opt-out must work even
+if a flow is broken); they are recognised here so both sides agree on the words.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flows.definitions import Library
+from flows.engine import Context, SprintResult, default_library, resume, resume_point, start
+from flows.i18n import LANGUAGES, parse_amount
+from flows.inputs import is_pin
+
+# Keyword -> the words workers send for it (English, Swahili, French; accents dropped).
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "task": ("TASK", "KAZI", "MISSION"),
+    "balance": ("BAL", "BALANCE", "SALIO", "SOLDE"),
+    "pay": ("PAY", "WITHDRAW", "TOA", "RETRAIT"),
+    "lang": ("LANG", "LANGUAGE", "LUGHA", "LANGUE"),
+    "help": ("HELP", "MSAADA", "AIDE"),
+    "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ACHA", "ARRET"),
+    "start": ("START", "UNSTOP", "ANZA"),
+}
+_LOOKUP = {word: name for name, words in KEYWORDS.items() for word in words}
+# Keywords that take arguments; the others must arrive alone, so an answer is not eaten.
+_WITH_ARGS = {"pay"}
+
+
+@dataclass(frozen=True)
+class SmsKeyword:
+    """A recognised keyword (``task``, ``balance``, ``pay``, ``lang``, ``help``, ``stop``,
+    ``start``) and the words after it."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+def _normalise(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain.strip().strip(".!").upper().split()
+
+
+def parse_sms_keyword(text: str) -> SmsKeyword | None:
+    """The keyword an SMS starts with, or None when it is an answer or chatter."""
+    words = _normalise(text)
+    if not words or words[0] not in _LOOKUP:
+        return None
+    name = _LOOKUP[words[0]]
+    if len(words) > 1 and name not in _WITH_ARGS:
+        return None
+    return SmsKeyword(name, tuple(words[1:]))
+
+
+def _notice(key: str, context: Context, lib: Library) -> SprintResult:
+    lang = context.language if context.language in LANGUAGES else "en"
+    text = lib.catalogs.text(key, lang, {"ussd_code": context.ussd_code})
+    return SprintResult(text, False, [], {"v": 1, "awaiting": None}, None)
+
+
+def handle_sms(
+    text: str,
+    state: Mapping[str, Any] | None,
+    context: Context,
+    *,
+    library: Library | None = None,
+) -> SprintResult:
+    """Run one inbound SMS: a keyword starts its journey, anything else answers the screen."""
+    lib = library or default_library()
+    keyword = parse_sms_keyword(text)
+    waiting = bool(state) and state.get("awaiting") == "input"
+    if keyword is None:
+        if waiting:
+            return resume(state, user_input=text, context=context, library=lib)
+        return start("main", context, library=lib)
+    if keyword.name in ("stop", "start"):
+        return _notice(f"sms.{keyword.name}", context, lib)
+    if keyword.name == "help":
+        return start("help", context, library=lib)
+    if not (context.registered and context.qualified):
+        return start("main", context, library=lib)
+    if keyword.name == "task":
+        point = resume_point(state) if state else None
+        return start("task", context, resume_point=point, library=lib)
+    if keyword.name == "pay" and keyword.args:
+        return _pay(keyword.args, context, lib)
+    flow = {"balance": "earnings", "pay": "withdraw", "lang": "language"}[keyword.name]
+    return start(flow, context, library=lib)
+
+
+def _pay(args: tuple[str, ...], context: Context, lib: Library) -> SprintResult:
+    amount = parse_amount(args[0], context.currency) if len(args) == 2 else None
+    if not amount or not is_pin(args[1]):
+        return _notice("withdraw.sms_usage", context, lib)
+    money = {"amount": amount, "currency": context.currency}
+    return start("sms_pay", context, params={"amount": money, "pin": args[1]}, library=lib)
