@@ -18,6 +18,7 @@ from tasks.services import create_requester
 db_cli = AppGroup("db", help="Database schema.")
 requesters_cli = AppGroup("requesters", help="Requester accounts (API keys).")
 operators_cli = AppGroup("operators", help="Console logins.")
+flows_cli = AppGroup("flows", help="Worker conversation flows.")
 
 
 def _runtime() -> Runtime:
@@ -84,7 +85,20 @@ def operators_create(email: str, role: str) -> None:
     click.echo(password)
 
 
+@flows_cli.command("check")
+def flows_check() -> None:
+    """Lint every flow: reachability, dead ends, translations, screens within 182 characters."""
+    from flows import check_all  # the pure engine; no app state needed
+
+    problems = check_all()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo("flows: all definitions pass")
+
+
 def register_commands(app: Flask) -> None:
     """Attach every command to the app's CLI."""
-    for command in (db_cli, requesters_cli, operators_cli, demo, worker):
+    for command in (db_cli, requesters_cli, operators_cli, flows_cli, demo, worker):
         app.cli.add_command(command)

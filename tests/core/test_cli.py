@@ -85,3 +85,23 @@ def test_worker_refuses_unknown_queues(fresh_app: Flask) -> None:
     result = fresh_app.test_cli_runner().invoke(args=["worker", "emails"])
     assert result.exit_code != 0
     assert "unknown queue(s) emails" in result.output
+
+
+def test_flows_check_passes_on_the_shipped_flows(fresh_app: Flask) -> None:
+    assert run(fresh_app, "flows", "check") == ["flows: all definitions pass"]
+
+
+def test_flows_check_fails_on_a_broken_flow(fresh_app: Flask, tmp_path: Path, monkeypatch) -> None:
+    import flows
+
+    broken = Path(flows.__file__).parent / "definitions"
+    copy = tmp_path / "definitions"
+    copy.mkdir()
+    for path in broken.glob("*.toml"):
+        copy.joinpath(path.name).write_text(path.read_text())
+    menu = copy / "menu.toml"
+    menu.write_text(menu.read_text() + '\n[nodes.orphan]\ntype = "end"\ntext = "missing.key"\n')
+    monkeypatch.setattr(flows, "check_all", lambda: flows.check.check_all(flow_dir=copy))
+    result = fresh_app.test_cli_runner().invoke(args=["flows", "check"])
+    assert result.exit_code == 1
+    assert "orphan" in result.output
