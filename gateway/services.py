@@ -142,8 +142,12 @@ def apply_delivery_report(session: Session, report: DeliveryReport) -> Message |
 def set_opted_out(session: Session, phone: str, opted_out: bool) -> Worker | None:
     """Mark the worker with this number opted out of (or back into) our SMS."""
     worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
-    if worker is None:
+    if worker is None and not opted_out:
         return None
+    if worker is None:
+        # A number we never heard from (a receipt to a new payee) blocked us at the
+        # network: keep a worker row so the opt-out is remembered for every later send.
+        worker = worker_for_phone(session, phone, default_language="en")
     if opted_out and worker.opted_out_at is None:
         worker.opted_out_at = utcnow()
     elif not opted_out:
