@@ -165,11 +165,7 @@ def cost_minor(amount: Decimal | None, currency: str | None) -> int | None:
 
 def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language: str) -> str:
     """Answer one USSD hop with a ``CON``/``END`` body, remembering what the session saw."""
-    record = session.scalars(
-        select(UssdSession).where(
-            UssdSession.provider == request.provider, UssdSession.session_id == request.session_id
-        )
-    ).one_or_none()
+    record = _ussd_session(session, request.provider, request.session_id)
     if (
         record is not None
         and record.hops
@@ -202,13 +198,17 @@ def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language:
     return body
 
 
-def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
-    """Store how a USSD session ended: status, duration, cost and error."""
-    record = session.scalars(
+def _ussd_session(session: Session, provider: str, session_id: str) -> UssdSession | None:
+    return session.scalars(
         select(UssdSession).where(
-            UssdSession.provider == end.provider, UssdSession.session_id == end.session_id
+            UssdSession.provider == provider, UssdSession.session_id == session_id
         )
     ).one_or_none()
+
+
+def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
+    """Store how a USSD session ended: status, duration, cost and error."""
+    record = _ussd_session(session, end.provider, end.session_id)
     if record is None:
         # A session that failed before reaching us (AT could not call the app) still
         # deserves a row: it is exactly what the operator needs to see.

@@ -333,3 +333,12 @@ def test_a_message_queued_before_stop_is_not_sent_after_it(web: Flask) -> None:
         send_message(message_id)
     assert _status(web, message_id) == ("failed", "opted_out")
     assert len(outbox(web)) == 1
+
+
+def test_twilio_webhooks_without_a_configured_auth_token_refuse_everything(
+    committed_url: str,
+) -> None:
+    app = gateway_app(committed_url, twilio_auth_token=None)
+    form = load_form("twilio_sms_inbound.form")
+    assert twilio_post(app.test_client(), "sms", form, token="").status_code == 403
+    close_app(app)

@@ -149,3 +149,22 @@ def test_with_the_whole_database_down_the_apology_is_in_the_default_language(
     status, _, body = _hop(app, "")
     assert status == 200 and body.startswith("END Samahani")
     runtime_of(app).engine.dispose()
+
+
+def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
+    from sqlalchemy import event
+
+    _hop(web, "")
+    statements: list[str] = []
+    engine = runtime_of(web).engine
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert _hop(web, "1")[0] == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Find the session, find the worker, update the session: nothing else on the hot path.
+    assert statements == ["SELECT", "SELECT", "UPDATE"]

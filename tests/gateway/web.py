@@ -22,13 +22,12 @@ PUBLIC_BASE = "https://kazi.example.org"
 
 def gateway_app(database_url: str, **overrides: Any) -> Flask:
     """An app on ``database_url`` with the webhook secrets set (embedded job runner)."""
-    settings = make_settings(
-        database_url=database_url,
-        at_webhook_token=AT_TOKEN,
-        twilio_auth_token=TWILIO_TOKEN,
-        public_base_url=PUBLIC_BASE,
-        **overrides,
-    )
+    secrets = {
+        "at_webhook_token": AT_TOKEN,
+        "twilio_auth_token": TWILIO_TOKEN,
+        "public_base_url": PUBLIC_BASE,
+    }
+    settings = make_settings(database_url=database_url, **{**secrets, **overrides})
     flask_app = create_app(settings)
     flask_app.config["TESTING"] = True
     return flask_app
