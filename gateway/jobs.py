@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 
 from core.runtime import Runtime, current
 from gateway import conversation
-from gateway.errors import PermanentSendError, SendError, TemporarySendError
+from gateway.errors import (
+    PermanentSendError,
+    ProviderConfigError,
+    SendError,
+    TemporarySendError,
+)
 from gateway.models import Message
 from gateway.optout import OptIntent, opt_intent
 from gateway.outbound import Claimed, claim, record_failure, record_sent, send_sms
@@ -73,8 +78,7 @@ def send_message(message_id: int) -> None:
     if not claimed:
         return  # already sent, being sent, failed or opted out: a re-run must not resend
     item = claimed[0]
-    provider = sms_provider(runtime, item.provider)
-    rate_limiter(runtime, provider.name).acquire()
+    provider = _ready_provider(runtime, claimed)
     try:
         result = provider.send(
             item.phone, item.body, callback_url=callback_url(runtime, item.provider)
@@ -99,10 +103,7 @@ def send_batch(message_ids: Sequence[int]) -> None:
         claimed = claim(session, list(message_ids))
     if not claimed:
         return
-    provider = sms_provider(runtime, claimed[0].provider)
-    limiter = rate_limiter(runtime, provider.name)
-    for _ in claimed:
-        limiter.acquire()
+    provider = _ready_provider(runtime, claimed)
     try:
         outcomes = provider.send_bulk([c.phone for c in claimed], claimed[0].body)
     except Exception:
@@ -125,6 +126,30 @@ def send_batch(message_ids: Sequence[int]) -> None:
             provider=provider.name,
             reason="partial",
         )
+
+
+def _ready_provider(runtime: Runtime, claimed: list[Claimed]) -> SmsProvider:
+    """The provider for claimed messages, once the channel's rate allows them all.
+
+    Nothing has been sent yet, so a failure here hands the claim back safely: a
+    misconfigured provider fails the messages, a rate-limit wait that runs out of
+    time leaves them errored for rq's retry.
+    """
+    try:
+        provider = sms_provider(runtime, claimed[0].provider)
+    except ProviderConfigError as exc:
+        error = PermanentSendError(str(exc), provider=claimed[0].provider, reason="provider_config")
+        _record_failures(runtime, [(item, error) for item in claimed])
+        raise
+    limiter = rate_limiter(runtime, provider.name)
+    try:
+        for _ in claimed:
+            limiter.acquire()
+    except TimeoutError as exc:
+        busy = TemporarySendError(str(exc), provider=provider.name, reason="rate_limited")
+        _record_failures(runtime, [(item, busy) for item in claimed])
+        raise busy from exc
+    return provider
 
 
 def _record_failures(runtime: Runtime, failures: list[tuple[Claimed, SendError]]) -> bool:

@@ -233,6 +233,20 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
     return record
 
 
+def message_log(
+    session: Session, *, phone: str | None = None, limit: int = 50, before_id: int | None = None
+) -> list[Message]:
+    """Messages newest first, optionally of one number (typed in any usual form), a page at a time."""
+    # What the console's message log and the phone simulator read: the console provider
+    # records into this table too, so it shows what "would have been sent" in any process.
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if phone is not None:
+        query = query.where(Message.phone == normalize_msisdn(phone).e164)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    return list(session.scalars(query))
+
+
 def worker_language(session: Session, phone: str | None, default: str) -> str:
     """The language to speak to this number in: the worker's if known, else ``default``."""
     if phone is None:

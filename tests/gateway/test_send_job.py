@@ -258,3 +258,35 @@ def test_rq_schedules_the_retry_with_backoff(at_runtime: Runtime) -> None:
     assert _message(at_runtime, message_id).status == "errored"
     registry = Queue("sms", connection=at_runtime.redis).scheduled_job_registry
     assert registry.get_job_ids() == [f"sms-{message_id}"]
+
+
+def test_a_misconfigured_provider_fails_the_message_without_sending(at_runtime: Runtime) -> None:
+    from gateway.errors import ProviderConfigError
+
+    with at_runtime.sessions.begin() as session:
+        message_id = send_sms(session, phone=PHONE, body="Hi", provider="twilio").id
+    with pytest.raises(ProviderConfigError):
+        _run(at_runtime, message_id)
+    assert (_message(at_runtime, message_id).status, _message(at_runtime, message_id).error) == (
+        "failed",
+        "provider_config",
+    )
+
+
+def test_a_rate_limit_wait_that_runs_out_hands_the_message_back_for_retry(
+    at_runtime: Runtime,
+) -> None:
+    from gateway.ratelimit import RateLimiter
+
+    # One send per 1000 s, already used: the next slot is far beyond the job's wait.
+    limiter = RateLimiter(at_runtime.store, "africastalking", 0.001)
+    at_runtime.extras["sms_rate:africastalking"] = limiter
+    limiter.acquire()
+    message_id = _queue(at_runtime)
+    with responses.RequestsMock() as mock, pytest.raises(TemporarySendError):
+        _run(at_runtime, message_id)
+        assert mock.calls == []
+    assert (_message(at_runtime, message_id).status, _message(at_runtime, message_id).error) == (
+        "errored",
+        "rate_limited",
+    )

@@ -342,3 +342,36 @@ def test_twilio_webhooks_without_a_configured_auth_token_refuse_everything(
     form = load_form("twilio_sms_inbound.form")
     assert twilio_post(app.test_client(), "sms", form, token="").status_code == 403
     close_app(app)
+
+
+def test_rerunning_the_inbound_job_answers_once(web: Flask) -> None:
+    from gateway.jobs import handle_inbound_sms
+
+    web.test_client().post(at_url("sms"), data=load_form("at_sms_inbound.form"))
+    assert len(outbox(web)) == 1
+    inbound = next(m for m in messages(web) if m.direction == "in")
+    with runtime_of(web).activated():
+        handle_inbound_sms(inbound.id)
+    assert len(outbox(web)) == 1 and len(messages(web)) == 2
+
+
+PHONE_A = "+254711000111"
+
+
+def test_the_message_log_pages_newest_first_by_number(web: Flask) -> None:
+    from gateway.services import message_log
+
+    client, form = web.test_client(), load_form("at_sms_inbound.form")
+    client.post(at_url("sms"), data={**form, "id": "a", "text": "HELP"})
+    client.post(at_url("sms"), data={**form, "id": "b", "from": "+254722000222"})
+    outbox(web)
+    with runtime_of(web).sessions() as session:
+        log = message_log(session, phone="0711 000 111")
+        assert len(message_log(session)) == 4
+        assert [(m.direction, m.body[:12]) for m in log] == [
+            ("out", "Kazi will pa"),
+            ("in", "HELP"),
+        ]
+        assert [
+            m.id for m in message_log(session, phone=PHONE_A, before_id=log[0].id, limit=1)
+        ] == [log[1].id]

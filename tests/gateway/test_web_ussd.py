@@ -168,3 +168,10 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
         event.remove(engine, "before_cursor_execute", count)
     # Find the session, find the worker, update the session: nothing else on the hot path.
     assert statements == ["SELECT", "SELECT", "UPDATE"]
+
+
+def test_an_answer_containing_a_star_reaches_the_flow_whole(web: Flask) -> None:
+    # The placeholder shows help for exactly "1". Split at the last "*", the answer
+    # "2*1" would read as "1"; taken whole (what follows the seen text) it is not.
+    _hop(web, "")
+    assert _hop(web, "2*1")[2].startswith("END Thank you for visiting Kazi.")
