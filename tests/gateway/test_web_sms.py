@@ -375,3 +375,29 @@ def test_the_message_log_pages_newest_first_by_number(web: Flask) -> None:
         assert [
             m.id for m in message_log(session, phone=PHONE_A, before_id=log[0].id, limit=1)
         ] == [log[1].id]
+
+
+def test_every_documented_status_is_accepted_over_http(web: Flask) -> None:
+    from gateway.providers import africastalking, twilio
+
+    client = web.test_client()
+    at_form = load_form("at_delivery_report_success.form")
+    for n, (status, row) in enumerate(africastalking.STATUSES.items()):
+        if not status.isalpha():
+            continue  # send-response statusCodes, not delivery-report statuses
+        message_id = _sent_message(web, "africastalking", f"ATX{n}", at_form["phoneNumber"])
+        form = {**at_form, "id": f"ATX{n}", "status": status.capitalize()}
+        assert client.post(at_url("sms/delivery"), data=form).status_code == 200, status
+        assert _status(web, message_id)[0] == row.status, status
+    tw_form = load_form("twilio_status_delivered.form")
+    for n, (status, mapped) in enumerate(twilio.STATUSES.items()):
+        message_id = _sent_message(web, "twilio", f"SM{n}", tw_form["To"])
+        form = {**tw_form, "MessageSid": f"SM{n}", "MessageStatus": status}
+        response = twilio_post(client, "sms/status", form)
+        if mapped == "received":
+            # An inbound status for a message we sent is a contradiction, refused clearly.
+            assert response.status_code == 409, status
+        else:
+            assert response.status_code == 200, status
+            # From "accepted" every outbound status is the same or a step forward.
+            assert _status(web, message_id)[0] == mapped, status
