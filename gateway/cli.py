@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
 from gateway.encoding import count_segments
+from gateway.outbound import requeue_stuck, stuck_sending
 
 sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
 
@@ -43,3 +44,15 @@ def broadcast(body: str, country: str | None, language: str | None, batch_size: 
         f"broadcast queued: {result.recipients} worker(s) in {result.batches} batch(es); "
         f"sent at up to {runtime.settings.sms_rate_per_second:g}/s"
     )
+
+
+@sms_cli.command("sweep")
+def sweep() -> None:
+    """Requeue outbound SMS whose send job was lost; count those stuck in sending."""
+    runtime: Runtime = current_app.extensions["kazi"]
+    with runtime.sessions.begin() as session:
+        requeued = requeue_stuck(session)
+        stuck = stuck_sending(session)
+    click.echo(f"requeued {len(requeued)} message(s)")
+    if stuck:
+        click.echo(f"{stuck} message(s) in 'sending' for over 10 minutes: they may have been sent")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from rq import Retry
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -71,6 +72,57 @@ def send_sms(
         session, send_message, message.id, queue="sms", job_id=f"sms-{message.id}", retry=SEND_RETRY
     )
     return message
+
+
+def requeue_stuck(
+    session: Session,
+    *,
+    queued_for: timedelta = timedelta(minutes=30),
+    errored_for: timedelta = timedelta(minutes=20),
+    limit: int = 1000,
+) -> list[int]:
+    """Queue the send job again for messages whose job was lost; return their ids.
+
+    A job can be lost when Redis fails right after the commit that queued it, or
+    when rq loses a scheduled retry. Requeueing is always safe: the claim lets only
+    one run send. ``errored_for`` exceeds the longest retry interval (10 minutes) so
+    a retry rq still holds normally goes first. Run it from cron (``flask sms sweep``).
+    """
+    now = utcnow()
+    ids = session.scalars(
+        select(Message.id)
+        .where(
+            Message.direction == Direction.OUTBOUND,
+            or_(
+                and_(
+                    Message.status == DeliveryStatus.QUEUED, Message.updated_at < now - queued_for
+                ),
+                and_(
+                    Message.status == DeliveryStatus.ERRORED,
+                    Message.updated_at < now - errored_for,
+                ),
+            ),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    from gateway.jobs import send_message
+
+    for message_id in ids:
+        enqueue(session, send_message, message_id, queue="sms", job_id=f"sms-{message_id}")
+    return list(ids)
+
+
+def stuck_sending(session: Session, *, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """How many messages sit in ``sending`` (maybe sent, never confirmed) for an operator to check."""
+    return (
+        session.scalar(
+            select(func.count(Message.id)).where(
+                Message.status == DeliveryStatus.SENDING, Message.updated_at < utcnow() - older_than
+            )
+        )
+        or 0
+    )
 
 
 def new_outbound(

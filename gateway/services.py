@@ -34,8 +34,8 @@ from workers.models import Worker
 log = logging.getLogger("kazi.gateway")
 
 #: An inbound SMS without a provider id that repeats the same text from the same phone
-#: within this window is a provider retry, not a second message (courier's default).
-CONTENT_DEDUPE_WINDOW = timedelta(seconds=10)
+#: within this window, with nothing sent to that phone in between, is a provider retry.
+CONTENT_DEDUPE_WINDOW = timedelta(seconds=5)
 
 
 def worker_for_phone(session: Session, phone: str, *, default_language: str) -> Worker:
@@ -100,13 +100,24 @@ def _is_duplicate(session: Session, sms: InboundSms) -> bool:
     )
     if sms.provider_message_id:
         query = query.where(Message.provider_message_id == sms.provider_message_id)
-    else:
-        query = query.where(
+        return session.scalars(query.limit(1)).first() is not None
+    earlier = session.scalars(
+        query.where(
             Message.phone == sms.sender,
             Message.body == sms.text,
             Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW,
         )
-    return session.scalars(query.limit(1)).first() is not None
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return False
+    # As courier does: once we have written to the worker since, the same text is a
+    # new answer (a "1" to the next question), not a provider retry.
+    answered = select(Message.id).where(
+        Message.direction == Direction.OUTBOUND, Message.phone == sms.sender, Message.id > earlier
+    )
+    return session.scalars(answered.limit(1)).first() is None
 
 
 def apply_delivery_report(session: Session, report: DeliveryReport) -> Message | None:

@@ -401,3 +401,12 @@ def test_every_documented_status_is_accepted_over_http(web: Flask) -> None:
             assert response.status_code == 200, status
             # From "accepted" every outbound status is the same or a step forward.
             assert _status(web, message_id)[0] == mapped, status
+
+
+def test_the_same_text_after_our_reply_is_a_new_answer_not_a_duplicate(web: Flask) -> None:
+    client, form = web.test_client(), load_form("at_sms_inbound.form")
+    del form["id"]
+    client.post(at_url("sms"), data={**form, "text": "1"})
+    outbox(web)  # our reply went out in between
+    client.post(at_url("sms"), data={**form, "text": "1"})
+    assert [m.body for m in messages(web) if m.direction == "in"] == ["1", "1"]
