@@ -9,7 +9,6 @@ A refused check is 403 plus a log line; a malformed body is a 400 naming the fie
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -151,7 +150,7 @@ def _receive(runtime: Runtime, sms: InboundSms) -> None:
         )
 
 
-def _apply_report(runtime: Runtime, report: DeliveryReport) -> Any:
+def _apply_report(runtime: Runtime, report: DeliveryReport) -> None:
     with runtime.sessions.begin() as session:
         services.apply_delivery_report(session, report)
         record_event(

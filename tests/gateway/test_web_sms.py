@@ -410,3 +410,25 @@ def test_the_same_text_after_our_reply_is_a_new_answer_not_a_duplicate(web: Flas
     outbox(web)  # our reply went out in between
     client.post(at_url("sms"), data={**form, "text": "1"})
     assert [m.body for m in messages(web) if m.direction == "in"] == ["1", "1"]
+
+
+def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
+    import threading
+
+    form = load_form("at_sms_inbound.form")
+    codes: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def post() -> None:
+        client = web.test_client()
+        barrier.wait()
+        codes.append(client.post(at_url("sms"), data=form).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * 4
+    assert len(outbox(web)) == 1
+    assert len([m for m in messages(web) if m.direction == "in"]) == 1
