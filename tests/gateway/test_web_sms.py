@@ -108,12 +108,14 @@ def test_at_webhooks_refuse_a_missing_or_wrong_token(
     ],
 )
 def test_malformed_inbound_sms_is_a_400_naming_the_field(
-    web: Flask, change: dict[str, str | None], field: str
+    web: Flask, change: dict[str, str | None], field: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     form = {**load_form("at_sms_inbound.form"), **change}
     form = {k: v for k, v in form.items() if v is not None}
-    response = web.test_client().post(at_url("sms"), data=form)
+    with caplog.at_level(logging.INFO, logger="kazi.app"):
+        response = web.test_client().post(at_url("sms"), data=form)
     assert response.status_code == 400
+    assert f"bad_webhook: webhook field {field!r}" in caplog.text
     assert response.get_json()["error"]["details"] == [{"field": field}]
     assert messages(web) == []
 
@@ -432,3 +434,20 @@ def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
     assert codes == [200] * 4
     assert len(outbox(web)) == 1
     assert len([m for m in messages(web) if m.direction == "in"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"NumSegments": "two"}, "NumSegments"),
+        ({"From": "+1"}, "From"),
+        ({"MessageSid": ""}, "MessageSid"),
+    ],
+)
+def test_malformed_twilio_sms_is_a_400(web: Flask, change: dict[str, str], field: str) -> None:
+    form = {**load_form("twilio_sms_inbound.form"), **change}
+    if field == "MessageSid":
+        form["SmsSid"] = form["SmsMessageSid"] = ""
+    response = twilio_post(web.test_client(), "sms", form)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == [{"field": field}]
