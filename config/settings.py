@@ -142,6 +142,9 @@ class Settings:
     twilio_account_sid: str | None = _setting("TWILIO_ACCOUNT_SID", _optional_text)
     twilio_auth_token: str | None = _setting("TWILIO_AUTH_TOKEN", _optional_text)
     twilio_from_number: str | None = _setting("TWILIO_FROM_NUMBER", _optional_text)
+    twilio_messaging_service_sid: str | None = _setting(
+        "TWILIO_MESSAGING_SERVICE_SID", _optional_text
+    )
 
     payout_provider: str = _setting("PAYOUT_PROVIDER", _choice(*PAYOUT_PROVIDERS), "sandbox")
     mpesa_base_url: str = _setting("MPESA_BASE_URL", _http_url, "https://sandbox.safaricom.co.ke")
@@ -194,7 +197,10 @@ class Settings:
         if self.sms_provider == "africastalking":
             required += ["AT_USERNAME", "AT_API_KEY"]
         if self.sms_provider == "twilio":
-            required += ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"]
+            required += ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]
+            # A Messaging Service picks its own sender, so either one will do.
+            if not self.twilio_messaging_service_sid:
+                required.append("TWILIO_FROM_NUMBER")
         if self.payout_provider == "daraja":
             required += [
                 "MPESA_CONSUMER_KEY",

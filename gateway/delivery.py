@@ -1,8 +1,13 @@
 """The delivery lifecycle of a message, as a declared state machine.
 
-Outbound:  queued ──▶ accepted ──▶ sent ──▶ delivered | undelivered | failed
-             ▲ │ (temporary send error)
-             └─errored ──▶ failed (retries exhausted)
+Outbound:  queued ──▶ sending ──▶ accepted ──▶ sent ──▶ delivered | undelivered | failed
+                        ▲  │ (temporary send error)
+                        │  ▼
+                       errored ──▶ failed (retries exhausted)
+
+``sending`` is the send job's claim: only a job that moves a row from queued or
+errored to sending (a conditional UPDATE) may call the provider, so two runs of one
+job can never both send.
 Inbound:   received (initial and final).
 
 Provider reports arrive late, twice and out of order (Twilio says so; AT delivery
@@ -24,6 +29,7 @@ class DeliveryStatus(StrEnum):
     """Where a message is in its life; providers' vocabularies map onto this."""
 
     QUEUED = "queued"  # stored, waiting for the send job (ours)
+    SENDING = "sending"  # a send job has claimed it and is talking to the provider (ours)
     ERRORED = "errored"  # a send attempt failed temporarily; a retry is scheduled (ours)
     ACCEPTED = "accepted"  # the provider took it (AT 10x, Twilio queued/accepted/sending)
     SENT = "sent"  # handed to the mobile network (AT Sent/Submitted/Buffered, Twilio sent)
@@ -49,8 +55,9 @@ _VERDICTS = frozenset({_S.DELIVERED, _S.UNDELIVERED, _S.FAILED})
 #: Allowed forward moves. Skipping steps is allowed because a delivery report can
 #: overtake the send response (e.g. "delivered" while the row is still "queued").
 TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
-    _S.QUEUED: frozenset({_S.ERRORED, _S.ACCEPTED, _S.SENT}) | _VERDICTS,
-    _S.ERRORED: frozenset({_S.QUEUED, _S.ACCEPTED, _S.SENT}) | _VERDICTS,
+    _S.QUEUED: frozenset({_S.SENDING, _S.ERRORED, _S.ACCEPTED, _S.SENT}) | _VERDICTS,
+    _S.SENDING: frozenset({_S.ERRORED, _S.ACCEPTED, _S.SENT}) | _VERDICTS,
+    _S.ERRORED: frozenset({_S.QUEUED, _S.SENDING, _S.ACCEPTED, _S.SENT}) | _VERDICTS,
     _S.ACCEPTED: frozenset({_S.SENT}) | _VERDICTS,
     _S.SENT: _VERDICTS,
     _S.DELIVERED: frozenset(),
@@ -63,6 +70,7 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
 _RANK: dict[DeliveryStatus, int] = {
     _S.QUEUED: 0,
     _S.ERRORED: 0,
+    _S.SENDING: 0,
     _S.ACCEPTED: 1,
     _S.SENT: 2,
     _S.DELIVERED: 3,

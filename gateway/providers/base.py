@@ -131,7 +131,8 @@ def build_sms_provider(name: str, config: Mapping[str, Any] | object) -> SmsProv
         return AfricasTalkingProvider(
             username=_required(config, "at_username", key),
             api_key=_required(config, "at_api_key", key),
-            sender_id=_setting(config, "at_sender_id"),
+            # Settings call it SMS_SENDER_ID; a plain mapping may still say at_sender_id.
+            sender_id=_setting(config, "at_sender_id") or _setting(config, "sms_sender_id"),
         )
     if key == "twilio":
         from gateway.providers.twilio import TwilioProvider

@@ -130,3 +130,13 @@ def test_start_up_with_a_bad_setting_exits_with_one_line() -> None:
         "kazi: configuration error: DATABASE_URL: unsupported database 'mysql'; "
         "use postgresql or sqlite"
     ]
+
+
+def test_twilio_needs_a_from_number_or_a_messaging_service() -> None:
+    base = {"SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}
+    with pytest.raises(SettingsError, match="TWILIO_FROM_NUMBER: required"):
+        Settings.from_env(environ=base, dotenv_path="/nonexistent")
+    settings = Settings.from_env(
+        environ={**base, "TWILIO_MESSAGING_SERVICE_SID": "MG1"}, dotenv_path="/nonexistent"
+    )
+    assert settings.twilio_messaging_service_sid == "MG1"

@@ -49,6 +49,13 @@ def test_every_non_final_state_can_reach_a_final_state() -> None:
         (S.ERRORED, S.QUEUED, S.QUEUED),  # the retry
         (S.ERRORED, S.FAILED, S.FAILED),  # retries exhausted
         (S.QUEUED, S.DELIVERED, S.DELIVERED),  # report overtook the send response
+        (S.QUEUED, S.SENDING, S.SENDING),  # the send job's claim
+        (S.ERRORED, S.SENDING, S.SENDING),  # the retry's claim
+        (S.SENDING, S.ACCEPTED, S.ACCEPTED),
+        (S.SENDING, S.ERRORED, S.ERRORED),
+        (S.SENDING, S.DELIVERED, S.DELIVERED),  # a report while the job still records
+        (S.ACCEPTED, S.SENDING, S.ACCEPTED),  # never claimed again once the provider has it
+        (S.DELIVERED, S.SENDING, S.DELIVERED),
         # Stale and duplicate reports: deliberate no-ops.
         (S.DELIVERED, S.SENT, S.DELIVERED),
         (S.SENT, S.ACCEPTED, S.SENT),

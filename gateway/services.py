@@ -1,0 +1,266 @@
+"""Gateway use cases behind the webhooks: inbound SMS, delivery reports, USSD hops, opt-out.
+
+Every function takes a Session and never commits: the view, job or CLI that calls
+it owns the transaction. Nothing here imports Flask or talks to the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.jobs import enqueue
+from core.money import MINOR_UNITS
+from gateway import conversation
+from gateway.delivery import DeliveryStatus, advance
+from gateway.inbound import (
+    DeliveryReport,
+    InboundSms,
+    UssdRequest,
+    UssdSessionEnd,
+    new_ussd_input,
+)
+from gateway.models import Direction, Message, UssdSession
+from gateway.msisdn import normalize_msisdn
+from gateway.ussd import render_ussd
+from workers.models import Worker
+
+log = logging.getLogger("kazi.gateway")
+
+#: An inbound SMS without a provider id that repeats the same text from the same phone
+#: within this window, with nothing sent to that phone in between, is a provider retry.
+CONTENT_DEDUPE_WINDOW = timedelta(seconds=5)
+
+
+def worker_for_phone(session: Session, phone: str, *, default_language: str) -> Worker:
+    """The worker with this E.164 number, created on first contact."""
+    worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
+    if worker is not None:
+        return worker
+    region = normalize_msisdn(phone).region
+    worker = Worker(msisdn=phone, country=region, language=default_language)
+    try:
+        # A savepoint: two first contacts racing (SMS and USSD at once) must not
+        # fail the whole webhook on the unique number.
+        with session.begin_nested():
+            session.add(worker)
+    except IntegrityError:
+        worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one()
+    return worker
+
+
+def store_inbound_sms(
+    session: Session, sms: InboundSms, *, default_language: str
+) -> Message | None:
+    """Store an incoming SMS once; return None when it is a duplicate of one already stored."""
+    if _is_duplicate(session, sms):
+        return None
+    worker = worker_for_phone(session, sms.sender, default_language=default_language)
+    message = Message(
+        direction=Direction.INBOUND,
+        provider=sms.provider,
+        provider_message_id=sms.provider_message_id,
+        phone=sms.sender,
+        service_address=sms.recipient[:20],
+        worker_id=worker.id,
+        body=sms.text,
+        status=DeliveryStatus.RECEIVED,
+        segments=sms.segments or 1,
+        network_code=sms.network_code,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # The same provider id committed by a concurrent request between our check and insert.
+        return None
+    return message
+
+
+def receive_sms(session: Session, sms: InboundSms, *, default_language: str) -> Message | None:
+    """Store an incoming SMS and queue its handling after commit; None for a duplicate."""
+    message = store_inbound_sms(session, sms, default_language=default_language)
+    if message is not None:
+        from gateway.jobs import handle_inbound_sms  # the job module imports this one
+
+        enqueue(session, handle_inbound_sms, message.id, queue="sms", job_id=f"sms-in-{message.id}")
+    return message
+
+
+def _is_duplicate(session: Session, sms: InboundSms) -> bool:
+    """True when this SMS was stored already (by provider id, else by content)."""
+    query = select(Message.id).where(
+        Message.direction == Direction.INBOUND, Message.provider == sms.provider
+    )
+    if sms.provider_message_id:
+        query = query.where(Message.provider_message_id == sms.provider_message_id)
+        return session.scalars(query.limit(1)).first() is not None
+    earlier = session.scalars(
+        query.where(
+            Message.phone == sms.sender,
+            Message.body == sms.text,
+            Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return False
+    # As courier does: once we have written to the worker since, the same text is a
+    # new answer (a "1" to the next question), not a provider retry.
+    answered = select(Message.id).where(
+        Message.direction == Direction.OUTBOUND, Message.phone == sms.sender, Message.id > earlier
+    )
+    return session.scalars(answered.limit(1)).first() is None
+
+
+def apply_delivery_report(session: Session, report: DeliveryReport) -> Message | None:
+    """Move the reported message along its lifecycle; None when we never sent that id."""
+    message = session.scalars(
+        select(Message)
+        .where(
+            Message.provider == report.provider,
+            Message.provider_message_id == report.provider_message_id,
+        )
+        .with_for_update()
+    ).one_or_none()
+    if message is None:
+        log.warning(
+            "%s delivery report for unknown message %s", report.provider, report.provider_message_id
+        )
+        return None
+    before = message.status
+    message.status = advance(message.status, report.status)
+    if message.status != before:
+        # Only a report that moved the message may rewrite its details; a stale one
+        # (e.g. "sent" after "delivered") must not blank a failure reason.
+        if report.failure_reason and message.status != DeliveryStatus.DELIVERED:
+            message.error = report.failure_reason[:200]
+        if message.status == DeliveryStatus.DELIVERED:
+            message.delivered_at = utcnow()
+    message.network_code = report.network_code or message.network_code
+    if report.opted_out:
+        set_opted_out(session, message.phone, True)
+    return message
+
+
+def set_opted_out(session: Session, phone: str, opted_out: bool) -> Worker | None:
+    """Mark the worker with this number opted out of (or back into) our SMS."""
+    worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
+    if worker is None and not opted_out:
+        return None
+    if worker is None:
+        # A number we never heard from (a receipt to a new payee) blocked us at the
+        # network: keep a worker row so the opt-out is remembered for every later send.
+        worker = worker_for_phone(session, phone, default_language="en")
+    if opted_out and worker.opted_out_at is None:
+        worker.opted_out_at = utcnow()
+    elif not opted_out:
+        worker.opted_out_at = None
+    return worker
+
+
+def cost_minor(amount: Decimal | None, currency: str | None) -> int | None:
+    """A provider cost in whole minor units (half up), or None for an unknown currency."""
+    # Providers quote fractions of a cent ("KES 0.8000"); the message log keeps cents.
+    if amount is None or currency not in MINOR_UNITS:
+        return None
+    return int((amount * MINOR_UNITS[currency]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language: str) -> str:
+    """Answer one USSD hop with a ``CON``/``END`` body, remembering what the session saw."""
+    record = _ussd_session(session, request.provider, request.session_id)
+    if (
+        record is not None
+        and record.hops
+        and record.last_screen
+        and request.text == record.seen_text
+    ):
+        # AT retried a hop we answered (our answer was slow or lost): same screen again,
+        # without feeding the same input to the flow twice.
+        return record.last_screen
+    worker = worker_for_phone(session, request.phone, default_language=default_language)
+    if record is None:
+        record = UssdSession(
+            provider=request.provider,
+            session_id=request.session_id,
+            phone=request.phone,
+            worker_id=worker.id,
+            service_code=request.service_code[:30],
+            network_code=request.network_code,
+            seen_text="",
+            hops=0,
+        )
+        session.add(record)
+    new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
+    text, more = conversation.handle_ussd(session, request, new_input, worker=worker)
+    body = render_ussd(text, more)
+    record.seen_text = request.text
+    record.hops += 1
+    record.last_screen = body
+    record.last_hop_at = utcnow()
+    return body
+
+
+def _ussd_session(session: Session, provider: str, session_id: str) -> UssdSession | None:
+    return session.scalars(
+        select(UssdSession).where(
+            UssdSession.provider == provider, UssdSession.session_id == session_id
+        )
+    ).one_or_none()
+
+
+def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
+    """Store how a USSD session ended: status, duration, cost and error."""
+    record = _ussd_session(session, end.provider, end.session_id)
+    if record is None:
+        # A session that failed before reaching us (AT could not call the app) still
+        # deserves a row: it is exactly what the operator needs to see.
+        record = UssdSession(
+            provider=end.provider,
+            session_id=end.session_id,
+            phone=end.phone,
+            service_code=(end.service_code or "")[:30],
+            network_code=end.network_code,
+            seen_text="",
+            hops=0,
+        )
+        session.add(record)
+    record.ended_at = end.ended_at or utcnow()
+    record.end_status = str(end.status)
+    record.duration_ms = end.duration_ms
+    minor = cost_minor(end.cost_amount, end.cost_currency)
+    record.cost_minor, record.cost_currency = (
+        (minor, end.cost_currency) if minor is not None else (None, None)
+    )
+    record.error = end.error[:200] if end.error else None
+    return record
+
+
+def message_log(
+    session: Session, *, phone: str | None = None, limit: int = 50, before_id: int | None = None
+) -> list[Message]:
+    """Messages newest first, optionally of one number (typed in any usual form), a page at a time."""
+    # What the console's message log and the phone simulator read: the console provider
+    # records into this table too, so it shows what "would have been sent" in any process.
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if phone is not None:
+        query = query.where(Message.phone == normalize_msisdn(phone).e164)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    return list(session.scalars(query))
+
+
+def worker_language(session: Session, phone: str | None, default: str) -> str:
+    """The language to speak to this number in: the worker's if known, else ``default``."""
+    if phone is None:
+        return default
+    language = session.scalars(select(Worker.language).where(Worker.msisdn == phone)).first()
+    return language or default

@@ -1,0 +1,177 @@
+"""The USSD webhook at the HTTP level: screens, sessions, odd input, and never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from core.migrate import upgrade
+from gateway.inbound import new_ussd_input
+from gateway.ussd import USSD_MAX_BODY, ussd_length
+from tests.gateway.payloads import load_form
+from tests.gateway.web import at_url, close_app, gateway_app, runtime_of, ussd_sessions, worker
+
+
+@pytest.fixture
+def web(committed_url: str) -> Iterator[Flask]:
+    flask_app = gateway_app(committed_url)
+    yield flask_app
+    close_app(flask_app)
+
+
+def _hop(app: Flask, text_value: str, **extra: str) -> tuple[int, str, str]:
+    form = {**load_form("at_ussd_first_dial.form"), "text": text_value, **extra}
+    response = app.test_client().post(at_url("ussd"), data=form)
+    return response.status_code, response.mimetype, response.get_data(as_text=True)
+
+
+def test_first_dial_shows_the_placeholder_menu_and_creates_the_worker(web: Flask) -> None:
+    status, mimetype, body = _hop(web, "")
+    assert (status, mimetype) == (200, "text/plain")
+    assert body.startswith("CON Welcome to Kazi.") and "1. Help" in body
+    (session,) = ussd_sessions(web)
+    assert (session.hops, session.seen_text, session.last_screen) == (1, "", body)
+    assert session.worker_id == worker(web, "+254711000111").id
+
+
+def test_a_session_walks_forward_and_a_retried_hop_gets_the_same_screen(web: Flask) -> None:
+    _hop(web, "")
+    status, _, body = _hop(web, "1")
+    assert status == 200 and body.startswith("END Kazi will pay you")
+    assert _hop(web, "1")[2] == body  # AT retried the hop: same screen, input not fed twice
+    (session,) = ussd_sessions(web)
+    assert (session.hops, session.seen_text) == (2, "1")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["5*3", "#", "a#b*c", "Ndiyo 👍🏽 sawa", "x" * 3000, "*", "1**2"],
+)
+def test_odd_input_reaches_the_flow_whole_and_the_screen_always_fits(
+    web: Flask, answer: str
+) -> None:
+    _hop(web, "")
+    status, mimetype, body = _hop(web, answer)
+    assert (status, mimetype) == (200, "text/plain")
+    assert body.startswith(("CON ", "END ")) and ussd_length(body) <= USSD_MAX_BODY
+    (session,) = ussd_sessions(web)
+    assert session.seen_text == answer.strip()
+    # The next hop's new input is exactly what follows the text already seen.
+    assert new_ussd_input(answer.strip() + "*1", session.seen_text) == "1"
+
+
+def test_the_nested_payload_is_answered(web: Flask) -> None:
+    form = load_form("at_ussd_nested.form")
+    response = web.test_client().post(at_url("ussd"), data=form)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith("END ")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sessionId": ""}, "sessionId"),
+        ({"phoneNumber": "abc"}, "phoneNumber"),
+        ({"serviceCode": None}, "serviceCode"),
+    ],
+)
+def test_malformed_hops_are_a_400(web: Flask, change: dict, field: str) -> None:
+    form = {**load_form("at_ussd_first_dial.form"), **change}
+    form = {k: v for k, v in form.items() if v is not None}
+    response = web.test_client().post(at_url("ussd"), data=form)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == [{"field": field}]
+
+
+def test_end_of_session_events_are_recorded(web: Flask) -> None:
+    _hop(web, "")
+    client = web.test_client()
+    form = load_form("at_ussd_end_notification.form")
+    assert client.post(at_url("ussd/events"), data=form).status_code == 200
+    failed = load_form("at_ussd_end_notification_failed.form")
+    assert client.post(at_url("ussd/events"), data=failed).status_code == 200
+    first, second = ussd_sessions(web)
+    assert (first.end_status, first.duration_ms, first.cost_minor, first.error) == (
+        "success",
+        18342,
+        None,
+        None,
+    )
+    assert first.hops == 1 and first.ended_at is not None
+    assert (second.end_status, second.hops, second.phone) == ("failed", 0, "+254722000222")
+    assert second.error == "Error while contacting the application: read timed out"
+    bad = client.post(at_url("ussd/events"), data={**form, "status": "Exploded"})
+    assert bad.status_code == 400
+
+
+def test_ussd_end_cost_with_a_currency_is_kept_in_minor_units(web: Flask) -> None:
+    form = {**load_form("at_ussd_end_notification.form"), "cost": "KES 0.1050"}
+    assert web.test_client().post(at_url("ussd/events"), data=form).status_code == 200
+    (session,) = ussd_sessions(web)
+    assert (session.cost_minor, session.cost_currency) == (11, "KES")
+
+
+@pytest.mark.parametrize(
+    ("language", "apology"), [("sw", "END Samahani"), ("fr", "END Desole"), (None, "END Sorry")]
+)
+def test_an_internal_failure_is_an_end_apology_in_the_workers_language(
+    tmp_path: Path, language: str | None, apology: str
+) -> None:
+    # A real fault: the USSD sessions table is gone from this database.
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    upgrade(url)
+    app = gateway_app(url)
+    runtime = runtime_of(app)
+    with runtime.engine.begin() as connection:
+        if language:
+            connection.execute(
+                text(
+                    "INSERT INTO workers (msisdn, country, language, status, created_at, updated_at)"
+                    " VALUES ('+254711000111', 'KE', :lang, 'active', '2026-01-01', '2026-01-01')"
+                ),
+                {"lang": language},
+            )
+        connection.execute(text("DROP TABLE ussd_sessions"))
+    status, mimetype, body = _hop(app, "")
+    assert (status, mimetype) == (200, "text/plain")
+    assert body.startswith(apology) and ussd_length(body) <= USSD_MAX_BODY
+    runtime.engine.dispose()
+
+
+def test_with_the_whole_database_down_the_apology_is_in_the_default_language(
+    tmp_path: Path,
+) -> None:
+    app = gateway_app(f"sqlite:///{tmp_path / 'missing-dir' / 'none.db'}", default_language="sw")
+    status, _, body = _hop(app, "")
+    assert status == 200 and body.startswith("END Samahani")
+    runtime_of(app).engine.dispose()
+
+
+def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
+    from sqlalchemy import event
+
+    _hop(web, "")
+    statements: list[str] = []
+    engine = runtime_of(web).engine
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert _hop(web, "1")[0] == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Find the session, find the worker, update the session: nothing else on the hot path.
+    assert statements == ["SELECT", "SELECT", "UPDATE"]
+
+
+def test_an_answer_containing_a_star_reaches_the_flow_whole(web: Flask) -> None:
+    # The placeholder shows help for exactly "1". Split at the last "*", the answer
+    # "2*1" would read as "1"; taken whole (what follows the seen text) it is not.
+    _hop(web, "")
+    assert _hop(web, "2*1")[2].startswith("END Thank you for visiting Kazi.")

@@ -1,0 +1,81 @@
+"""Helpers for the gateway's HTTP tests: apps from the factory, rows read back, signed posts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from core.app import create_app
+from core.runtime import Runtime
+from gateway.models import Message, UssdSession
+from tests.conftest import make_settings
+from workers.models import Worker
+
+AT_TOKEN = "at-token-0123456789"
+TWILIO_TOKEN = "fake_auth_token_0123456789abcdef"
+PUBLIC_BASE = "https://kazi.example.org"
+
+
+def gateway_app(database_url: str, **overrides: Any) -> Flask:
+    """An app on ``database_url`` with the webhook secrets set (embedded job runner)."""
+    secrets = {
+        "at_webhook_token": AT_TOKEN,
+        "twilio_auth_token": TWILIO_TOKEN,
+        "public_base_url": PUBLIC_BASE,
+    }
+    settings = make_settings(database_url=database_url, **{**secrets, **overrides})
+    flask_app = create_app(settings)
+    flask_app.config["TESTING"] = True
+    return flask_app
+
+
+def close_app(app: Flask) -> None:
+    """Let background jobs finish (they write rows) before the tables are emptied."""
+    runtime = runtime_of(app)
+    runtime.jobs.drain(timeout=10)
+    runtime.engine.dispose()
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["kazi"]
+
+
+def at_url(path: str, token: str | None = AT_TOKEN) -> str:
+    return f"/webhooks/africastalking/{path}" + (f"?token={token}" if token is not None else "")
+
+
+def twilio_post(
+    client: Any, path: str, form: Mapping[str, str], *, token: str = TWILIO_TOKEN
+) -> Any:
+    """POST a form to a Twilio webhook with the signature Twilio would compute."""
+    url = f"/webhooks/twilio/{path}"
+    signature = RequestValidator(token).compute_signature(PUBLIC_BASE + url, dict(form))
+    return client.post(url, data=dict(form), headers={"X-Twilio-Signature": signature})
+
+
+def messages(app: Flask) -> list[Message]:
+    with runtime_of(app).sessions() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def ussd_sessions(app: Flask) -> list[UssdSession]:
+    with runtime_of(app).sessions() as session:
+        return list(session.scalars(select(UssdSession).order_by(UssdSession.id)))
+
+
+def worker(app: Flask, phone: str) -> Worker | None:
+    with runtime_of(app).sessions() as session:
+        return session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
+
+
+def outbox(app: Flask) -> list[tuple[str, str]]:
+    """What the console provider recorded, after the job runner went idle."""
+    from gateway.jobs import sms_provider
+
+    runtime = runtime_of(app)
+    assert runtime.jobs.drain(timeout=10)
+    return [(m.to, m.body) for m in sms_provider(runtime).outbox]
