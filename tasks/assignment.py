@@ -53,6 +53,8 @@ from workers.models import Worker, WorkerStatus
 LAZY_EXPIRY_BATCH = 20
 #: Projects looked at per pick; projects are few next to tasks.
 MAX_CANDIDATE_PROJECTS = 50
+#: Possibly busy tasks tried after the SKIP LOCKED pick found none free.
+FALLBACK_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
@@ -163,52 +165,70 @@ def _claim(
     session: Session, project: Project, worker_id: int, *, gold: bool, now: datetime
 ) -> Assignment | None:
     """Reserve one task of this kind in the project for the worker, or None."""
+    for task_id in _candidates(session, project.id, worker_id, gold=gold):
+        try:
+            with session.begin_nested():
+                # Task first, then project (the module's lock order); either guard may refuse.
+                if not counters.reserve_task_slot(session, task_id):
+                    raise _Refused
+                if not counters.reserve_budget(session, project.id):
+                    raise _NoBudget
+                assignment = _new_assignment(session, task_id, worker_id, project, now)
+        except _NoBudget:
+            return None  # the budget is spent: no other task of it would fit either
+        except (_Refused, IntegrityError):
+            # A full task, or the same worker's parallel request won: try the next one.
+            continue
+        _schedule_expiry(session, assignment, project)
+        return assignment
+    return None
+
+
+def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+    """Task ids to try: first one no one else is claiming, then a few that may be busy."""
     seen = exists().where(Assignment.task_id == Task.id, Assignment.worker_id == worker_id)
-    room = Task.answers_count + Task.reserved_count < Task.wanted_answers
     stmt = (
         select(Task.id)
         .where(
-            Task.project_id == project.id,
+            Task.project_id == project_id,
             Task.status == TaskStatus.OPEN,
             Task.is_gold == gold,
             ~seen,
         )
         .order_by(Task.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
     )
     if not gold:
-        stmt = stmt.where(room)
-    task_id = session.scalar(stmt)
-    if task_id is None:
-        return None
-    try:
-        with session.begin_nested():
-            # Task first, then project (the module's lock order); either guard may refuse.
-            if not counters.reserve_task_slot(session, task_id):
-                raise _Refused
-            if not counters.reserve_budget(session, project.id):
-                raise _Refused
-            assignment = Assignment(
-                task_id=task_id,
-                worker_id=worker_id,
-                status=AssignmentStatus.RESERVED,
-                reserved_at=now,
-                expires_at=now + timedelta(minutes=project.reservation_minutes),
-                flagged=False,
-                paid=False,
-            )
-            session.add(assignment)
-            session.flush()
-    except (_Refused, IntegrityError):
-        # Full task, spent budget, or the same worker's parallel request won: not this one.
-        return None
-    _schedule_expiry(session, assignment, project)
+        stmt = stmt.where(Task.answers_count + Task.reserved_count < Task.wanted_answers)
+    # SKIP LOCKED spreads concurrent workers over different tasks. A locked task may
+    # still have room (redundancy > 1), so the fallback tries a few without skipping:
+    # the guarded UPDATE then waits for the lock and re-checks the room on commit.
+    free = session.scalars(stmt.limit(1).with_for_update(skip_locked=True)).all()
+    return list(dict.fromkeys([*free, *session.scalars(stmt.limit(FALLBACK_CANDIDATES))]))
+
+
+def _new_assignment(
+    session: Session, task_id: int, worker_id: int, project: Project, now: datetime
+) -> Assignment:
+    assignment = Assignment(
+        task_id=task_id,
+        worker_id=worker_id,
+        status=AssignmentStatus.RESERVED,
+        reserved_at=now,
+        expires_at=now + timedelta(minutes=project.reservation_minutes),
+        flagged=False,
+        paid=False,
+    )
+    session.add(assignment)
+    session.flush()
     return assignment
 
 
 class _Refused(Exception):
     """A guard refused the claim; rolls back its savepoint."""
+
+
+class _NoBudget(_Refused):
+    """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
 def _schedule_expiry(session: Session, assignment: Assignment, project: Project) -> None:

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -143,6 +143,8 @@ def test_no_task_when_budget_cannot_pay_reserved_answers(session: Session) -> No
     now = utcnow()
     got = [get_next_task(session, factories.worker(session), now) for _ in range(3)]
     assert [g is not None for g in got] == [True, True, False]
+    slots = session.scalar(select(func.sum(Task.reserved_count)))
+    assert slots == 2  # the refused claim gave its task slot back
 
 
 def test_too_fast_answer_is_held_unpaid(session: Session) -> None:
