@@ -80,3 +80,10 @@ class ReservationExpired(TaskError):
 
     http_status = 409
     code = "reservation_expired"
+
+
+class InvalidUpload(TaskError):
+    """A task upload with bad rows; ``details`` lists each as {"row", "field", "message"}."""
+
+    http_status = 422
+    code = "invalid_tasks"

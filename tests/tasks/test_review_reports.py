@@ -1,0 +1,95 @@
+"""Review queue, results, fair-pay figures and worker earnings through the services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.errors import Conflict
+from core.money import Money
+from tasks.assignment import get_next_task
+from tasks.models import Project, ReviewStatus
+from tasks.reports import fair_pay, project_summary, worker_earnings
+from tasks.results import project_results, results_csv
+from tasks.review import flagged_answers, review_answer
+from tasks.submission import submit_answer
+from tests.conftest import make_settings
+from tests.tasks import factories
+
+
+def _answer(session: Session, project: Project, raw: str, seconds: float) -> tuple[object, object]:
+    worker = factories.worker(session)
+    now = utcnow()
+    view = get_next_task(session, worker, now)
+    assert view is not None and view.project_id == project.id
+    return worker, submit_answer(
+        session, worker, view.task_id, raw, now + timedelta(seconds=seconds)
+    )
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_review_accepts_and_pays_or_rejects_and_releases(session: Session, accept: bool) -> None:
+    project = factories.project(session, texts=["t1"], answers_per_task=1, min_seconds_per_answer=5)
+    _, held = _answer(session, project, "1", 1)
+    assert [a.id for a in flagged_answers(session)] == [held.assignment_id]
+    decided = review_answer(session, held.assignment_id, accept=accept, now=utcnow())
+    assert decided.review_status == (ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED)
+    assert decided.paid is accept
+    session.refresh(project)
+    assert (project.paid_minor, project.reserved_count) == ((100, 0) if accept else (0, 0))
+    assert flagged_answers(session) == []
+    with pytest.raises(Conflict):
+        review_answer(session, held.assignment_id, accept=True, now=utcnow())
+    result = project_results(session, project)[0]
+    assert (result["answer"], result["n_answers"]) == (("A", 1) if accept else (None, 0))
+
+
+def test_results_and_csv(session: Session) -> None:
+    project = factories.project(session, texts=["t1"], answers_per_task=2)
+    _answer(session, project, "1", 10)
+    _answer(session, project, "A", 10)
+    results = project_results(session, project, include_answers=True)
+    assert results[0]["answer"] == "A" and results[0]["confidence"] == 1.0
+    assert [a["value"] for a in results[0]["answers"]] == ["A", "A"]
+    lines = results_csv(results).splitlines()
+    assert lines[0] == "task_id,external_id,status,answer,confidence,n_answers"
+    assert lines[1].endswith(",t1,complete,A,1.0,2")
+
+
+def test_low_confidence_asks_for_more_answers_up_to_the_cap(session: Session) -> None:
+    project = factories.project(
+        session, texts=["t1"], answers_per_task=2, max_answers=4, target_confidence=0.7
+    )
+    _answer(session, project, "1", 10)
+    _answer(session, project, "2", 10)  # 1-1: unsure, a third answer is wanted
+    _answer(session, project, "1", 10)  # 2-1: 0.67 < 0.7, a fourth
+    _answer(session, project, "2", 10)  # the cap: complete at 0.5
+    assert get_next_task(session, factories.worker(session), utcnow()) is None
+    result = project_results(session, project)[0]
+    assert (result["status"], result["n_answers"], result["confidence"]) == ("complete", 4, 0.5)
+
+
+def test_fair_pay_flags_a_project_below_the_living_wage(session: Session) -> None:
+    settings = make_settings(living_wage_floors=(("KE", 12500),), platform_fee_percent=25)
+    cheap = factories.project(session, texts=["t1"], answers_per_task=1, reward=Money(10, "KES"))
+    _answer(session, cheap, "1", 60)  # 10 cents a minute: KES 6 an hour
+    pay = fair_pay(session, cheap, settings)
+    assert pay["effective_hourly_wage"] == {"amount": 600, "currency": "KES"}
+    assert pay["below_living_wage"] is True and pay["worker_share"] == pytest.approx(10 / 12)
+    summary = project_summary(session, cheap, settings)
+    assert summary["budget"]["ledger_balance"]["amount"] == 100_000 - 10
+
+
+def test_worker_earnings(session: Session) -> None:
+    project = factories.project(session, texts=["t1"], answers_per_task=1)
+    worker, _ = _answer(session, project, "1", 10)
+    earnings = worker_earnings(session, worker, utcnow(), "KES")
+    assert (earnings.balance, earnings.tasks_today, earnings.pay_today) == (
+        Money(100, "KES"),
+        1,
+        Money(100, "KES"),
+    )
+    assert earnings.accuracy is None
