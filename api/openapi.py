@@ -13,6 +13,14 @@ _MONEY = {
         "currency": {"type": "string", "enum": ["KES", "UGX", "HTG", "INR", "USD", "TZS"]},
     },
 }
+
+
+def _amount(minimum: int, description: str) -> dict[str, Any]:
+    money = deepcopy(_MONEY)
+    money["properties"]["amount"]["minimum"] = minimum
+    return {**money, "description": description}
+
+
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -26,8 +34,8 @@ _PROJECT_CREATE = {
         "task_type": {"type": "string", "enum": ["single_choice", "yes_no", "free_text", "number"]},
         "instructions": {"type": "string", "minLength": 1, "maxLength": 2000},
         "options": _STRINGS,
-        "reward": {"$ref": "#/components/schemas/Money"},
-        "budget": {"$ref": "#/components/schemas/Money"},
+        "reward": _amount(1, "per answer, paid to the worker; same currency as budget"),
+        "budget": _amount(0, "funds the wages; no task is served that it cannot pay"),
         "answers_per_task": {"type": "integer", "minimum": 1, "maximum": 50, "default": 3},
         "max_answers": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
         "target_confidence": {**_FRACTION, "default": 0},
