@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.errors import Conflict
 from core.money import Money
+from tasks.aggregation import majority_vote
 from tasks.assignment import get_next_task
 from tasks.models import Project, ReviewStatus
 from tasks.reports import fair_pay, project_summary, worker_earnings
@@ -18,6 +19,7 @@ from tasks.review import flagged_answers, review_answer
 from tasks.submission import submit_answer
 from tests.conftest import make_settings
 from tests.tasks import factories
+from tests.tasks.synthetic import LABELS, make_crowd
 
 
 def _answer(session: Session, project: Project, raw: str, seconds: float) -> tuple[object, object]:
@@ -93,3 +95,24 @@ def test_worker_earnings(session: Session) -> None:
         Money(100, "KES"),
     )
     assert earnings.accuracy is None
+
+
+def test_dawid_skene_project_results_beat_majority_against_swappers(session: Session) -> None:
+    crowd = make_crowd(3, n_tasks=30, accuracies=(0.85,) * 10, swappers=frozenset({0, 1, 2, 3}))
+    texts = [f"t{i}" for i in range(30)]
+    project = factories.project(
+        session, texts=texts, options=list(LABELS), answers_per_task=5, aggregator="dawid_skene"
+    )
+    workers = [factories.worker(session) for _ in range(10)]
+    now = utcnow()
+    for task_index, worker_index, label in crowd.answers:  # in task order, as a crowd would
+        worker = workers[worker_index]
+        view = get_next_task(session, worker, now)
+        assert view is not None and view.text == f"t{task_index}"
+        submit_answer(session, worker, view.task_id, label, now + timedelta(seconds=8))
+    by_text = {r["external_id"]: r for r in project_results(session, project)}
+    ds = sum(by_text[f"t{i}"]["answer"] == crowd.truth[i] for i in range(30)) / 30
+    majority = majority_vote(crowd.answers, LABELS)
+    mv = sum(majority[i].label == crowd.truth[i] for i in range(30)) / 30
+    assert ds >= 0.9 and ds - mv >= 0.1, (ds, mv)
+    assert all(r["status"] == "complete" and r["n_answers"] == 5 for r in by_text.values())
