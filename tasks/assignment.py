@@ -8,9 +8,10 @@ which serialises writers), then each claim is a guarded counter update (see
 than its redundancy and no project promises more than its budget.
 
 Cost: every query walks an index. Candidate tasks come from
-``(project_id, status, is_gold, id)`` in id order, so a pick reads past only the
-open tasks that are full of reservations or that this worker already touched,
-bounded by concurrent activity rather than by the number of tasks or answers.
+``(project_id, status, is_gold, id)`` in id order (complete and full tasks are
+not read), in batches checked against the worker's own assignments by the
+``(task_id, worker_id)`` unique index; a pick reads at most BATCH * MAX_BATCHES
+ids, however many tasks and answers a project has.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Retry
-from sqlalchemy import exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,6 +56,10 @@ LAZY_EXPIRY_BATCH = 20
 MAX_CANDIDATE_PROJECTS = 50
 #: Possibly busy tasks tried after the SKIP LOCKED pick found none free.
 FALLBACK_CANDIDATES = 5
+#: Candidate tasks read per index step, and steps at most: a pick reads at most
+#: BATCH * MAX_BATCHES task ids however many tasks and answers the project has.
+BATCH = 50
+MAX_BATCHES = 10
 
 
 @dataclass(frozen=True)
@@ -184,26 +189,61 @@ def _claim(
     return None
 
 
-def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
-    """Task ids to try: first one no one else is claiming, then a few that may be busy."""
-    seen = exists().where(Assignment.task_id == Task.id, Assignment.worker_id == worker_id)
-    stmt = (
-        select(Task.id)
-        .where(
-            Task.project_id == project_id,
-            Task.status == TaskStatus.OPEN,
-            Task.is_gold == gold,
-            ~seen,
-        )
-        .order_by(Task.id)
+def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[tuple[int]]:
+    """Open tasks of a project after ``after_id`` (with room, unless gold), in id order."""
+    stmt = select(Task.id).where(
+        Task.project_id == project_id,
+        Task.status == TaskStatus.OPEN,
+        Task.is_gold == gold,
+        Task.id > after_id,
     )
     if not gold:
         stmt = stmt.where(Task.answers_count + Task.reserved_count < Task.wanted_answers)
+    # Ordered by every column of ix_tasks_project_id_status_is_gold_id: only that index
+    # gives this order, so the planner walks it instead of filtering the primary key.
+    return stmt.order_by(Task.project_id, Task.status, Task.is_gold, Task.id)
+
+
+def _unseen(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+    """Up to a batch of candidate tasks this worker has never been given, in id order."""
+    after = 0
+    for _ in range(MAX_BATCHES):
+        batch = list(
+            session.scalars(candidate_query(project_id, gold=gold, after_id=after).limit(BATCH))
+        )
+        if not batch:
+            return []
+        # One lookup per id on the (task_id, worker_id) unique index: never a scan.
+        seen = set(
+            session.scalars(
+                select(Assignment.task_id).where(
+                    Assignment.task_id.in_(batch), Assignment.worker_id == worker_id
+                )
+            )
+        )
+        unseen = [t for t in batch if t not in seen]
+        if unseen:
+            return unseen
+        after = batch[-1]
+    return []  # this worker is far ahead of the crowd here; other projects may have work
+
+
+def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+    """Task ids to try: first one no one else is claiming, then a few that may be busy."""
+    unseen = _unseen(session, project_id, worker_id, gold=gold)
+    if not unseen:
+        return []
     # SKIP LOCKED spreads concurrent workers over different tasks. A locked task may
     # still have room (redundancy > 1), so the fallback tries a few without skipping:
     # the guarded UPDATE then waits for the lock and re-checks the room on commit.
-    free = session.scalars(stmt.limit(1).with_for_update(skip_locked=True)).all()
-    return list(dict.fromkeys([*free, *session.scalars(stmt.limit(FALLBACK_CANDIDATES))]))
+    free = session.scalars(
+        select(Task.id)
+        .where(Task.id.in_(unseen))
+        .order_by(Task.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return list(dict.fromkeys([*free, *unseen[:FALLBACK_CANDIDATES]]))
 
 
 def _new_assignment(
