@@ -185,15 +185,15 @@ def test_veteran_gets_gold_at_about_the_project_rate(session: Session) -> None:
     rng = random.Random(3)
     now = utcnow()
     served_gold = []
-    for _ in range(200):
+    for _ in range(120):
         view = get_next_task(session, worker, now, rng=rng)
         assert view is not None
         served_gold.append(view.text.startswith("g"))
         submit_answer(session, worker, view.task_id, "1", now + timedelta(seconds=5))
-    late = served_gold[100:]  # after probation (10 gold answers) the project's rate applies
+    late = served_gold[40:]  # after probation (10 gold answers) the project's rate applies
     assert 0.1 <= sum(late) / len(late) <= 0.3
     session.refresh(project)
-    assert project.paid_minor == 200 * 100
+    assert project.paid_minor == 120 * 100
 
 
 def test_worker_below_chance_on_gold_stops_receiving_the_project(session: Session) -> None:
@@ -215,3 +215,17 @@ def test_worker_below_chance_on_gold_stops_receiving_the_project(session: Sessio
         )
     assert get_next_task(session, worker, now) is None
     assert "below_chance" in flags and len(flags) < 40
+
+
+def test_worker_under_min_accuracy_stops_after_probation(session: Session) -> None:
+    gold = {f"g{i:02d}": "A" for i in range(30)}
+    factories.project(session, gold=gold, texts=["t"], gold_rate=1.0, min_accuracy=0.8)
+    worker = factories.worker(session)
+    now = utcnow()
+    answered = 0
+    while (view := get_next_task(session, worker, now)) is not None and answered < 30:
+        raw = "1" if answered % 2 else "2"  # right half the time: above chance, below 0.8
+        result = submit_answer(session, worker, view.task_id, raw, now + timedelta(seconds=5))
+        assert result.flag_reason is None  # not below chance: paid, not held
+        answered += 1
+    assert answered == 10  # served through probation (10 gold), then no more
