@@ -17,7 +17,13 @@ from config.settings import Settings
 from core.money import Money
 from payouts import ledger
 from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, WorkerProjectStats
-from tasks.quality import below_wage_floor, effective_hourly_wage, smoothed_accuracy, worker_share
+from tasks.quality import (
+    SECONDS_PER_HOUR,
+    below_wage_floor,
+    effective_hourly_wage,
+    smoothed_accuracy,
+    worker_share,
+)
 from workers.models import Worker
 
 #: The currency a country's living-wage floor is written in.
@@ -147,39 +153,51 @@ class Earnings:
     tasks_today: int
     pay_today: Money
     accuracy: float | None  # smoothed gold accuracy over all projects; None before any gold
+    hourly: Money | None  # paid rewards per hour of measured time on task; None before any
 
 
 def worker_earnings(session: Session, worker: Worker, now: datetime, currency: str) -> Earnings:
-    """Balance (from the ledger), today's answers and pay, and gold accuracy of a worker."""
+    """Balance (from the ledger), today's answers and pay, accuracy and hourly earnings."""
     midnight = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
-    today = (
-        select(func.count(), func.coalesce(func.sum(Project.reward_minor), 0))
-        .select_from(Assignment)
+    answers = (
+        select(Assignment)
         .join(Task, Task.id == Assignment.task_id)
         .join(Project, Project.id == Task.project_id)
         .where(
             Assignment.worker_id == worker.id,
             Assignment.status == AssignmentStatus.ANSWERED,
-            Assignment.answered_at >= midnight,
             Project.currency == currency,
         )
     )
-    n_today, _ = session.execute(today).one()
-    paid_today = session.scalar(
-        today.with_only_columns(func.coalesce(func.sum(Project.reward_minor), 0)).where(
-            Assignment.paid.is_(True)
-        )
-    )
-    gold = session.execute(
-        select(
-            func.coalesce(func.sum(WorkerProjectStats.gold_answered), 0),
-            func.coalesce(func.sum(WorkerProjectStats.gold_correct), 0),
-        ).where(WorkerProjectStats.worker_id == worker.id)
+    today = answers.where(Assignment.answered_at >= midnight)
+    n_today = session.scalar(today.with_only_columns(func.count())) or 0
+    pay = func.coalesce(func.sum(Project.reward_minor), 0)
+    paid = Assignment.paid.is_(True)
+    paid_today = session.scalar(today.with_only_columns(pay).where(paid)) or 0
+    total_pay, seconds = session.execute(
+        answers.with_only_columns(
+            pay, func.coalesce(func.sum(Assignment.seconds_taken), 0.0)
+        ).where(paid)
     ).one()
+    hourly = None
+    if seconds and float(seconds) > 0:
+        # Rounded down, like the project's published wage: never overstate earnings.
+        hourly = Money(int(int(total_pay) * SECONDS_PER_HOUR // float(seconds)), currency)
     wallet = ledger.worker_wallet(session, worker.id, currency)
     return Earnings(
         balance=ledger.balance(session, wallet),
         tasks_today=int(n_today),
-        pay_today=Money(int(paid_today or 0), currency),
-        accuracy=smoothed_accuracy(int(gold[1]), int(gold[0])) if gold[0] else None,
+        pay_today=Money(int(paid_today), currency),
+        accuracy=_gold_accuracy(session, worker.id),
+        hourly=hourly,
     )
+
+
+def _gold_accuracy(session: Session, worker_id: int) -> float | None:
+    answered, correct = session.execute(
+        select(
+            func.coalesce(func.sum(WorkerProjectStats.gold_answered), 0),
+            func.coalesce(func.sum(WorkerProjectStats.gold_correct), 0),
+        ).where(WorkerProjectStats.worker_id == worker_id)
+    ).one()
+    return smoothed_accuracy(int(correct), int(answered)) if answered else None

@@ -95,6 +95,7 @@ def test_worker_earnings(session: Session) -> None:
         Money(100, "KES"),
     )
     assert earnings.accuracy is None
+    assert earnings.hourly == Money(100 * 3600 // 10, "KES")  # 100 cents per 10 seconds
 
 
 def test_dawid_skene_project_results_beat_majority_against_swappers(session: Session) -> None:
