@@ -85,6 +85,9 @@ def get_next_task(
     """Reserve the next task for a worker (or return the one they hold); None when none fits."""
     if worker.status != WorkerStatus.ACTIVE:
         return None
+    # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
+    # waits here, then finds and resumes the first one's reservation.
+    session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update())
     held = _current_reservation(session, worker.id, now)
     if held is not None:
         return _view(session, held, resumed=True)

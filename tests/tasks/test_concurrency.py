@@ -103,3 +103,24 @@ def test_budget_holds_under_concurrent_requests(committed_url: str) -> None:
 
     assert sum(_at_once(THREADS, ask)) == 5  # 500 budget / 100 reward
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_one_worker_asking_many_times_at_once_holds_one_task(committed_url: str) -> None:
+    engine = build_engine(committed_url)
+    sessions = build_sessionmaker(engine)
+    with sessions.begin() as s:
+        factories.project(s, texts=[f"t{i}" for i in range(10)])
+        worker_id = factories.worker(s).id
+    now = utcnow()
+
+    def ask(_: int) -> int | None:
+        with sessions.begin() as s:
+            view = get_next_task(s, s.get_one(Worker, worker_id), now)
+            return None if view is None else view.task_id
+
+    served = _at_once(10, ask)
+    assert len(set(served)) == 1 and None not in served
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Assignment)) == 1
+    engine.dispose()
