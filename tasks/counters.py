@@ -82,13 +82,15 @@ def add_counted_answer(session: Session, task_id: int) -> None:
 
 
 def want_one_more(session: Session, task_id: int, max_answers: int) -> bool:
-    """Raise a full, unsure task's redundancy by one, up to the project's cap."""
+    """Raise an unsure task's redundancy by one once all the answers it wanted are in."""
+    # Only counted answers: a slot still reserved will bring its answer, and the
+    # decision is taken again then (extending early would overspend on easy tasks).
     stmt = (
         update(Task)
         .where(
             Task.id == task_id,
             Task.wanted_answers < max_answers,
-            Task.answers_count + Task.reserved_count >= Task.wanted_answers,
+            Task.answers_count >= Task.wanted_answers,
         )
         .values(wanted_answers=Task.wanted_answers + 1)
     )

@@ -122,9 +122,13 @@ def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
         task.completed_at = now
         session.flush()
         _maybe_complete_project(session, project, now)
-    elif decision is Decision.NEEDS_MORE:
+    elif decision is Decision.NEEDS_MORE and task.status == TaskStatus.OPEN:
+        # A late answer to a finished task (a reservation that was still out) is paid
+        # and counted in its result, but never reopens it.
         session.flush()
         counters.want_one_more(session, task_id, project.max_answers)
+    else:
+        session.flush()
     return decision
 
 

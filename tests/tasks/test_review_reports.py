@@ -117,3 +117,17 @@ def test_dawid_skene_project_results_beat_majority_against_swappers(session: Ses
     mv = sum(majority[i].label == crowd.truth[i] for i in range(30)) / 30
     assert ds >= 0.9 and ds - mv >= 0.1, (ds, mv)
     assert all(r["status"] == "complete" and r["n_answers"] == 5 for r in by_text.values())
+
+
+def test_no_extra_answer_is_wanted_while_the_first_ones_are_still_out(session: Session) -> None:
+    factories.project(
+        session, texts=["t1"], answers_per_task=2, max_answers=4, target_confidence=0.9
+    )
+    first, second, third = (factories.worker(session) for _ in range(3))
+    now = utcnow()
+    views = [get_next_task(session, w, now) for w in (first, second)]
+    assert all(views)
+    submit_answer(session, first, views[0].task_id, "1", now + timedelta(seconds=9))
+    assert get_next_task(session, third, now) is None  # the second answer is still out
+    submit_answer(session, second, views[1].task_id, "2", now + timedelta(seconds=9))
+    assert get_next_task(session, third, now) is not None  # 1-1: unsure, one more wanted
