@@ -115,6 +115,16 @@ def normalise_database_url(raw: str, *, setting: str = "DATABASE_URL") -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _wage_floors(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    floors = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        country, _, amount = item.partition(":")
+        if len(country.strip()) != 2 or not amount.strip().isdigit():
+            raise SettingsError(f"{name}: expected e.g. KE:12500,UG:2500, got {item!r}")
+        floors.append((country.strip().upper(), int(amount)))
+    return tuple(floors)
+
+
 def _setting(env: str, coerce: Callable[[str, str], Any], default: Any = None) -> Any:
     return field(default=default, metadata={"env": env, "coerce": coerce})
 
@@ -156,6 +166,12 @@ class Settings:
     mpesa_initiator_password: str | None = _setting("MPESA_INITIATOR_PASSWORD", _optional_text)
     mpesa_cert_path: str | None = _setting("MPESA_CERT_PATH", _optional_text)
     mpesa_webhook_token: str | None = _setting("MPESA_WEBHOOK_TOKEN", _optional_text)
+
+    # Hourly living-wage floors in the country's own currency, minor units (KES 125.00 = 12500).
+    living_wage_floors: tuple[tuple[str, int], ...] = _setting(
+        "LIVING_WAGE_FLOORS", _wage_floors, (("KE", 12500), ("UG", 2500), ("TZ", 250000))
+    )
+    platform_fee_percent: int = _setting("PLATFORM_FEE_PERCENT", _integer, 0)
 
     @classmethod
     def from_env(
@@ -229,6 +245,8 @@ class Settings:
             problems.append(f"MPESA_CERT_PATH: no certificate file at {self.mpesa_cert_path}")
         if self.is_production and self.secret_key and len(self.secret_key) < 32:
             problems.append("SECRET_KEY: must be at least 32 characters in production")
+        if not 0 <= self.platform_fee_percent <= 100:
+            problems.append("PLATFORM_FEE_PERCENT: must be between 0 and 100")
         if self.sms_rate_per_second <= 0:
             problems.append("SMS_RATE_PER_SECOND: must be greater than 0")
         if len(self.default_country) != 2 or not self.default_country.isalpha():

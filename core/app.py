@@ -43,11 +43,13 @@ def runtime_of(app: Flask) -> Runtime:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from api.views import bp as api_bp
     from core.health import bp as health_bp
     from gateway.views import bp as gateway_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(gateway_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -14,6 +14,7 @@ from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import sms_cli
+from tasks.cli import tasks_cli
 from tasks.services import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -101,5 +102,14 @@ def flows_check() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command to the app's CLI."""
-    for command in (db_cli, requesters_cli, operators_cli, flows_cli, sms_cli, demo, worker):
+    for command in (
+        db_cli,
+        requesters_cli,
+        operators_cli,
+        flows_cli,
+        sms_cli,
+        tasks_cli,
+        demo,
+        worker,
+    ):
         app.cli.add_command(command)

@@ -7,7 +7,14 @@ from core.db import Base
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
-from tasks.models import Assignment, Project, Requester, Task
+from tasks.models import (  # noqa: F401
+    Assignment,
+    IdempotencyKey,
+    Project,
+    Requester,
+    Task,
+    WorkerProjectStats,
+)
 from workers.models import Worker
 
 __all__ = [

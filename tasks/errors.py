@@ -66,3 +66,24 @@ class UnknownAggregator(TaskError):
     """A project setting names an aggregation method that does not exist."""
 
     code = "unknown_aggregator"
+
+
+class NoReservation(TaskError):
+    """The worker holds no reservation on this task (never served, or already released)."""
+
+    http_status = 409
+    code = "no_reservation"
+
+
+class ReservationExpired(TaskError):
+    """The worker's reservation on this task was skipped or expired; the task may be elsewhere."""
+
+    http_status = 409
+    code = "reservation_expired"
+
+
+class InvalidUpload(TaskError):
+    """A task upload with bad rows; ``details`` lists each as {"row", "field", "message"}."""
+
+    http_status = 422
+    code = "invalid_tasks"

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -25,12 +26,15 @@ from tasks.answers import TaskType  # pure module: the flow layer uses it withou
 __all__ = [
     "Assignment",
     "AssignmentStatus",
+    "IdempotencyKey",
     "Project",
     "ProjectStatus",
     "Requester",
+    "ReviewStatus",
     "Task",
     "TaskStatus",
     "TaskType",
+    "WorkerProjectStats",
 ]
 
 
@@ -58,6 +62,14 @@ class AssignmentStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ReviewStatus(StrEnum):
+    """An answer held for an operator: pending until accepted (paid) or rejected (not paid)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 class Requester(Base):
     """An organisation that brings tasks and pays for answers, using the API."""
 
@@ -83,6 +95,18 @@ class Project(Base):
         CheckConstraint("answers_per_task >= 1", name="answers_per_task_positive"),
         CheckConstraint("gold_rate >= 0 AND gold_rate <= 1", name="gold_rate_fraction"),
         CheckConstraint("min_accuracy >= 0 AND min_accuracy <= 1", name="min_accuracy_fraction"),
+        CheckConstraint("max_answers >= answers_per_task", name="max_answers_at_least_redundancy"),
+        CheckConstraint(
+            "target_confidence >= 0 AND target_confidence <= 1", name="target_confidence_fraction"
+        ),
+        CheckConstraint("reservation_minutes >= 1", name="reservation_minutes_positive"),
+        CheckConstraint("reserved_count >= 0", name="reserved_count_non_negative"),
+        CheckConstraint("paid_minor >= 0", name="paid_non_negative"),
+        # The budget guard: wages paid plus wages promised to held answers never exceed
+        # the funding, however many workers ask at once (the database refuses otherwise).
+        CheckConstraint(
+            "paid_minor + reserved_count * reward_minor <= budget_minor", name="within_budget"
+        ),
         Index("ix_projects_status_priority", "status", "priority"),
     )
 
@@ -104,6 +128,19 @@ class Project(Base):
     status: Mapped[ProjectStatus] = mapped_column(
         str_enum(ProjectStatus), default=ProjectStatus.ACTIVE
     )
+    aggregator: Mapped[str] = mapped_column(String(20), default="majority")
+    target_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    max_answers: Mapped[int] = mapped_column(Integer, default=3)
+    min_seconds_per_answer: Mapped[float] = mapped_column(Float, default=3.0)
+    reservation_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    # Answers reserved or held for review, not yet paid: money promised out of the budget.
+    reserved_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Wages paid so far; with budget_minor it mirrors the ledger's project budget account
+    # as O(1) counters, so assignment never sums ledger entries.
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -115,7 +152,13 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
         CheckConstraint("answers_count >= 0", name="answers_count_non_negative"),
-        Index("ix_tasks_project_id_status", "project_id", "status"),
+        CheckConstraint("reserved_count >= 0", name="reserved_count_non_negative"),
+        # Redundancy enforced by the database: a non-gold task never holds more answers
+        # and reservations than it wants (gold tasks are answered by every worker once).
+        CheckConstraint(
+            "is_gold OR answers_count + reserved_count <= wanted_answers", name="within_redundancy"
+        ),
+        Index("ix_tasks_project_id_status_is_gold_id", "project_id", "status", "is_gold", "id"),
     )
 
     id: Mapped[intpk]
@@ -123,16 +166,17 @@ class Task(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     gold_answer: Mapped[str | None] = mapped_column(String(200))
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus), default=TaskStatus.OPEN)
     answers_count: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Starts at the project's answers_per_task; grows to max_answers while unsure.
+    wanted_answers: Mapped[int] = mapped_column(Integer, default=3)
     result: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    completed_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
-
-    @property
-    def is_gold(self) -> bool:
-        return self.gold_answer is not None
 
 
 class Assignment(Base):
@@ -145,6 +189,7 @@ class Assignment(Base):
         CheckConstraint("seconds_taken IS NULL OR seconds_taken >= 0", name="seconds_non_negative"),
         Index("ix_assignments_worker_id_status", "worker_id", "status"),
         Index("ix_assignments_status_expires_at", "status", "expires_at"),
+        Index("ix_assignments_review_status_id", "review_status", "id"),
     )
 
     id: Mapped[intpk]
@@ -159,3 +204,37 @@ class Assignment(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     seconds_taken: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_reason: Mapped[str | None] = mapped_column(String(40))
+    review_status: Mapped[ReviewStatus | None] = mapped_column(str_enum(ReviewStatus))
+    # Only for gold tasks: whether the answer matched the known one.
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WorkerProjectStats(Base):
+    """A worker's gold record on one project: what eligibility and weighting read in O(1)."""
+
+    __tablename__ = "worker_project_stats"
+    __table_args__ = (
+        CheckConstraint("gold_correct >= 0 AND gold_correct <= gold_answered", name="gold_counts"),
+    )
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    gold_answered: Mapped[int] = mapped_column(Integer, default=0)
+    gold_correct: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKey(Base):
+    """A requester's idempotency key and the answer first given to it, replayed on repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("requester_id", "key"),)
+
+    id: Mapped[intpk]
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[created_at]

@@ -6,15 +6,23 @@ the CLI) owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, NotFound
 from core.money import Money
 from core.secrets import hash_api_key, issue_api_key
-from tasks.models import Project, Requester, Task, TaskType
+from gateway.ussd import ussd_length
+from payouts import ledger
+from tasks.aggregation import choose_aggregator
+from tasks.answers import AnswerSpec
+from tasks.errors import InvalidTaskSpec
+from tasks.models import Project, ProjectStatus, Requester, Task, TaskType
+from tasks.screens import PAGE_UNITS, task_menu
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,12 @@ class ProjectSpec:
     languages: list[str] = field(default_factory=lambda: ["en"])
     countries: list[str] = field(default_factory=lambda: ["KE"])
     priority: int = 0
+    aggregator: str = "majority"
+    target_confidence: float = 0.0
+    max_answers: int | None = None  # None: answers_per_task (no extra answers)
+    min_seconds_per_answer: float = 3.0
+    reservation_minutes: int = 10
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,9 +85,8 @@ def requester_for_key(session: Session, key: str) -> Requester | None:
 
 
 def create_project(session: Session, requester: Requester, spec: ProjectSpec) -> Project:
-    """Create an active project for the requester."""
-    if spec.reward.currency != spec.budget.currency:
-        raise ValueError("reward and budget must be in the same currency")
+    """Create an active project for the requester and fund its budget in the ledger."""
+    _check_spec(spec)
     project = Project(
         requester_id=requester.id,
         name=spec.name,
@@ -89,20 +102,108 @@ def create_project(session: Session, requester: Requester, spec: ProjectSpec) ->
         languages=list(spec.languages),
         countries=list(spec.countries),
         priority=spec.priority,
+        aggregator=spec.aggregator,
+        target_confidence=spec.target_confidence,
+        max_answers=spec.max_answers or spec.answers_per_task,
+        min_seconds_per_answer=spec.min_seconds_per_answer,
+        reservation_minutes=spec.reservation_minutes,
+        webhook_url=spec.webhook_url,
+        webhook_secret=secrets.token_hex(32),  # always: a requester-level URL may sign with it
+        reserved_count=0,
+        paid_minor=0,
     )
     session.add(project)
     session.flush()
+    if spec.budget.amount > 0:
+        # The ledger is the record of money; budget_minor/paid_minor mirror it as counters.
+        ledger.fund_project(
+            session,
+            project_id=project.id,
+            amount=spec.budget,
+            reference=f"funding:project:{project.id}",
+        )
     return project
+
+
+def _check_spec(spec: ProjectSpec) -> None:
+    if spec.reward.currency != spec.budget.currency:
+        raise InvalidTaskSpec("reward and budget must be in the same currency")
+    AnswerSpec(spec.task_type, tuple(_options_of(spec.task_type, spec.options)))
+    choose_aggregator(spec.aggregator)
+    if spec.max_answers is not None and spec.max_answers < spec.answers_per_task:
+        raise InvalidTaskSpec("max_answers must be at least answers_per_task")
+    if spec.reward.amount <= 0 or spec.budget.amount < 0 or spec.answers_per_task < 1:
+        raise InvalidTaskSpec("reward must be positive, budget >= 0, answers_per_task >= 1")
+    for name in ("gold_rate", "min_accuracy", "target_confidence"):
+        if not 0.0 <= getattr(spec, name) <= 1.0:
+            raise InvalidTaskSpec(f"{name} must be between 0 and 1")
+    if spec.reservation_minutes < 1 or spec.min_seconds_per_answer < 0:
+        raise InvalidTaskSpec("reservation_minutes >= 1 and min_seconds_per_answer >= 0")
+    menu = task_menu(spec.task_type, spec.options)
+    if ussd_length(menu) > PAGE_UNITS:
+        raise InvalidTaskSpec(f"the options do not fit one USSD screen ({PAGE_UNITS} characters)")
+
+
+def _options_of(task_type: TaskType, options: Sequence[str]) -> list[str]:
+    # Yes/no projects have fixed labels; their options (if given) are only menu text.
+    return list(options) if task_type is TaskType.SINGLE_CHOICE else []
+
+
+def answer_spec(project: Project) -> AnswerSpec:
+    """The answer rules of a project's tasks."""
+    return AnswerSpec(project.task_type, tuple(_options_of(project.task_type, project.options)))
 
 
 def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> int:
     """Add tasks to a project; returns how many were added."""
     rows = [
         Task(
-            project_id=project.id, text=t.text, external_id=t.external_id, gold_answer=t.gold_answer
+            project_id=project.id,
+            text=t.text,
+            external_id=t.external_id,
+            gold_answer=t.gold_answer,
+            is_gold=t.gold_answer is not None,
+            wanted_answers=project.answers_per_task,
+            answers_count=0,
+            reserved_count=0,
         )
         for t in tasks
     ]
     session.add_all(rows)
+    if rows and project.completed_at is not None:
+        project.completed_at = None  # new work reopens a finished project
     session.flush()
     return len(rows)
+
+
+def get_project(session: Session, requester: Requester, project_id: int) -> Project:
+    """The requester's own project; another requester's is reported as missing."""
+    project = session.get(Project, project_id)
+    if project is None or project.requester_id != requester.id:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+def list_projects(session: Session, requester: Requester) -> list[Project]:
+    """The requester's projects, newest first."""
+    stmt = select(Project).where(Project.requester_id == requester.id).order_by(Project.id.desc())
+    return list(session.scalars(stmt))
+
+
+# Allowed moves of a project's lifecycle; closing is final.
+_TRANSITIONS = {
+    ProjectStatus.ACTIVE: {ProjectStatus.PAUSED, ProjectStatus.CLOSED},
+    ProjectStatus.PAUSED: {ProjectStatus.ACTIVE, ProjectStatus.CLOSED},
+    ProjectStatus.CLOSED: set(),
+}
+
+
+def set_project_status(session: Session, project: Project, status: ProjectStatus) -> Project:
+    """Pause, resume or close a project (an illegal move is a conflict; a repeat a no-op)."""
+    if project.status == status:
+        return project  # pausing a paused project twice is what a retrying client does
+    if status not in _TRANSITIONS[project.status]:
+        raise Conflict(f"a {project.status} project cannot become {status}")
+    project.status = status
+    session.flush()
+    return project

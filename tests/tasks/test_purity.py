@@ -6,7 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-PURE = ["tasks.errors", "tasks.quality", "tasks.aggregation", "tasks.answers"]
+PURE = [
+    "tasks.errors",
+    "tasks.quality",
+    "tasks.aggregation",
+    "tasks.answers",
+    "tasks.screens",
+]
 FORBIDDEN = {
     "flask",
     "sqlalchemy",

@@ -1,0 +1,139 @@
+"""The requester API under ``/api/v1``: thin views over the tasks services.
+
+Each view opens one transaction, authenticates, calls a service and renders JSON
+(or CSV for results). The OpenAPI document at ``/api/v1/openapi.json`` describes
+exactly these routes (a test checks both ways).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
+
+from api.auth import authenticate
+from api.idempotency import claim, remember, request_hash
+from api.openapi import document
+from api.schemas import InvalidRequest, project_spec
+from core.errors import Conflict
+from core.runtime import Runtime
+from tasks.models import Project, ProjectStatus
+from tasks.reports import project_summary
+from tasks.results import project_results, results_csv
+from tasks.services import create_project, get_project, list_projects, set_project_status
+from tasks.upload import parse_body, upload_tasks
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: Body limit of a task upload (the app's default is 1 MiB).
+UPLOAD_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["kazi"]
+
+
+def _summary(session: Session, project: Project) -> dict[str, Any]:
+    return project_summary(session, project, _runtime().settings)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(document())
+
+
+@bp.post("/projects")
+def create() -> tuple[Response, int]:
+    """Create a project (its budget is funded in the ledger)."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidRequest("expected a JSON body")
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        project = create_project(session, requester, project_spec(body))
+        # The webhook signing secret is shown once, like an API key.
+        payload = {**_summary(session, project), "webhook_secret": project.webhook_secret}
+    return jsonify(payload), 201
+
+
+@bp.get("/projects")
+def index() -> Response:
+    """The requester's projects."""
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        projects = [_summary(session, p) for p in list_projects(session, requester)]
+    return jsonify({"projects": projects})
+
+
+@bp.get("/projects/<int:project_id>")
+def show(project_id: int) -> Response:
+    """One project with progress, budget and fair-pay figures."""
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        return jsonify(_summary(session, project))
+
+
+def _move(project_id: int, status: ProjectStatus) -> Response:
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        set_project_status(session, project, status)
+        return jsonify(_summary(session, project))
+
+
+@bp.post("/projects/<int:project_id>/pause")
+def pause(project_id: int) -> Response:
+    """Stop handing out the project's tasks (reservations already made may be answered)."""
+    return _move(project_id, ProjectStatus.PAUSED)
+
+
+@bp.post("/projects/<int:project_id>/resume")
+def resume(project_id: int) -> Response:
+    """Hand out a paused project's tasks again."""
+    return _move(project_id, ProjectStatus.ACTIVE)
+
+
+@bp.post("/projects/<int:project_id>/close")
+def close(project_id: int) -> Response:
+    """Close a project for good."""
+    return _move(project_id, ProjectStatus.CLOSED)
+
+
+@bp.post("/projects/<int:project_id>/tasks")
+def add(project_id: int) -> tuple[Response, int]:
+    """Upload tasks (JSON array or CSV), all or nothing, idempotent with Idempotency-Key."""
+    # 10,000 tasks of three USSD screens each are several megabytes: above the app's cap.
+    request.max_content_length = UPLOAD_MAX_BYTES
+    key = request.headers.get("Idempotency-Key")
+    body = request.get_data()
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        project = get_project(session, requester, project_id)
+        if project.status == ProjectStatus.CLOSED:
+            raise Conflict(f"project {project_id} is closed")
+        if key is not None:
+            digest = request_hash(str(project_id), request.content_type or "", body)
+            stored = claim(session, requester.id, key, digest)
+            if stored is not None:
+                return jsonify(stored.response), stored.status_code
+        created = upload_tasks(session, project, parse_body(body, request.content_type or ""))
+        payload = {"created": created}
+        if key is not None:
+            remember(session, requester.id, key, 201, payload)
+    return jsonify(payload), 201
+
+
+@bp.get("/projects/<int:project_id>/results")
+def results(project_id: int) -> Response:
+    """Per task the aggregated answer and confidence; CSV with ``Accept: text/csv``."""
+    include = request.args.get("include", "")
+    if include not in ("", "answers"):
+        raise InvalidRequest("include: only 'answers' is supported")
+    wants_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        rows = project_results(session, project, include_answers=bool(include) and not wants_csv)
+    if wants_csv:
+        return Response(results_csv(rows), mimetype="text/csv")
+    return jsonify({"project_id": project_id, "results": rows})

@@ -1,0 +1,346 @@
+"""Handing tasks to workers: the next task, reservations, skips and expiry.
+
+The flow layer calls ``get_next_task``, ``skip_task`` (and ``submission.submit_answer``)
+inside one transaction per USSD hop or SMS. Picking is concurrency-safe: candidate
+tasks are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (ignored by SQLite,
+which serialises writers), then each claim is a guarded counter update (see
+``tasks.counters``) backed by CHECK constraints, so no task ever holds more answers
+than its redundancy and no project promises more than its budget.
+
+Cost: every query walks an index. Candidate tasks come from
+``(project_id, status, is_gold, id)`` in id order (complete and full tasks are
+not read), in batches checked against the worker's own assignments by the
+``(task_id, worker_id)`` unique index; a pick reads at most BATCH * MAX_BATCHES
+ids, however many tasks and answers a project has.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rq import Retry
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.jobs import enqueue
+from core.money import Money
+from tasks import counters
+from tasks.models import (
+    Assignment,
+    AssignmentStatus,
+    Project,
+    ProjectStatus,
+    Task,
+    TaskStatus,
+    TaskType,
+    WorkerProjectStats,
+)
+from tasks.quality import (
+    RandomSource,
+    eligible_for_project,
+    gold_rate_for,
+    is_below_chance,
+    should_serve_gold,
+    smoothed_accuracy,
+)
+from tasks.screens import task_menu
+from workers.models import Worker, WorkerStatus
+
+#: Expired reservations released by each ``get_next_task``, so slots free up even
+#: when no job runner is sweeping; bounded so one hop stays fast.
+LAZY_EXPIRY_BATCH = 20
+#: Projects looked at per pick; projects are few next to tasks.
+MAX_CANDIDATE_PROJECTS = 50
+#: Possibly busy tasks tried after the SKIP LOCKED pick found none free.
+FALLBACK_CANDIDATES = 5
+#: Candidate tasks read per index step, and steps at most: a pick reads at most
+#: BATCH * MAX_BATCHES task ids however many tasks and answers the project has.
+BATCH = 50
+MAX_BATCHES = 10
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What the flow layer shows a worker: one reserved task and how to answer it."""
+
+    assignment_id: int
+    task_id: int
+    project_id: int
+    task_type: TaskType
+    instructions: str
+    text: str
+    options: tuple[str, ...]
+    menu: str
+    reward: Money
+    expires_at: datetime
+    resumed: bool
+
+
+def get_next_task(
+    session: Session, worker: Worker, now: datetime, *, rng: RandomSource | None = None
+) -> TaskView | None:
+    """Reserve the next task for a worker (or return the one they hold); None when none fits."""
+    if worker.status != WorkerStatus.ACTIVE:
+        return None
+    # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
+    # waits here, then finds and resumes the first one's reservation.
+    session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update())
+    held = _current_reservation(session, worker.id, now)
+    if held is not None:
+        return _view(session, held, resumed=True)
+    expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
+    rng = rng or random.Random()
+    projects = _eligible_projects(session, worker)
+    for project, gold_answered in projects:
+        gold_first = should_serve_gold(rng, gold_rate_for(gold_answered, project.gold_rate))
+        for gold in (True, False) if gold_first else (False,):
+            assignment = _claim(session, project, worker.id, gold=gold, now=now)
+            if assignment is not None:
+                return _view(session, assignment, resumed=False)
+    return None
+
+
+def _current_reservation(session: Session, worker_id: int, now: datetime) -> Assignment | None:
+    # A redial within the reservation window resumes the same task (design: never lose work).
+    stmt = (
+        select(Assignment)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.status == AssignmentStatus.RESERVED,
+            Assignment.expires_at > now,
+        )
+        .order_by(Assignment.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def _eligible_projects(session: Session, worker: Worker) -> list[tuple[Project, int]]:
+    """Active projects open to this worker, by priority, with their gold count on each."""
+    stmt = (
+        select(Project)
+        .where(Project.status == ProjectStatus.ACTIVE)
+        .order_by(Project.priority.desc(), Project.id)
+        .limit(MAX_CANDIDATE_PROJECTS)
+    )
+    projects = [
+        p
+        for p in session.scalars(stmt)
+        if (not p.languages or worker.language in p.languages)
+        and (not p.countries or worker.country in p.countries)
+    ]
+    stats = _stats_by_project(session, worker.id, [p.id for p in projects])
+    out = []
+    for project in projects:
+        answered, correct = stats.get(project.id, (0, 0))
+        if project_allows(project, answered, correct):
+            out.append((project, answered))
+    return out
+
+
+def _stats_by_project(
+    session: Session, worker_id: int, project_ids: list[int]
+) -> dict[int, tuple[int, int]]:
+    if not project_ids:
+        return {}
+    stmt = select(WorkerProjectStats).where(
+        WorkerProjectStats.worker_id == worker_id, WorkerProjectStats.project_id.in_(project_ids)
+    )
+    return {s.project_id: (s.gold_answered, s.gold_correct) for s in session.scalars(stmt)}
+
+
+def n_options(project: Project) -> int | None:
+    """How many answers a guesser chooses from, for categorical projects."""
+    if project.task_type is TaskType.SINGLE_CHOICE:
+        return len(project.options)
+    if project.task_type is TaskType.YES_NO:
+        return 2
+    return None
+
+
+def project_allows(project: Project, gold_answered: int, gold_correct: int) -> bool:
+    """Tell whether a worker's gold record on a project lets them take its tasks."""
+    k = n_options(project)
+    below = k is not None and is_below_chance(gold_correct, gold_answered, k)
+    accuracy = smoothed_accuracy(gold_correct, gold_answered)
+    return eligible_for_project(accuracy, project.min_accuracy, gold_answered, below_chance=below)
+
+
+def _claim(
+    session: Session, project: Project, worker_id: int, *, gold: bool, now: datetime
+) -> Assignment | None:
+    """Reserve one task of this kind in the project for the worker, or None."""
+    for task_id in _candidates(session, project.id, worker_id, gold=gold):
+        try:
+            with session.begin_nested():
+                # Task first, then project (the module's lock order); either guard may refuse.
+                if not counters.reserve_task_slot(session, task_id):
+                    raise _Refused
+                if not counters.reserve_budget(session, project.id):
+                    raise _NoBudget
+                assignment = _new_assignment(session, task_id, worker_id, project, now)
+        except _NoBudget:
+            return None  # the budget is spent: no other task of it would fit either
+        except (_Refused, IntegrityError):
+            # A full task, or the same worker's parallel request won: try the next one.
+            continue
+        _schedule_expiry(session, assignment, project)
+        return assignment
+    return None
+
+
+def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[tuple[int]]:
+    """Open tasks of a project after ``after_id`` (with room, unless gold), in id order."""
+    stmt = select(Task.id).where(
+        Task.project_id == project_id,
+        Task.status == TaskStatus.OPEN,
+        Task.is_gold == gold,
+        Task.id > after_id,
+    )
+    if not gold:
+        stmt = stmt.where(Task.answers_count + Task.reserved_count < Task.wanted_answers)
+    # Ordered by every column of ix_tasks_project_id_status_is_gold_id: only that index
+    # gives this order, so the planner walks it instead of filtering the primary key.
+    return stmt.order_by(Task.project_id, Task.status, Task.is_gold, Task.id)
+
+
+def _unseen(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+    """Up to a batch of candidate tasks this worker has never been given, in id order."""
+    after = 0
+    for _ in range(MAX_BATCHES):
+        batch = list(
+            session.scalars(candidate_query(project_id, gold=gold, after_id=after).limit(BATCH))
+        )
+        if not batch:
+            return []
+        # One lookup per id on the (task_id, worker_id) unique index: never a scan.
+        seen = set(
+            session.scalars(
+                select(Assignment.task_id).where(
+                    Assignment.task_id.in_(batch), Assignment.worker_id == worker_id
+                )
+            )
+        )
+        unseen = [t for t in batch if t not in seen]
+        if unseen:
+            return unseen
+        after = batch[-1]
+    return []  # this worker is far ahead of the crowd here; other projects may have work
+
+
+def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+    """Task ids to try: first one no one else is claiming, then a few that may be busy."""
+    unseen = _unseen(session, project_id, worker_id, gold=gold)
+    if not unseen:
+        return []
+    # SKIP LOCKED spreads concurrent workers over different tasks. A locked task may
+    # still have room (redundancy > 1), so the fallback tries a few without skipping:
+    # the guarded UPDATE then waits for the lock and re-checks the room on commit.
+    free = session.scalars(
+        select(Task.id)
+        .where(Task.id.in_(unseen))
+        .order_by(Task.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return list(dict.fromkeys([*free, *unseen[:FALLBACK_CANDIDATES]]))
+
+
+def _new_assignment(
+    session: Session, task_id: int, worker_id: int, project: Project, now: datetime
+) -> Assignment:
+    assignment = Assignment(
+        task_id=task_id,
+        worker_id=worker_id,
+        status=AssignmentStatus.RESERVED,
+        reserved_at=now,
+        expires_at=now + timedelta(minutes=project.reservation_minutes),
+        flagged=False,
+        paid=False,
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+class _Refused(Exception):
+    """A guard refused the claim; rolls back its savepoint."""
+
+
+class _NoBudget(_Refused):
+    """The project's budget cannot promise one more reward; rolls back the task slot too."""
+
+
+def _schedule_expiry(session: Session, assignment: Assignment, project: Project) -> None:
+    from tasks.jobs import expire_assignment  # jobs import services; avoid the cycle
+
+    enqueue(
+        session,
+        expire_assignment,
+        assignment.id,
+        delay=timedelta(minutes=project.reservation_minutes, seconds=5),
+        retry=Retry(max=3, interval=[10, 60, 300]),
+    )
+
+
+def _view(session: Session, assignment: Assignment, *, resumed: bool) -> TaskView:
+    task = session.get_one(Task, assignment.task_id)
+    project = session.get_one(Project, task.project_id)
+    options = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
+    return TaskView(
+        assignment_id=assignment.id,
+        task_id=task.id,
+        project_id=project.id,
+        task_type=project.task_type,
+        instructions=project.instructions,
+        text=task.text,
+        options=options,
+        menu=task_menu(project.task_type, project.options),
+        reward=Money(project.reward_minor, project.currency),
+        expires_at=assignment.expires_at,
+        resumed=resumed,
+    )
+
+
+def skip_task(session: Session, worker: Worker, task_id: int, now: datetime) -> bool:
+    """Give a reserved task back ("0 Skip"); it is never served to this worker again."""
+    assignment = session.scalars(
+        select(Assignment).where(Assignment.task_id == task_id, Assignment.worker_id == worker.id)
+    ).first()
+    if assignment is None:
+        return False
+    return _release(session, assignment, AssignmentStatus.SKIPPED)
+
+
+def expire_assignment(session: Session, assignment_id: int, now: datetime) -> bool:
+    """Release one reservation if it is still held past its expiry; True when released."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.expires_at > now:
+        return False
+    return _release(session, assignment, AssignmentStatus.EXPIRED)
+
+
+def expire_due(session: Session, now: datetime, *, limit: int = 500) -> int:
+    """Release up to ``limit`` reservations past their expiry; returns how many."""
+    stmt = (
+        select(Assignment)
+        .where(Assignment.status == AssignmentStatus.RESERVED, Assignment.expires_at <= now)
+        .order_by(Assignment.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return sum(_release(session, a, AssignmentStatus.EXPIRED) for a in session.scalars(stmt))
+
+
+def _release(session: Session, assignment: Assignment, status: AssignmentStatus) -> bool:
+    # The guarded move makes a skip racing an expiry (or two sweeps) release once only.
+    if not counters.move_assignment(session, assignment.id, AssignmentStatus.RESERVED, status):
+        return False
+    task = session.get_one(Task, assignment.task_id)
+    counters.release_task_slot(session, task.id, answered=False)
+    counters.settle_budget(session, task.project_id, paid=False)
+    session.expire(assignment)
+    return True

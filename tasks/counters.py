@@ -1,0 +1,106 @@
+"""Guarded counter updates on tasks and projects: the database, not Python, keeps the limits.
+
+Every change is one conditional ``UPDATE``; a zero row count means the guard refused
+(the task is full, the budget is spent, the state moved on). Lock order is always
+assignment, then task, then project, so concurrent reservations, answers and
+expiries never deadlock on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, update
+from sqlalchemy.orm import Session
+
+from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task
+
+_NO_SYNC = {"synchronize_session": False}
+
+
+def _run(session: Session, stmt: Any) -> bool:
+    return session.execute(stmt, execution_options=_NO_SYNC).rowcount == 1
+
+
+def reserve_task_slot(session: Session, task_id: int) -> bool:
+    """Take one answer slot of a task, if it has one free (gold tasks always do)."""
+    room = Task.is_gold | (Task.answers_count + Task.reserved_count < Task.wanted_answers)
+    stmt = (
+        update(Task).where(Task.id == task_id, room).values(reserved_count=Task.reserved_count + 1)
+    )
+    return _run(session, stmt)
+
+
+def reserve_budget(session: Session, project_id: int) -> bool:
+    """Promise one reward out of an active project's budget, if what is left can pay it."""
+    fits = (
+        Project.paid_minor + (Project.reserved_count + 1) * Project.reward_minor
+        <= Project.budget_minor
+    )
+    stmt = (
+        update(Project)
+        .where(Project.id == project_id, Project.status == ProjectStatus.ACTIVE, fits)
+        .values(reserved_count=Project.reserved_count + 1)
+    )
+    return _run(session, stmt)
+
+
+def move_assignment(
+    session: Session, assignment_id: int, old: Any, new: AssignmentStatus, **values: Any
+) -> bool:
+    """Move an assignment from ``old`` to ``new`` status; False when another move won."""
+    stmt = (
+        update(Assignment)
+        .where(Assignment.id == assignment_id, Assignment.status == old)
+        .values(status=new, **values)
+    )
+    return _run(session, stmt)
+
+
+def release_task_slot(session: Session, task_id: int, *, answered: bool) -> None:
+    """Give back a reserved slot; an answer that counts keeps it as an answer."""
+    values: dict[str, Any] = {"reserved_count": Task.reserved_count - 1}
+    if answered:
+        values["answers_count"] = Task.answers_count + 1
+    session.execute(
+        update(Task).where(Task.id == task_id).values(**values), execution_options=_NO_SYNC
+    )
+
+
+def add_counted_answer(session: Session, task_id: int) -> None:
+    """Count an answer accepted after review, widening the task's redundancy if it is full."""
+    grown = Task.answers_count + Task.reserved_count + 1
+    stmt = (
+        update(Task)
+        .where(Task.id == task_id)
+        .values(
+            answers_count=Task.answers_count + 1,
+            wanted_answers=case((grown > Task.wanted_answers, grown), else_=Task.wanted_answers),
+        )
+    )
+    session.execute(stmt, execution_options=_NO_SYNC)
+
+
+def want_one_more(session: Session, task_id: int, max_answers: int) -> bool:
+    """Raise an unsure task's redundancy by one once all the answers it wanted are in."""
+    # Only counted answers: a slot still reserved will bring its answer, and the
+    # decision is taken again then (extending early would overspend on easy tasks).
+    stmt = (
+        update(Task)
+        .where(
+            Task.id == task_id,
+            Task.wanted_answers < max_answers,
+            Task.answers_count >= Task.wanted_answers,
+        )
+        .values(wanted_answers=Task.wanted_answers + 1)
+    )
+    return _run(session, stmt)
+
+
+def settle_budget(session: Session, project_id: int, *, paid: bool) -> None:
+    """Turn one promised reward into a paid one, or give it back to the budget."""
+    values: dict[str, Any] = {"reserved_count": Project.reserved_count - 1}
+    if paid:
+        values["paid_minor"] = Project.paid_minor + Project.reward_minor
+    stmt = update(Project).where(Project.id == project_id).values(**values)
+    session.execute(stmt, execution_options=_NO_SYNC)

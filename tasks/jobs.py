@@ -1,0 +1,74 @@
+"""Background jobs of the tasks domain: reservation expiry and completion webhooks.
+
+Thin functions taking ids: each opens its own session, loads by id and calls a
+service. A webhook that fails raises, so rq's ``Retry`` runs it again with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+import requests
+
+from core.db import utcnow
+from core.runtime import current
+from tasks import assignment
+from tasks.models import Project, Task, TaskStatus
+from tasks.progress import webhook_url_of
+
+log = logging.getLogger("kazi.tasks.jobs")
+
+SIGNATURE_HEADER = "X-Kazi-Signature"
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+def expire_assignment(assignment_id: int) -> None:
+    """Release a reservation that outlived its window (a no-op once answered or skipped)."""
+    with current().sessions.begin() as session:
+        assignment.expire_assignment(session, assignment_id, utcnow())
+
+
+def expire_reservations() -> int:
+    """Release every reservation past its expiry (a sweep for a scheduler or an operator)."""
+    with current().sessions.begin() as session:
+        return assignment.expire_due(session, utcnow())
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value of a webhook body: ``sha256=`` and the HMAC in hex."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def completion_body(project: Project, n_tasks: int, base_url: str | None) -> bytes:
+    """The JSON body announcing that a project's tasks are all complete."""
+    path = f"/api/v1/projects/{project.id}/results"
+    payload = {
+        "event": "project.completed",
+        "project_id": project.id,
+        "completed_at": project.completed_at.isoformat() if project.completed_at else None,
+        "tasks_complete": n_tasks,
+        "results_url": (base_url or "") + path,
+    }
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def send_completion_webhook(project_id: int) -> None:
+    """POST the signed completion notice to the requester; raises on failure so rq retries."""
+    runtime = current()
+    with runtime.sessions.begin() as session:
+        project = session.get_one(Project, project_id)
+        url = webhook_url_of(session, project)
+        n = session.query(Task).filter_by(project_id=project_id, status=TaskStatus.COMPLETE).count()
+        body = completion_body(project, n, runtime.settings.public_base_url)
+        secret = project.webhook_secret or ""
+    if not url:
+        return
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    if response.status_code >= 300:
+        log.warning("webhook for project %s got HTTP %s", project_id, response.status_code)
+        response.raise_for_status()
+        raise requests.HTTPError(f"unexpected HTTP {response.status_code}")

@@ -1,0 +1,188 @@
+"""Answers: validate, record time on task, check quality, pay, and aggregate incrementally.
+
+``submit_answer`` is what the flow layer calls when a worker answers a reserved task.
+An answer faster than the project's minimum time, or from a worker whose gold record
+is below chance, is held for operator review (``tasks.review``) instead of being paid
+and counted; every other answer is paid at once through the ledger, by reference
+``wage:assignment:<id>``, so paying twice is impossible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.money import Money
+from payouts import ledger
+from tasks import counters
+from tasks.aggregation import normalise_text
+from tasks.answers import TaskType, normalise_answer
+from tasks.assignment import n_options
+from tasks.errors import NoReservation, ReservationExpired
+from tasks.models import (
+    Assignment,
+    AssignmentStatus,
+    Project,
+    ReviewStatus,
+    Task,
+    WorkerProjectStats,
+)
+from tasks.progress import aggregate_task
+from tasks.quality import is_below_chance, is_too_fast
+from tasks.services import answer_spec
+from workers.models import Worker
+
+FLAG_TOO_FAST = "too_fast"
+FLAG_BELOW_CHANCE = "below_chance"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The outcome of an answer: its canonical value, and whether it was paid or held."""
+
+    assignment_id: int
+    value: str
+    seconds_taken: float
+    paid: Money | None  # None while held for review
+    flag_reason: str | None
+    duplicate: bool  # True when this was a repeat of an answer already recorded
+
+
+def submit_answer(
+    session: Session, worker: Worker, task_id: int, raw_answer: str, now: datetime
+) -> SubmitResult:
+    """Record a worker's answer to their reserved task; raises InvalidAnswer with a reason."""
+    assignment = _assignment_of(session, worker.id, task_id)
+    if assignment.status == AssignmentStatus.ANSWERED:
+        return _result(session, assignment, duplicate=True)  # a resent answer: first one stands
+    if assignment.status != AssignmentStatus.RESERVED:
+        raise ReservationExpired(f"task {task_id} is no longer reserved for this worker")
+    task = session.get_one(Task, task_id)
+    project = session.get_one(Project, task.project_id)
+    value = str(normalise_answer(answer_spec(project), raw_answer, lang=worker.language))
+    seconds = max(0.0, (now - assignment.reserved_at).total_seconds())
+    correct = _is_correct(project.task_type, value, task.gold_answer) if task.is_gold else None
+    values = dict(answer=value, answered_at=now, seconds_taken=seconds, correct=correct)
+    moved = counters.move_assignment(
+        session, assignment.id, AssignmentStatus.RESERVED, AssignmentStatus.ANSWERED, **values
+    )
+    session.expire(assignment)
+    if not moved:
+        # A parallel submit of the same answer won the race; report its outcome.
+        return _result(session, assignment, duplicate=True)
+    stats = _record_gold(session, worker.id, project.id, correct) if correct is not None else None
+    flag = _flag_for(project, seconds, stats)
+    if flag is not None:
+        _hold(session, assignment.id, task, flag)
+    else:
+        counters.release_task_slot(session, task.id, answered=True)
+        pay_answer(session, assignment.id, worker.id, project)
+        if not task.is_gold:
+            aggregate_task(session, task.id, now)
+    return _result(session, assignment, duplicate=False)
+
+
+def _assignment_of(session: Session, worker_id: int, task_id: int) -> Assignment:
+    stmt = select(Assignment).where(
+        Assignment.task_id == task_id, Assignment.worker_id == worker_id
+    )
+    assignment = session.scalars(stmt).first()
+    if assignment is None:
+        raise NoReservation(f"task {task_id} is not reserved for this worker")
+    return assignment
+
+
+def _is_correct(task_type: TaskType, value: str, gold: str | None) -> bool:
+    if gold is None:
+        return False
+    if task_type is TaskType.NUMBER:
+        try:
+            return math.isclose(float(value), float(gold))
+        except ValueError:
+            return False
+    return normalise_text(value) == normalise_text(gold)
+
+
+def _record_gold(
+    session: Session, worker_id: int, project_id: int, correct: bool
+) -> tuple[int, int]:
+    """Count a gold answer in the worker's record on the project; returns (answered, correct)."""
+    key = {"worker_id": worker_id, "project_id": project_id}
+    if session.get(WorkerProjectStats, (worker_id, project_id)) is None:
+        try:
+            with session.begin_nested():
+                session.add(WorkerProjectStats(**key, gold_answered=0, gold_correct=0))
+        except IntegrityError:
+            pass  # created by this worker's parallel answer; count on that row
+    stmt = (
+        update(WorkerProjectStats)
+        .where(
+            WorkerProjectStats.worker_id == worker_id, WorkerProjectStats.project_id == project_id
+        )
+        .values(
+            gold_answered=WorkerProjectStats.gold_answered + 1,
+            gold_correct=WorkerProjectStats.gold_correct + int(correct),
+        )
+    )
+    session.execute(stmt, execution_options={"synchronize_session": False})
+    row = session.get_one(WorkerProjectStats, (worker_id, project_id))
+    session.refresh(row)
+    return row.gold_answered, row.gold_correct
+
+
+def _flag_for(project: Project, seconds: float, stats: tuple[int, int] | None) -> str | None:
+    if is_too_fast(seconds, project.min_seconds_per_answer):
+        return FLAG_TOO_FAST
+    k = n_options(project)
+    if stats is not None and k is not None and is_below_chance(stats[1], stats[0], k):
+        return FLAG_BELOW_CHANCE
+    return None
+
+
+def _hold(session: Session, assignment_id: int, task: Task, flag: str) -> None:
+    # A held answer frees its task slot (another worker may answer) but keeps its
+    # reward promised in the budget until an operator accepts or rejects it.
+    session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id)
+        .values(flagged=True, flag_reason=flag, review_status=ReviewStatus.PENDING),
+        execution_options={"synchronize_session": False},
+    )
+    counters.release_task_slot(session, task.id, answered=False)
+
+
+def pay_answer(session: Session, assignment_id: int, worker_id: int, project: Project) -> Money:
+    """Pay one answer's reward from the project's budget into the worker's wallet."""
+    reward = Money(project.reward_minor, project.currency)
+    counters.settle_budget(session, project.id, paid=True)
+    ledger.credit_wage(
+        session,
+        worker_id=worker_id,
+        project_id=project.id,
+        amount=reward,
+        reference=f"wage:assignment:{assignment_id}",
+    )
+    session.execute(
+        update(Assignment).where(Assignment.id == assignment_id).values(paid=True),
+        execution_options={"synchronize_session": False},
+    )
+    return reward
+
+
+def _result(session: Session, assignment: Assignment, *, duplicate: bool) -> SubmitResult:
+    session.refresh(assignment)
+    task = session.get_one(Task, assignment.task_id)
+    project = session.get_one(Project, task.project_id)
+    return SubmitResult(
+        assignment_id=assignment.id,
+        value=assignment.answer or "",
+        seconds_taken=assignment.seconds_taken or 0.0,
+        paid=Money(project.reward_minor, project.currency) if assignment.paid else None,
+        flag_reason=assignment.flag_reason,
+        duplicate=duplicate,
+    )

@@ -1,0 +1,146 @@
+"""Task uploads: a JSON array or a CSV file, every row checked, all stored or none.
+
+Rows are numbered from 1 in the order given (for CSV, the first line after the
+header is row 1). Every problem of every row is reported at once, as
+``{"row", "field", "message"}``, so a requester fixes a file in one go.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks.answers import normalise_answer
+from tasks.errors import InvalidAnswer, InvalidUpload
+from tasks.models import Project, Task
+from tasks.screens import MAX_PAGES, PAGE_UNITS, fits_screens, task_menu
+from tasks.services import TaskSpec, add_tasks, answer_spec
+
+MAX_TASKS_PER_UPLOAD = 10_000
+FIELDS = ("text", "external_id", "gold_answer")
+_MAX_EXTERNAL_ID = 200
+_LOOKUP_CHUNK = 500
+
+
+def parse_body(body: bytes, content_type: str) -> list[dict[str, Any]]:
+    """Read an upload body as rows of fields, from JSON (an array of objects) or CSV."""
+    if content_type.split(";")[0].strip().lower() in ("text/csv", "application/csv"):
+        return _parse_csv(body)
+    try:
+        rows = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidUpload("the body is not valid JSON") from None
+    if not isinstance(rows, list):
+        raise InvalidUpload("expected a JSON array of tasks")
+    return rows
+
+
+def _parse_csv(body: bytes) -> list[dict[str, Any]]:
+    try:
+        text = body.decode("utf-8-sig")  # Excel writes a byte-order mark
+    except UnicodeDecodeError:
+        raise InvalidUpload("the CSV is not UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or "text" not in reader.fieldnames:
+        raise InvalidUpload("the CSV needs a header line with at least a text column")
+    unknown = sorted(set(reader.fieldnames) - set(FIELDS))
+    if unknown:
+        raise InvalidUpload(f"unknown CSV columns: {', '.join(unknown)}", details=list(FIELDS))
+    # Empty cells mean "not given", as a spreadsheet user expects.
+    return [{k: v for k, v in row.items() if v not in ("", None)} for row in reader]
+
+
+def validate_rows(session: Session, project: Project, rows: Sequence[Any]) -> list[TaskSpec]:
+    """Check every row against the project; raise InvalidUpload listing all problems."""
+    if not rows:
+        raise InvalidUpload("no tasks given")
+    if len(rows) > MAX_TASKS_PER_UPLOAD:
+        raise InvalidUpload(f"at most {MAX_TASKS_PER_UPLOAD} tasks per request, got {len(rows)}")
+    errors: list[dict[str, Any]] = []
+    specs: list[TaskSpec] = []
+    menu = task_menu(project.task_type, project.options)
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        spec, problems = _check_row(project, row, menu)
+        for field, message in problems:
+            errors.append({"row": number, "field": field, "message": message})
+        if spec is not None and spec.external_id is not None:
+            if spec.external_id in seen:
+                message = f"external_id repeats row {seen[spec.external_id]}"
+                errors.append({"row": number, "field": "external_id", "message": message})
+            seen.setdefault(spec.external_id, number)
+        if spec is not None:
+            specs.append(spec)
+    for external_id in _existing_ids(session, project.id, list(seen)):
+        message = "a task with this external_id already exists"
+        errors.append({"row": seen[external_id], "field": "external_id", "message": message})
+    if errors:
+        errors.sort(key=lambda e: (e["row"], e["field"]))
+        raise InvalidUpload(
+            f"{len(errors)} problem(s) in the tasks; nothing stored", details=errors
+        )
+    return specs
+
+
+def _check_row(
+    project: Project, row: Any, menu: str
+) -> tuple[TaskSpec | None, list[tuple[str, str]]]:
+    if not isinstance(row, dict):
+        return None, [("row", "expected an object with a text field")]
+    problems: list[tuple[str, str]] = []
+    unknown = sorted(set(row) - set(FIELDS))
+    if unknown:
+        problems.append((unknown[0], f"unknown field(s): {', '.join(unknown)}"))
+    text, external_id, gold = row.get("text"), row.get("external_id"), row.get("gold_answer")
+    if not isinstance(text, str) or not text.strip():
+        problems.append(("text", "required, a non-empty string"))
+    elif not fits_screens(text.strip(), menu):
+        problems.append(
+            (
+                "text",
+                f"too long for USSD: text and options must fit {MAX_PAGES} screens "
+                f"of {PAGE_UNITS} characters",
+            )
+        )
+    if external_id is not None and (
+        not isinstance(external_id, str | int) or not 0 < len(str(external_id)) <= _MAX_EXTERNAL_ID
+    ):
+        problems.append(("external_id", f"a string of 1-{_MAX_EXTERNAL_ID} characters"))
+    gold_value = _check_gold(project, gold, problems)
+    if problems:
+        return None, problems
+    ext = None if external_id is None else str(external_id)
+    return TaskSpec(text=str(text).strip(), external_id=ext, gold_answer=gold_value), []
+
+
+def _check_gold(project: Project, gold: Any, problems: list[tuple[str, str]]) -> str | None:
+    if gold is None:
+        return None
+    try:
+        # The same rules as a worker's answer, so a gold answer is one a worker can give.
+        return str(normalise_answer(answer_spec(project), str(gold), lang="en"))
+    except InvalidAnswer as error:
+        problems.append(("gold_answer", f"not a valid answer for this project: {error.message}"))
+        return None
+
+
+def _existing_ids(session: Session, project_id: int, external_ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+        chunk = external_ids[start : start + _LOOKUP_CHUNK]
+        stmt = select(Task.external_id).where(
+            Task.project_id == project_id, Task.external_id.in_(chunk)
+        )
+        found.extend(e for e in session.scalars(stmt) if e is not None)
+    return found
+
+
+def upload_tasks(session: Session, project: Project, rows: Sequence[Any]) -> int:
+    """Validate and add a batch of tasks to a project, all or nothing; returns how many."""
+    return add_tasks(session, project, validate_rows(session, project, rows))

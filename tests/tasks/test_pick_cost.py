@@ -1,0 +1,69 @@
+"""The cost of picking a task does not grow with tasks or answers: every step is an index walk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from tasks.assignment import candidate_query
+from tasks.models import Assignment, AssignmentStatus, Task, TaskStatus
+from tests.tasks import factories
+
+PG_ONLY = [pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_candidate_query_walks_indexes_on_a_big_project(session: Session) -> None:
+    project = factories.project(session, texts=[])
+    workers = [factories.worker(session) for _ in range(5)]
+    base = dict(project_id=project.id, answers_count=0, reserved_count=0, wanted_answers=3)
+    rows = [
+        {
+            **base,
+            "text": f"t{i}",
+            "is_gold": i % 10 == 0,
+            "extra": {},
+            "created_at": utcnow(),
+            "status": TaskStatus.COMPLETE if i < 4_500 else TaskStatus.OPEN,
+        }
+        for i in range(6_000)
+    ]
+    ids = session.scalars(insert(Task).returning(Task.id), rows).all()
+    now = utcnow()
+    answers = [
+        {
+            "task_id": t,
+            "worker_id": w.id,
+            "status": AssignmentStatus.ANSWERED,
+            "reserved_at": now,
+            "expires_at": now + timedelta(minutes=5),
+            "flagged": False,
+            "paid": True,
+        }
+        for t in ids[:4_500:2]
+        for w in workers
+    ]
+    session.execute(insert(Assignment), answers)
+    session.execute(text("ANALYZE tasks"))
+    session.execute(text("ANALYZE assignments"))
+    seen = select(Assignment.task_id).where(
+        Assignment.task_id.in_(ids[:50]), Assignment.worker_id == workers[0].id
+    )
+    for gold in (False, True):
+        for stmt in (candidate_query(project.id, gold=gold).limit(50), seen):
+            plan = _explain(session, stmt)
+            assert "Seq Scan" not in plan and "Sort" not in plan, plan
+            assert "Index" in plan, plan
+    plan = _explain(session, candidate_query(project.id, gold=False).limit(50))
+    assert "ix_tasks_project_id_status_is_gold_id" in plan, plan
+
+
+def _explain(session: Session, stmt: Any) -> str:
+    sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return "\n".join(session.scalars(text(f"EXPLAIN {sql}")))
