@@ -1,12 +1,20 @@
-"""Use cases of the console: operator accounts."""
+"""Use cases of the console: operator accounts, sign-in, the audit log, blocking workers."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.models import Operator, OperatorRole
-from core.secrets import hash_password, new_password
+from console.models import AuditEntry, Operator, OperatorRole
+from core.db import utcnow
+from core.errors import Conflict, KaziError, NotFound
+from core.secrets import check_password, hash_password, new_password
+from workers.models import Worker, WorkerStatus
+
+#: A hash to check against when the email is unknown, so both cases take as long.
+_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 def create_operator(session: Session, email: str, role: OperatorRole) -> tuple[Operator, str]:
@@ -31,3 +39,71 @@ def reset_password(session: Session, operator: Operator) -> str:
 def operator_by_email(session: Session, email: str) -> Operator | None:
     """The operator with this email, if any."""
     return session.scalars(select(Operator).where(Operator.email == email.strip().lower())).first()
+
+
+def authenticate(session: Session, email: str, password: str) -> Operator | None:
+    """The active operator with this email and password, else None (in constant-ish time)."""
+    operator = operator_by_email(session, email)
+    if operator is None:
+        check_password(_DUMMY_HASH, password)
+        return None
+    if not check_password(operator.password_hash, password) or not operator.active:
+        return None
+    operator.last_login_at = utcnow()
+    return operator
+
+
+def record_audit(
+    session: Session,
+    *,
+    operator_id: int | None,
+    action: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Write one audit entry in the caller's transaction, so it commits with the change."""
+    entry = AuditEntry(
+        operator_id=operator_id, action=action, target=target, details=details or {}, ip=ip
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+class ReasonRequired(KaziError):
+    """Blocking or unblocking a worker needs a reason for the audit log."""
+
+    code = "reason_required"
+
+
+def set_worker_blocked(
+    session: Session,
+    *,
+    worker_id: int,
+    blocked: bool,
+    reason: str,
+    operator_id: int,
+    ip: str | None,
+) -> Worker:
+    """Block or unblock a worker with a reason, audited in the same transaction."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired("give a reason")
+    worker = session.get(Worker, worker_id, with_for_update=True)
+    if worker is None:
+        raise NotFound(f"no worker {worker_id}")
+    wanted = WorkerStatus.BLOCKED if blocked else WorkerStatus.ACTIVE
+    if worker.status == wanted:
+        raise Conflict(f"worker {worker_id} is already {wanted.value}")
+    worker.status = wanted
+    worker.status_reason = reason[:200]
+    record_audit(
+        session,
+        operator_id=operator_id,
+        action="worker.block" if blocked else "worker.unblock",
+        target=f"worker:{worker_id}",
+        details={"reason": reason[:200]},
+        ip=ip,
+    )
+    return worker
