@@ -6,13 +6,16 @@ from __future__ import annotations
 #: and the last three digits, enough to tell numbers apart on a screen, not to dial them.
 VISIBLE_HEAD = 5
 VISIBLE_TAIL = 3
+#: Shorter numbers keep only their tail visible, so most of the number stays hidden.
+MIN_LENGTH_FOR_HEAD = 12
 
 
 def mask_phone(number: str | None) -> str:
-    """``+254712345001`` → ``+2547•••••001``; short or empty values are hidden entirely."""
+    """``+254712345001`` → ``+2547•••••001``; a short number shows only its last digits."""
     if not number:
         return ""
-    if len(number) <= VISIBLE_HEAD + VISIBLE_TAIL:
+    if len(number) <= 2 * VISIBLE_TAIL:
         return "•" * len(number)
-    hidden = len(number) - VISIBLE_HEAD - VISIBLE_TAIL
-    return number[:VISIBLE_HEAD] + "•" * hidden + number[-VISIBLE_TAIL:]
+    head = VISIBLE_HEAD if len(number) >= MIN_LENGTH_FOR_HEAD else 0
+    hidden = len(number) - head - VISIBLE_TAIL
+    return number[:head] + "•" * hidden + number[-VISIBLE_TAIL:]

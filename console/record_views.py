@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from console import logs
 from console import workers as worker_queries
@@ -17,8 +18,8 @@ from console.services import set_worker_blocked
 from console.views import bp, sessions
 from core.errors import KaziError
 from gateway.delivery import DeliveryStatus
-from gateway.models import Direction
-from workers.models import WorkerStatus
+from gateway.models import Direction, Message
+from workers.models import Worker, WorkerStatus
 
 
 def _date(name: str) -> date | None:
@@ -70,14 +71,30 @@ def messages() -> Any:
 
 @bp.get("/timeline")
 def timeline() -> Any:
-    """One phone's SMS and USSD sessions, newest first."""
-    raw_phone, phone = _phone_arg()
-    if phone is None:
-        flash("Give a phone number to see its timeline.", "error")
-        return redirect(url_for("console.messages"))
+    """One phone's SMS and USSD sessions, newest first.
+
+    The phone comes from the search box, or from a message or worker id: links use ids
+    so that pages shown to viewers never carry a full number, even in their URLs.
+    """
     with sessions()() as session:
+        phone = _timeline_phone(session)
+        if phone is None:
+            flash("Give a phone number to see its timeline.", "error")
+            return redirect(url_for("console.messages"))
         items = logs.timeline(session, phone)
-    return render_template("console/timeline.html", phone=phone, items=items)
+        return render_template("console/timeline.html", phone=phone, items=items)
+
+
+def _timeline_phone(session: Session) -> str | None:
+    for name, model, column in (
+        ("message_id", Message, "phone"),
+        ("worker_id", Worker, "msisdn"),
+    ):
+        value = request.args.get(name, "")
+        if value.isdigit():
+            row = session.get(model, int(value))
+            return getattr(row, column) if row is not None else None
+    return _phone_arg()[1]
 
 
 @bp.get("/workers")

@@ -55,14 +55,14 @@ def _guard() -> Any:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    def phone(number: str | None) -> str:
+    def show_phone(number: str | None) -> str:
         masked = current_user.is_authenticated and current_user.masks_phones
         return mask_phone(number) if masked else (number or "")
 
     def money(amount_minor: int, currency: str) -> str:
         return Money(int(amount_minor), currency).format()
 
-    return {"phone": phone, "money": money, "logout_form": ConfirmForm()}
+    return {"show_phone": show_phone, "money": money, "logout_form": ConfirmForm()}
 
 
 @bp.errorhandler(CSRFError)
