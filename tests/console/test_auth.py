@@ -145,3 +145,14 @@ def test_viewer_cannot_block_a_worker(app: Flask, signed_in: Callable[[str], Fla
     token = csrf_token(client, "/console/")
     response = client.post("/console/workers/1/block", data={"reason": "x", "csrf_token": token})
     assert response.status_code == 403
+
+
+def test_an_operator_created_on_the_command_line_can_sign_in(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["operators", "create", "--email", "Night@Example.org", "--role", "admin"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].endswith("night@example.org (admin)")
+    response = sign_in(app.test_client(), "night@example.org", lines[-1])
+    assert response.status_code == 302 and response.location == "/console/"
