@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
     login_manager.login_message = "Sign in to continue."
-    # A session cookie replayed from another browser (address or agent) is dropped.
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": operators on mobile data change address often, and a
+    # changed password already ends every other sign-in (see ``ConsoleUser.get_id``).
+    login_manager.session_protection = "basic"
     from console import auth  # noqa: F401  # registers the user loader

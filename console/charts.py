@@ -55,7 +55,7 @@ def _y_axis(ticks: list[float], scale: float) -> list[str]:
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     # Label every n-th point so at most MAX_X_LABELS fit under the axis.
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
-    y = HEIGHT - BOTTOM + 16
+    y = HEIGHT - BOTTOM + 20
     return [
         f'<text class="tick" x="{x:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>'
         for i, (label, x) in enumerate(zip(labels, xs, strict=True))
@@ -71,7 +71,7 @@ def _legend(names: Sequence[str]) -> list[str]:
             f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{color}"/>'
             f'<text class="legend" x="{x + 14}" y="{y}">{escape(name)}</text>'
         )
-        x += 24 + 7 * len(name)
+        x += 28 + 11 * len(name)  # room for the larger type phones get (console.css)
     return parts
 
 
@@ -142,13 +142,18 @@ def bar_chart(
     return _frame(title, [*parts, *_legend(list(series))])
 
 
+def _shorten(label: str, limit: int = 18) -> str:
+    # The full label stays in the bar's tooltip.
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def ranked_bars(title: str, rows: Sequence[tuple[str, float]], *, limit: int = 8) -> str:
     """Horizontal bars, largest first (e.g. failures by reason), labelled with their values."""
     rows = sorted(rows, key=lambda r: r[1], reverse=True)[:limit]
     row_height = 26
     height = TOP + row_height * max(1, len(rows)) + 8
     peak = max((value for _, value in rows), default=0) or 1
-    label_width, value_width = 200, 60
+    label_width, value_width = 240, 60
     span = WIDTH - label_width - value_width - RIGHT
     parts = []
     if not rows:
@@ -159,7 +164,7 @@ def ranked_bars(title: str, rows: Sequence[tuple[str, float]], *, limit: int = 8
         bar = span * value / peak
         parts.append(
             f'<text class="tick" x="{label_width - 8}" y="{y + 15}" text-anchor="end">'
-            f"{escape(label[:32])}</text>"
+            f"{escape(_shorten(label))}</text>"
             f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{bar:.1f}" height="16" '
             f'fill="{PALETTE[0]}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
             f'<text class="tick" x="{label_width + bar + 6:.1f}" y="{y + 15}">{_fmt(value)}</text>'

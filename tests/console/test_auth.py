@@ -156,3 +156,14 @@ def test_an_operator_created_on_the_command_line_can_sign_in(app: Flask) -> None
     assert lines[0].endswith("night@example.org (admin)")
     response = sign_in(app.test_client(), "night@example.org", lines[-1])
     assert response.status_code == 302 and response.location == "/console/"
+
+
+def test_console_pages_forbid_framing_scripts_and_caching(app: Flask, signed_in) -> None:
+    client = signed_in("viewer")
+    for path in ("/console/login", "/console/", "/console/messages"):
+        headers = client.get(path).headers
+        assert "default-src 'none'" in headers["Content-Security-Policy"], path
+        assert "script-src" not in headers["Content-Security-Policy"], path
+        assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
+    css = client.get("/console/static/console.css")
+    assert css.mimetype == "text/css" and css.headers.get("Cache-Control") != "no-store"
