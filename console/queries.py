@@ -73,7 +73,8 @@ def last_7_days(now: datetime) -> Window:
     return Window.last("day", 7, now)
 
 
-def _bucket(session: Session, column: Any, step: Step) -> Any:
+def time_bucket(session: Session, column: Any, step: Step) -> Any:
+    """A SQL expression truncating ``column`` to the start of its hour or day (UTC)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc(step, func.timezone("UTC", column))
     # SQLite keeps UTC timestamps as ISO text; cutting the text is the truncation.
@@ -86,7 +87,7 @@ def _as_utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _series(window: Window, rows: Any) -> dict[str, list[int]]:
+def spread(window: Window, rows: Any) -> dict[str, list[int]]:
     """Spread ``(bucket, name, count)`` rows onto the window's buckets, zeros where none."""
     index = {bucket: i for i, bucket in enumerate(window.buckets())}
     out: dict[str, list[int]] = defaultdict(lambda: [0] * len(index))
@@ -99,33 +100,33 @@ def _series(window: Window, rows: Any) -> dict[str, list[int]]:
 
 def traffic(session: Session, window: Window) -> dict[str, list[int]]:
     """SMS in and out per channel, and USSD sessions, per bucket: ``{"sms in": [...], ...}``."""
-    bucket = _bucket(session, Message.created_at, window.step).label("bucket")
+    bucket = time_bucket(session, Message.created_at, window.step).label("bucket")
     messages = session.execute(
         select(bucket, Message.channel, Message.direction, func.count())
         .where(window.contains(Message.created_at))
         .group_by(bucket, Message.channel, Message.direction)
     )
     rows = [(b, f"{channel} {Direction(d).value}", n) for b, channel, d, n in messages]
-    started = _bucket(session, UssdSession.started_at, window.step).label("bucket")
+    started = time_bucket(session, UssdSession.started_at, window.step).label("bucket")
     ussd = session.execute(
         select(started, func.count())
         .where(window.contains(UssdSession.started_at))
         .group_by(started)
     )
     rows += [(b, "ussd sessions", n) for b, n in ussd]
-    return _series(window, rows)
+    return spread(window, rows)
 
 
 def answers(session: Session, window: Window) -> list[int]:
     """Answers given per bucket."""
-    bucket = _bucket(session, Assignment.answered_at, window.step).label("bucket")
+    bucket = time_bucket(session, Assignment.answered_at, window.step).label("bucket")
     result = session.execute(
         select(bucket, func.count())
         .where(window.contains(Assignment.answered_at))
         .where(Assignment.status == AssignmentStatus.ANSWERED)
         .group_by(bucket)
     )
-    series = _series(window, [(b, "answers", n) for b, n in result])
+    series = spread(window, [(b, "answers", n) for b, n in result])
     return series.get("answers", [0] * len(window.buckets()))
 
 

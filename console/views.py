@@ -21,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
-from console import charts, csrf, login_manager, queries
+from console import charts, csrf, login_manager, queries, ussd_analytics
 from console.auth import ConsoleUser, LoginThrottle
 from console.display import mask_phone
 from console.forms import ConfirmForm, LoginForm
@@ -192,6 +192,26 @@ def dashboard() -> Any:
         costs=costs,
         active=active,
         payouts=payouts,
+    )
+
+
+@bp.get("/ussd")
+def ussd() -> Any:
+    """USSD sessions per day by outcome, drop-off by screen, and typical effort."""
+    window = queries.last_7_days(utcnow())
+    with sessions()() as session:
+        outcomes = ussd_analytics.sessions_by_outcome(session, window)
+        dropped = ussd_analytics.drop_off(session, window)
+        effort = ussd_analytics.effort(session, window)
+    svg = {
+        "outcomes": charts.bar_chart("USSD sessions per day", window.labels(), outcomes),
+        "drop_off": charts.ranked_bars("Dropped sessions by screen", dropped),
+    }
+    return render_template(
+        "console/ussd.html",
+        charts={name: Markup(markup) for name, markup in svg.items()},  # noqa: S704  # escaped
+        totals={name: sum(values) for name, values in outcomes.items()},
+        effort=effort,
     )
 
 
