@@ -16,11 +16,14 @@ from workers.models import Worker
 _ids = itertools.count(1)
 
 
-def worker(session: Session, msisdn: str, **fields: Any) -> Worker:
-    row = Worker(msisdn=msisdn, country="KE", **fields)
+def _add(session: Session, row: Any) -> Any:
     session.add(row)
     session.flush()
     return row
+
+
+def worker(session: Session, msisdn: str, **fields: Any) -> Worker:
+    return _add(session, Worker(msisdn=msisdn, country="KE", **fields))
 
 
 def message(
@@ -40,11 +43,7 @@ def message(
         "status": status,
         "created_at": at,
     }
-    values.update(fields)
-    row = Message(**values)
-    session.add(row)
-    session.flush()
-    return row
+    return _add(session, Message(**{**values, **fields}))
 
 
 def ussd(session: Session, at: datetime, **fields: Any) -> UssdSession:
@@ -54,11 +53,7 @@ def ussd(session: Session, at: datetime, **fields: Any) -> UssdSession:
         "service_code": "*384*12#",
         "started_at": at,
     }
-    values.update(fields)
-    row = UssdSession(**values)
-    session.add(row)
-    session.flush()
-    return row
+    return _add(session, UssdSession(**{**values, **fields}))
 
 
 def project(session: Session) -> Project:
