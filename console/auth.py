@@ -34,9 +34,9 @@ class ConsoleUser(UserMixin):
         # every other browser out.
         return f"{self.operator_id}:{_fingerprint(self.password_hash)}"
 
-    def can(self, role: OperatorRole) -> bool:
+    def can(self, role: OperatorRole | str) -> bool:
         """True when this operator's role is ``role`` or above."""
-        return _RANK[self.role] >= _RANK[role]
+        return _RANK[self.role] >= _RANK[OperatorRole(role)]
 
     @property
     def masks_phones(self) -> bool:

@@ -17,22 +17,35 @@ from workers.models import Worker, WorkerStatus
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
-def create_operator(session: Session, email: str, role: OperatorRole) -> tuple[Operator, str]:
-    """Create a console login and return it with its new password (shown once)."""
+def create_operator(
+    session: Session, email: str, role: OperatorRole, *, by: int | None = None
+) -> tuple[Operator, str]:
+    """Create a console login and return it with its new password (shown once); audited."""
     password = new_password()
     operator = Operator(
         email=email.strip().lower(), password_hash=hash_password(password), role=role
     )
     session.add(operator)
     session.flush()
+    # ``by`` is None when the command line or the demo seed does it.
+    record_audit(
+        session,
+        operator_id=by,
+        action="operator.create",
+        target=f"operator:{operator.id}",
+        details={"email": operator.email, "role": OperatorRole(role).value},
+    )
     return operator, password
 
 
-def reset_password(session: Session, operator: Operator) -> str:
-    """Give an operator a new random password and return it."""
+def reset_password(session: Session, operator: Operator, *, by: int | None = None) -> str:
+    """Give an operator a new random password and return it; audited."""
     password = new_password()
     operator.password_hash = hash_password(password)
     session.flush()
+    record_audit(
+        session, operator_id=by, action="operator.reset_password", target=f"operator:{operator.id}"
+    )
     return password
 
 
@@ -69,6 +82,17 @@ def record_audit(
     session.add(entry)
     session.flush()
     return entry
+
+
+def recent_audit(session: Session, limit: int = 200) -> list[tuple[AuditEntry, str | None]]:
+    """The newest audit entries, each with the email of the operator who acted (if any)."""
+    rows = session.execute(
+        select(AuditEntry, Operator.email)
+        .outerjoin(Operator, Operator.id == AuditEntry.operator_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return [(entry, email) for entry, email in rows]
 
 
 class ReasonRequired(KaziError):

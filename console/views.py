@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from console import charts, csrf, login_manager, queries, ussd_analytics
-from console.auth import ConsoleUser, LoginThrottle
+from console.auth import ConsoleUser, LoginThrottle, role_required
 from console.display import mask_phone
 from console.forms import ConfirmForm, LoginForm
-from console.services import authenticate, record_audit
+from console.models import OperatorRole
+from console.services import authenticate, recent_audit, record_audit
 from core.db import utcnow
 from core.money import Money
 
@@ -213,6 +214,15 @@ def ussd() -> Any:
         totals={name: sum(values) for name, values in outcomes.items()},
         effort=effort,
     )
+
+
+@bp.get("/audit")
+@role_required(OperatorRole.ADMIN)
+def audit() -> Any:
+    """The latest audit entries with who did them (admins only)."""
+    with sessions()() as session:
+        entries = recent_audit(session)
+    return render_template("console/audit.html", entries=entries)
 
 
 # The record pages live in their own module but on this blueprint.

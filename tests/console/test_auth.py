@@ -14,8 +14,11 @@ from tests.console.conftest import csrf_token, sign_in
 
 
 def audit(app: Flask) -> list[tuple[str, str | None, dict]]:
+    """The audit log after the fixtures' own ``operator.create`` entries."""
     with app.extensions["kazi"].sessions() as session:
-        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.action != "operator.create").order_by(AuditEntry.id)
+        )
         return [(row.action, row.target, row.details) for row in rows]
 
 
@@ -156,6 +159,18 @@ def test_an_operator_created_on_the_command_line_can_sign_in(app: Flask) -> None
     assert lines[0].endswith("night@example.org (admin)")
     response = sign_in(app.test_client(), "night@example.org", lines[-1])
     assert response.status_code == 302 and response.location == "/console/"
+    with app.extensions["kazi"].sessions() as session:
+        created = session.scalars(select(AuditEntry)).first()
+        assert (created.action, created.operator_id) == ("operator.create", None)
+        assert created.details == {"email": "night@example.org", "role": "admin"}
+
+
+def test_only_admins_read_the_audit_log(app: Flask, signed_in) -> None:
+    assert signed_in("operator").get("/console/audit").status_code == 403
+    admin = signed_in("admin")
+    page = admin.get("/console/audit").get_data(as_text=True)
+    assert "operator.create" in page and "operator:" in page
+    assert page.count(">login<") == 2  # the operator's and the admin's sign-ins
 
 
 def test_console_pages_forbid_framing_scripts_and_caching(app: Flask, signed_in) -> None:
