@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
-#: How long a console sign-in lasts without activity elsewhere.
+#: A console sign-in ends this long after it began, however busy the operator is.
 SESSION_LIFETIME = timedelta(hours=8)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import (
@@ -15,13 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as web_session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
-from console import charts, csrf, login_manager, queries, ussd_analytics
+from console import SESSION_LIFETIME, charts, csrf, login_manager, queries, ussd_analytics
 from console.auth import ConsoleUser, LoginThrottle, role_required
 from console.display import mask_phone
 from console.forms import ConfirmForm, LoginForm
@@ -38,6 +40,9 @@ bp = Blueprint(
     static_folder="static",
 )
 log = logging.getLogger("kazi.console")
+
+#: Where the session keeps when the operator signed in, for the absolute time-out.
+SIGNED_IN_AT_KEY = "console_signed_in_at"
 
 #: Pages anyone may open: the sign-in form and the stylesheet.
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static"})
@@ -58,9 +63,21 @@ def _guard() -> Any:
     # Every console page needs a signed-in operator and every form a CSRF token;
     # declaring it once here means a new page cannot forget either.
     csrf.protect()
-    if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if current_user.is_authenticated and _sign_in_expired():
+        logout_user()
+        flash("Your sign-in expired. Sign in again.", "info")
+    if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def _sign_in_expired() -> bool:
+    signed_in_at = web_session.get(SIGNED_IN_AT_KEY)
+    return not isinstance(signed_in_at, int | float) or (
+        time.time() - signed_in_at > SESSION_LIFETIME.total_seconds()
+    )
 
 
 #: Console pages load nothing from elsewhere and run no script; charts are inline SVG.
@@ -136,6 +153,7 @@ def login() -> Any:
         return render_template("console/login.html", form=form), 401
     limiter.succeeded(email, ip)
     login_user(user)
+    web_session[SIGNED_IN_AT_KEY] = time.time()
     return redirect(_safe_next(request.args.get("next")))
 
 

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from console import SESSION_LIFETIME
 from console.models import AuditEntry, Operator
 from console.services import operator_by_email, reset_password
 from tests.console.conftest import csrf_token, sign_in
@@ -182,3 +183,15 @@ def test_console_pages_forbid_framing_scripts_and_caching(app: Flask, signed_in)
         assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
     css = client.get("/console/static/console.css")
     assert css.mimetype == "text/css" and css.headers.get("Cache-Control") != "no-store"
+
+
+def test_a_sign_in_ends_after_eight_hours_however_busy(app: Flask, signed_in) -> None:
+    client = signed_in("operator")
+    with client.session_transaction() as cookie_session:
+        cookie_session["console_signed_in_at"] -= SESSION_LIFETIME.total_seconds() - 60
+    assert client.get("/console/").status_code == 200
+    with client.session_transaction() as cookie_session:
+        cookie_session["console_signed_in_at"] -= 120
+    response = client.get("/console/")
+    assert response.status_code == 302 and response.location.startswith("/console/login")
+    assert client.get("/console/").status_code == 302  # signed out for good
