@@ -13,13 +13,13 @@ from flask.testing import FlaskClient
 from console.models import OperatorRole
 from console.services import create_operator
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, path: str = "/console/login") -> str:
     """The CSRF token of the form on ``path``, read from the page as a browser would."""
     page = client.get(path)
-    match = _TOKEN.search(page.get_data(as_text=True))
+    match = TOKEN.search(page.get_data(as_text=True))
     assert match, f"no CSRF token on {path} ({page.status_code})"
     return match.group(1)
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from console import SESSION_LIFETIME
 from console.models import AuditEntry, Operator
 from console.services import operator_by_email, reset_password
-from tests.console.conftest import csrf_token, sign_in
+from core.app import create_app
+from tests.conftest import make_settings
+from tests.console.conftest import TOKEN, csrf_token, sign_in
 
 
 def audit(app: Flask) -> list[tuple[str, str | None, dict]]:
@@ -195,3 +197,38 @@ def test_a_sign_in_ends_after_eight_hours_however_busy(app: Flask, signed_in) ->
     response = client.get("/console/")
     assert response.status_code == 302 and response.location.startswith("/console/login")
     assert client.get("/console/").status_code == 302  # signed out for good
+
+
+def test_deactivating_an_operator_ends_their_sign_in(app: Flask, signed_in) -> None:
+    client = signed_in("operator")
+    with app.extensions["kazi"].sessions.begin() as session:
+        session.scalars(select(Operator)).one().active = False
+    assert client.get("/console/").status_code == 302
+
+
+def test_production_cookies_are_secure(committed_url: str, make_operator) -> None:
+    settings = make_settings(
+        env="production",
+        secret_key="s" * 40,
+        public_base_url="https://kazi.example.org",
+        at_webhook_token="token",
+        database_url=committed_url,
+    )
+    production = create_app(settings)
+    try:
+        email, password = make_operator("viewer")
+        client = production.test_client()
+        site = "https://kazi.example.org"
+        page = client.get("/console/login", base_url=site).get_data(as_text=True)
+        data = {"email": email, "password": password, "csrf_token": TOKEN.search(page).group(1)}
+        # Over HTTPS, Flask-WTF also wants a same-site Referer (browsers send one).
+        refused = client.post("/console/login", base_url=site, data=data)
+        assert refused.status_code == 400
+        response = client.post(
+            "/console/login", base_url=site, data=data, headers={"Referer": f"{site}/console/login"}
+        )
+        assert response.status_code == 302
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        production.extensions["kazi"].engine.dispose()
