@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -22,7 +22,9 @@ from sqlalchemy import func, select
 from console.queries import payouts_by_status
 from core import metrics as process_metrics
 from core.db import utcnow
+from core.errors import Unauthorized
 from core.runtime import Runtime
+from core.secrets import tokens_equal
 from gateway.models import Direction, Message
 
 bp = Blueprint("metrics", __name__)
@@ -110,7 +112,13 @@ class _Forward:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text exposition of Kazi's metrics."""
+    """Prometheus text exposition of Kazi's metrics (behind METRICS_TOKEN when it is set)."""
     runtime: Runtime = current_app.extensions["kazi"]
+    expected = runtime.settings.metrics_token
+    if expected is not None:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens_equal(given.strip(), expected):
+            log.warning("metrics: refused a scrape without the right bearer token")
+            raise Unauthorized("send METRICS_TOKEN as a bearer token")
     body = generate_latest(build_registry(runtime))
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

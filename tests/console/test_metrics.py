@@ -109,3 +109,17 @@ def test_gunicorn_workers_latencies_add_up_in_multiprocess_mode(
     samples = scrape(app)
     assert samples["kazi_ussd_request_seconds_count"][(("provider", "mp"),)] == 2
     assert sum(samples["kazi_messages_24h"].values()) == 1  # the database is still read
+
+
+def test_metrics_token_guards_the_endpoint_when_set(committed_url: str) -> None:
+    app = create_app(make_settings(database_url=committed_url, metrics_token="scrape-secret"))
+    try:
+        client = app.test_client()
+        assert client.get("/metrics").status_code == 401
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.get_json()["error"]["code"] == "unauthorized"
+        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert right.status_code == 200 and b"kazi_ussd_request_seconds" in right.data
+    finally:
+        app.extensions["kazi"].engine.dispose()
