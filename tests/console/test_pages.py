@@ -98,6 +98,7 @@ def test_channel_filter_and_bad_input_do_not_break_the_log(app: Flask, signed_in
     assert "via whatsapp" in page and "via sms" not in page
     response = client.get("/console/messages?phone=banana&status=nonsense&from=2026-13-45&page=x")
     assert response.status_code == 200
+    assert client.get("/console/messages?page=" + "9" * 30).status_code == 200
     assert "is not a phone number" in response.get_data(as_text=True)
 
 
