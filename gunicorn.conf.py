@@ -8,3 +8,13 @@ errorlog = "-"
 # Behind a TLS-terminating proxy the public URL differs from what gunicorn sees; Kazi
 # builds signature-checked URLs from PUBLIC_BASE_URL, not from these headers.
 forwarded_allow_ips = "127.0.0.1"
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Drop a dead worker's live gauges from the shared Prometheus directory (see core/metrics.py)."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

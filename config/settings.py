@@ -166,6 +166,7 @@ class Settings:
     mpesa_initiator_password: str | None = _setting("MPESA_INITIATOR_PASSWORD", _optional_text)
     mpesa_cert_path: str | None = _setting("MPESA_CERT_PATH", _optional_text)
     mpesa_webhook_token: str | None = _setting("MPESA_WEBHOOK_TOKEN", _optional_text)
+    metrics_token: str | None = _setting("METRICS_TOKEN", _optional_text)
 
     # Hourly living-wage floors in the country's own currency, minor units (KES 125.00 = 12500).
     living_wage_floors: tuple[tuple[str, int], ...] = _setting(

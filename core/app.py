@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+import console
 from config.settings import Settings
 from core.errors import KaziError
 from core.runtime import Runtime, build_runtime
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     runtime = build_runtime(settings)
     app.extensions["kazi"] = runtime
+    console.init_app(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -44,12 +46,16 @@ def runtime_of(app: Flask) -> Runtime:
 
 def _register_blueprints(app: Flask) -> None:
     from api.views import bp as api_bp
+    from console.metrics import bp as metrics_bp
+    from console.views import bp as console_bp
     from core.health import bp as health_bp
     from gateway.views import bp as gateway_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(gateway_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(metrics_bp)
 
 
 def _register_cli(app: Flask) -> None:

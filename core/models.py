@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.models import Operator
+from console.models import AuditEntry, Operator
 from core.db import Base
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
@@ -19,6 +19,7 @@ from workers.models import Worker
 
 __all__ = [
     "Assignment",
+    "AuditEntry",
     "Base",
     "LedgerAccount",
     "LedgerEntry",

@@ -1,0 +1,133 @@
+"""What the console shows about workers: search, and one worker's record and earnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from core.money import Money
+from payouts import ledger
+from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from tasks.models import Assignment, AssignmentStatus, Task
+from workers.models import Worker
+
+SEARCH_LIMIT = 50
+RECENT_PAYOUTS = 20
+
+
+def search_workers(session: Session, text: str, status: str | None = None) -> list[Worker]:
+    """Workers whose number contains the digits typed (all when none), newest first."""
+    digits = "".join(c for c in text if c.isdigit())  # digits only: no LIKE wildcards
+    stmt = select(Worker).order_by(Worker.created_at.desc(), Worker.id.desc()).limit(SEARCH_LIMIT)
+    if digits:
+        stmt = stmt.where(Worker.msisdn.contains(digits))
+    if status:
+        stmt = stmt.where(Worker.status == status)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class WorkStats:
+    """A worker's answers: how many by status, how accurate on gold, and time on task."""
+
+    by_status: dict[str, int]
+    flagged: int
+    gold_answered: int
+    gold_correct: int
+    seconds: float
+
+    @property
+    def accuracy(self) -> float | None:
+        """Share of gold tasks answered right; None before any gold answer."""
+        return self.gold_correct / self.gold_answered if self.gold_answered else None
+
+
+def work_stats(session: Session, worker_id: int) -> WorkStats:
+    """Counts of a worker's assignments, gold accuracy and measured seconds on task."""
+    mine = Assignment.worker_id == worker_id
+    by_status = {
+        str(status): int(n)
+        for status, n in session.execute(
+            select(Assignment.status, func.count()).where(mine).group_by(Assignment.status)
+        )
+    }
+    answered = mine & (Assignment.status == AssignmentStatus.ANSWERED)
+    gold = answered & Task.gold_answer.is_not(None)
+    flagged, seconds = session.execute(
+        select(
+            func.count(case((Assignment.flagged.is_(True), 1))),
+            func.coalesce(func.sum(case((answered, Assignment.seconds_taken))), 0.0),
+        ).where(mine)
+    ).one()
+    gold_answered, gold_correct = session.execute(
+        select(
+            func.count(),
+            func.count(case((func.lower(Assignment.answer) == func.lower(Task.gold_answer), 1))),
+        )
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(gold)
+    ).one()
+    return WorkStats(by_status, int(flagged), int(gold_answered), int(gold_correct), float(seconds))
+
+
+@dataclass(frozen=True)
+class Earnings:
+    """One currency of a worker's money: wages earned, wallet balance, pay per hour on task."""
+
+    earned: Money
+    balance: Money
+    hourly: Money | None
+
+
+def earnings(session: Session, worker_id: int, seconds_on_task: float) -> list[Earnings]:
+    """Per currency: wages ever credited, the wallet's balance and effective hourly earnings."""
+    wallets = session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.kind == AccountKind.WORKER_WALLET, LedgerAccount.worker_id == worker_id
+        )
+    )
+    out = []
+    for wallet in wallets:
+        earned = _wages(session, wallet)
+        hours = seconds_on_task / 3600
+        hourly = Money(round(earned.amount / hours), earned.currency) if hours > 0 else None
+        out.append(Earnings(earned, ledger.balance(session, wallet), hourly))
+    return out
+
+
+def _wages(session: Session, wallet: LedgerAccount) -> Money:
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.account_id == wallet.id, LedgerTransaction.kind == "wage")
+    )
+    return Money(int(total or 0), wallet.currency)
+
+
+def recent_payouts(session: Session, worker_id: int) -> list[Payout]:
+    """The worker's latest payouts, newest first."""
+    stmt = (
+        select(Payout)
+        .where(Payout.worker_id == worker_id)
+        .order_by(Payout.created_at.desc(), Payout.id.desc())
+        .limit(RECENT_PAYOUTS)
+    )
+    return list(session.scalars(stmt))
+
+
+def worker_record(session: Session, worker_id: int) -> dict[str, Any] | None:
+    """Everything the worker page shows, or None when there is no such worker."""
+    worker = session.get(Worker, worker_id)
+    if worker is None:
+        return None
+    stats = work_stats(session, worker_id)
+    return {
+        "worker": worker,
+        "stats": stats,
+        "earnings": earnings(session, worker_id, stats.seconds),
+        "payouts": recent_payouts(session, worker_id),
+    }
