@@ -44,8 +44,10 @@ def runtime_of(app: Flask) -> Runtime:
 
 def _register_blueprints(app: Flask) -> None:
     from core.health import bp as health_bp
+    from payouts.views import bp as payouts_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(payouts_bp)
 
 
 def _register_cli(app: Flask) -> None:

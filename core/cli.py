@@ -13,6 +13,7 @@ from core.migrate import upgrade
 from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
+from payouts.cli import payouts_cli
 from tasks.services import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -86,5 +87,5 @@ def operators_create(email: str, role: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command to the app's CLI."""
-    for command in (db_cli, requesters_cli, operators_cli, demo, worker):
+    for command in (db_cli, requesters_cli, operators_cli, payouts_cli, demo, worker):
         app.cli.add_command(command)

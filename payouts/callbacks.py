@@ -1,0 +1,174 @@
+"""Provider callbacks, one service for the webhook and the sandbox alike.
+
+Order, as for every webhook: decode (``BadCallback`` names the field) → find the
+payout by our own id → apply it through the lifecycle with the row locked → record
+the raw event → queue follow-ups after commit. A callback about a payout we do not
+know is recorded and logged, and answered like any other: Daraja does not retry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.jobs import enqueue
+from core.kvstore import KeyValueStore
+from core.webhooks import record_event
+from payouts import outcomes
+from payouts.models import Payout
+from payouts.providers.base import BalanceOutcome, PayoutProvider
+
+log = logging.getLogger("kazi.payouts.callbacks")
+
+#: Which callback arrived: (webhook path's last part, ``kind`` query parameter) → kind.
+KINDS = {
+    ("result", None): "result",
+    ("timeout", None): "timeout",
+    ("result", "status"): "status",
+    ("timeout", "status"): "status_timeout",
+    ("result", "balance"): "balance",
+    ("timeout", "balance"): "balance_timeout",
+}
+#: The sandbox's callback kinds in the same vocabulary.
+SANDBOX_KINDS = {
+    "result": "result",
+    "timeout": "timeout",
+    "status_result": "status",
+    "balance_result": "balance",
+}
+FLOAT_KEY = "payouts:float"
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What a callback did: the payout it was about (None if unknown to us)."""
+
+    kind: str
+    payout_id: int | None
+
+
+@dataclass(frozen=True)
+class CallbackContext:
+    """What handling needs besides the body: where receipts go and where the float lives."""
+
+    sms_provider: str | None
+    store: KeyValueStore
+    float_alert_minor: int
+
+
+def handle_callback(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    context: CallbackContext,
+) -> Handled:
+    """Apply one decoded provider callback in the caller's transaction."""
+    if kind in ("result", "timeout"):
+        parse = provider.parse_result if kind == "result" else provider.parse_timeout
+        outcome = parse(body)
+        payout = outcomes.lock_by_originator(session, outcome.originator_conversation_id)
+        _record(session, provider, kind, body, outcome.originator_conversation_id)
+        if payout is None:
+            return _unknown(kind, outcome.originator_conversation_id)
+        if outcomes.apply_outcome(session, payout, outcome, sms_provider=context.sms_provider):
+            _queue_status_query(session, payout)
+        return Handled(kind, payout.id)
+    if kind == "status":
+        status = provider.parse_status_result(body)
+        payout = _payout_for_status(
+            session, status.payout_originator_conversation_id, status.originator_conversation_id
+        )
+        _record(session, provider, kind, body, status.payout_originator_conversation_id)
+        if payout is None:
+            return _unknown(kind, status.originator_conversation_id)
+        outcomes.apply_status(session, payout, status, sms_provider=context.sms_provider)
+        return Handled(kind, payout.id)
+    if kind == "balance":
+        balance = provider.parse_balance_result(body)
+        _record(session, provider, kind, body, balance.originator_conversation_id)
+        record_float(context.store, balance, context.float_alert_minor)
+        return Handled(kind, None)
+    # A status or balance query that timed out in the provider's queue: nothing changed;
+    # the payout stays open and the next reconcile asks again.
+    _record(session, provider, kind, body, None)
+    log.warning("payout %s callback: the query timed out at the provider", kind)
+    return Handled(kind, None)
+
+
+def _payout_for_status(
+    session: Session, payout_originator_id: str | None, query_id: str
+) -> Payout | None:
+    if payout_originator_id:
+        payout = outcomes.lock_by_originator(session, payout_originator_id)
+        if payout is not None:
+            return payout
+    # A "not found" answer names no payout: match it by the query's own id.
+    payout_id = session.scalar(select(Payout.id).where(Payout.status_query_id == query_id))
+    return None if payout_id is None else outcomes.lock_payout(session, payout_id)
+
+
+def _queue_status_query(session: Session, payout: Payout) -> None:
+    from payouts.jobs import resolve_unknown  # the job module imports this one
+
+    enqueue(session, resolve_unknown, payout.id, queue="payouts")
+
+
+def _record(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    external_id: str | None,
+) -> None:
+    record_event(
+        session,
+        source=provider.name,
+        kind=f"b2c_{kind}",
+        payload=dict(body),
+        external_id=external_id,
+    )
+
+
+def _unknown(kind: str, originator_id: str) -> Handled:
+    log.warning("payout %s callback for an unknown id %r: recorded, ignored", kind, originator_id)
+    return Handled(kind, None)
+
+
+def record_float(store: KeyValueStore, balance: BalanceOutcome, alert_minor: int) -> dict[str, Any]:
+    """Keep the latest disbursement-float reading, with its alert state, in the shared store."""
+    utility = balance.account("Utility")
+    state: dict[str, Any] = {
+        "checked_at": utcnow().isoformat(),
+        "ok": balance.success and utility is not None,
+        "result": f"{balance.result_code} {balance.result_description}".strip(),
+    }
+    if utility is not None:
+        state.update(
+            available_minor=utility.available_minor,
+            currency=utility.currency,
+            alert=utility.available_minor < alert_minor,
+            threshold_minor=alert_minor,
+        )
+        if state["alert"]:
+            log.error(
+                "PAYOUT FLOAT LOW: utility account %s %s < threshold %s",
+                utility.currency,
+                utility.available_minor,
+                alert_minor,
+            )
+    store.set(FLOAT_KEY, json.dumps(state).encode())
+    return state
+
+
+def float_state(store: KeyValueStore) -> dict[str, Any] | None:
+    """The latest float reading, or None before the first balance answer."""
+    raw = store.get(FLOAT_KEY)
+    return None if raw is None else json.loads(raw)
