@@ -1,0 +1,100 @@
+"""A worker killed mid-payment never pays twice; reconcile and the float check."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from core.runtime import build_runtime, install
+from payouts.jobs import submit_payout
+from payouts.models import PayoutStatus
+from payouts.providers.daraja import B2C_PATH, STATUS_PATH
+from tests.emulators.daraja import DarajaEmulator, Scenario
+from tests.payouts.conftest import Kazi, build_kazi
+from tests.payouts.factories import wait_until
+from tests.payouts.test_daraja_payouts import b2c_requests, balance_of, legs
+
+
+def _run_submit_job(settings: Any, payout_id: int) -> None:
+    """The body of a forked work horse: its own runtime, then the submit job."""
+    runtime = build_runtime(settings)
+    install(runtime)
+    submit_payout(payout_id)
+
+
+def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twice(
+    kazi: Kazi,
+) -> None:
+    # The payout's job is run by a forked process instead of the app's runner: the
+    # app's runner gets a copy we hold back by stopping it from seeing this payout.
+    settings = kazi.runtime.settings
+    payout_id = _payout_without_job(kazi, Scenario(kind="none", reply_delay=5.0))
+    horse = multiprocessing.get_context("fork").Process(
+        target=_run_submit_job, args=(settings, payout_id)
+    )
+    horse.start()
+    # The emulator has the payment (and will pay it) but holds its answer: kill now.
+    wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
+    os.kill(horse.pid, signal.SIGKILL)
+    horse.join(5)
+    assert horse.exitcode == -signal.SIGKILL
+    payout = kazi.payout(payout_id)
+    assert (payout.status, payout.submit_attempts) == (PayoutStatus.REQUESTED, 1)
+    # rq's retry (or an operator) runs the job again: it queries, it does not resend.
+    with kazi.runtime.activated():
+        submit_payout(payout_id)
+    payout = kazi.wait_for(payout_id, PayoutStatus.SETTLED)
+    assert len(b2c_requests(kazi, payout_id)) == 1
+    assert len(kazi.emulator.received(STATUS_PATH)) == 1
+    assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
+    assert balance_of(kazi, payout_id) == 5_000
+
+
+def _payout_without_job(kazi: Kazi, scenario: Scenario) -> int:
+    """A committed payout whose submit job is dropped, so only the test runs it."""
+    jobs = kazi.runtime.jobs
+    sent: list[Any] = []
+    original = jobs.submit
+    jobs.submit = sent.append  # type: ignore[method-assign]
+    try:
+        payout_id = kazi.withdraw(5_000, scenario=scenario)
+    finally:
+        jobs.submit = original  # type: ignore[method-assign]
+    assert [spec.job_id for spec in sent] == [f"payout-{payout_id}"]
+    return payout_id
+
+
+def test_reconcile_resolves_stuck_payouts_and_reports_the_ledger(kazi: Kazi) -> None:
+    silent = kazi.withdraw(5_000, scenario=Scenario(kind="none"))
+    kazi.wait_for(silent, PayoutStatus.SUBMITTED)
+    lost = _payout_without_job(kazi, Scenario())
+    result = kazi.app.test_cli_runner().invoke(
+        args=["payouts", "reconcile", "--older-than", "0", "--wait", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 payout(s) without an outcome" in result.output
+    assert f"payout {silent}: submitted -> settled" in result.output
+    # The lost job was sent again (nothing had reached Daraja), and paid once.
+    assert f"payout {lost}: requested -> settled" in result.output
+    assert "resolved 2, unresolved 0, ledger mismatches 0" in result.output
+    assert len(b2c_requests(kazi, lost)) == 1
+    assert len(b2c_requests(kazi, silent)) == 1
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+@pytest.mark.parametrize(("threshold", "exit_code", "says"), [(100, 0, "ok"), (10**9, 2, "ALERT")])
+def test_the_balance_command_reads_the_float_and_alerts_below_the_threshold(
+    committed_url: str, emulator: DarajaEmulator, threshold: int, exit_code: int, says: str
+) -> None:
+    for kazi in build_kazi(committed_url, emulator, payout_float_alert_minor=threshold):
+        result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "5"])
+        assert result.exit_code == exit_code, result.output
+        assert "utility account: KES 228,037.00 available" in result.output
+        assert says in result.output
+        [query] = emulator.received("/mpesa/accountbalance/v1/query")
+        assert query.body["ResultURL"].endswith("&kind=balance")
+    assert emulator.received(B2C_PATH) == []
