@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,24 +80,21 @@ def mark_unknown(payout: Payout, reason: str) -> bool:
 
 
 def settle(
-    session: Session, payout: Payout, *, receipt: str | None, sms_provider: str | None
+    session: Session,
+    payout: Payout,
+    *,
+    receipt: str | None,
+    sms_provider: str | None,
+    recipient_name: str | None = None,
+    completed_at: datetime | None = None,
 ) -> bool:
     """The worker was paid: move the hold out, send the receipt; True if this call did it."""
-    if payout.status is S.SETTLED:
-        return False  # a duplicate callback or a late status answer: already recorded
-    if payout.status is S.FAILED:
-        # The money went back to the wallet, yet the provider says it paid: never pay
-        # or take twice automatically; an operator must look (reconcile lists it).
-        log.error("PAYOUT MISMATCH: payout %s failed here but paid (%s)", payout.id, receipt)
+    if not _may_finish(payout, S.SETTLED):
         return False
-    move(payout, S.SETTLED)
     payout.receipt = receipt
-    payout.completed_at = payout.completed_at or utcnow()
-    ledger.settle_payout(
-        session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout)
-    )
-    if sms_provider:
-        send_receipt(session, payout, sms_provider=sms_provider)
+    payout.recipient_name = recipient_name or payout.recipient_name
+    payout.completed_at = completed_at or utcnow()
+    _finish(session, payout, S.SETTLED, sms_provider)
     return True
 
 
@@ -104,21 +102,34 @@ def fail(
     session: Session, payout: Payout, *, code: str, description: str, sms_provider: str | None
 ) -> bool:
     """The payout definitely did not pay: return the hold once, tell the worker."""
-    if payout.status is S.FAILED:
-        return False  # duplicate: the funds went back the first time
-    if payout.status is S.SETTLED:
-        log.error("PAYOUT MISMATCH: payout %s settled here but reported failed", payout.id)
+    if not _may_finish(payout, S.FAILED):
         return False
-    move(payout, S.FAILED)
     payout.result_code = code[:20]
     payout.result_description = description[:1000]
     payout.completed_at = utcnow()
-    ledger.release_payout(
-        session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout)
-    )
+    _finish(session, payout, S.FAILED, sms_provider)
+    return True
+
+
+def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
+    if payout.status is to:
+        return False  # a duplicate callback or a late status answer: already recorded
+    if payout.status in FINAL:
+        # E.g. the money went back to the wallet, yet the provider says it paid. Never
+        # take or pay twice automatically: an operator must look at this payout.
+        log.error(
+            "PAYOUT MISMATCH: payout %s is %s, the provider says %s", payout.id, payout.status, to
+        )
+        return False
+    return True
+
+
+def _finish(session: Session, payout: Payout, to: PayoutStatus, sms_provider: str | None) -> None:
+    move(payout, to)
+    leg = ledger.settle_payout if to is S.SETTLED else ledger.release_payout
+    leg(session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout))
     if sms_provider:
         send_receipt(session, payout, sms_provider=sms_provider)
-    return True
 
 
 def apply_outcome(
@@ -128,11 +139,16 @@ def apply_outcome(
     payout.conversation_id = payout.conversation_id or outcome.conversation_id or None
     if outcome.status is ResultStatus.SUCCESS:
         _check_amount(payout, outcome.amount_minor)
-        payout.result_code = outcome.result_code
-        payout.result_description = outcome.result_description
-        payout.recipient_name = outcome.recipient_name
-        payout.completed_at = outcome.completed_at
-        settle(session, payout, receipt=outcome.transaction_id, sms_provider=sms_provider)
+        if settle(
+            session,
+            payout,
+            receipt=outcome.transaction_id,
+            sms_provider=sms_provider,
+            recipient_name=outcome.recipient_name,
+            completed_at=outcome.completed_at,
+        ):
+            payout.result_code = outcome.result_code
+            payout.result_description = outcome.result_description
         return False
     if outcome.status is ResultStatus.FAILED:
         fail(
@@ -164,9 +180,14 @@ def apply_status(
         )
         return False
     _check_amount(payout, outcome.amount_minor)
-    payout.recipient_name = payout.recipient_name or outcome.credit_party_name
-    payout.completed_at = outcome.finalised_at or payout.completed_at
-    return settle(session, payout, receipt=outcome.receipt, sms_provider=sms_provider)
+    return settle(
+        session,
+        payout,
+        receipt=outcome.receipt,
+        sms_provider=sms_provider,
+        recipient_name=outcome.credit_party_name,
+        completed_at=outcome.finalised_at,
+    )
 
 
 def _check_amount(payout: Payout, paid_minor: int | None) -> None:

@@ -102,8 +102,8 @@ def test_three_duplicate_callbacks_change_nothing(kazi: Kazi, kind: str) -> None
 
 
 def test_a_callback_arriving_before_the_synchronous_answer_is_recorded(kazi: Kazi) -> None:
-    # The emulator posts the result at once and holds its HTTP answer for a second.
-    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_delay=1.0))
+    # The emulator posts the result at once and holds its HTTP answer for half a second.
+    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_delay=0.5))
     kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     assert kazi.payout(payout_id).submitted_at is None  # the job has not heard back yet
     wait_until(lambda: kazi.payout(payout_id).submitted_at is not None)
@@ -145,3 +145,47 @@ def test_an_unknown_outcome_is_resolved_by_a_status_query_never_a_resend(
     assert query.body["ResultURL"].endswith("&kind=status")
     assert payout.status_query_id and payout.receipt
     assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
+
+
+def test_a_success_after_a_failure_moves_no_money(kazi: Kazi) -> None:
+    payout_id = kazi.withdraw(5_000, scenario=Scenario(kind="failure", result_code=2001))
+    payout = kazi.wait_for(payout_id, PayoutStatus.FAILED)
+    late = {
+        "Result": {
+            "ResultType": 0,
+            "ResultCode": 0,
+            "ResultDesc": "The service request is processed successfully.",
+            "OriginatorConversationID": payout.originator_id,
+            "ConversationID": payout.conversation_id,
+            "TransactionID": "UEMLATE0001",
+        }
+    }
+    response = kazi.app.test_client().post(
+        f"/webhooks/payouts/b2c/result?token={WEBHOOK_TOKEN}", json=late
+    )
+    assert response.status_code == 200
+    assert kazi.payout(payout_id).status is PayoutStatus.FAILED
+    assert legs(kazi, payout_id) == ["payout_hold", "payout_release"]
+    assert balance_of(kazi, payout_id) == 10_000
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_the_submit_job_runs_in_a_real_rq_worker_under_its_payout_job_id(
+    committed_url: str, emulator, redis_client
+) -> None:
+    from rq import Queue
+
+    from core.worker import run_worker
+    from tests.conftest import REDIS_URL
+    from tests.payouts.conftest import build_kazi
+
+    for kazi in build_kazi(committed_url, emulator, redis_url=REDIS_URL):
+        payout_id = kazi.withdraw(5_000)
+        queue = Queue("payouts", connection=redis_client)
+        assert queue.job_ids == [f"payout-{payout_id}"]
+        run_worker(kazi.runtime, ["payouts"], burst=True)
+        kazi.wait_for(payout_id, PayoutStatus.SETTLED)
+        assert len(b2c_requests(kazi, payout_id)) == 1
+        # The worker's token lives in Redis, shared with every other process.
+        assert emulator.tokens_issued == 1
