@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -44,6 +45,8 @@ SANDBOX_KINDS = {
     "balance_result": "balance",
 }
 FLOAT_KEY = "payouts:float"
+#: How long inconclusive status answers lead to automatic re-queries.
+REQUERY_FOR = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class CallbackContext:
     sms_provider: str | None
     store: KeyValueStore
     float_alert_minor: int
+    requery_after: timedelta = timedelta(minutes=10)  # after an inconclusive status answer
 
 
 def handle_callback(
@@ -90,6 +94,10 @@ def handle_callback(
         if payout is None:
             return _unknown(kind, status.originator_conversation_id)
         outcomes.apply_status(session, payout, status, sms_provider=context.sms_provider)
+        if payout.status in outcomes.OPEN and utcnow() - payout.created_at < REQUERY_FOR:
+            # Not proven paid (not found yet, Failed, pending): ask again later rather
+            # than guess; after a day only an operator (reconcile) asks again.
+            _queue_status_query(session, payout, delay=context.requery_after)
         return Handled(kind, payout.id)
     if kind == "balance":
         balance = provider.parse_balance_result(body)
@@ -115,10 +123,10 @@ def _payout_for_status(
     return None if payout_id is None else outcomes.lock_payout(session, payout_id)
 
 
-def _queue_status_query(session: Session, payout: Payout) -> None:
+def _queue_status_query(session: Session, payout: Payout, delay: timedelta | None = None) -> None:
     from payouts.jobs import resolve_unknown  # the job module imports this one
 
-    enqueue(session, resolve_unknown, payout.id, queue="payouts")
+    enqueue(session, resolve_unknown, payout.id, queue="payouts", delay=delay)
 
 
 def _record(

@@ -35,7 +35,12 @@ log = logging.getLogger("kazi.payouts.jobs")
 def callback_context(runtime: Runtime) -> CallbackContext:
     """Receipts through the configured SMS provider; the float in the shared store."""
     settings = runtime.settings
-    return CallbackContext(settings.sms_provider, runtime.store, settings.payout_float_alert_minor)
+    return CallbackContext(
+        settings.sms_provider,
+        runtime.store,
+        settings.payout_float_alert_minor,
+        timedelta(minutes=settings.payout_unknown_after_minutes),
+    )
 
 
 def submit_payout(payout_id: int) -> None:

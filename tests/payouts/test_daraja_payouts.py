@@ -189,3 +189,19 @@ def test_the_submit_job_runs_in_a_real_rq_worker_under_its_payout_job_id(
         assert len(b2c_requests(kazi, payout_id)) == 1
         # The worker's token lives in Redis, shared with every other process.
         assert emulator.tokens_issued == 1
+
+
+def test_a_status_answer_that_proves_nothing_keeps_the_money_on_hold(kazi: Kazi) -> None:
+    # A 503, and the payment never ran: the status query reports "Failed", which Daraja
+    # does not document as final, so the payout waits (and asks again) instead of guessing.
+    scenario = Scenario(kind="none", result_code=1, http_status=503)
+    payout_id = kazi.withdraw(5_000, scenario=scenario)
+    wait_until(lambda: kazi.payout(payout_id).status_query_id is not None)
+    kazi.emulator.join_callbacks()
+    kazi.runtime.jobs.drain()
+    assert kazi.payout(payout_id).status is PayoutStatus.UNKNOWN
+    assert legs(kazi, payout_id) == ["payout_hold"]
+    assert balance_of(kazi, payout_id) == 5_000
+    requery = [s for s in kazi.runtime.jobs.pending() if s.func.__name__ == "resolve_unknown"]
+    assert [s.args for s in requery] == [(payout_id,)]
+    assert requery[0].delay.total_seconds() == 600
