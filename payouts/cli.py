@@ -9,14 +9,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.jobs import JobSpec
 from core.runtime import Runtime
 from payouts.callbacks import float_state
-from payouts.jobs import check_float, resolve_unknown, submit_payout
+from payouts.jobs import check_float, resolve_unknown
 from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import FINAL
 from payouts.reconcile import ledger_mismatches
-from payouts.services import SUBMIT_RETRY, stuck_payouts
+from payouts.services import queue_submit, stuck_payouts
 
 payouts_cli = AppGroup("payouts", help="Payouts: reconciliation and the disbursement float.")
 
@@ -32,38 +31,37 @@ def reconcile(older_than: float | None, wait: float) -> None:
     """Resolve payouts stuck without an outcome by status query; print the mismatches."""
     runtime = _runtime()
     minutes = runtime.settings.payout_unknown_after_minutes if older_than is None else older_than
-    with runtime.sessions.begin() as session:
-        stuck = [(p.id, p.status, p.submit_attempts) for p in stuck_payouts(
-            session, older_than=timedelta(minutes=minutes)
-        )]  # fmt: skip
+    with runtime.sessions() as session:
+        found = stuck_payouts(session, older_than=timedelta(minutes=minutes))
+        stuck = [(p.id, p.status, p.submit_attempts) for p in found]
     click.echo(f"{len(stuck)} payout(s) without an outcome for {minutes:g}+ minutes")
     with runtime.activated():
         for payout_id, status, attempts in stuck:
-            if status is PayoutStatus.REQUESTED and attempts == 0:
-                # Never sent (its job was lost): sending is safe, nothing reached the provider.
-                spec = JobSpec(
-                    submit_payout,
-                    (payout_id,),
-                    queue="payouts",
-                    job_id=f"payout-{payout_id}",
-                    retry=SUBMIT_RETRY,
-                )
-                runtime.jobs.submit(spec)
-                continue
-            try:
-                resolve_unknown(payout_id)
-            except Exception as error:  # one unreachable query must not stop the others
-                click.echo(f"payout {payout_id}: status query failed: {error}")
+            _resolve(
+                runtime, payout_id, never_sent=status is PayoutStatus.REQUESTED and not attempts
+            )
     after = _await_outcomes(runtime, [s[0] for s in stuck], wait)
     for payout_id, before, _ in stuck:
-        click.echo(f"payout {payout_id}: {before} -> {after.get(payout_id, before)}")
+        click.echo(f"payout {payout_id}: {before} -> {after[payout_id]}")
     with runtime.sessions() as session:
         mismatches = ledger_mismatches(session)
     for mismatch in mismatches:
         click.echo(mismatch.line())
     unresolved = sum(1 for s in after.values() if s not in FINAL)
-    click.echo(f"resolved {len(stuck) - unresolved}, unresolved {unresolved}, "
-               f"ledger mismatches {len(mismatches)}")  # fmt: skip
+    summary = f"resolved {len(stuck) - unresolved}, unresolved {unresolved}"
+    click.echo(f"{summary}, ledger mismatches {len(mismatches)}")
+
+
+def _resolve(runtime: Runtime, payout_id: int, *, never_sent: bool) -> None:
+    if never_sent:
+        # Its job was lost before any call: sending is safe, nothing reached the provider.
+        with runtime.sessions.begin() as session:
+            queue_submit(session, payout_id)
+        return
+    try:
+        resolve_unknown(payout_id)
+    except Exception as error:  # one unreachable query must not stop the others
+        click.echo(f"payout {payout_id}: status query failed: {error}")
 
 
 def _await_outcomes(runtime: Runtime, ids: list[int], wait: float) -> dict[int, PayoutStatus]:

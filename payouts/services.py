@@ -91,17 +91,22 @@ def request_withdrawal(
     # remembers old ones (a reused id would be "found paid" by a status query).
     payout.originator_id = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
     ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
+    queue_submit(session, payout.id)
+    return payout
+
+
+def queue_submit(session: Session, payout_id: int) -> None:
+    """Send the payout's submit job after commit, under the job id derived from the payout."""
     from payouts.jobs import submit_payout  # the job module imports this one
 
     enqueue(
         session,
         submit_payout,
-        payout.id,
+        payout_id,
         queue="payouts",
-        job_id=f"payout-{payout.id}",
+        job_id=f"payout-{payout_id}",
         retry=SUBMIT_RETRY,
     )
-    return payout
 
 
 def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: float) -> None:

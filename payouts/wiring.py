@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_ur
 from payouts.providers.daraja_auth import resolve_security_credential
 from payouts.providers.sandbox import CallbackKind, SandboxProvider
 
+_build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
 TIMEOUT_PATH = "/webhooks/payouts/b2c/timeout"
 
@@ -54,25 +56,25 @@ def daraja_config(settings: Settings, query_kind: str = "status") -> DarajaConfi
 
 def payout_provider(runtime: Runtime, *, purpose: str = "payments") -> PayoutProvider:
     """The process's provider (built once); ``purpose="balance"`` for balance queries."""
+    if runtime.settings.payout_provider == "sandbox":
+        # One sandbox per process: its memory of payments answers the status queries.
+        purpose = "payments"
     key = f"payout_provider:{purpose}"
-    provider = runtime.extras.get(key)
-    if provider is None:
-        provider = _build(runtime, purpose)
-        runtime.extras[key] = provider
+    with _build_lock:  # web threads and the job thread may ask at once
+        provider = runtime.extras.get(key)
+        if provider is None:
+            provider = _build(runtime.settings, runtime, purpose)
+            runtime.extras[key] = provider
     return provider
 
 
-def _build(runtime: Runtime, purpose: str) -> PayoutProvider:
-    settings = runtime.settings
+def _build(settings: Settings, runtime: Runtime, purpose: str) -> PayoutProvider:
     if settings.payout_provider == "sandbox":
-        # One sandbox per process: its memory of payments answers the status queries.
-        shared = runtime.extras.get("payout_provider:payments")
-        if shared is not None:
-            return shared
         return SandboxProvider(
             _sandbox_deliver(runtime), delay_seconds=settings.payout_sandbox_delay_seconds
         )
     config = daraja_config(settings, "balance" if purpose == "balance" else "status")
+    # The token lives in the runtime's shared store (Redis in production): one per app.
     return DarajaClient(config, requests.Session(), runtime.store)
 
 
