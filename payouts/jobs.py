@@ -78,7 +78,11 @@ def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> 
     except (ProviderRejected, InvalidPayoutRequest) as error:
         with runtime.sessions.begin() as session:
             payout = outcomes.lock_payout(session, payout_id)
-            code = getattr(error, "error_code", None) or error.code
+            # result_code holds 20 characters: Daraja's code, or which field we refused.
+            if isinstance(error, InvalidPayoutRequest):
+                code = f"invalid_{error.field}"
+            else:
+                code = error.error_code
             outcomes.fail(
                 session,
                 payout,

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from core.runtime import build_runtime, install
+from payouts.errors import ProviderAuthError
 from payouts.jobs import submit_payout
 from payouts.models import PayoutStatus
-from payouts.providers.daraja import STATUS_PATH
+from payouts.providers.daraja import B2C_PATH, STATUS_PATH
 from tests.emulators.daraja import DarajaEmulator, Scenario
 from tests.payouts.conftest import Kazi, build_kazi
 from tests.payouts.factories import wait_until
@@ -100,3 +101,29 @@ def test_the_balance_command_reads_the_float_and_alerts_below_the_threshold(
         assert query.body["ResultURL"].endswith("&kind=balance")
     # The payment and the balance clients share one token (a new one kills the old).
     assert emulator.tokens_issued == 1
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_refused_oauth_sends_nothing_and_leaves_the_payout_to_retry(
+    committed_url: str, emulator: DarajaEmulator
+) -> None:
+    for kazi in build_kazi(committed_url, emulator, mpesa_consumer_secret="wrong"):
+        payout_id = _payout_without_job(kazi, Scenario())
+        with kazi.runtime.activated(), pytest.raises(ProviderAuthError):
+            submit_payout(payout_id)  # raised, so rq's Retry runs it again later
+        payout = kazi.payout(payout_id)
+        assert (payout.status, payout.submit_attempts) == (PayoutStatus.REQUESTED, 0)
+        assert emulator.received(B2C_PATH) == []
+
+
+def test_a_payout_the_provider_cannot_take_fails_before_sending(kazi: Kazi) -> None:
+    payout_id = kazi.withdraw(5_000, phone="+256712345678")  # M-Pesa Kenya pays KE numbers
+    payout = kazi.wait_for(payout_id, PayoutStatus.FAILED)
+    assert payout.result_code == "invalid_phone_e164"
+    assert emulator_b2c_count(kazi) == 0
+    assert legs(kazi, payout_id) == ["payout_hold", "payout_release"]
+    assert balance_of(kazi, payout_id) == 10_000
+
+
+def emulator_b2c_count(kazi: Kazi) -> int:
+    return len(kazi.emulator.received(B2C_PATH))

@@ -102,8 +102,8 @@ def test_three_duplicate_callbacks_change_nothing(kazi: Kazi, kind: str) -> None
 
 
 def test_a_callback_arriving_before_the_synchronous_answer_is_recorded(kazi: Kazi) -> None:
-    # The emulator posts the result at once and holds its HTTP answer for half a second.
-    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_delay=0.5))
+    # The emulator posts the result at once and holds its HTTP answer for a second.
+    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_delay=1.0))
     kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     assert kazi.payout(payout_id).submitted_at is None  # the job has not heard back yet
     wait_until(lambda: kazi.payout(payout_id).submitted_at is not None)
