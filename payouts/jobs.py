@@ -65,31 +65,16 @@ def submit_payout(payout_id: int) -> None:
 
 
 def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> None:
-    context = callback_context(runtime)
     try:
         ack = payout_provider(runtime).submit(request)
     except (ProviderAuthError, PayoutConfigError):
         # Raised before the payment request left this process: nothing was sent, so
         # the attempt is undone and rq's retry may send it.
         with runtime.sessions.begin() as session:
-            payout = outcomes.lock_payout(session, payout_id)
-            payout.submit_attempts -= 1
+            outcomes.lock_payout(session, payout_id).submit_attempts -= 1
         raise
     except (ProviderRejected, InvalidPayoutRequest) as error:
-        with runtime.sessions.begin() as session:
-            payout = outcomes.lock_payout(session, payout_id)
-            # result_code holds 20 characters: Daraja's code, or which field we refused.
-            if isinstance(error, InvalidPayoutRequest):
-                code = f"invalid_{error.field}"
-            else:
-                code = error.error_code
-            outcomes.fail(
-                session,
-                payout,
-                code=code,
-                description=error.message,
-                sms_provider=context.sms_provider,
-            )
+        _record_refusal(runtime, payout_id, error)
         return
     except OutcomeUnknown as error:
         with runtime.sessions.begin() as session:
@@ -104,6 +89,19 @@ def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> 
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
             enqueue(session, resolve_unknown, payout.id, queue="payouts", delay=delay)
+
+
+def _record_refusal(
+    runtime: Runtime, payout_id: int, error: ProviderRejected | InvalidPayoutRequest
+) -> None:
+    """Definitely not paid: the payout fails and its hold goes back to the wallet."""
+    # result_code holds 20 characters: Daraja's code, or which field we refused.
+    ours = isinstance(error, InvalidPayoutRequest)
+    code = f"invalid_{error.field}" if ours else error.error_code  # type: ignore[union-attr]
+    with runtime.sessions.begin() as session:
+        payout = outcomes.lock_payout(session, payout_id)
+        sms = runtime.settings.sms_provider
+        outcomes.fail(session, payout, code=code, description=error.message, sms_provider=sms)
 
 
 def resolve_unknown(payout_id: int) -> None:
