@@ -8,7 +8,6 @@ know is recorded and logged, and answered like any other: Daraja does not retry.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
-from core.kvstore import KeyValueStore
 from core.webhooks import record_event
 from payouts import outcomes
+from payouts.float_balance import warn_if_low
 from payouts.models import Payout
-from payouts.providers.base import BalanceOutcome, PayoutProvider
+from payouts.providers.base import PayoutProvider
 
 log = logging.getLogger("kazi.payouts.callbacks")
 
@@ -44,7 +43,6 @@ SANDBOX_KINDS = {
     "status_result": "status",
     "balance_result": "balance",
 }
-FLOAT_KEY = "payouts:float"
 #: How long inconclusive status answers lead to automatic re-queries.
 REQUERY_FOR = timedelta(days=1)
 
@@ -59,10 +57,9 @@ class Handled:
 
 @dataclass(frozen=True)
 class CallbackContext:
-    """What handling needs besides the body: where receipts go and where the float lives."""
+    """What handling needs besides the body: receipts, the float threshold, re-query delay."""
 
     sms_provider: str | None
-    store: KeyValueStore
     float_alert_minor: int
     requery_after: timedelta = timedelta(minutes=10)  # after an inconclusive status answer
 
@@ -102,7 +99,7 @@ def handle_callback(
     if kind == "balance":
         balance = provider.parse_balance_result(body)
         _record(session, provider, kind, body, balance.originator_conversation_id)
-        record_float(context.store, balance, context.float_alert_minor)
+        warn_if_low(balance, context.float_alert_minor)
         return Handled(kind, None)
     # A status or balance query that timed out in the provider's queue: nothing changed;
     # the payout stays open and the next reconcile asks again.
@@ -148,35 +145,3 @@ def _record(
 def _unknown(kind: str, originator_id: str) -> Handled:
     log.warning("payout %s callback for an unknown id %r: recorded, ignored", kind, originator_id)
     return Handled(kind, None)
-
-
-def record_float(store: KeyValueStore, balance: BalanceOutcome, alert_minor: int) -> dict[str, Any]:
-    """Keep the latest disbursement-float reading, with its alert state, in the shared store."""
-    utility = balance.account("Utility")
-    state: dict[str, Any] = {
-        "checked_at": utcnow().isoformat(),
-        "ok": balance.success and utility is not None,
-        "result": f"{balance.result_code} {balance.result_description}".strip(),
-    }
-    if utility is not None:
-        state.update(
-            available_minor=utility.available_minor,
-            currency=utility.currency,
-            alert=utility.available_minor < alert_minor,
-            threshold_minor=alert_minor,
-        )
-        if state["alert"]:
-            log.error(
-                "PAYOUT FLOAT LOW: utility account %s %s < threshold %s",
-                utility.currency,
-                utility.available_minor,
-                alert_minor,
-            )
-    store.set(FLOAT_KEY, json.dumps(state).encode())
-    return state
-
-
-def float_state(store: KeyValueStore) -> dict[str, Any] | None:
-    """The latest float reading, or None before the first balance answer."""
-    raw = store.get(FLOAT_KEY)
-    return None if raw is None else json.loads(raw)

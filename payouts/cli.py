@@ -10,12 +10,15 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.runtime import Runtime
-from payouts.callbacks import float_state
+from payouts.float_balance import FloatReading, latest_reading
 from payouts.jobs import check_float, resolve_unknown
 from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import FINAL
+from payouts.providers.base import PayoutProvider
+from payouts.receipts import format_amount
 from payouts.reconcile import ledger_mismatches
 from payouts.services import queue_submit, stuck_payouts
+from payouts.wiring import payout_provider
 
 payouts_cli = AppGroup("payouts", help="Payouts: reconciliation and the disbursement float.")
 
@@ -80,23 +83,35 @@ def _await_outcomes(runtime: Runtime, ids: list[int], wait: float) -> dict[int, 
 def balance(wait: float) -> None:
     """Query the disbursement float; print it, and ALERT below PAYOUT_FLOAT_ALERT_MINOR."""
     runtime = _runtime()
-    before = float_state(runtime.store)
+    provider = payout_provider(runtime, purpose="balance")
+    threshold = runtime.settings.payout_float_alert_minor
+    before = _latest(runtime, provider, threshold)
     with runtime.activated():
         check_float()
     deadline = time.monotonic() + wait
-    state = float_state(runtime.store)
-    while (state is None or state == before) and time.monotonic() < deadline:
+    now = _latest(runtime, provider, threshold)
+    while _same(now, before) and time.monotonic() < deadline:
         time.sleep(0.2)
-        state = float_state(runtime.store)
-    if state is None or state == before:
-        raise click.ClickException("no balance answer yet; it will be stored when it arrives")
-    if "available_minor" not in state:
-        raise click.ClickException(f"balance query failed: {state['result']}")
+        now = _latest(runtime, provider, threshold)
+    if now is None or _same(now, before):
+        raise click.ClickException("no balance answer yet; it is recorded when it arrives")
+    if now.available_minor is None:
+        click.echo(f"ALERT: balance query failed: {now.result}")
+        raise SystemExit(2)
     click.echo(
-        f"utility account: {state['currency']} {state['available_minor'] / 100:,.2f} available "
-        f"(threshold {state['threshold_minor'] / 100:,.2f}) at {state['checked_at']}"
+        f"utility account: {format_amount(now.available_minor, now.currency or 'KES')} available "
+        f"(threshold {format_amount(threshold, now.currency or 'KES')}) at {now.received_at}"
     )
-    if state["alert"]:
+    if now.alert:
         click.echo("ALERT: disbursement float below threshold; top up the B2C utility account")
         raise SystemExit(2)
     click.echo("ok")
+
+
+def _latest(runtime: Runtime, provider: PayoutProvider, threshold: int) -> FloatReading | None:
+    with runtime.sessions() as session:
+        return latest_reading(session, provider, threshold)
+
+
+def _same(now: FloatReading | None, before: FloatReading | None) -> bool:
+    return now is None or (before is not None and now.event_id == before.event_id)

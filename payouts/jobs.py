@@ -33,11 +33,10 @@ log = logging.getLogger("kazi.payouts.jobs")
 
 
 def callback_context(runtime: Runtime) -> CallbackContext:
-    """Receipts through the configured SMS provider; the float in the shared store."""
+    """Receipts through the configured SMS provider; thresholds and delays from settings."""
     settings = runtime.settings
     return CallbackContext(
         settings.sms_provider,
-        runtime.store,
         settings.payout_float_alert_minor,
         timedelta(minutes=settings.payout_unknown_after_minutes),
     )
