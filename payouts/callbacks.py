@@ -72,40 +72,83 @@ def handle_callback(
     context: CallbackContext,
 ) -> Handled:
     """Apply one decoded provider callback in the caller's transaction."""
-    if kind in ("result", "timeout"):
-        parse = provider.parse_result if kind == "result" else provider.parse_timeout
-        outcome = parse(body)
-        payout = outcomes.lock_by_originator(session, outcome.originator_conversation_id)
-        _record(session, provider, kind, body, outcome.originator_conversation_id)
-        if payout is None:
-            return _unknown(kind, outcome.originator_conversation_id)
-        if outcomes.apply_outcome(session, payout, outcome, sms_provider=context.sms_provider):
-            _queue_status_query(session, payout)
-        return Handled(kind, payout.id)
-    if kind == "status":
-        status = provider.parse_status_result(body)
-        payout = _payout_for_status(
-            session, status.payout_originator_conversation_id, status.originator_conversation_id
-        )
-        _record(session, provider, kind, body, status.payout_originator_conversation_id)
-        if payout is None:
-            return _unknown(kind, status.originator_conversation_id)
-        outcomes.apply_status(session, payout, status, sms_provider=context.sms_provider)
-        if payout.status in outcomes.OPEN and utcnow() - payout.created_at < REQUERY_FOR:
-            # Not proven paid (not found yet, Failed, pending): ask again later rather
-            # than guess; after a day only an operator (reconcile) asks again.
-            _queue_status_query(session, payout, delay=context.requery_after)
-        return Handled(kind, payout.id)
-    if kind == "balance":
-        balance = provider.parse_balance_result(body)
-        _record(session, provider, kind, body, balance.originator_conversation_id)
-        warn_if_low(balance, context.float_alert_minor)
-        return Handled(kind, None)
-    # A status or balance query that timed out in the provider's queue: nothing changed;
-    # the payout stays open and the next reconcile asks again.
+    handler = _HANDLERS.get(kind, _on_query_timeout)
+    return handler(session, provider, kind, body, context)
+
+
+def _on_result(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    context: CallbackContext,
+) -> Handled:
+    parse = provider.parse_result if kind == "result" else provider.parse_timeout
+    outcome = parse(body)
+    payout = outcomes.lock_by_originator(session, outcome.originator_conversation_id)
+    _record(session, provider, kind, body, outcome.originator_conversation_id)
+    if payout is None:
+        return _unknown(kind, outcome.originator_conversation_id)
+    if outcomes.apply_outcome(session, payout, outcome, sms_provider=context.sms_provider):
+        _queue_status_query(session, payout)
+    return Handled(kind, payout.id)
+
+
+def _on_status(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    context: CallbackContext,
+) -> Handled:
+    status = provider.parse_status_result(body)
+    payout = _payout_for_status(
+        session, status.payout_originator_conversation_id, status.originator_conversation_id
+    )
+    _record(session, provider, kind, body, status.payout_originator_conversation_id)
+    if payout is None:
+        return _unknown(kind, status.originator_conversation_id)
+    outcomes.apply_status(session, payout, status, sms_provider=context.sms_provider)
+    if payout.status in outcomes.OPEN and utcnow() - payout.created_at < REQUERY_FOR:
+        # Not proven paid (not found yet, Failed, pending): ask again later rather
+        # than guess; after a day only an operator (reconcile) asks again.
+        _queue_status_query(session, payout, delay=context.requery_after)
+    return Handled(kind, payout.id)
+
+
+def _on_balance(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    context: CallbackContext,
+) -> Handled:
+    balance = provider.parse_balance_result(body)
+    _record(session, provider, kind, body, balance.originator_conversation_id)
+    warn_if_low(balance, context.float_alert_minor)
+    return Handled(kind, None)
+
+
+def _on_query_timeout(
+    session: Session,
+    provider: PayoutProvider,
+    kind: str,
+    body: Mapping[str, Any],
+    context: CallbackContext,
+) -> Handled:
+    # A status or balance query timed out in the provider's queue: nothing changed;
+    # the payout stays open and a later query (or reconcile) asks again.
     _record(session, provider, kind, body, None)
     log.warning("payout %s callback: the query timed out at the provider", kind)
     return Handled(kind, None)
+
+
+_HANDLERS = {
+    "result": _on_result,
+    "timeout": _on_result,
+    "status": _on_status,
+    "balance": _on_balance,
+}
 
 
 def _payout_for_status(

@@ -62,7 +62,7 @@ def _resolve(runtime: Runtime, payout_id: int, *, never_sent: bool) -> None:
             queue_submit(session, payout_id)
         return
     try:
-        resolve_unknown(payout_id)
+        resolve_unknown(payout_id, force=True)  # an operator asked: query now
     except Exception as error:  # one unreachable query must not stop the others
         click.echo(f"payout {payout_id}: status query failed: {error}")
 

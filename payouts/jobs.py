@@ -10,7 +10,7 @@ sending the payment again.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import utcnow
@@ -103,7 +103,7 @@ def _record_refusal(
         outcomes.fail(session, payout, code=code, description=error.message, sms_provider=sms)
 
 
-def resolve_unknown(payout_id: int) -> None:
+def resolve_unknown(payout_id: int, force: bool = False) -> None:
     """Ask the provider what became of an open payout; the answer arrives by callback."""
     runtime = current()
     with runtime.sessions.begin() as session:
@@ -112,6 +112,9 @@ def resolve_unknown(payout_id: int) -> None:
             return
         if payout.status is PayoutStatus.REQUESTED and payout.submit_attempts == 0:
             return  # never sent: the submit job (or reconcile) sends it
+        if not force and _queried_lately(runtime, payout.status_queried_at):
+            # Another query's answer scheduled this one too: one question at a time.
+            return
         outcomes.mark_unknown(payout, "no result from the provider in time")
         originator_id = payout.originator_id
     # Errors escape: rq retries the query (a query never moves money).
@@ -120,6 +123,11 @@ def resolve_unknown(payout_id: int) -> None:
         payout = outcomes.lock_payout(session, payout_id)
         payout.status_query_id = ack.originator_conversation_id
         payout.status_queried_at = utcnow()
+
+
+def _queried_lately(runtime: Runtime, queried_at: datetime | None) -> bool:
+    spacing = timedelta(minutes=runtime.settings.payout_unknown_after_minutes / 2)
+    return queried_at is not None and utcnow() - queried_at < spacing
 
 
 def check_float() -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core.webhooks import WebhookEvent
 from gateway.models import Message
+from payouts.jobs import resolve_unknown
 from payouts.models import LedgerTransaction, PayoutStatus
 from payouts.providers.daraja import B2C_PATH, STATUS_PATH
 from tests.emulators.daraja import FAILURE_DESCRIPTIONS, Scenario
@@ -207,3 +208,7 @@ def test_a_status_answer_that_proves_nothing_keeps_the_money_on_hold(kazi: Kazi)
     requery = [s for s in kazi.runtime.jobs.pending() if s.func.__name__ == "resolve_unknown"]
     assert [s.args for s in requery] == [(payout_id,)]
     assert requery[0].delay.total_seconds() == 600
+    # A second chain of queries (e.g. reconcile's) never doubles the questions asked.
+    with kazi.runtime.activated():
+        resolve_unknown(payout_id)
+    assert len(kazi.emulator.received(STATUS_PATH)) == 1
