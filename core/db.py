@@ -125,8 +125,9 @@ def lock_row(session: Session, model: type[Any], row_id: int) -> Any:
     """Load one row locked until the transaction ends (None if absent), on both databases.
 
     PostgreSQL takes a row lock (``SELECT ... FOR UPDATE``). SQLite has no row locks
-    and serialises writers: a no-op write takes the database write lock before the
-    read, so a read-then-write can never act on a stale snapshot.
+    and serialises writers: a write of the row's own id takes the database write lock
+    before the read (it also bumps an ``updated_at`` column, harmlessly), so a
+    read-then-write can never act on a stale snapshot.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(model).where(model.id == row_id).values(id=model.id))

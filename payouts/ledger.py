@@ -3,6 +3,11 @@
 Balances are sums of entries, never stored numbers that could drift. A transaction
 carries the business event's own reference ("wage:assignment:42"), unique in the
 database, so recording the same event twice is a no-op instead of double money.
+
+A withdrawal moves money wallet → hold (``payout:{id}:hold``), then hold → disbursed
+(``:settle``) or hold → wallet (``:release``), never both. Only the hold debits a
+wallet, and it does so with the wallet row locked (``lock_wallet``), so however many
+withdrawals race, none reads a balance another is about to spend.
 """
 
 from __future__ import annotations
