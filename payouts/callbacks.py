@@ -73,74 +73,68 @@ def handle_callback(
 ) -> Handled:
     """Apply one decoded provider callback in the caller's transaction."""
     handler = _HANDLERS.get(kind, _on_query_timeout)
-    return handler(session, provider, kind, body, context)
+    return handler(session, _Callback(provider, kind, body, context))
 
 
-def _on_result(
-    session: Session,
-    provider: PayoutProvider,
-    kind: str,
-    body: Mapping[str, Any],
-    context: CallbackContext,
-) -> Handled:
-    parse = provider.parse_result if kind == "result" else provider.parse_timeout
-    outcome = parse(body)
+@dataclass(frozen=True)
+class _Callback:
+    provider: PayoutProvider
+    kind: str
+    body: Mapping[str, Any]
+    context: CallbackContext
+
+    def record(self, session: Session, external_id: str | None) -> None:
+        """Store the callback as it arrived, in the handler's transaction."""
+        record_event(
+            session,
+            source=self.provider.name,
+            kind=f"b2c_{self.kind}",
+            payload=dict(self.body),
+            external_id=external_id,
+        )
+
+
+def _on_result(session: Session, cb: _Callback) -> Handled:
+    parse = cb.provider.parse_result if cb.kind == "result" else cb.provider.parse_timeout
+    outcome = parse(cb.body)
     payout = outcomes.lock_by_originator(session, outcome.originator_conversation_id)
-    _record(session, provider, kind, body, outcome.originator_conversation_id)
+    cb.record(session, outcome.originator_conversation_id)
     if payout is None:
-        return _unknown(kind, outcome.originator_conversation_id)
-    if outcomes.apply_outcome(session, payout, outcome, sms_provider=context.sms_provider):
+        return _unknown(cb.kind, outcome.originator_conversation_id)
+    if outcomes.apply_outcome(session, payout, outcome, sms_provider=cb.context.sms_provider):
         _queue_status_query(session, payout)
-    return Handled(kind, payout.id)
+    return Handled(cb.kind, payout.id)
 
 
-def _on_status(
-    session: Session,
-    provider: PayoutProvider,
-    kind: str,
-    body: Mapping[str, Any],
-    context: CallbackContext,
-) -> Handled:
-    status = provider.parse_status_result(body)
+def _on_status(session: Session, cb: _Callback) -> Handled:
+    status = cb.provider.parse_status_result(cb.body)
     payout = _payout_for_status(
         session, status.payout_originator_conversation_id, status.originator_conversation_id
     )
-    _record(session, provider, kind, body, status.payout_originator_conversation_id)
+    cb.record(session, status.payout_originator_conversation_id)
     if payout is None:
-        return _unknown(kind, status.originator_conversation_id)
-    outcomes.apply_status(session, payout, status, sms_provider=context.sms_provider)
+        return _unknown(cb.kind, status.originator_conversation_id)
+    outcomes.apply_status(session, payout, status, sms_provider=cb.context.sms_provider)
     if payout.status in outcomes.OPEN and utcnow() - payout.created_at < REQUERY_FOR:
         # Not proven paid (not found yet, Failed, pending): ask again later rather
         # than guess; after a day only an operator (reconcile) asks again.
-        _queue_status_query(session, payout, delay=context.requery_after)
-    return Handled(kind, payout.id)
+        _queue_status_query(session, payout, delay=cb.context.requery_after)
+    return Handled(cb.kind, payout.id)
 
 
-def _on_balance(
-    session: Session,
-    provider: PayoutProvider,
-    kind: str,
-    body: Mapping[str, Any],
-    context: CallbackContext,
-) -> Handled:
-    balance = provider.parse_balance_result(body)
-    _record(session, provider, kind, body, balance.originator_conversation_id)
-    warn_if_low(balance, context.float_alert_minor)
-    return Handled(kind, None)
+def _on_balance(session: Session, cb: _Callback) -> Handled:
+    balance = cb.provider.parse_balance_result(cb.body)
+    cb.record(session, balance.originator_conversation_id)
+    warn_if_low(balance, cb.context.float_alert_minor)
+    return Handled(cb.kind, None)
 
 
-def _on_query_timeout(
-    session: Session,
-    provider: PayoutProvider,
-    kind: str,
-    body: Mapping[str, Any],
-    context: CallbackContext,
-) -> Handled:
+def _on_query_timeout(session: Session, cb: _Callback) -> Handled:
     # A status or balance query timed out in the provider's queue: nothing changed;
     # the payout stays open and a later query (or reconcile) asks again.
-    _record(session, provider, kind, body, None)
-    log.warning("payout %s callback: the query timed out at the provider", kind)
-    return Handled(kind, None)
+    cb.record(session, None)
+    log.warning("payout %s callback: the query timed out at the provider", cb.kind)
+    return Handled(cb.kind, None)
 
 
 _HANDLERS = {
@@ -167,22 +161,6 @@ def _queue_status_query(session: Session, payout: Payout, delay: timedelta | Non
     from payouts.jobs import resolve_unknown  # the job module imports this one
 
     enqueue(session, resolve_unknown, payout.id, queue="payouts", delay=delay)
-
-
-def _record(
-    session: Session,
-    provider: PayoutProvider,
-    kind: str,
-    body: Mapping[str, Any],
-    external_id: str | None,
-) -> None:
-    record_event(
-        session,
-        source=provider.name,
-        kind=f"b2c_{kind}",
-        payload=dict(body),
-        external_id=external_id,
-    )
 
 
 def _unknown(kind: str, originator_id: str) -> Handled:
