@@ -16,7 +16,7 @@ from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import FINAL
 from payouts.providers.base import PayoutProvider
 from payouts.receipts import format_amount
-from payouts.reconcile import ledger_mismatches
+from payouts.reconcile import contradicted_payouts, ledger_mismatches
 from payouts.services import queue_submit, stuck_payouts
 from payouts.wiring import payout_provider
 
@@ -47,7 +47,7 @@ def reconcile(older_than: float | None, wait: float) -> None:
     for payout_id, before, _ in stuck:
         click.echo(f"payout {payout_id}: {before} -> {after[payout_id]}")
     with runtime.sessions() as session:
-        mismatches = ledger_mismatches(session)
+        mismatches = ledger_mismatches(session) + contradicted_payouts(session)
     for mismatch in mismatches:
         click.echo(mismatch.line())
     unresolved = sum(1 for s in after.values() if s not in FINAL)

@@ -36,6 +36,8 @@ TRANSITIONS: Mapping[PayoutStatus, frozenset[PayoutStatus]] = {
     S.SETTLED: frozenset(),
     S.FAILED: frozenset(),
 }
+#: Marks a payout whose provider contradicted its final state (reconcile lists them).
+MISMATCH = "MISMATCH:"
 FINAL = frozenset(s for s, exits in TRANSITIONS.items() if not exits)
 OPEN = frozenset(TRANSITIONS) - FINAL
 
@@ -120,6 +122,9 @@ def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
         log.error(
             "PAYOUT MISMATCH: payout %s is %s, the provider says %s", payout.id, payout.status, to
         )
+        if not (payout.result_description or "").startswith(MISMATCH):
+            note = f"{MISMATCH} the provider says {to}; {payout.result_description or ''}"
+            payout.result_description = note[:1000]  # reconcile lists these for an operator
         return False
     return True
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from payouts import ledger
 from payouts.models import AccountKind, Payout, PayoutStatus
-from payouts.outcomes import OPEN
+from payouts.outcomes import MISMATCH, OPEN
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,13 @@ class Mismatch:
     """One disagreement an operator must look at."""
 
     what: str
-    ledger_minor: int
-    payouts_minor: int
+    ledger_minor: int | None = None
+    payouts_minor: int | None = None
 
     def line(self) -> str:
         """One line for the summary."""
+        if self.ledger_minor is None:
+            return f"MISMATCH {self.what}"
         return f"MISMATCH {self.what}: ledger {self.ledger_minor} vs payouts {self.payouts_minor}"
 
 
@@ -46,3 +48,12 @@ def ledger_mismatches(session: Session, currency: str = "KES") -> list[Mismatch]
         if held != owed:
             found.append(Mismatch(what, held, owed))
     return found
+
+
+def contradicted_payouts(session: Session) -> list[Mismatch]:
+    """Payouts the provider contradicted (e.g. paid after we returned the money)."""
+    stmt = select(Payout).where(Payout.result_description.like(f"{MISMATCH}%"))
+    return [
+        Mismatch(f"payout {p.id} ({p.status}, {p.amount_minor}): {p.result_description}")
+        for p in session.scalars(stmt)
+    ]

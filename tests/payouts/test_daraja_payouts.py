@@ -170,6 +170,11 @@ def test_a_success_after_a_failure_moves_no_money(kazi: Kazi) -> None:
     assert kazi.payout(payout_id).status is PayoutStatus.FAILED
     assert legs(kazi, payout_id) == ["payout_hold", "payout_release"]
     assert balance_of(kazi, payout_id) == 10_000
+    # An operator must look: reconcile names the payout.
+    result = kazi.app.test_cli_runner().invoke(args=["payouts", "reconcile", "--wait", "0"])
+    assert f"MISMATCH payout {payout_id} (failed, 5000): MISMATCH: the provider says settled" in (
+        result.output
+    )
 
 
 @pytest.mark.redis
