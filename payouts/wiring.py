@@ -71,7 +71,9 @@ def payout_provider(runtime: Runtime, *, purpose: str = "payments") -> PayoutPro
 def _build(settings: Settings, runtime: Runtime, purpose: str) -> PayoutProvider:
     if settings.payout_provider == "sandbox":
         return SandboxProvider(
-            _sandbox_deliver(runtime), delay_seconds=settings.payout_sandbox_delay_seconds
+            _sandbox_deliver(runtime),
+            delay_seconds=settings.payout_sandbox_delay_seconds,
+            store=runtime.store,
         )
     config = daraja_config(settings, "balance" if purpose == "balance" else "status")
     # The token lives in the runtime's shared store (Redis in production): one per app.

@@ -67,3 +67,24 @@ def test_a_silent_sandbox_payout_is_settled_by_reconcile(sandbox_kazi: Kazi) -> 
     )
     assert f"payout {payout_id}: submitted -> settled" in result.output, result.output
     assert legs(sandbox_kazi, payout_id) == ["payout_hold", "payout_settle"]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_under_rq_a_timed_out_sandbox_payout_is_found_by_another_work_horse(
+    committed_url: str, redis_client
+) -> None:
+    from core.worker import run_worker
+    from tests.conftest import REDIS_URL
+
+    settings = make_settings(
+        database_url=committed_url, redis_url=REDIS_URL, payout_sandbox_delay_seconds=0
+    )
+    app = create_app(settings)
+    kazi = Kazi(app, app.extensions["kazi"], "", DarajaEmulator())
+    payout_id = kazi.withdraw(5_000, phone=TIMEOUT_PHONE)
+    # Each job runs in its own forked work horse: only the shared store links them.
+    run_worker(kazi.runtime, ["payouts"], burst=True)
+    assert kazi.payout(payout_id).status is PayoutStatus.SETTLED
+    assert callback_kinds(kazi) == ["b2c_timeout", "b2c_status"]
+    kazi.runtime.engine.dispose()
