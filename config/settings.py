@@ -173,6 +173,14 @@ class Settings:
         "LIVING_WAGE_FLOORS", _wage_floors, (("KE", 12500), ("UG", 2500), ("TZ", 250000))
     )
     platform_fee_percent: int = _setting("PLATFORM_FEE_PERCENT", _integer, 0)
+    # Withdrawal limits in minor units (KES cents); Daraja pays KES 10 to 250,000.
+    payout_min_minor: int = _setting("PAYOUT_MIN_MINOR", _integer, 1_000)
+    payout_max_minor: int = _setting("PAYOUT_MAX_MINOR", _integer, 7_000_000)
+    payout_daily_cap_minor: int = _setting("PAYOUT_DAILY_CAP_MINOR", _integer, 10_000_000)
+    payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
+    payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
+    payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
+    payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
 
     @classmethod
     def from_env(
@@ -248,6 +256,11 @@ class Settings:
             problems.append("SECRET_KEY: must be at least 32 characters in production")
         if not 0 <= self.platform_fee_percent <= 100:
             problems.append("PLATFORM_FEE_PERCENT: must be between 0 and 100")
+        if not 1_000 <= self.payout_min_minor <= self.payout_max_minor <= 25_000_000:
+            problems.append(
+                "PAYOUT_MIN_MINOR, PAYOUT_MAX_MINOR: need 1000 <= min <= max <= 25000000 "
+                "(Daraja pays KES 10 to 250,000)"
+            )
         if self.sms_rate_per_second <= 0:
             problems.append("SMS_RATE_PER_SECOND: must be greater than 0")
         if len(self.default_country) != 2 or not self.default_country.isalpha():

@@ -50,12 +50,14 @@ def _register_blueprints(app: Flask) -> None:
     from console.views import bp as console_bp
     from core.health import bp as health_bp
     from gateway.views import bp as gateway_bp
+    from payouts.views import bp as payouts_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(gateway_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(payouts_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -15,6 +15,7 @@ from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import sms_cli
 from tasks.cli import tasks_cli
+from payouts.cli import payouts_cli
 from tasks.services import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -109,6 +110,7 @@ def register_commands(app: Flask) -> None:
         flows_cli,
         sms_cli,
         tasks_cli,
+        payouts_cli,
         demo,
         worker,
     ):

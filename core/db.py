@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -117,3 +119,18 @@ def str_enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def lock_row(session: Session, model: type[Any], row_id: int) -> Any:
+    """Load one row locked until the transaction ends (None if absent), on both databases.
+
+    PostgreSQL takes a row lock (``SELECT ... FOR UPDATE``). SQLite has no row locks
+    and serialises writers: a write of the row's own id takes the database write lock
+    before the read (it also bumps an ``updated_at`` column, harmlessly), so a
+    read-then-write can never act on a stale snapshot.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(model.id == row_id).values(id=model.id))
+    stmt = select(model).where(model.id == row_id).with_for_update()
+    # populate_existing: a row already in the session is refreshed from the locked read.
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()

@@ -107,3 +107,38 @@ class BadCallback(PayoutError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message, details=[{"field": field}])
         self.field = field
+
+
+class WithdrawalRefused(PayoutError):
+    """A worker's withdrawal was refused before any money moved; ``reason`` is for the flows."""
+
+    http_status = 409
+    code = "withdrawal_refused"
+
+    #: Every reason a withdrawal can be refused, so flows can word each one in every language.
+    REASONS = frozenset(
+        {
+            "blocked",  # the worker's account is blocked
+            "no_pin",  # the worker never set a PIN
+            "wrong_pin",
+            "pin_locked",  # three wrong PINs: withdrawals paused for a while
+            "not_whole",  # M-Pesa pays whole shillings
+            "below_minimum",
+            "above_maximum",
+            "daily_cap",
+            "insufficient_funds",
+        }
+    )
+
+    def __init__(self, reason: str, message: str, **details: Any) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        super().__init__(message, details=[{"reason": reason, **details}])
+        self.reason = reason
+
+
+class IllegalTransition(PayoutError):
+    """A payout was asked to move between states its lifecycle does not connect (a bug)."""
+
+    http_status = 500
+    code = "payout_illegal_transition"

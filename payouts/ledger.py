@@ -3,6 +3,11 @@
 Balances are sums of entries, never stored numbers that could drift. A transaction
 carries the business event's own reference ("wage:assignment:42"), unique in the
 database, so recording the same event twice is a no-op instead of double money.
+
+A withdrawal moves money wallet → hold (``payout:{id}:hold``), then hold → disbursed
+(``:settle``) or hold → wallet (``:release``), never both. Only the hold debits a
+wallet, and it does so with the wallet row locked (``lock_wallet``), so however many
+withdrawals race, none reads a balance another is about to spend.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import lock_row
 from core.money import Money
 from payouts.errors import PayoutError
 from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -23,6 +29,13 @@ class LedgerError(PayoutError):
     """A movement of money that the ledger refuses."""
 
     code = "ledger_error"
+
+
+class InsufficientFunds(LedgerError):
+    """The wallet holds less than the amount asked for."""
+
+    http_status = 409
+    code = "insufficient_funds"
 
 
 class UnbalancedTransaction(LedgerError):
@@ -198,3 +211,82 @@ def credit_wage(
     return transfer(
         session, kind="wage", reference=reference, source=budget, destination=wallet, amount=amount
     )
+
+
+def lock_wallet(session: Session, worker_id: int, currency: str) -> LedgerAccount:
+    """The worker's wallet, locked until the transaction ends so balance checks cannot race.
+
+    Every debit of a wallet must take this lock first: two withdrawals that both read
+    the balance before either posts would otherwise both pass the check.
+    """
+    wallet = worker_wallet(session, worker_id, currency)
+    lock_row(session, LedgerAccount, wallet.id)
+    return wallet
+
+
+def payout_hold(session: Session, worker_id: int, currency: str) -> LedgerAccount:
+    """The account holding a worker's money on its way to mobile money."""
+    return get_account(session, AccountKind.PAYOUT_HOLD, currency, worker_id=worker_id)
+
+
+def hold_payout(session: Session, *, payout_id: int, worker_id: int, amount: Money) -> Posting:
+    """Move a withdrawal from the wallet to the hold, refusing to overdraw the wallet."""
+    wallet = lock_wallet(session, worker_id, amount.currency)
+    available = balance(session, wallet)
+    if amount.amount > available.amount:
+        raise InsufficientFunds(
+            f"balance {available.format()} is less than {amount.format()}",
+            details=[{"balance": available.amount, "requested": amount.amount}],
+        )
+    return transfer(
+        session,
+        kind="payout_hold",
+        reference=f"payout:{payout_id}:hold",
+        source=wallet,
+        destination=payout_hold(session, worker_id, amount.currency),
+        amount=amount,
+    )
+
+
+def settle_payout(session: Session, *, payout_id: int, worker_id: int, amount: Money) -> Posting:
+    """The provider paid: the held money leaves Kazi (recorded once per payout)."""
+    _refuse_if_recorded(session, f"payout:{payout_id}:release", "settle a released payout")
+    disbursed = get_account(session, AccountKind.DISBURSED, amount.currency)
+    return transfer(
+        session,
+        kind="payout_settle",
+        reference=f"payout:{payout_id}:settle",
+        source=payout_hold(session, worker_id, amount.currency),
+        destination=disbursed,
+        amount=amount,
+    )
+
+
+def release_payout(session: Session, *, payout_id: int, worker_id: int, amount: Money) -> Posting:
+    """The payout failed: the held money returns to the wallet (recorded once per payout)."""
+    _refuse_if_recorded(session, f"payout:{payout_id}:settle", "release a settled payout")
+    return transfer(
+        session,
+        kind="payout_release",
+        reference=f"payout:{payout_id}:release",
+        source=payout_hold(session, worker_id, amount.currency),
+        destination=worker_wallet(session, worker_id, amount.currency),
+        amount=amount,
+    )
+
+
+def _refuse_if_recorded(session: Session, reference: str, what: str) -> None:
+    # The payout state machine already forbids this; the ledger refuses it as well,
+    # because paying a worker and also returning the money would create money.
+    if _by_reference(session, reference) is not None:
+        raise LedgerError(f"cannot {what} ({reference} exists)")
+
+
+def account_total(session: Session, kind: AccountKind, currency: str) -> Money:
+    """The summed balance of every account of a kind (e.g. all payout holds)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.kind == kind, LedgerAccount.currency == currency)
+    )
+    return Money(int(total or 0), currency)

@@ -109,7 +109,16 @@ class Payout(Base):
         str_enum(PayoutStatus), default=PayoutStatus.REQUESTED
     )
     provider: Mapped[str] = mapped_column(String(20))
-    conversation_id: Mapped[str | None] = mapped_column(String(100))
+    # Our idempotency key at the provider (Daraja's OriginatorConversationID), stored with
+    # the row before any call, so every attempt and every status query names one payment.
+    originator_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(100))  # the provider's own id
+    # How many times the submit job reached the provider call; above 0 and still
+    # REQUESTED means an earlier attempt may have been sent: query, never resend.
+    submit_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The id of the latest status query, to match its result when it names no payout.
+    status_query_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    status_queried_at: Mapped[datetime | None]
     receipt: Mapped[str | None] = mapped_column(String(50))
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     result_code: Mapped[str | None] = mapped_column(String(20))

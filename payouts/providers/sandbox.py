@@ -20,6 +20,7 @@ Magic phone numbers demonstrate the unhappy paths (everything else is paid):
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.kvstore import KeyValueStore
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest
 from payouts.providers import daraja_callbacks
 from payouts.providers.base import (
@@ -62,6 +64,8 @@ FAILING_PHONES: Mapping[str, tuple[int | str, str]] = {
     "+254700000003": (2040, "Credit Party customer type (Unregistered) is not supported."),
 }
 TIMEOUT_PHONE = "+254700000004"
+_STORE_PREFIX = "payouts:sandbox:"
+_STORE_TTL = 7 * 24 * 3600.0  # a week of sandbox payments is plenty for a demo
 SILENT_PHONE = "+254700000005"
 
 
@@ -86,6 +90,7 @@ class SandboxProvider:
         shortcode: str = "600000",
         utility_balance_minor: int = 100_000_000,
         now: Callable[[], datetime] = lambda: datetime.now(EAT),
+        store: KeyValueStore | None = None,
     ) -> None:
         self._deliver = deliver
         self._delay = delay_seconds
@@ -94,6 +99,9 @@ class SandboxProvider:
         self._now = now
         self._payments: dict[str, _Payment] = {}
         self._lock = threading.Lock()
+        # With a shared store (Redis under rq), every process of a deployment knows every
+        # sandbox payment, so a status query from another worker process finds it.
+        self._store = store
 
     def submit(self, request: PayoutRequest) -> SubmitAck:
         """Accept a payment like Daraja and schedule its result callback."""
@@ -101,12 +109,11 @@ class SandboxProvider:
         daraja_msisdn(request.phone_e164)
         failure = FAILING_PHONES.get(request.phone_e164)
         with self._lock:
-            if request.payout_id in self._payments:
+            # Timed-out and silent payments are paid too: the status query finds them.
+            payment = _Payment(request, _conversation_id(), _receipt(), failure is None)
+            if request.payout_id in self._payments or not self._share(payment):
                 # Same rule as Daraja: one id, one payment, however often it is sent.
                 raise DuplicateSubmission("sandbox already has this payout id")
-            # Timed-out and silent payments are paid too: the status query finds them.
-            paid = failure is None
-            payment = _Payment(request, _conversation_id(), _receipt(), paid)
             self._payments[request.payout_id] = payment
             if payment.paid:
                 self._balance -= request.amount_minor
@@ -252,7 +259,49 @@ class SandboxProvider:
         with self._lock:
             if originator_id and originator_id in self._payments:
                 return self._payments[originator_id]
-            return next((p for p in self._payments.values() if p.receipt == transaction_id), None)
+            found = next((p for p in self._payments.values() if p.receipt == transaction_id), None)
+        return found or self._shared(originator_id, transaction_id)
+
+    def _share(self, payment: _Payment) -> bool:
+        """Record the payment in the shared store; False if another process has this id."""
+        if self._store is None:
+            return True
+        request = payment.request
+        record = {
+            "request": [
+                request.payout_id,
+                request.phone_e164,
+                request.amount_minor,
+                request.currency,
+            ],
+            "conversation_id": payment.conversation_id,
+            "receipt": payment.receipt,
+            "paid": payment.paid,
+        }
+        key = f"{_STORE_PREFIX}{request.payout_id}"
+        if not self._store.set_if_absent(key, json.dumps(record).encode(), _STORE_TTL):
+            return False
+        self._store.set(
+            f"{_STORE_PREFIX}receipt:{payment.receipt}", request.payout_id.encode(), _STORE_TTL
+        )
+        return True
+
+    def _shared(self, originator_id: str | None, transaction_id: str | None) -> _Payment | None:
+        if self._store is None:
+            return None
+        if not originator_id and transaction_id:
+            by_receipt = self._store.get(f"{_STORE_PREFIX}receipt:{transaction_id}")
+            originator_id = by_receipt.decode() if by_receipt else None
+        raw = self._store.get(f"{_STORE_PREFIX}{originator_id}") if originator_id else None
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        return _Payment(
+            PayoutRequest(*record["request"]),
+            record["conversation_id"],
+            record["receipt"],
+            record["paid"],
+        )
 
     def _stamp(self) -> str:
         return self._now().strftime("%Y%m%d%H%M%S")

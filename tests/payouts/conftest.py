@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 import requests
 
+from core.app import create_app
 from core.kvstore import KeyValueStore, MemoryStore
+from core.runtime import Runtime
+from payouts.models import Payout, PayoutStatus
 from payouts.providers.daraja import DarajaClient, DarajaConfig
-from tests.emulators.daraja import DarajaEmulator
-from tests.emulators.http import CallbackRecorder
+from payouts.services import WithdrawalLimits, request_withdrawal
+from tests.conftest import make_settings
+from tests.emulators.daraja import DarajaEmulator, Scenario
+from tests.emulators.http import BackgroundServer, CallbackRecorder
+from tests.payouts.factories import PIN, earn, make_worker, wait_until
 
 WEBHOOK_TOKEN = "s3cret-hook-token"
 
@@ -62,3 +68,82 @@ def make_client(
     yield make
     for session in sessions:
         session.close()
+
+
+@dataclass
+class Kazi:
+    """Kazi serving over real HTTP, paying through the Daraja emulator."""
+
+    app: Any
+    runtime: Runtime
+    url: str
+    emulator: DarajaEmulator
+
+    def withdraw(
+        self,
+        amount: int = 5_000,
+        *,
+        earned: int = 10_000,
+        scenario: Scenario | None = None,
+        **worker: Any,
+    ) -> int:
+        """A worker earns ``earned`` and withdraws ``amount`` (the emulator will play
+        ``scenario``); returns the payout id once committed, its job on its way."""
+        with self.runtime.sessions.begin() as session:
+            worker_row = make_worker(session, **worker)
+            earn(session, worker_row.id, earned)
+            payout = request_withdrawal(
+                session,
+                worker_id=worker_row.id,
+                pin=PIN,
+                amount_minor=amount,
+                limits=WithdrawalLimits.from_settings(self.runtime.settings),
+                store=self.runtime.store,
+                provider=self.runtime.settings.payout_provider,
+            )
+            if scenario is not None:  # set before the commit sends the submit job
+                self.emulator.scenarios[payout.originator_id] = scenario
+            return payout.id
+
+    def payout(self, payout_id: int) -> Payout:
+        with self.runtime.sessions() as session:
+            return session.get_one(Payout, payout_id)
+
+    def wait_for(self, payout_id: int, status: PayoutStatus, timeout: float = 10.0) -> Payout:
+        wait_until(lambda: self.payout(payout_id).status is status, timeout)
+        return self.payout(payout_id)
+
+
+def build_kazi(committed_url: str, emulator: DarajaEmulator, **overrides: Any) -> Iterator[Kazi]:
+    """Start Kazi's app on a free port with settings pointing at the emulator."""
+    holder: dict[str, Any] = {}
+    server = BackgroundServer(lambda environ, start: holder["app"](environ, start))
+    values: dict[str, Any] = dict(
+        database_url=committed_url,
+        payout_provider="daraja",
+        mpesa_base_url=emulator.url,
+        mpesa_consumer_key=emulator.consumer_key,
+        mpesa_consumer_secret=emulator.consumer_secret,
+        mpesa_shortcode=emulator.shortcode,
+        mpesa_initiator_name=emulator.initiator_name,
+        mpesa_security_credential="c2VjdXJpdHktY3JlZGVudGlhbA==",
+        mpesa_webhook_token=WEBHOOK_TOKEN,
+        public_base_url=server.url,
+    )
+    values.update(overrides)
+    app = create_app(make_settings(**values))
+    holder["app"] = app
+    server.start()
+    runtime = app.extensions["kazi"]
+    yield Kazi(app, runtime, server.url, emulator)
+    emulator.join_callbacks()
+    if hasattr(runtime.jobs, "drain"):  # the embedded runner (rq jobs stay in Redis)
+        runtime.jobs.drain(timeout=10)
+    server.stop()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def kazi(committed_url: str, emulator: DarajaEmulator) -> Iterator[Kazi]:
+    """Kazi with PAYOUT_PROVIDER=daraja against the emulator, webhooks over real HTTP."""
+    yield from build_kazi(committed_url, emulator)

@@ -150,3 +150,22 @@ def test_failed_payments_do_not_reduce_the_balance(outbox):
     sandbox.account_balance()
     utility = sandbox.parse_balance_result(outbox.sent[-1][1]).account("Utility")
     assert utility is not None and utility.amounts_minor[:2] == (12_345, 12_345)
+
+
+def test_a_shared_store_lets_another_process_find_and_refuse_a_payment(outbox: Outbox) -> None:
+    from core.kvstore import MemoryStore
+
+    store = MemoryStore()
+    first = SandboxProvider(outbox, delay_seconds=0, now=lambda: NOW, store=store)
+    other = SandboxProvider(outbox, delay_seconds=0, now=lambda: NOW, store=store)
+    first.submit(request(phone="+254700000005", payout_id="p-shared"))
+    with pytest.raises(DuplicateSubmission):
+        other.submit(request(payout_id="p-shared"))
+    other.query_status(originator_conversation_id="p-shared")
+    kind, body, _ = outbox.sent[-1]
+    outcome = other.parse_status_result(body)
+    assert kind is CallbackKind.STATUS_RESULT
+    assert outcome.payout_status is ResultStatus.SUCCESS
+    assert outcome.payout_originator_conversation_id == "p-shared"
+    other.query_status(transaction_id=outcome.receipt)
+    assert other.parse_status_result(outbox.sent[-1][1]).payout_status is ResultStatus.SUCCESS

@@ -1,0 +1,78 @@
+"""The disbursement float: the B2C utility account's balance, and whether it runs low.
+
+Balance answers arrive by callback and are recorded as webhook events, so the latest
+reading is read back from the database: any process (the CLI, a console page) sees
+it, with or without Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.webhooks import WebhookEvent
+from payouts.providers.base import BalanceOutcome, PayoutProvider
+
+log = logging.getLogger("kazi.payouts.float")
+
+EVENT_KIND = "b2c_balance"
+
+
+@dataclass(frozen=True)
+class FloatReading:
+    """One balance answer: the utility account's available funds and the alert state."""
+
+    event_id: int
+    received_at: datetime | None
+    ok: bool
+    result: str
+    available_minor: int | None
+    currency: str | None
+    alert: bool
+
+
+def reading(
+    balance: BalanceOutcome, alert_minor: int, *, event_id: int = 0, at: datetime | None = None
+) -> FloatReading:
+    """Read a balance answer; a failed query or a missing utility account is an alert too."""
+    utility = balance.account("Utility")
+    available = utility.available_minor if utility else None
+    return FloatReading(
+        event_id=event_id,
+        received_at=at,
+        ok=balance.success and utility is not None,
+        result=f"{balance.result_code} {balance.result_description}".strip(),
+        available_minor=available,
+        currency=utility.currency if utility else None,
+        alert=available is None or available < alert_minor,
+    )
+
+
+def warn_if_low(balance: BalanceOutcome, alert_minor: int) -> None:
+    """Log an error an operator's alerting picks up when the float is below the threshold."""
+    now = reading(balance, alert_minor)
+    if now.alert:
+        log.error(
+            "PAYOUT FLOAT LOW: utility account %s %s < threshold %s (%s)",
+            now.currency,
+            now.available_minor,
+            alert_minor,
+            now.result,
+        )
+
+
+def latest_reading(
+    session: Session, provider: PayoutProvider, alert_minor: int
+) -> FloatReading | None:
+    """The newest recorded balance answer, or None before the first one."""
+    event = session.scalars(
+        select(WebhookEvent).where(WebhookEvent.kind == EVENT_KIND).order_by(WebhookEvent.id.desc())
+    ).first()
+    if event is None:
+        return None
+    balance = provider.parse_balance_result(event.payload)
+    return reading(balance, alert_minor, event_id=event.id, at=event.received_at)

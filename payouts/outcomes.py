@@ -1,0 +1,209 @@
+"""The payout lifecycle: one declared transition table, and the money legs each move makes.
+
+Every move happens with the payout row locked, so a callback, the submit job and a
+status query racing on one payout are applied one after another. Final states are
+final: a duplicate callback finds the payout already there and changes nothing, and
+the ledger's references (``payout:{id}:settle`` / ``:release``) make each leg
+impossible to record twice even if that guard were bypassed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import lock_row, utcnow
+from core.money import Money
+from payouts import ledger
+from payouts.errors import IllegalTransition
+from payouts.models import Payout, PayoutStatus
+from payouts.providers.base import PayoutOutcome, ResultStatus, StatusOutcome, SubmitAck
+from payouts.receipts import send_receipt
+
+log = logging.getLogger("kazi.payouts")
+
+S = PayoutStatus
+#: Where a payout may go from each state. A callback may overtake the submit job's own
+#: record of the provider's answer, so REQUESTED can end directly in SETTLED or FAILED.
+TRANSITIONS: Mapping[PayoutStatus, frozenset[PayoutStatus]] = {
+    S.REQUESTED: frozenset({S.SUBMITTED, S.UNKNOWN, S.SETTLED, S.FAILED}),
+    S.SUBMITTED: frozenset({S.UNKNOWN, S.SETTLED, S.FAILED}),
+    S.UNKNOWN: frozenset({S.SETTLED, S.FAILED}),
+    S.SETTLED: frozenset(),
+    S.FAILED: frozenset(),
+}
+#: Marks a payout whose provider contradicted its final state (reconcile lists them).
+MISMATCH = "MISMATCH:"
+FINAL = frozenset(s for s, exits in TRANSITIONS.items() if not exits)
+OPEN = frozenset(TRANSITIONS) - FINAL
+
+
+def move(payout: Payout, to: PayoutStatus) -> None:
+    """Change a payout's status along the table; anything else is a bug and raises."""
+    if to not in TRANSITIONS[payout.status]:
+        raise IllegalTransition(f"payout {payout.id}: {payout.status} -> {to} is not allowed")
+    payout.status = to
+
+
+def lock_payout(session: Session, payout_id: int) -> Payout | None:
+    """The payout, locked for the rest of the transaction."""
+    return lock_row(session, Payout, payout_id)
+
+
+def lock_by_originator(session: Session, originator_id: str) -> Payout | None:
+    """The payout with this provider idempotency key, locked; None for an unknown id."""
+    payout_id = session.scalar(select(Payout.id).where(Payout.originator_id == originator_id))
+    return None if payout_id is None else lock_payout(session, payout_id)
+
+
+def record_ack(session: Session, payout: Payout, ack: SubmitAck) -> None:
+    """The provider accepted the payment; its result will come by callback."""
+    payout.conversation_id = payout.conversation_id or ack.conversation_id
+    payout.submitted_at = payout.submitted_at or utcnow()
+    if payout.status is S.REQUESTED:
+        move(payout, S.SUBMITTED)
+    # Otherwise the result callback overtook this answer: the payout is already further.
+
+
+def mark_unknown(payout: Payout, reason: str) -> bool:
+    """The provider may or may not have the payment; True if this call changed the status."""
+    if payout.status in FINAL or payout.status is S.UNKNOWN:
+        return False
+    move(payout, S.UNKNOWN)
+    payout.result_description = reason[:1000]
+    log.warning(
+        "payout %s: outcome unknown (%s); a status query will resolve it", payout.id, reason
+    )
+    return True
+
+
+def settle(
+    session: Session,
+    payout: Payout,
+    *,
+    receipt: str | None,
+    sms_provider: str | None,
+    recipient_name: str | None = None,
+    completed_at: datetime | None = None,
+) -> bool:
+    """The worker was paid: move the hold out, send the receipt; True if this call did it."""
+    if not _may_finish(payout, S.SETTLED):
+        return False
+    payout.receipt = receipt
+    payout.recipient_name = recipient_name or payout.recipient_name
+    payout.completed_at = completed_at or utcnow()
+    _finish(session, payout, S.SETTLED, sms_provider)
+    return True
+
+
+def fail(
+    session: Session, payout: Payout, *, code: str, description: str, sms_provider: str | None
+) -> bool:
+    """The payout definitely did not pay: return the hold once, tell the worker."""
+    if not _may_finish(payout, S.FAILED):
+        return False
+    payout.result_code = code[:20]
+    payout.result_description = description[:1000]
+    payout.completed_at = utcnow()
+    _finish(session, payout, S.FAILED, sms_provider)
+    return True
+
+
+def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
+    if payout.status is to:
+        return False  # a duplicate callback or a late status answer: already recorded
+    if payout.status in FINAL:
+        # E.g. the money went back to the wallet, yet the provider says it paid. Never
+        # take or pay twice automatically: an operator must look at this payout.
+        log.error(
+            "PAYOUT MISMATCH: payout %s is %s, the provider says %s", payout.id, payout.status, to
+        )
+        if not (payout.result_description or "").startswith(MISMATCH):
+            note = f"{MISMATCH} the provider says {to}; {payout.result_description or ''}"
+            payout.result_description = note[:1000]  # reconcile lists these for an operator
+        return False
+    return True
+
+
+def _finish(session: Session, payout: Payout, to: PayoutStatus, sms_provider: str | None) -> None:
+    move(payout, to)
+    leg = ledger.settle_payout if to is S.SETTLED else ledger.release_payout
+    leg(session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout))
+    if sms_provider:
+        send_receipt(session, payout, sms_provider=sms_provider)
+
+
+def apply_outcome(
+    session: Session, payout: Payout, outcome: PayoutOutcome, *, sms_provider: str | None
+) -> bool:
+    """Apply a result or timeout callback; True when a status query is now needed."""
+    payout.conversation_id = payout.conversation_id or outcome.conversation_id or None
+    if outcome.status is ResultStatus.SUCCESS:
+        _check_amount(payout, outcome.amount_minor)
+        if settle(
+            session,
+            payout,
+            receipt=outcome.transaction_id,
+            sms_provider=sms_provider,
+            recipient_name=outcome.recipient_name,
+            completed_at=outcome.completed_at,
+        ):
+            payout.result_code = outcome.result_code
+            payout.result_description = outcome.result_description
+        return False
+    if outcome.status is ResultStatus.FAILED:
+        fail(
+            session,
+            payout,
+            code=outcome.result_code,
+            description=outcome.result_description,
+            sms_provider=sms_provider,
+        )
+        return False
+    why = "queue timeout" if outcome.is_queue_timeout else f"result {outcome.result_code}"
+    return mark_unknown(payout, f"{why}: {outcome.result_description}")
+
+
+def apply_status(
+    session: Session, payout: Payout, outcome: StatusOutcome, *, sms_provider: str | None
+) -> bool:
+    """Apply a Transaction Status answer; True when it proved the payout paid."""
+    if outcome.payout_status is not ResultStatus.SUCCESS:
+        # Only "Completed" proves anything; any other answer (not found, Failed, an
+        # undocumented status) leaves the money on hold for the next query or an operator.
+        log.warning(
+            "payout %s: status query says %s %s (%s); still %s",
+            payout.id,
+            outcome.result_code,
+            outcome.transaction_status,
+            outcome.result_description,
+            payout.status,
+        )
+        return False
+    _check_amount(payout, outcome.amount_minor)
+    return settle(
+        session,
+        payout,
+        receipt=outcome.receipt,
+        sms_provider=sms_provider,
+        recipient_name=outcome.credit_party_name,
+        completed_at=outcome.finalised_at,
+    )
+
+
+def _check_amount(payout: Payout, paid_minor: int | None) -> None:
+    if paid_minor is not None and paid_minor != payout.amount_minor:
+        log.error(
+            "PAYOUT MISMATCH: payout %s booked %s but the provider paid %s",
+            payout.id,
+            payout.amount_minor,
+            paid_minor,
+        )
+
+
+def _money(payout: Payout) -> Money:
+    return Money(payout.amount_minor, payout.currency)

@@ -1,0 +1,59 @@
+"""Reconciliation checks: does the ledger agree with the payouts it holds money for?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from payouts import ledger
+from payouts.models import AccountKind, Payout, PayoutStatus
+from payouts.outcomes import MISMATCH, OPEN
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One disagreement an operator must look at."""
+
+    what: str
+    ledger_minor: int | None = None
+    payouts_minor: int | None = None
+
+    def line(self) -> str:
+        """One line for the summary."""
+        if self.ledger_minor is None:
+            return f"MISMATCH {self.what}"
+        return f"MISMATCH {self.what}: ledger {self.ledger_minor} vs payouts {self.payouts_minor}"
+
+
+def ledger_mismatches(session: Session, currency: str = "KES") -> list[Mismatch]:
+    """Holds must equal open payouts, and disbursed money must equal settled payouts."""
+    checks = [
+        ("money on hold vs open payouts", AccountKind.PAYOUT_HOLD, OPEN),
+        ("money disbursed vs settled payouts", AccountKind.DISBURSED, {PayoutStatus.SETTLED}),
+    ]
+    found = []
+    for what, kind, statuses in checks:
+        # Both accounts are credited by their leg (hold, settle), so balances are positive.
+        held = ledger.account_total(session, kind, currency).amount
+        owed = int(
+            session.scalar(
+                select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
+                    Payout.status.in_(list(statuses)), Payout.currency == currency
+                )
+            )
+            or 0
+        )
+        if held != owed:
+            found.append(Mismatch(what, held, owed))
+    return found
+
+
+def contradicted_payouts(session: Session) -> list[Mismatch]:
+    """Payouts the provider contradicted (e.g. paid after we returned the money)."""
+    stmt = select(Payout).where(Payout.result_description.like(f"{MISMATCH}%"))
+    return [
+        Mismatch(f"payout {p.id} ({p.status}, {p.amount_minor}): {p.result_description}")
+        for p in session.scalars(stmt)
+    ]

@@ -1,0 +1,188 @@
+"""Withdrawals: a worker's request becomes a payout row and a ledger hold, in one transaction.
+
+Nothing here calls a provider. ``request_withdrawal`` checks the PIN, the limits and
+the balance with the worker's wallet locked, writes the payout and its hold, and
+queues the submit job to be sent only after the caller commits. The job id is
+derived from the payout, so the same payout is never queued twice under two ids.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from rq import Retry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from core.db import utcnow
+from core.jobs import enqueue
+from core.kvstore import KeyValueStore
+from core.money import MINOR_UNITS, Money
+from core.secrets import check_password
+from payouts import ledger
+from payouts.errors import WithdrawalRefused
+from payouts.models import Payout, PayoutStatus
+from workers.models import Worker, WorkerStatus
+
+#: M-Pesa pays Kenyan shillings; other rails will bring their own currency.
+PAYOUT_CURRENCY = "KES"
+#: Wrong PINs in a row that pause a worker's withdrawals.
+PIN_ATTEMPTS = 3
+#: The provider call is retried by rq only when nothing reached the provider.
+SUBMIT_RETRY = Retry(max=3, interval=[10, 60, 300])
+
+
+@dataclass(frozen=True)
+class WithdrawalLimits:
+    """Per-payout minimum and maximum and the per-worker daily cap, in minor units."""
+
+    minimum: int
+    maximum: int
+    daily_cap: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WithdrawalLimits:
+        """The limits configured for this deployment."""
+        return cls(
+            settings.payout_min_minor, settings.payout_max_minor, settings.payout_daily_cap_minor
+        )
+
+
+def request_withdrawal(
+    session: Session,
+    *,
+    worker_id: int,
+    pin: str,
+    amount_minor: int | None,
+    limits: WithdrawalLimits,
+    store: KeyValueStore,
+    provider: str,
+    pin_lock_minutes: float = 30.0,
+) -> Payout:
+    """Record a withdrawal (default: the whole balance in whole shillings) and its hold."""
+    worker = session.get_one(Worker, worker_id)
+    if worker.status is WorkerStatus.BLOCKED:
+        raise WithdrawalRefused("blocked", "this worker's account is blocked")
+    check_pin(store, worker, pin, lock_minutes=pin_lock_minutes)
+    # Locked before reading anything about money: a concurrent withdrawal by the same
+    # worker waits here, so neither the balance nor today's total can be read stale.
+    wallet = ledger.lock_wallet(session, worker.id, PAYOUT_CURRENCY)
+    available = ledger.balance(session, wallet).amount
+    withdrawn_today = _withdrawn_today(session, worker.id)
+    amount = amount_minor
+    if amount is None:
+        amount = min(available, limits.maximum, limits.daily_cap - withdrawn_today)
+        amount -= amount % MINOR_UNITS[PAYOUT_CURRENCY]  # whole shillings, rounded down
+    _check_amount(amount, available, withdrawn_today, limits)
+    payout = Payout(
+        worker_id=worker.id,
+        phone=worker.msisdn,
+        amount_minor=amount,
+        currency=PAYOUT_CURRENCY,
+        status=PayoutStatus.REQUESTED,
+        provider=provider,
+    )
+    session.add(payout)
+    session.flush()
+    # Random suffix: a restored or re-created database reuses ids, and the provider
+    # remembers old ones (a reused id would be "found paid" by a status query).
+    payout.originator_id = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
+    ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
+    queue_submit(session, payout.id)
+    return payout
+
+
+def queue_submit(session: Session, payout_id: int) -> None:
+    """Send the payout's submit job after commit, under the job id derived from the payout."""
+    from payouts.jobs import submit_payout  # the job module imports this one
+
+    enqueue(
+        session,
+        submit_payout,
+        payout_id,
+        queue="payouts",
+        job_id=f"payout-{payout_id}",
+        retry=SUBMIT_RETRY,
+    )
+
+
+def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: float) -> None:
+    """Refuse a wrong PIN; the third wrong one in a row locks withdrawals for a while.
+
+    The count lives in the shared store with the lock's expiry, so every web and
+    worker process sees it and the lock lifts by itself.
+    """
+    key = f"payouts:pin-failures:{worker.id}"
+    failures = int(store.get(key) or 0)
+    if failures >= PIN_ATTEMPTS:
+        raise WithdrawalRefused("pin_locked", "too many wrong PINs; try again later")
+    if not worker.pin_hash:
+        raise WithdrawalRefused("no_pin", "set a PIN before withdrawing")
+    if check_password(worker.pin_hash, pin):
+        store.delete(key)
+        return
+    failures = store.incr(key, ttl_seconds=lock_minutes * 60)
+    if failures >= PIN_ATTEMPTS:
+        # The lock runs from the third failure, not from the first.
+        store.set(key, str(failures).encode(), ttl_seconds=lock_minutes * 60)
+        raise WithdrawalRefused("pin_locked", "too many wrong PINs; try again later")
+    raise WithdrawalRefused("wrong_pin", "wrong PIN", attempts_left=PIN_ATTEMPTS - failures)
+
+
+def pin_locked(store: KeyValueStore, worker_id: int) -> bool:
+    """True while a worker's withdrawals are locked by wrong PINs (for menus to say so)."""
+    return int(store.get(f"payouts:pin-failures:{worker_id}") or 0) >= PIN_ATTEMPTS
+
+
+def _check_amount(amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits):
+    if amount % MINOR_UNITS[PAYOUT_CURRENCY]:
+        raise WithdrawalRefused("not_whole", "M-Pesa pays whole shillings", amount=amount)
+    if available < limits.minimum:
+        raise WithdrawalRefused(
+            "insufficient_funds", "balance below the minimum withdrawal", balance=available
+        )
+    if withdrawn_today + max(amount, limits.minimum) > limits.daily_cap:
+        left = max(limits.daily_cap - withdrawn_today, 0)
+        raise WithdrawalRefused("daily_cap", "daily withdrawal limit reached", left=left)
+    if amount < limits.minimum:
+        raise WithdrawalRefused("below_minimum", "amount below the minimum", minimum=limits.minimum)
+    if amount > limits.maximum:
+        raise WithdrawalRefused("above_maximum", "amount above the maximum", maximum=limits.maximum)
+    if amount > available:
+        raise WithdrawalRefused("insufficient_funds", "balance too low", balance=available)
+
+
+def _withdrawn_today(session: Session, worker_id: int) -> int:
+    """What the worker withdrew since midnight UTC; failed payouts gave it back."""
+    midnight = datetime.combine(utcnow().date(), time(), tzinfo=utcnow().tzinfo)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
+            Payout.worker_id == worker_id,
+            Payout.created_at >= midnight,
+            Payout.status != PayoutStatus.FAILED,
+        )
+    )
+    return int(total or 0)
+
+
+def stuck_payouts(session: Session, *, older_than: timedelta) -> list[Payout]:
+    """Open payouts with no final outcome for longer than ``older_than``, oldest first."""
+    cutoff = utcnow() - older_than
+    stmt = (
+        select(Payout)
+        .where(
+            Payout.status.in_(
+                [PayoutStatus.REQUESTED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN]
+            ),
+            Payout.created_at < cutoff,
+        )
+        .order_by(Payout.created_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def _money(payout: Payout) -> Money:
+    return Money(payout.amount_minor, payout.currency)

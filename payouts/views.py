@@ -1,0 +1,67 @@
+"""Daraja's two webhooks: B2C results (and query answers) and queue timeouts.
+
+Verify the token → decode JSON → one transaction through ``payouts.callbacks`` →
+answer Daraja's accept JSON. A malformed body is stored as it came and answered
+400 with a log line; it never becomes a 500 and never moves money.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from core.webhooks import record_event, require_token
+from payouts.callbacks import KINDS, handle_callback
+from payouts.errors import BadCallback
+from payouts.jobs import callback_context
+from payouts.wiring import payout_provider
+
+log = logging.getLogger("kazi.payouts.views")
+
+bp = Blueprint("payouts_webhooks", __name__, url_prefix="/webhooks/payouts/b2c")
+
+ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+
+@bp.post("/result")
+def b2c_result() -> tuple[Response, int]:
+    """A B2C result, or a status/balance answer (``?kind=``)."""
+    return _handle("result")
+
+
+@bp.post("/timeout")
+def b2c_timeout() -> tuple[Response, int]:
+    """A queue timeout of a payment, or of a status/balance query (``?kind=``)."""
+    return _handle("timeout")
+
+
+def _handle(path: str) -> tuple[Response, int]:
+    runtime = current_app.extensions["kazi"]
+    require_token(request.args.get("token"), runtime.settings.mpesa_webhook_token, source="daraja")
+    kind = KINDS.get((path, request.args.get("kind")))
+    body = request.get_json(silent=True)
+    if kind is None or not isinstance(body, dict):
+        return _refuse(runtime, path, request.get_data(as_text=True), "not a known callback")
+    provider = payout_provider(runtime)
+    try:
+        with runtime.sessions.begin() as session:
+            handle_callback(session, provider, kind, body, callback_context(runtime))
+    except BadCallback as error:
+        return _refuse(runtime, kind, body, f"{error.field}: {error.message}")
+    return jsonify(ACCEPTED), 200
+
+
+def _refuse(runtime: Any, kind: str, payload: Any, why: str) -> tuple[Response, int]:
+    log.warning("daraja %s callback refused: %s", kind, why)
+    with runtime.sessions.begin() as session:
+        record_event(
+            session,
+            source="daraja",
+            kind=f"b2c_{kind}_malformed",
+            payload=payload if isinstance(payload, dict) else {"raw": str(payload)[:10_000]},
+            external_id=None,
+        )
+    body = {"ResultCode": 1, "ResultDesc": f"Rejected: {why}"}
+    return jsonify(body), 400

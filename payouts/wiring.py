@@ -1,0 +1,96 @@
+"""Build the process's payout provider from settings: Daraja B2C or the sandbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from config.settings import Settings
+from core.jobs import JobSpec
+from core.runtime import Runtime
+from payouts.errors import PayoutConfigError
+from payouts.providers.base import PayoutProvider
+from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_url
+from payouts.providers.daraja_auth import resolve_security_credential
+from payouts.providers.sandbox import CallbackKind, SandboxProvider
+
+_build_lock = threading.Lock()
+RESULT_PATH = "/webhooks/payouts/b2c/result"
+TIMEOUT_PATH = "/webhooks/payouts/b2c/timeout"
+
+
+def callback_url(settings: Settings, path: str, kind: str | None = None) -> str:
+    """PUBLIC_BASE_URL + a webhook path, with the webhook token and the callback kind."""
+    if not settings.public_base_url:
+        raise PayoutConfigError("PUBLIC_BASE_URL: required to build Daraja callback URLs")
+    query = {"token": settings.mpesa_webhook_token or ""}
+    if kind:
+        # Status and balance answers reach the same paths; `kind` tells them apart.
+        query["kind"] = kind
+    return f"{settings.public_base_url}{path}?{urlencode(query)}"
+
+
+def daraja_config(settings: Settings, query_kind: str = "status") -> DarajaConfig:
+    """The Daraja client's configuration; its query answers come back as ``query_kind``."""
+    return DarajaConfig(
+        base_url=resolve_base_url(settings.mpesa_base_url),
+        consumer_key=settings.mpesa_consumer_key or "",
+        consumer_secret=settings.mpesa_consumer_secret or "",
+        shortcode=settings.mpesa_shortcode or "",
+        initiator_name=settings.mpesa_initiator_name or "",
+        security_credential=resolve_security_credential(
+            settings.mpesa_security_credential,
+            settings.mpesa_initiator_password,
+            settings.mpesa_cert_path,
+        ),
+        result_url=callback_url(settings, RESULT_PATH),
+        timeout_url=callback_url(settings, TIMEOUT_PATH),
+        query_result_url=callback_url(settings, RESULT_PATH, query_kind),
+        query_timeout_url=callback_url(settings, TIMEOUT_PATH, query_kind),
+    )
+
+
+def payout_provider(runtime: Runtime, *, purpose: str = "payments") -> PayoutProvider:
+    """The process's provider (built once); ``purpose="balance"`` for balance queries."""
+    if runtime.settings.payout_provider == "sandbox":
+        # One sandbox per process: its memory of payments answers the status queries.
+        purpose = "payments"
+    key = f"payout_provider:{purpose}"
+    with _build_lock:  # web threads and the job thread may ask at once
+        provider = runtime.extras.get(key)
+        if provider is None:
+            provider = _build(runtime.settings, runtime, purpose)
+            runtime.extras[key] = provider
+    return provider
+
+
+def _build(settings: Settings, runtime: Runtime, purpose: str) -> PayoutProvider:
+    if settings.payout_provider == "sandbox":
+        return SandboxProvider(
+            _sandbox_deliver(runtime),
+            delay_seconds=settings.payout_sandbox_delay_seconds,
+            store=runtime.store,
+        )
+    config = daraja_config(settings, "balance" if purpose == "balance" else "status")
+    # The token lives in the runtime's shared store (Redis in production): one per app.
+    return DarajaClient(config, requests.Session(), runtime.store)
+
+
+def _sandbox_deliver(runtime: Runtime) -> Any:
+    def deliver(kind: CallbackKind, body: dict[str, Any], delay: float) -> None:
+        from payouts.jobs import deliver_sandbox_callback
+
+        # A delayed job, like Daraja posting later: never inline in the submit call.
+        spec = JobSpec(
+            deliver_sandbox_callback,
+            (str(kind), body),
+            queue="payouts",
+            delay=timedelta(seconds=delay) if delay > 0 else None,
+        )
+        runtime.jobs.submit(spec)
+
+    return deliver

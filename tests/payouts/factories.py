@@ -1,0 +1,69 @@
+"""Rows for payout tests: workers with a PIN and wages in their wallet."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from core.money import Money
+from payouts import ledger
+from tasks.models import TaskType
+from tasks.services import ProjectSpec, create_project, create_requester
+from workers.models import Worker
+
+PIN = "4321"
+# A cheap hash: the real one is deliberately slow, and these tests hash many times.
+PIN_HASH = generate_password_hash(PIN, method="pbkdf2:sha256:1000")
+_numbers = itertools.count(1)
+
+
+def make_worker(session: Session, *, phone: str | None = None, language: str = "en") -> Worker:
+    """An active worker with PIN ``PIN``."""
+    # A per-run prefix keeps numbers unique on databases that outlive one test.
+    number = phone or f"+2547{int(time.time() * 1000) % 10_000:04d}{next(_numbers):04d}"
+    worker = Worker(msisdn=number, country="KE", language=language, pin_hash=PIN_HASH)
+    session.add(worker)
+    session.flush()
+    return worker
+
+
+def earn(session: Session, worker_id: int, amount_minor: int) -> None:
+    """Credit a wage to the worker, funded from a fresh project, as an accepted answer would."""
+    requester, _ = create_requester(session, f"r-{next(_numbers)}")
+    spec = ProjectSpec(
+        name="p",
+        task_type=TaskType.YES_NO,
+        instructions="?",
+        reward=Money(amount_minor, "KES"),
+        budget=Money(amount_minor, "KES"),
+    )
+    project = create_project(session, requester, spec)
+    n = next(_numbers)
+    ledger.fund_project(
+        session, project_id=project.id, amount=Money(amount_minor, "KES"), reference=f"fund:{n}"
+    )
+    ledger.credit_wage(
+        session,
+        worker_id=worker_id,
+        project_id=project.id,
+        amount=Money(amount_minor, "KES"),
+        reference=f"wage:test:{n}",
+    )
+
+
+def wallet_balance(session: Session, worker_id: int) -> int:
+    """The worker's wallet balance in minor units."""
+    return ledger.balance(session, ledger.worker_wallet(session, worker_id, "KES")).amount
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll until ``predicate()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)

@@ -1,0 +1,76 @@
+"""Building the Daraja client from settings: callback URLs and the SecurityCredential."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from payouts.errors import PayoutConfigError
+from payouts.wiring import daraja_config
+from tests.conftest import make_settings
+
+DARAJA = dict(
+    payout_provider="daraja",
+    mpesa_base_url="sandbox",
+    mpesa_consumer_key="k",
+    mpesa_consumer_secret="s",
+    mpesa_shortcode="600000",
+    mpesa_initiator_name="testapi",
+    public_base_url="https://kazi.example.org",
+    mpesa_webhook_token="t0k",
+)
+
+
+def certificate(tmp_path: Path) -> tuple[Path, rsa.RSAPrivateKey]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sandbox.safaricom.co.ke")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path / "SandboxCertificate.cer"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path, key
+
+
+def test_callback_urls_come_from_public_base_url_with_the_token() -> None:
+    config = daraja_config(make_settings(**DARAJA, mpesa_security_credential="c2Vj"))
+    assert config.base_url == "https://sandbox.safaricom.co.ke"
+    base = "https://kazi.example.org/webhooks/payouts/b2c"
+    assert config.result_url == f"{base}/result?token=t0k"
+    assert config.timeout_url == f"{base}/timeout?token=t0k"
+    assert config.query_result_url == f"{base}/result?token=t0k&kind=status"
+    assert daraja_config(make_settings(**DARAJA, mpesa_security_credential="c2Vj"), "balance")
+    assert config.security_credential == "c2Vj"
+
+
+def test_the_security_credential_is_encrypted_from_the_password_and_certificate(
+    tmp_path: Path,
+) -> None:
+    path, key = certificate(tmp_path)
+    settings = make_settings(
+        **DARAJA, mpesa_initiator_password="Safaricom999!*!", mpesa_cert_path=str(path)
+    )
+    credential = daraja_config(settings).security_credential
+    plain = key.decrypt(base64.b64decode(credential), padding.PKCS1v15())
+    assert plain == b"Safaricom999!*!"
+
+
+def test_daraja_without_public_base_url_is_a_config_error() -> None:
+    settings = make_settings(**{**DARAJA, "public_base_url": None}, mpesa_security_credential="x")
+    with pytest.raises(PayoutConfigError, match="PUBLIC_BASE_URL"):
+        daraja_config(settings)
