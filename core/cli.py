@@ -14,8 +14,8 @@ from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import sms_cli
-from tasks.cli import tasks_cli
 from payouts.cli import payouts_cli
+from tasks.cli import tasks_cli
 from tasks.services import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")

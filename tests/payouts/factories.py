@@ -41,11 +41,8 @@ def earn(session: Session, worker_id: int, amount_minor: int) -> None:
         reward=Money(amount_minor, "KES"),
         budget=Money(amount_minor, "KES"),
     )
-    project = create_project(session, requester, spec)
+    project = create_project(session, requester, spec)  # funds the budget in the ledger
     n = next(_numbers)
-    ledger.fund_project(
-        session, project_id=project.id, amount=Money(amount_minor, "KES"), reference=f"fund:{n}"
-    )
     ledger.credit_wage(
         session,
         worker_id=worker_id,
