@@ -13,6 +13,7 @@ import logging
 from flask import Blueprint, Response, current_app, request
 
 from core.errors import Forbidden
+from core.metrics import USSD_REQUEST_SECONDS
 from core.runtime import Runtime
 from core.webhooks import record_event, require_token
 from gateway import services
@@ -57,14 +58,16 @@ def at_ussd() -> Response:
     _check_at_token(runtime)
     hop = at.parse_ussd_request(request.form)
     default = runtime.settings.default_language
-    try:
-        with runtime.sessions.begin() as session:
-            body = services.handle_ussd_hop(session, hop, default_language=default)
-    except Exception:
-        # The worker is on a live USSD screen: whatever broke behind us, they get a
-        # polite END in their language instead of AT's generic error.
-        log.exception("ussd hop failed (session %s)", hop.session_id)
-        body = render_ussd(text_for("apology", _language_or_default(runtime, hop.phone)), False)
+    with USSD_REQUEST_SECONDS.labels(provider="africastalking").time():
+        try:
+            with runtime.sessions.begin() as session:
+                body = services.handle_ussd_hop(session, hop, default_language=default)
+        except Exception:
+            # The worker is on a live USSD screen: whatever broke behind us, they get a
+            # polite END in their language instead of AT's generic error.
+            log.exception("ussd hop failed (session %s)", hop.session_id)
+            language = _language_or_default(runtime, hop.phone)
+            body = render_ussd(text_for("apology", language), False)
     return Response(body, mimetype="text/plain")
 
 

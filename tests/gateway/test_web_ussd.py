@@ -175,3 +175,16 @@ def test_an_answer_containing_a_star_reaches_the_flow_whole(web: Flask) -> None:
     # "2*1" would read as "1"; taken whole (what follows the seen text) it is not.
     _hop(web, "")
     assert _hop(web, "2*1")[2].startswith("END Thank you for visiting Kazi.")
+
+
+def test_every_hop_is_timed_for_prometheus(web: Flask) -> None:
+    from core.metrics import USSD_REQUEST_SECONDS
+
+    def hops_counted() -> float:
+        samples = USSD_REQUEST_SECONDS.labels(provider="africastalking").collect()[0].samples
+        return next(s.value for s in samples if s.name.endswith("_count"))
+
+    before = hops_counted()
+    _hop(web, "")
+    _hop(web, "1")
+    assert hops_counted() == before + 2
