@@ -83,3 +83,10 @@ def timestamp(form: Mapping[str, object], name: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def required_phone(form: Mapping[str, object], name: str) -> str:
+    """A required phone field as E.164."""
+    value = phone(form, name)
+    assert value is not None  # required_field=True never returns None
+    return value

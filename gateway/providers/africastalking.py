@@ -120,7 +120,7 @@ def parse_ussd_request(form: Mapping[str, object]) -> UssdRequest:
         provider=PROVIDER,
         session_id=f.required(form, "sessionId"),
         service_code=f.required(form, "serviceCode"),
-        phone=_phone(form, "phoneNumber"),
+        phone=f.required_phone(form, "phoneNumber"),
         network_code=f.optional_nonempty(form, "networkCode"),
         # Missing text is read as the first hop: a proxy or simulator that drops
         # empty fields must not break the first dial.
@@ -141,7 +141,7 @@ def parse_ussd_end(form: Mapping[str, object]) -> UssdSessionEnd:
         provider=PROVIDER,
         session_id=f.required(form, "sessionId"),
         service_code=f.optional_nonempty(form, "serviceCode"),
-        phone=_phone(form, "phoneNumber"),
+        phone=f.required_phone(form, "phoneNumber"),
         network_code=f.optional_nonempty(form, "networkCode"),
         status=end,
         duration_ms=f.integer(form, "durationInMillis"),
@@ -165,7 +165,7 @@ def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
     return InboundSms(
         provider=PROVIDER,
         provider_message_id=f.optional_nonempty(form, "id"),
-        sender=_phone(form, "from"),
+        sender=f.required_phone(form, "from"),
         recipient=f.required(form, "to"),
         text=text,
         received_at=f.timestamp(form, "date"),
@@ -202,17 +202,10 @@ def parse_optout_notification(form: Mapping[str, object]) -> OptOutNotice:
     """Decode AT's bulk SMS opt-out callback (fields ``senderId``, ``phoneNumber``)."""
     return OptOutNotice(
         provider=PROVIDER,
-        phone=_phone(form, "phoneNumber"),
+        phone=f.required_phone(form, "phoneNumber"),
         sender_id=f.optional_nonempty(form, "senderId"),
         raw=f.raw_form(form),
     )
-
-
-def _phone(form: Mapping[str, object], name: str) -> str:
-    """A required phone field as E.164."""
-    value = f.phone(form, name)
-    assert value is not None  # required_field=True never returns None
-    return value
 
 
 # --- sending -------------------------------------------------------------------

@@ -62,6 +62,17 @@ class SmsProvider(Protocol):
 _COST = re.compile(r"^\s*(?:([A-Za-z]{3})\s+)?(-?\d+(?:\.\d+)?)\s*$")
 
 
+def send_each(provider: SmsProvider, recipients: Sequence[str], body: str) -> list[SendOutcome]:
+    """Send one text to each recipient in turn, one outcome per recipient, in order."""
+    outcomes = []
+    for to in recipients:
+        try:
+            outcomes.append(SendOutcome(to, result=provider.send(to, body)))
+        except SendError as exc:
+            outcomes.append(SendOutcome(to, error=exc))
+    return outcomes
+
+
 def parse_cost(text: str | None) -> tuple[str | None, Decimal | None]:
     """Split a provider cost like ``"KES 0.8000"`` or ``"0.10"`` into (currency, amount)."""
     # Provider costs have 4 decimals (fractions of a cent), so they stay Decimal here;

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from gateway.delivery import DeliveryStatus
 from gateway.encoding import count_segments
-from gateway.errors import InvalidNumber, PermanentSendError, SendError
+from gateway.errors import InvalidNumber, PermanentSendError
 from gateway.msisdn import normalize_msisdn
-from gateway.providers.base import SendOutcome, SendResult
+from gateway.providers.base import SendOutcome, SendResult, send_each
 
 PROVIDER = "console"
 
@@ -69,13 +69,7 @@ class ConsoleProvider:
 
     def send_bulk(self, recipients: Sequence[str], body: str) -> list[SendOutcome]:
         """Record one message per recipient."""
-        outcomes = []
-        for to in recipients:
-            try:
-                outcomes.append(SendOutcome(to, result=self.send(to, body)))
-            except SendError as exc:
-                outcomes.append(SendOutcome(to, error=exc))
-        return outcomes
+        return send_each(self, recipients, body)
 
     def messages_to(self, phone: str) -> list[ConsoleMessage]:
         """The recorded messages for one E.164 number, oldest first."""

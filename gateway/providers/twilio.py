@@ -30,7 +30,13 @@ from gateway.errors import (
 from gateway.inbound import DeliveryReport, InboundSms
 from gateway.msisdn import normalize_msisdn
 from gateway.providers import _forms as f
-from gateway.providers.base import SendOutcome, SendResult, network_send_error, parse_cost
+from gateway.providers.base import (
+    SendOutcome,
+    SendResult,
+    network_send_error,
+    parse_cost,
+    send_each,
+)
 
 PROVIDER = "twilio"
 
@@ -127,7 +133,7 @@ def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
     return InboundSms(
         provider=PROVIDER,
         provider_message_id=_message_sid(form),
-        sender=_phone(form, "From"),
+        sender=f.required_phone(form, "From"),
         recipient=f.required(form, "To"),
         text=body,
         received_at=None,  # Twilio sends no timestamp; the caller uses its own clock
@@ -161,13 +167,6 @@ def _message_sid(form: Mapping[str, object]) -> str:
     if sid is None:
         raise BadWebhook("MessageSid", "missing")
     return sid
-
-
-def _phone(form: Mapping[str, object], name: str) -> str:
-    """A required phone field as E.164."""
-    value = f.phone(form, name)
-    assert value is not None  # required_field=True never returns None
-    return value
 
 
 # --- sending -------------------------------------------------------------------
@@ -221,13 +220,7 @@ class TwilioProvider:
 
     def send_bulk(self, recipients: Sequence[str], body: str) -> list[SendOutcome]:
         """Send one text to many numbers, one API call each (Twilio has no batch send)."""
-        outcomes = []
-        for to in recipients:
-            try:
-                outcomes.append(SendOutcome(to, result=self.send(to, body)))
-            except SendError as exc:
-                outcomes.append(SendOutcome(to, error=exc))
-        return outcomes
+        return send_each(self, recipients, body)
 
 
 def classify_rest_error(exc: TwilioRestException) -> SendError:

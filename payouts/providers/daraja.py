@@ -26,17 +26,14 @@ from payouts.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from payouts.providers import daraja_callbacks
 from payouts.providers.base import (
-    BalanceOutcome,
     BalanceQueryAck,
-    PayoutOutcome,
     PayoutRequest,
-    StatusOutcome,
     StatusQueryAck,
     SubmitAck,
 )
 from payouts.providers.daraja_auth import TokenCache, fetch_token
+from payouts.providers.daraja_callbacks import DarajaCallbackParsing
 
 SANDBOX_BASE_URL = "https://sandbox.safaricom.co.ke"
 PRODUCTION_BASE_URL = "https://api.safaricom.co.ke"
@@ -88,7 +85,7 @@ class DarajaConfig:
                 raise PayoutConfigError(f"Daraja setting {name} is empty")
 
 
-class DarajaClient:
+class DarajaClient(DarajaCallbackParsing):
     """The Daraja payout provider over an injected ``requests.Session``."""
 
     name = "daraja"
@@ -167,22 +164,6 @@ class DarajaClient:
         """Ask Daraja for the shortcode's balances; the answer comes by callback."""
         data = self._post(BALANCE_PATH, self._query_body("AccountBalance", remarks))
         return BalanceQueryAck(**_ack_fields(data))
-
-    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a B2C result callback."""
-        return daraja_callbacks.parse_b2c_result(body)
-
-    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a queue-timeout callback (always an UNKNOWN outcome)."""
-        return daraja_callbacks.parse_queue_timeout(body)
-
-    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
-        """Decode a Transaction Status result callback."""
-        return daraja_callbacks.parse_status_result(body)
-
-    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
-        """Decode an Account Balance result callback."""
-        return daraja_callbacks.parse_balance_result(body)
 
     def _query_body(self, command_id: str, remarks: str) -> dict[str, Any]:
         return {

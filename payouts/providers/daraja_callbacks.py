@@ -235,3 +235,25 @@ def _accounts(raw: Any) -> tuple[AccountBalance, ...]:
         amounts = tuple(_minor(f, "AccountBalance") for f in fields[2:])
         accounts.append(AccountBalance(fields[0].strip(), fields[1].strip(), amounts))
     return tuple(accounts)
+
+
+class DarajaCallbackParsing:
+    """The ``parse_*`` methods of the payout-provider protocol, shared by every provider
+    whose callbacks are Daraja-shaped (Daraja itself and the sandbox), so both go
+    through exactly the same decoding."""
+
+    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
+        """Decode a B2C result callback."""
+        return parse_b2c_result(body)
+
+    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
+        """Decode a queue-timeout callback (always an UNKNOWN outcome)."""
+        return parse_queue_timeout(body)
+
+    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
+        """Decode a Transaction Status result callback."""
+        return parse_status_result(body)
+
+    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
+        """Decode an Account Balance result callback."""
+        return parse_balance_result(body)

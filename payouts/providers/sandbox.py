@@ -31,18 +31,14 @@ from typing import Any
 
 from core.kvstore import KeyValueStore
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest
-from payouts.providers import daraja_callbacks
 from payouts.providers.base import (
-    BalanceOutcome,
     BalanceQueryAck,
-    PayoutOutcome,
     PayoutRequest,
-    StatusOutcome,
     StatusQueryAck,
     SubmitAck,
 )
 from payouts.providers.daraja import daraja_msisdn, whole_kes
-from payouts.providers.daraja_callbacks import EAT
+from payouts.providers.daraja_callbacks import EAT, DarajaCallbackParsing
 
 
 class CallbackKind(StrEnum):
@@ -77,7 +73,7 @@ class _Payment:
     paid: bool
 
 
-class SandboxProvider:
+class SandboxProvider(DarajaCallbackParsing):
     """A local stand-in for Daraja that answers through Daraja-shaped callbacks."""
 
     name = "sandbox"
@@ -160,22 +156,6 @@ class SandboxProvider:
         )
         self._deliver(CallbackKind.BALANCE_RESULT, body, self._delay)
         return ack
-
-    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a result callback (the Daraja parser: same path as production)."""
-        return daraja_callbacks.parse_b2c_result(body)
-
-    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a queue-timeout callback into an UNKNOWN outcome."""
-        return daraja_callbacks.parse_queue_timeout(body)
-
-    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
-        """Decode a status-query result callback."""
-        return daraja_callbacks.parse_status_result(body)
-
-    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
-        """Decode a balance-query result callback."""
-        return daraja_callbacks.parse_balance_result(body)
 
     def _schedule(self, payment: _Payment, failure: tuple[int | str, str] | None) -> None:
         request = payment.request
