@@ -21,7 +21,6 @@ from payouts.services import retry_failed_payout
 from tests.conftest import RecordingJobQueue
 from tests.payouts.factories import earn, make_worker, wallet_balance
 from tests.payouts.test_withdrawal import LIMITS, withdraw
-from tests.payouts.test_withdrawal import committed_session  # noqa: F401  (a fixture)
 from workers.models import Worker, WorkerStatus
 
 
