@@ -146,7 +146,7 @@ def simulator_inbox() -> Any:
         return jsonify(error=str(error)), 400
     stmt = (
         select(Message)
-        .where(Message.phone == phone, Message.direction == Direction.OUT)
+        .where(Message.phone == phone, Message.direction == Direction.OUTBOUND)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(INBOX_SIZE)
     )
