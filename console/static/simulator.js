@@ -13,6 +13,7 @@
   // A USSD session as AT sees it: one id, and every input so far joined by "*".
   let session = null;
   let inputs = [];
+  let hops = 0; // counts screens shown, so a watcher (or a test) knows a new one arrived
 
   async function post(url, body) {
     const response = await fetch(url, {
@@ -29,6 +30,7 @@
   function show(text, state) {
     screen.textContent = text;
     screen.dataset.state = state;
+    screen.dataset.hop = String(++hops);
   }
 
   async function call() {
