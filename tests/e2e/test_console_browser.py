@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,9 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.core.test_health import free_port
+from tests.test_serving import kazi_env
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -70,10 +72,7 @@ def _flask(env: dict[str, str], *args: str) -> str:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Migrate, seed the demo and serve the app with gunicorn until the tests are done."""
     tmp = tmp_path_factory.mktemp("e2e")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp),
-        "DATABASE_URL": f"sqlite:///{tmp / 'kazi.db'}",
+    env = kazi_env(tmp) | {
         "SECRET_KEY": "e2e-" + os.urandom(8).hex(),
         "AT_WEBHOOK_TOKEN": "e2e-at-token",
         "PAYOUT_SANDBOX_DELAY_SECONDS": "0.5",
@@ -83,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     login = re.search(r"operator login: (\S+) / (\S+)", printed)
     workers = re.search(r"demo workers \(PIN (\d+)\): (.+)", printed)
     assert login and workers, printed
-    port = _free_port()
+    port = free_port()
     log = (tmp / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "1"]
@@ -107,12 +106,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         server.terminate()
         server.wait(timeout=20)
         log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
