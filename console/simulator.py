@@ -27,6 +27,9 @@ from gateway.models import Direction, Message
 
 #: Africa's Talking's form for a USSD hop and an incoming SMS (the fields we parse).
 USSD_PATH = "/webhooks/africastalking/ussd"
+USSD_END_PATH = "/webhooks/africastalking/ussd/events"
+#: How the simulated session ended, as AT's end notification words it.
+END_STATUSES = {"success": "Success", "incomplete": "Incomplete"}
 SMS_PATH = "/webhooks/africastalking/sms"
 #: What AT would put in ``to`` for an SMS to our shortcode; the gateway stores it only.
 SHORTCODE = "KAZI"
@@ -109,6 +112,47 @@ def simulator_ussd() -> Any:
         return jsonify(error=f"webhook answered {status}", body=body[:500]), 502
     kind, _, screen = body.partition(" ")
     return jsonify(session_id=session_id, screen=screen, more=kind == "CON", raw=body)
+
+
+@bp.post("/simulator/ussd/end")
+@role_required(OperatorRole.OPERATOR)
+def simulator_ussd_end() -> Any:
+    """AT's end-of-session notification: an END screen (success) or a hang-up (incomplete)."""
+    data = request.get_json(silent=True) or {}
+    try:
+        phone = _phone(data.get("phone"))
+        last_input = _text(data.get("input"), 182)
+    except BadInput as error:
+        return jsonify(error=str(error)), 400
+    status = END_STATUSES.get(str(data.get("status")))
+    session_id = str(data.get("session_id") or "")[:60]
+    if status is None or not session_id:
+        return jsonify(error="give a session_id and a status (success or incomplete)"), 400
+    settings = current_app.extensions["kazi"].settings
+    form = {
+        "sessionId": session_id,
+        "serviceCode": settings.ussd_service_code,
+        "phoneNumber": phone,
+        "networkCode": "63902",
+        "status": status,
+        "input": last_input,
+        "durationInMillis": str(_whole(data.get("duration_ms"))),
+        "hopsCount": str(_whole(data.get("hops"))),
+        "date": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    _audit("simulator.ussd_end", phone, status)
+    code, body = _webhook(USSD_END_PATH, form)
+    if code != 200:
+        return jsonify(error=f"webhook answered {code}", body=body[:500]), 502
+    return jsonify(ended=True)
+
+
+def _whole(value: Any) -> int:
+    """A non-negative whole number from the page, 0 when it sent none or nonsense."""
+    try:
+        return max(0, min(int(value), 10**9))
+    except (TypeError, ValueError):
+        return 0
 
 
 @bp.post("/simulator/sms")

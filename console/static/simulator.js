@@ -14,6 +14,7 @@
   let session = null;
   let inputs = [];
   let hops = 0; // counts screens shown, so a watcher (or a test) knows a new one arrived
+  let startedAt = 0;
 
   async function post(url, body) {
     const response = await fetch(url, {
@@ -41,6 +42,7 @@
         return;
       }
       inputs = [];
+      startedAt = Date.now();
     } else {
       inputs.push(typed);
     }
@@ -52,6 +54,7 @@
       });
       session = reply.more ? reply.session_id : null;
       show(reply.screen, reply.more ? "open" : "ended");
+      if (!reply.more) end(reply.session_id, "success");
     } catch (error) {
       session = null;
       show("Error: " + error.message, "error");
@@ -60,7 +63,21 @@
     refreshInbox();
   }
 
+  // AT tells the app how each session ended; the simulator does the same, so USSD
+  // analytics (outcomes, drop-off) count simulated sessions like real ones.
+  function end(id, status) {
+    post(root.dataset.ussdEndUrl, {
+      phone: phone(),
+      session_id: id,
+      status: status,
+      input: inputs.length ? inputs[inputs.length - 1] : "",
+      hops: inputs.length + 1,
+      duration_ms: Date.now() - startedAt,
+    }).catch((error) => show("Error: " + error.message, "error"));
+  }
+
   function hangup() {
+    if (session !== null) end(session, "incomplete");
     session = null;
     inputs = [];
     dial.value = root.dataset.serviceCode;

@@ -119,3 +119,43 @@ def test_an_sms_goes_through_the_real_webhook_and_the_reply_shows_in_the_inbox(
     assert inbox["phone"] == PHONE and inbox["messages"], inbox
     assert all(m["body"] for m in inbox["messages"])
     assert ("simulator.sms", f"phone:{PHONE}", {"text": "HELP"}) in audit(app)
+
+
+def test_ending_a_session_goes_through_the_real_end_notification(
+    app: Flask, signed_in: SignedIn
+) -> None:
+    client = signed_in("operator")
+    token = page_token(client)
+    session_id = send(client, "ussd", token, phone=PHONE, text="").get_json()["session_id"]
+    assert (
+        send(
+            client, "ussd/end", None, phone=PHONE, session_id=session_id, status="incomplete"
+        ).status_code
+        == 400
+    )
+    assert (
+        send(
+            client, "ussd/end", token, phone=PHONE, session_id=session_id, status="odd"
+        ).status_code
+        == 400
+    )
+    ended = send(
+        client,
+        "ussd/end",
+        token,
+        phone=PHONE,
+        session_id=session_id,
+        status="incomplete",
+        hops="2",
+        duration_ms="4200",
+    )
+    assert ended.status_code == 200, ended.get_data(as_text=True)
+    with app.extensions["kazi"].sessions() as session:
+        row = session.scalars(select(UssdSession).where(UssdSession.session_id == session_id)).one()
+        assert (row.end_status, row.duration_ms) == ("incomplete", 4200)
+    assert ("simulator.ussd_end", f"phone:{PHONE}", {"text": "Incomplete"}) in audit(app)
+    viewer = signed_in("viewer")
+    viewer_token = csrf_token(viewer, "/console/")
+    assert (
+        send(viewer, "ussd/end", viewer_token, phone=PHONE, session_id=session_id, status="success")
+    ).status_code == 403
