@@ -34,11 +34,22 @@ SMS_PATH = "/webhooks/africastalking/sms"
 #: What AT would put in ``to`` for an SMS to our shortcode; the gateway stores it only.
 SHORTCODE = "KAZI"
 INBOX_SIZE = 20
+USSD_TEXT = 182  # a USSD reply cannot be longer than a screen
+#: Safaricom's network code: the simulated phone is on the network the demo pays through.
+NETWORK_CODE = "63902"
 MAX_TEXT = 480  # three SMS segments: more is not something a test phone sends
 
 
 class BadInput(ValueError):
     """The simulator was given a phone or text it cannot send."""
+
+
+class WebhookRefused(Exception):
+    """The webhook did not answer 200: the page shows what it said, never a made-up screen."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"webhook answered {status}")
+        self.body = body
 
 
 def _phone(raw: Any) -> str:
@@ -87,29 +98,49 @@ def simulator() -> Any:
     )
 
 
+def _posted(text_limit: int) -> tuple[dict[str, Any], str, str]:
+    """The page's JSON with its phone (E.164) and text checked; BadInput when unusable."""
+    data = request.get_json(silent=True) or {}
+    return data, _phone(data.get("phone")), _text(data.get("text"), text_limit)
+
+
+def _ussd_form(phone: str, session_id: str) -> dict[str, str]:
+    """The fields AT puts in every USSD request for this session."""
+    return {
+        "sessionId": session_id,
+        "serviceCode": current_app.extensions["kazi"].settings.ussd_service_code,
+        "phoneNumber": phone,
+        "networkCode": NETWORK_CODE,
+    }
+
+
+def _relay(path: str, form: dict[str, str], action: str, phone: str, text: str) -> str:
+    """Audit the action and post its form to the webhook; the body, or WebhookRefused."""
+    _audit(action, phone, text)
+    status, body = _webhook(path, form)
+    if status != 200:
+        raise WebhookRefused(status, body)
+    return body
+
+
+@bp.errorhandler(BadInput)
+def _bad_input(error: BadInput) -> Any:
+    return jsonify(error=str(error)), 400
+
+
+@bp.errorhandler(WebhookRefused)
+def _webhook_refused(error: WebhookRefused) -> Any:
+    return jsonify(error=str(error), body=error.body[:500]), 502
+
+
 @bp.post("/simulator/ussd")
 @role_required(OperatorRole.OPERATOR)
 def simulator_ussd() -> Any:
     """One USSD hop as AT sends it: the session id and every input so far joined by ``*``."""
-    data = request.get_json(silent=True) or {}
-    try:
-        phone = _phone(data.get("phone"))
-        text = _text(data.get("text"), 182)
-    except BadInput as error:
-        return jsonify(error=str(error)), 400
+    data, phone, text = _posted(USSD_TEXT)
     session_id = str(data.get("session_id") or "")[:60] or f"sim-{secrets.token_hex(8)}"
-    settings = current_app.extensions["kazi"].settings
-    form = {
-        "sessionId": session_id,
-        "serviceCode": settings.ussd_service_code,
-        "phoneNumber": phone,
-        "networkCode": "63902",
-        "text": text,
-    }
-    _audit("simulator.ussd", phone, text)
-    status, body = _webhook(USSD_PATH, form)
-    if status != 200:
-        return jsonify(error=f"webhook answered {status}", body=body[:500]), 502
+    form = _ussd_form(phone, session_id) | {"text": text}
+    body = _relay(USSD_PATH, form, "simulator.ussd", phone, text)
     kind, _, screen = body.partition(" ")
     return jsonify(session_id=session_id, screen=screen, more=kind == "CON", raw=body)
 
@@ -118,32 +149,19 @@ def simulator_ussd() -> Any:
 @role_required(OperatorRole.OPERATOR)
 def simulator_ussd_end() -> Any:
     """AT's end-of-session notification: an END screen (success) or a hang-up (incomplete)."""
-    data = request.get_json(silent=True) or {}
-    try:
-        phone = _phone(data.get("phone"))
-        last_input = _text(data.get("input"), 182)
-    except BadInput as error:
-        return jsonify(error=str(error)), 400
+    data, phone, last_input = _posted(USSD_TEXT)
     status = END_STATUSES.get(str(data.get("status")))
     session_id = str(data.get("session_id") or "")[:60]
     if status is None or not session_id:
-        return jsonify(error="give a session_id and a status (success or incomplete)"), 400
-    settings = current_app.extensions["kazi"].settings
-    form = {
-        "sessionId": session_id,
-        "serviceCode": settings.ussd_service_code,
-        "phoneNumber": phone,
-        "networkCode": "63902",
+        raise BadInput("give a session_id and a status (success or incomplete)")
+    form = _ussd_form(phone, session_id) | {
         "status": status,
         "input": last_input,
         "durationInMillis": str(_whole(data.get("duration_ms"))),
         "hopsCount": str(_whole(data.get("hops"))),
         "date": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
     }
-    _audit("simulator.ussd_end", phone, status)
-    code, body = _webhook(USSD_END_PATH, form)
-    if code != 200:
-        return jsonify(error=f"webhook answered {code}", body=body[:500]), 502
+    _relay(USSD_END_PATH, form, "simulator.ussd_end", phone, status)
     return jsonify(ended=True)
 
 
@@ -159,24 +177,16 @@ def _whole(value: Any) -> int:
 @role_required(OperatorRole.OPERATOR)
 def simulator_sms() -> Any:
     """An incoming SMS as AT sends it; replies come back through the outbound queue."""
-    data = request.get_json(silent=True) or {}
-    try:
-        phone = _phone(data.get("phone"))
-        text = _text(data.get("text"))
-    except BadInput as error:
-        return jsonify(error=str(error)), 400
+    _, phone, text = _posted(MAX_TEXT)
     form = {
         "id": f"sim-{secrets.token_hex(8)}",
         "from": phone,
         "to": SHORTCODE,
         "text": text,
         "date": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
-        "networkCode": "63902",
+        "networkCode": NETWORK_CODE,
     }
-    _audit("simulator.sms", phone, text)
-    status, body = _webhook(SMS_PATH, form)
-    if status != 200:
-        return jsonify(error=f"webhook answered {status}", body=body[:500]), 502
+    _relay(SMS_PATH, form, "simulator.sms", phone, text)
     return jsonify(sent=True)
 
 
@@ -184,10 +194,7 @@ def simulator_sms() -> Any:
 @role_required(OperatorRole.OPERATOR)
 def simulator_inbox() -> Any:
     """The SMS sent to this number, newest first (outbound message rows)."""
-    try:
-        phone = _phone(request.args.get("phone"))
-    except BadInput as error:
-        return jsonify(error=str(error)), 400
+    phone = _phone(request.args.get("phone"))
     stmt = (
         select(Message)
         .where(Message.phone == phone, Message.direction == Direction.OUTBOUND)
