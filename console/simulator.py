@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -57,7 +57,24 @@ def _phone(raw: Any) -> str:
     phone = logs.phone_query(str(raw or "")[:30], settings.default_country)
     if phone is None:
         raise BadInput(f"{raw!r} is not a phone number")
+    if settings.simulator_numbers and phone not in settings.simulator_numbers:
+        raise BadInput(f"{phone} is not one of SIMULATOR_NUMBERS")
     return phone
+
+
+@bp.before_request
+def _simulator_switched_on() -> None:
+    # In production the replies are real SMS to real phones: only listed test numbers.
+    settings = current_app.extensions["kazi"].settings
+    if (
+        (request.endpoint or "").startswith("console.simulator")
+        and settings.is_production
+        and not settings.simulator_numbers
+    ):
+        abort(
+            403,
+            "The phone simulator is off in production until SIMULATOR_NUMBERS lists test numbers.",
+        )
 
 
 def _text(raw: Any, limit: int = MAX_TEXT) -> str:
@@ -94,7 +111,10 @@ def simulator() -> Any:
     """A feature phone on the screen: dial the USSD code, send SMS, read the inbox."""
     settings = current_app.extensions["kazi"].settings
     return render_template(
-        "console/simulator.html", service_code=settings.ussd_service_code, shortcode=SHORTCODE
+        "console/simulator.html",
+        service_code=settings.ussd_service_code,
+        shortcode=SHORTCODE,
+        numbers=settings.simulator_numbers,
     )
 
 

@@ -159,3 +159,55 @@ def test_ending_a_session_goes_through_the_real_end_notification(
     assert (
         send(viewer, "ussd/end", viewer_token, phone=PHONE, session_id=session_id, status="success")
     ).status_code == 403
+
+
+def _operator_client(flask_app: Flask, make_operator: Callable[..., tuple[str, str]], site: str):
+    email, password = make_operator("operator", f"op-{len(site)}@example.org")
+    client = flask_app.test_client()
+    page = client.get("/console/login", base_url=site).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/console/login",
+        base_url=site,
+        data={"email": email, "password": password, "csrf_token": token},
+        headers={"Referer": f"{site}/console/login"},
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("numbers", [(), (PHONE,)])
+def test_in_production_the_simulator_acts_only_as_listed_numbers(
+    committed_url: str, make_operator: Callable[..., tuple[str, str]], numbers: tuple[str, ...]
+) -> None:
+    site = "https://kazi.example.org"
+    production = create_app(
+        make_settings(
+            env="production",
+            secret_key="s" * 40,
+            public_base_url=site,
+            at_webhook_token="token",
+            database_url=committed_url,
+            simulator_numbers=numbers,
+        )
+    )
+    try:
+        client = _operator_client(production, make_operator, site)
+        page = client.get("/console/simulator", base_url=site)
+        if not numbers:  # its replies would be real SMS to real phones
+            assert page.status_code == 403
+            assert "SIMULATOR_NUMBERS" in page.get_data(as_text=True)
+            return
+        token = re.search(TOKEN_RE, page.get_data(as_text=True)).group(1)
+        headers = {"X-CSRFToken": token, "Referer": f"{site}/console/simulator"}
+
+        def dial(phone: str) -> int:
+            body = {"phone": phone, "text": ""}
+            return client.post(
+                "/console/simulator/ussd", base_url=site, json=body, headers=headers
+            ).status_code
+
+        assert dial("+254700000999") == 400
+        assert dial(PHONE) == 200
+    finally:
+        production.extensions["kazi"].engine.dispose()
