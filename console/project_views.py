@@ -64,13 +64,18 @@ def project_rows(session: Session) -> list[ProjectRow]:
 
 def held_answers(session: Session, after_id: int) -> list[HeldAnswer]:
     """The review queue, oldest first, with each answer's task, project and worker phone."""
-    out = []
-    for assignment in flagged_answers(session, limit=REVIEW_PAGE, after_id=after_id):
-        task = session.get_one(Task, assignment.task_id)
-        project = session.get_one(Project, task.project_id)
-        worker = session.get_one(Worker, assignment.worker_id)
-        out.append(HeldAnswer(assignment, task, project.name, worker.msisdn))
-    return out
+    queue = flagged_answers(session, limit=REVIEW_PAGE, after_id=after_id)
+    if not queue:
+        return []
+    rows = session.execute(
+        select(Assignment.id, Task, Project.name, Worker.msisdn)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .join(Worker, Worker.id == Assignment.worker_id)
+        .where(Assignment.id.in_([a.id for a in queue]))
+    )
+    context = {assignment_id: rest for assignment_id, *rest in rows}
+    return [HeldAnswer(a, *context[a.id]) for a in queue]
 
 
 @bp.get("/projects")
