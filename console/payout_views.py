@@ -40,8 +40,9 @@ def payouts() -> Any:
         stmt = stmt.where(Payout.status == status)
     with sessions()() as session:
         rows = list(session.scalars(stmt))
+        shown = [p.id for p in rows]
         retried = set(
-            session.scalars(select(Payout.retry_of_id).where(Payout.retry_of_id.is_not(None)))
+            session.scalars(select(Payout.retry_of_id).where(Payout.retry_of_id.in_(shown)))
         )
         mismatches = ledger_mismatches(session) + contradicted_payouts(session)
         reading = float_reading(session)

@@ -125,9 +125,9 @@ def _wait_for(url: str, server: subprocess.Popen[bytes]) -> bool:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return True
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or busy starting under load
             pass
         time.sleep(0.1)
     return False
