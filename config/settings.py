@@ -125,6 +125,16 @@ def _wage_floors(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(floors)
 
 
+def _phone_numbers(name: str, raw: str) -> tuple[str, ...]:
+    numbers = tuple(filter(None, (part.strip() for part in raw.split(","))))
+    for number in numbers:
+        if not (number.startswith("+") and number[1:].isdigit() and 7 <= len(number) <= 16):
+            raise SettingsError(
+                f"{name}: expected E.164 numbers such as +254700000001, got {number!r}"
+            )
+    return numbers
+
+
 def _setting(env: str, coerce: Callable[[str, str], Any], default: Any = None) -> Any:
     return field(default=default, metadata={"env": env, "coerce": coerce})
 
@@ -181,6 +191,9 @@ class Settings:
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
     payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
+    # The console's phone simulator acts as these numbers only; none listed means any
+    # number outside production and the simulator switched off in production.
+    simulator_numbers: tuple[str, ...] = _setting("SIMULATOR_NUMBERS", _phone_numbers, ())
 
     @classmethod
     def from_env(

@@ -31,6 +31,8 @@ from console.models import OperatorRole
 from console.services import authenticate, recent_audit, record_audit
 from core.db import utcnow
 from core.money import Money
+from payouts.float_balance import FloatReading, latest_reading
+from payouts.wiring import payout_provider
 
 bp = Blueprint(
     "console",
@@ -51,6 +53,13 @@ PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static"})
 def sessions() -> sessionmaker[Session]:
     """The database session factory of this app's runtime."""
     return current_app.extensions["kazi"].sessions
+
+
+def float_reading(session: Session) -> FloatReading | None:
+    """The latest recorded disbursement float with its alert state (None before any)."""
+    runtime = current_app.extensions["kazi"]
+    provider = payout_provider(runtime, purpose="balance")
+    return latest_reading(session, provider, runtime.settings.payout_float_alert_minor)
 
 
 def throttle() -> LoginThrottle:
@@ -80,7 +89,8 @@ def _sign_in_expired() -> bool:
     )
 
 
-#: Console pages load nothing from elsewhere and run no script; charts are inline SVG.
+#: Console pages load nothing from elsewhere and run no script (bar the simulator's own file);
+#: charts are inline SVG.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; "
@@ -92,9 +102,16 @@ SECURITY_HEADERS = {
 }
 
 
+#: The simulator alone runs a script: its own file, talking only to the console.
+SCRIPTED_ENDPOINTS = frozenset({"console.simulator"})
+SCRIPT_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+
+
 @bp.after_request
 def _security_headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    if request.endpoint in SCRIPTED_ENDPOINTS:
+        response.headers["Content-Security-Policy"] = SCRIPT_CSP
     if request.endpoint != "console.static":
         # Pages show phone numbers and money: no shared or back-button caches.
         response.headers["Cache-Control"] = "no-store"
@@ -189,6 +206,7 @@ def dashboard() -> Any:
         costs = queries.costs(session, window)
         active = queries.active_workers(session, window)
         payouts = queries.payouts_by_status(session, since=window.since)
+        reading = float_reading(session)
     labels = window.labels()
     unit = "hour" if window.step == "hour" else "day"
     svg = {
@@ -211,6 +229,8 @@ def dashboard() -> Any:
         costs=costs,
         active=active,
         payouts=payouts,
+        reading=reading,
+        threshold=current_app.extensions["kazi"].settings.payout_float_alert_minor,
     )
 
 
@@ -249,5 +269,5 @@ def audit() -> Any:
     return render_template("console/audit.html", entries=entries)
 
 
-# The record pages live in their own module but on this blueprint.
-from console import record_views  # noqa: E402, F401
+# The record, money, project and simulator pages live in their own modules on this blueprint.
+from console import payout_views, project_views, record_views, simulator  # noqa: E402, F401

@@ -119,6 +119,8 @@ class Payout(Base):
     # The id of the latest status query, to match its result when it names no payout.
     status_query_id: Mapped[str | None] = mapped_column(String(100), index=True)
     status_queried_at: Mapped[datetime | None]
+    # The failed payout an operator retried with this one; unique: one retry per failure.
+    retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), unique=True)
     receipt: Mapped[str | None] = mapped_column(String(50))
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     result_code: Mapped[str | None] = mapped_column(String(20))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.jobs import enqueue
 from payouts import ledger
 from payouts.models import AccountKind, Payout, PayoutStatus
 from payouts.outcomes import MISMATCH, OPEN
+from payouts.services import queue_submit, stuck_payouts
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,32 @@ def contradicted_payouts(session: Session) -> list[Mismatch]:
         Mismatch(f"payout {p.id} ({p.status}, {p.amount_minor}): {p.result_description}")
         for p in session.scalars(stmt)
     ]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One stuck payout and what was queued for it: its submit, or a status query."""
+
+    payout_id: int
+    status: PayoutStatus
+    action: str
+
+
+def queue_stuck(session: Session, *, older_than: timedelta) -> list[Queued]:
+    """Queue a resolution for every payout without an outcome for ``older_than``.
+
+    A payout never sent (REQUESTED, no attempt) lost its job before any provider
+    call, so sending it is safe; anything else may have reached the provider and
+    is only ever asked about by status query, never sent again.
+    """
+    from payouts.jobs import resolve_unknown  # the job module imports the services
+
+    queued = []
+    for payout in stuck_payouts(session, older_than=older_than):
+        if payout.status is PayoutStatus.REQUESTED and not payout.submit_attempts:
+            queue_submit(session, payout.id)
+            queued.append(Queued(payout.id, payout.status, "submit"))
+        else:
+            enqueue(session, resolve_unknown, payout.id, True, queue="payouts")
+            queued.append(Queued(payout.id, payout.status, "status query"))
+    return queued

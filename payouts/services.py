@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from core.db import utcnow
+from core.errors import Conflict, NotFound
 from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.money import MINOR_UNITS, Money
@@ -25,6 +26,7 @@ from core.secrets import check_password
 from payouts import ledger
 from payouts.errors import WithdrawalRefused
 from payouts.models import Payout, PayoutStatus
+from payouts.outcomes import MISMATCH, lock_payout
 from workers.models import Worker, WorkerStatus
 
 #: M-Pesa pays Kenyan shillings; other rails will bring their own currency.
@@ -77,6 +79,13 @@ def request_withdrawal(
         amount = min(available, limits.maximum, limits.daily_cap - withdrawn_today)
         amount -= amount % MINOR_UNITS[PAYOUT_CURRENCY]  # whole shillings, rounded down
     _check_amount(amount, available, withdrawn_today, limits)
+    return _new_payout(session, worker, amount, provider)
+
+
+def _new_payout(
+    session: Session, worker: Worker, amount: int, provider: str, retry_of: int | None = None
+) -> Payout:
+    """Write a checked payout and its hold, and queue its submit job after commit."""
     payout = Payout(
         worker_id=worker.id,
         phone=worker.msisdn,
@@ -84,6 +93,7 @@ def request_withdrawal(
         currency=PAYOUT_CURRENCY,
         status=PayoutStatus.REQUESTED,
         provider=provider,
+        retry_of_id=retry_of,
     )
     session.add(payout)
     session.flush()
@@ -93,6 +103,36 @@ def request_withdrawal(
     ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
     queue_submit(session, payout.id)
     return payout
+
+
+def retry_failed_payout(
+    session: Session, *, payout_id: int, limits: WithdrawalLimits, provider: str
+) -> Payout:
+    """Pay a failed payout's amount again as a NEW payout (an operator's action, no PIN).
+
+    A failed payout is final and its money is back in the wallet, so it is never
+    resent: resending its originator id could only be found "already failed". The new
+    payout goes through the same wallet lock, limits and hold as a worker's own
+    withdrawal. It is refused when the provider contradicted the failure (the money
+    may have been paid) and when the payout was already retried: ``retry_of_id`` is
+    unique, so even two operators clicking at once create one retry.
+    """
+    failed = lock_payout(session, payout_id)
+    if failed is None:
+        raise NotFound(f"no payout {payout_id}")
+    if failed.status is not PayoutStatus.FAILED:
+        raise Conflict(f"payout {payout_id} is {failed.status}; only failed payouts are retried")
+    if (failed.result_description or "").startswith(MISMATCH):
+        raise Conflict(f"payout {payout_id} was contradicted by the provider; reconcile it first")
+    if session.scalar(select(Payout.id).where(Payout.retry_of_id == payout_id)) is not None:
+        raise Conflict(f"payout {payout_id} was already retried")
+    worker = session.get_one(Worker, failed.worker_id)
+    if worker.status is WorkerStatus.BLOCKED:
+        raise WithdrawalRefused("blocked", "this worker's account is blocked")
+    wallet = ledger.lock_wallet(session, worker.id, failed.currency)
+    available = ledger.balance(session, wallet).amount
+    _check_amount(failed.amount_minor, available, _withdrawn_today(session, worker.id), limits)
+    return _new_payout(session, worker, failed.amount_minor, provider, retry_of=payout_id)
 
 
 def queue_submit(session: Session, payout_id: int) -> None:

@@ -67,6 +67,7 @@ def test_complete_production_settings_are_accepted() -> None:
         ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND: must be greater than 0"),
         ({"PUBLIC_BASE_URL": "kazi.example.org"}, "PUBLIC_BASE_URL: expected an http(s) URL"),
         ({"DEFAULT_COUNTRY": "Kenya"}, "DEFAULT_COUNTRY: expected a two-letter country code"),
+        ({"SIMULATOR_NUMBERS": "0700000001"}, "SIMULATOR_NUMBERS: expected E.164 numbers"),
         (
             {"SMS_PROVIDER": "africastalking"},
             "AT_USERNAME: required with SMS_PROVIDER=africastalking",
@@ -140,3 +141,11 @@ def test_twilio_needs_a_from_number_or_a_messaging_service() -> None:
         environ={**base, "TWILIO_MESSAGING_SERVICE_SID": "MG1"}, dotenv_path="/nonexistent"
     )
     assert settings.twilio_messaging_service_sid == "MG1"
+
+
+def test_simulator_numbers_are_a_comma_separated_list() -> None:
+    assert load({"SIMULATOR_NUMBERS": " +254700000001, +254700000002 ,"}).simulator_numbers == (
+        "+254700000001",
+        "+254700000002",
+    )
+    assert load({}).simulator_numbers == ()

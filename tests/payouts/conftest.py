@@ -10,17 +10,30 @@ import pytest
 import requests
 
 from core.app import create_app
+from core.db import build_engine, build_sessionmaker
+from core.jobs import bind_jobs_to_sessions
 from core.kvstore import KeyValueStore, MemoryStore
 from core.runtime import Runtime
 from payouts.models import Payout, PayoutStatus
 from payouts.providers.daraja import DarajaClient, DarajaConfig
 from payouts.services import WithdrawalLimits, request_withdrawal
-from tests.conftest import make_settings
+from tests.conftest import RecordingJobQueue, make_settings
 from tests.emulators.daraja import DarajaEmulator, Scenario
 from tests.emulators.http import BackgroundServer, CallbackRecorder
 from tests.payouts.factories import PIN, earn, make_worker, wait_until
 
 WEBHOOK_TOKEN = "s3cret-hook-token"
+
+
+@pytest.fixture
+def committed_session(committed_url: str, sent_jobs: RecordingJobQueue):
+    """A session on a real database whose commits are real (SQLite savepoints cannot nest)."""
+    engine = build_engine(committed_url)
+    factory = build_sessionmaker(engine)
+    bind_jobs_to_sessions(factory, sent_jobs)
+    with factory() as s:
+        yield s
+    engine.dispose()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import build_engine, build_sessionmaker
-from core.jobs import bind_jobs_to_sessions
 from core.kvstore import MemoryStore
 from payouts.errors import WithdrawalRefused
 from payouts.jobs import submit_payout
@@ -35,17 +33,6 @@ def refusal(session: Session, worker_id: int, amount: int | None, **kw) -> str:
     with pytest.raises(WithdrawalRefused) as info:
         withdraw(session, worker_id, amount, **kw)
     return info.value.reason
-
-
-@pytest.fixture
-def committed_session(committed_url: str, sent_jobs: RecordingJobQueue):
-    """A session on a real database whose commits are real (SQLite savepoints cannot nest)."""
-    engine = build_engine(committed_url)
-    factory = build_sessionmaker(engine)
-    bind_jobs_to_sessions(factory, sent_jobs)
-    with factory() as s:
-        yield s
-    engine.dispose()
 
 
 def test_a_withdrawal_writes_the_payout_and_the_hold_and_queues_the_job_after_commit(

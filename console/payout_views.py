@@ -1,0 +1,137 @@
+"""Console pages over money: payouts with retry and reconciliation, and the disbursement float."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from console.auth import role_required
+from console.forms import ConfirmForm
+from console.models import OperatorRole
+from console.services import record_audit
+from console.views import bp, float_reading, sessions
+from core.errors import KaziError
+from core.jobs import enqueue
+from core.runtime import Runtime
+from payouts.jobs import check_float
+from payouts.models import Payout, PayoutStatus
+from payouts.reconcile import contradicted_payouts, ledger_mismatches, queue_stuck
+from payouts.services import WithdrawalLimits, retry_failed_payout
+
+#: Rows on the payouts page; filtering by status narrows to what needs attention.
+PAGE_SIZE = 100
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["kazi"]
+
+
+@bp.get("/payouts")
+def payouts() -> Any:
+    """Payouts newest first, by status; the float, and ledger mismatches to look at."""
+    status = request.args.get("status", "")
+    status = status if status in {s.value for s in PayoutStatus} else None
+    stmt = select(Payout).order_by(Payout.created_at.desc(), Payout.id.desc()).limit(PAGE_SIZE)
+    if status:
+        stmt = stmt.where(Payout.status == status)
+    with sessions()() as session:
+        rows = list(session.scalars(stmt))
+        shown = [p.id for p in rows]
+        retried = set(
+            session.scalars(select(Payout.retry_of_id).where(Payout.retry_of_id.in_(shown)))
+        )
+        mismatches = ledger_mismatches(session) + contradicted_payouts(session)
+        reading = float_reading(session)
+    return render_template(
+        "console/payouts.html",
+        payouts=rows,
+        retried=retried,
+        status=status,
+        statuses=[s.value for s in PayoutStatus],
+        mismatches=mismatches,
+        reading=reading,
+        threshold=_runtime().settings.payout_float_alert_minor,
+        can_act=current_user.can(OperatorRole.OPERATOR),
+        form=ConfirmForm(),
+    )
+
+
+def _back() -> Any:
+    return redirect(url_for("console.payouts", status=request.args.get("status") or None))
+
+
+@bp.post("/payouts/<int:payout_id>/retry")
+@role_required(OperatorRole.OPERATOR)
+def retry_payout(payout_id: int) -> Any:
+    """Pay a failed payout's amount again as a new payout (operators and admins; audited)."""
+    settings = _runtime().settings
+    try:
+        with sessions().begin() as session:
+            payout = retry_failed_payout(
+                session,
+                payout_id=payout_id,
+                limits=WithdrawalLimits.from_settings(settings),
+                provider=settings.payout_provider,
+            )
+            record_audit(
+                session,
+                operator_id=current_user.operator_id,
+                action="payout.retry",
+                target=f"payout:{payout_id}",
+                details={"new_payout": payout.id, "amount_minor": payout.amount_minor},
+                ip=request.remote_addr,
+            )
+            new_id = payout.id
+    except KaziError as error:
+        flash(f"Payout {payout_id} not retried: {error.message}", "error")
+        return _back()
+    flash(f"Payout {payout_id} retried as payout {new_id}.", "info")
+    return _back()
+
+
+@bp.post("/payouts/reconcile")
+@role_required(OperatorRole.OPERATOR)
+def reconcile_payouts() -> Any:
+    """Queue a submit or status query for stuck payouts; show ledger mismatches (audited)."""
+    minutes = _runtime().settings.payout_unknown_after_minutes
+    with sessions().begin() as session:
+        queued = queue_stuck(session, older_than=timedelta(minutes=minutes))
+        mismatches = ledger_mismatches(session) + contradicted_payouts(session)
+        record_audit(
+            session,
+            operator_id=current_user.operator_id,
+            action="payout.reconcile",
+            details={
+                "queued": [[q.payout_id, q.action] for q in queued],
+                "mismatches": len(mismatches),
+            },
+            ip=request.remote_addr,
+        )
+    flash(f"{len(queued)} payout(s) without an outcome for {minutes:g}+ minutes.", "info")
+    for q in queued:
+        flash(f"Payout {q.payout_id} ({q.status}): {q.action} queued.", "info")
+    for mismatch in mismatches:
+        flash(mismatch.line(), "error")
+    if not mismatches:
+        flash("The ledger agrees with the payouts.", "info")
+    return _back()
+
+
+@bp.post("/payouts/float")
+@role_required(OperatorRole.OPERATOR)
+def check_payout_float() -> Any:
+    """Ask the provider for the float's balance; the answer is recorded when it arrives."""
+    with sessions().begin() as session:
+        enqueue(session, check_float, queue="payouts")
+        record_audit(
+            session,
+            operator_id=current_user.operator_id,
+            action="payout.float_check",
+            ip=request.remote_addr,
+        )
+    flash("Balance query sent; reload in a few seconds to see the answer.", "info")
+    return _back()
