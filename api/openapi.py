@@ -5,11 +5,18 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from api.schemas import MAX_AMOUNT_MINOR
+
 _MONEY = {
     "type": "object",
     "required": ["amount", "currency"],
     "properties": {
-        "amount": {"type": "integer", "description": "integer minor units (cents)"},
+        "amount": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_AMOUNT_MINOR,
+            "description": "integer minor units (cents)",
+        },
         "currency": {"type": "string", "enum": ["KES", "UGX", "HTG", "INR", "USD", "TZS"]},
     },
 }
@@ -197,7 +204,12 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): {"description": text[c], "content": _json("Error")} for c in codes}
 
 
-_ID = {"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ID = {
+    "name": "project_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
 
 
 def _move(summary: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ class InvalidRequest(KaziError):
 
 
 _NUMBERS = (int, float)
+#: The largest amount the API takes: 10 billion major units, far below a BIGINT's range.
+MAX_AMOUNT_MINOR = 10**12
 
 
 def _field(
@@ -38,9 +40,15 @@ def _field(
 def _money(body: dict[str, Any], name: str) -> Money:
     value = _field(body, name, dict)
     amount, currency = value.get("amount"), value.get("currency")
-    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or not 0 <= amount <= MAX_AMOUNT_MINOR
+        or not isinstance(currency, str)
+    ):
         raise InvalidRequest(
-            f"{name}: expected {{amount: integer minor units, currency}}", details=[{"field": name}]
+            f"{name}: expected {{amount: integer minor units from 0 to {MAX_AMOUNT_MINOR}, currency}}",
+            details=[{"field": name}],
         )
     try:
         return Money(amount, currency)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 import console
 from config.settings import Settings
@@ -30,6 +31,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
     )
+    # Ids in URLs are 64-bit database keys; a larger number is a 404, not an overflow
+    # error from the database driver.
+    app.url_map.converters["int"] = DatabaseIdConverter
     runtime = build_runtime(settings)
     app.extensions["kazi"] = runtime
     console.init_app(app)
@@ -37,6 +41,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_error_handlers(app)
     _register_cli(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a positive integer that fits a BIGINT key."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def runtime_of(app: Flask) -> Runtime:

@@ -53,6 +53,25 @@ def test_bad_project_body_is_422_naming_the_field(client: Any, key: str) -> None
     assert response.status_code == 422 and "reward" in response.json["error"]["message"]
 
 
+@pytest.mark.parametrize("amount", [10**19, 10**12 + 1, -5])
+def test_amounts_beyond_the_documented_range_are_422_not_an_overflow(
+    client: Any, key: str, amount: int
+) -> None:
+    budget = {"amount": amount, "currency": "KES"}
+    response = client.post(
+        "/api/v1/projects", json={**PROJECT, "budget": budget}, headers=auth(key)
+    )
+    assert response.status_code == 422 and "budget" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("project_id", ["99999999999999999999", "0", "-1"])
+def test_ids_outside_the_key_range_are_404_not_an_overflow(
+    client: Any, key: str, project_id: str
+) -> None:
+    response = client.get(f"/api/v1/projects/{project_id}", headers=auth(key))
+    assert response.status_code == 404
+
+
 def test_pause_resume_close(client: Any, key: str) -> None:
     pid = _create(client, key)["id"]
     for action, status in (("pause", "paused"), ("resume", "active"), ("close", "closed")):
