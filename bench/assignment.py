@@ -143,6 +143,7 @@ def table() -> Table:
         "tasks.assignment.get_next_task in its own transaction per pick, each by a worker "
         "holding no reservation (so every pick claims a task). Open tasks hold 0 or 2 of their "
         "3 answers; the other answers sit on complete tasks with lower ids. The expiry job each "
-        "pick queues is counted, not run. The parallel row: threads picking at once on one "
-        "project, throughput = picks / wall time.",
+        "pick queues is counted, not run. The parallel row: threads of one Python process "
+        "(sharing its GIL) picking at once on one project, throughput = picks / wall time; "
+        "every pick must get a task.",
     )
