@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bench import seed
-from bench.harness import BenchDatabase, Row, Table, measure, row_from
+from bench.harness import BenchDatabase, Row, Table, measure, measure_threads, row_from
 from core.db import utcnow
 from tasks.assignment import get_next_task
 from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, TaskStatus
@@ -102,32 +100,14 @@ def run_concurrent(
             session, Assignment, Assignment.status == AssignmentStatus.RESERVED
         )
     db.analyze()
-    samples: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
-    deadline = time.perf_counter() + max_seconds
 
-    def work(t: int) -> None:
-        try:
-            for worker_id in fresh[t * per_thread : (t + 1) * per_thread]:
-                start = time.perf_counter()
-                if not pick(db, worker_id):
-                    raise RuntimeError("a concurrent pick found no task")
-                samples[t].append(time.perf_counter() - start)
-                if time.perf_counter() >= deadline:
-                    return
-        except BaseException as error:  # reported after join: a thread must not fail silently
-            errors.append(error)
+    def one(i: int) -> None:
+        if not pick(db, fresh[i]):
+            raise RuntimeError("a concurrent pick found no task")
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    began = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    wall = time.perf_counter() - began
-    if errors:
-        raise errors[0]
-    flat = [s for per in samples for s in per]
+    flat, wall = measure_threads(
+        one, threads=threads, per_thread=per_thread, start=0, max_seconds=max_seconds
+    )
     with db.sessions() as session:
         reserved = seed.count(session, Assignment, Assignment.status == AssignmentStatus.RESERVED)
     if reserved - reserved_before != len(flat):

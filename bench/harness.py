@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,6 +105,41 @@ def measure(
         if time.perf_counter() >= deadline:
             break
     return samples
+
+
+def measure_threads(
+    call: Callable[[int], Any], *, threads: int, per_thread: int, start: int, max_seconds: float
+) -> tuple[list[float], float]:
+    """Time ``call(i)`` from ``threads`` threads at once; per-call durations and wall time.
+
+    Thread ``t`` takes ``i`` from ``start + t * per_thread`` on, so no two calls share
+    an index; each thread stops early when ``max_seconds`` have passed.
+    """
+    samples: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[BaseException] = []
+    deadline = time.perf_counter() + max_seconds
+
+    def work(t: int) -> None:
+        try:
+            for i in range(start + t * per_thread, start + (t + 1) * per_thread):
+                began = time.perf_counter()
+                call(i)
+                samples[t].append(time.perf_counter() - began)
+                if time.perf_counter() >= deadline:
+                    return
+        except BaseException as error:  # re-raised after join: a thread must not fail silently
+            errors.append(error)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    began = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    wall = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return [s for per in samples for s in per], wall
 
 
 class DiscardJobs:

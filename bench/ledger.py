@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 
 from sqlalchemy import insert
 
 from bench import seed
-from bench.harness import BenchDatabase, Row, Table, measure, row_from
+from bench.harness import BenchDatabase, Row, Table, measure, measure_threads, row_from
 from config.settings import Settings
 from core.db import utcnow
 from core.kvstore import MemoryStore
@@ -50,7 +48,7 @@ def run_credits(
     samples = measure(credit, n=credits, max_seconds=max_seconds, warmup=1)
     rows = [row_from(db.kind, f"{workers:,} workers: credit_wage", samples, unit="credits/s")]
     if threads > 1:
-        flat, wall = _parallel(
+        flat, wall = measure_threads(
             credit,
             start=1 + len(samples),
             threads=threads,
@@ -60,34 +58,6 @@ def run_credits(
         label = f"{workers:,} workers: credit_wage, {threads} threads"
         rows.append(row_from(db.kind, label, flat, unit="credits/s", wall_seconds=wall))
     return rows
-
-
-def _parallel(call, *, start: int, threads: int, per_thread: int, max_seconds: float):  # type: ignore[no-untyped-def]
-    samples: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
-    deadline = time.perf_counter() + max_seconds
-
-    def work(t: int) -> None:
-        try:
-            for i in range(per_thread):
-                began = time.perf_counter()
-                call(start + t * per_thread + i)
-                samples[t].append(time.perf_counter() - began)
-                if time.perf_counter() >= deadline:
-                    return
-        except BaseException as error:  # re-raised after join
-            errors.append(error)
-
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    began = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    wall = time.perf_counter() - began
-    if errors:
-        raise errors[0]
-    return [s for per in samples for s in per], wall
 
 
 def seed_wallets(db: BenchDatabase, worker_ids: list[int], entries: int) -> None:
