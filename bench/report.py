@@ -22,6 +22,7 @@ class Machine:
     postgres: str
     platform: str
     date: str
+    load: str
 
     @classmethod
     def here(cls, postgres: str) -> Machine:
@@ -32,6 +33,8 @@ class Machine:
             postgres=postgres,
             platform=platform.platform(terse=True),
             date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            # Other work on the machine skews the numbers: say how busy it was.
+            load=" / ".join(f"{x:.1f}" for x in os.getloadavg()),
         )
 
 
@@ -49,7 +52,9 @@ def render(tables: list[Table], machine: Machine, *, total_seconds: float) -> st
         "(or rows, answers) per second of measured time, or of wall time for the threaded rows.",
         "",
         f"- date: {machine.date}",
-        f"- machine: {machine.cpus} CPUs, {machine.platform}",
+        f"- machine: {machine.cpus} CPUs, {machine.platform}; load average at the end "
+        f"(1 / 5 / 15 min): {machine.load}. A busy machine makes p95/p99 noisy: compare "
+        "rows of one run, and run again when in doubt.",
         f"- Python {machine.python}, PostgreSQL {machine.postgres}, SQLite (Python's sqlite3)",
         f"- whole run: {total_seconds:,.0f} s",
         "",
