@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Retry
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,8 @@ FALLBACK_CANDIDATES = 5
 #: BATCH * MAX_BATCHES task ids however many tasks and answers the project has.
 BATCH = 50
 MAX_BATCHES = 10
+#: Fresh candidate reads when every task read was filled by others before we got it.
+CLAIM_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -173,23 +175,35 @@ def _claim(
     session: Session, project: Project, worker_id: int, *, gold: bool, now: datetime
 ) -> Assignment | None:
     """Reserve one task of this kind in the project for the worker, or None."""
-    for task_id in _candidates(session, project.id, worker_id, gold=gold):
-        try:
-            with session.begin_nested():
-                # Task first, then project (the module's lock order); either guard may refuse.
-                if not counters.reserve_task_slot(session, task_id):
-                    raise _Refused
-                if not counters.reserve_budget(session, project.id):
-                    raise _NoBudget
-                assignment = _new_assignment(session, task_id, worker_id, project, now)
-        except _NoBudget:
-            return None  # the budget is spent: no other task of it would fit either
-        except (_Refused, IntegrityError):
-            # A full task, or the same worker's parallel request won: try the next one.
-            continue
-        _schedule_expiry(session, assignment, project)
-        return assignment
+    for _ in range(CLAIM_ROUNDS):
+        candidates = _candidates(session, project.id, worker_id, gold=gold)
+        if not candidates:
+            return None
+        for task_id in candidates:
+            try:
+                assignment = _reserve(session, task_id, worker_id, project, now)
+            except _NoBudget:
+                return None  # the budget is spent: no other task of it would fit either
+            except (_Refused, IntegrityError):
+                # A full task, or the same worker's parallel request won: try the next one.
+                continue
+            _schedule_expiry(session, assignment, project)
+            return assignment
+        # Every task we read was filled by other workers meanwhile; a fresh read skips them.
     return None
+
+
+def _reserve(
+    session: Session, task_id: int, worker_id: int, project: Project, now: datetime
+) -> Assignment:
+    """Take a slot of the task and of the budget in a savepoint; raise _Refused if either is full."""
+    with session.begin_nested():
+        # Task first, then project (the module's lock order); either guard may refuse.
+        if not counters.reserve_task_slot(session, task_id):
+            raise _Refused
+        if not counters.reserve_budget(session, project.id):
+            raise _NoBudget
+        return _new_assignment(session, task_id, worker_id, project, now)
 
 
 def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[tuple[int]]:
@@ -201,10 +215,14 @@ def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select
         Task.id > after_id,
     )
     if not gold:
-        stmt = stmt.where(Task.answers_count + Task.reserved_count < Task.wanted_answers)
+        stmt = stmt.where(_has_room())
     # Ordered by every column of ix_tasks_project_id_status_is_gold_id: only that index
     # gives this order, so the planner walks it instead of filtering the primary key.
     return stmt.order_by(Task.project_id, Task.status, Task.is_gold, Task.id)
+
+
+def _has_room() -> ColumnElement[bool]:
+    return Task.answers_count + Task.reserved_count < Task.wanted_answers
 
 
 def _unseen(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
@@ -239,12 +257,12 @@ def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool
     # SKIP LOCKED spreads concurrent workers over different tasks. A locked task may
     # still have room (redundancy > 1), so the fallback tries a few without skipping:
     # the guarded UPDATE then waits for the lock and re-checks the room on commit.
+    # Room is checked again here: tasks read a moment ago may have been filled since.
+    free_stmt = select(Task.id).where(Task.id.in_(unseen))
+    if not gold:
+        free_stmt = free_stmt.where(_has_room())
     free = session.scalars(
-        select(Task.id)
-        .where(Task.id.in_(unseen))
-        .order_by(Task.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        free_stmt.order_by(Task.id).limit(1).with_for_update(skip_locked=True)
     ).all()
     return list(dict.fromkeys([*free, *unseen[:FALLBACK_CANDIDATES]]))
 

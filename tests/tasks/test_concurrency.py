@@ -124,3 +124,27 @@ def test_one_worker_asking_many_times_at_once_holds_one_task(committed_url: str)
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Assignment)) == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_busy_project_never_looks_empty_to_a_worker(committed_url: str) -> None:
+    # Found by bench/: workers picking in parallel were told "no task" while most tasks
+    # were free, because tasks filled by others after being read were all they tried.
+    engine = build_engine(committed_url)
+    sessions = build_sessionmaker(engine)
+    threads, picks = 8, 25
+    with sessions.begin() as s:
+        factories.project(s, texts=[f"t{i}" for i in range(300)], answers_per_task=1)
+        worker_ids = [factories.worker(s).id for _ in range(threads * picks)]
+    now = utcnow()
+
+    def ask_many(t: int) -> list[bool]:
+        served = []
+        for worker_id in worker_ids[t * picks : (t + 1) * picks]:
+            with sessions.begin() as s:
+                served.append(get_next_task(s, s.get_one(Worker, worker_id), now) is not None)
+        return served
+
+    served = [ok for per_thread in _at_once(threads, ask_many) for ok in per_thread]
+    assert served.count(False) == 0, f"{served.count(False)} of {len(served)} told no task"
+    engine.dispose()

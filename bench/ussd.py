@@ -1,0 +1,79 @@
+"""USSD hop latency through the real Flask app, the way Africa's Talking calls it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from bench import seed
+from bench.harness import BenchDatabase, Row, Table, measure, row_from
+from config.settings import Settings
+from core.app import create_app
+from gateway.conversation import text_for
+
+TOKEN = "bench-at-token-0123456789"
+URL = f"/webhooks/africastalking/ussd?token={TOKEN}"
+
+
+def _form(session_id: str, phone: str, text: str) -> dict[str, str]:
+    # The fields Africa's Talking posts on every hop (text accumulates the inputs).
+    return {
+        "sessionId": session_id,
+        "serviceCode": "*384*12#",
+        "phoneNumber": phone,
+        "networkCode": "63902",
+        "text": text,
+    }
+
+
+def run(db: BenchDatabase, *, sizes: list[int], hops: int, max_seconds: float) -> list[Row]:
+    """First dial and a menu hop, timed at each database size (workers and their sessions)."""
+    settings = replace(
+        Settings(), database_url=db.url, at_webhook_token=TOKEN, secret_key="bench-" + "x" * 32
+    )
+    app = create_app(settings)
+    client = app.test_client()
+    rng = random.Random(7)
+    rows: list[Row] = []
+    seeded = 0
+    try:
+        for size in sizes:
+            with db.sessions.begin() as session:
+                ids = seed.workers(session, size - seeded, start=seeded)
+                seed.ussd_sessions(session, ids, start=seeded)
+            seeded = size
+            db.analyze()
+            phones = [seed.phone(rng.randrange(size)) for _ in range(hops + 1)]
+            label = f"{size:,} workers"
+
+            def dial(i: int, label: str = label, phones: list[str] = phones) -> None:
+                response = client.post(URL, data=_form(f"bench-{label}-{i}", phones[i], ""))
+                _check(response, "CON ")
+
+            def hop(i: int, label: str = label, phones: list[str] = phones) -> None:
+                response = client.post(URL, data=_form(f"bench-{label}-{i}", phones[i], "1"))
+                _check(response, "END " + text_for("help", "en"))
+
+            dials = measure(dial, n=hops, max_seconds=max_seconds, warmup=1)
+            menu = measure(hop, n=len(dials), max_seconds=max_seconds, warmup=1)
+            rows.append(row_from(db.kind, f"{label}: first dial", dials, unit="hops/s"))
+            rows.append(row_from(db.kind, f"{label}: menu hop", menu, unit="hops/s"))
+    finally:
+        app.extensions["kazi"].engine.dispose()
+    return rows
+
+
+def _check(response: object, prefix: str) -> None:
+    body = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    if response.status_code != 200 or not body.startswith(prefix):  # type: ignore[attr-defined]
+        raise RuntimeError(f"unexpected USSD answer {response.status_code}: {body!r}")  # type: ignore[attr-defined]
+
+
+def table() -> Table:
+    """The empty table this benchmark fills."""
+    return Table(
+        "USSD hop latency",
+        "POST /webhooks/africastalking/ussd through the Flask app (test client, no network), "
+        "existing workers dialling: the first dial, then the menu hop on the same session. "
+        "Dataset: workers and one past USSD session each. Africa's Talking allows ~15 s per hop.",
+    )
