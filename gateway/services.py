@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.jobs import enqueue
 from core.money import MINOR_UNITS
+from core.runtime import Runtime
 from gateway import conversation
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
@@ -174,7 +175,9 @@ def cost_minor(amount: Decimal | None, currency: str | None) -> int | None:
     return int((amount * MINOR_UNITS[currency]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language: str) -> str:
+def handle_ussd_hop(
+    session: Session, request: UssdRequest, *, default_language: str, runtime: Runtime
+) -> str:
     """Answer one USSD hop with a ``CON``/``END`` body, remembering what the session saw."""
     record = _ussd_session(session, request.provider, request.session_id)
     if (
@@ -200,7 +203,9 @@ def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language:
         )
         session.add(record)
     new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
-    text, more = conversation.handle_ussd(session, request, new_input, worker=worker)
+    text, more = conversation.handle_ussd(
+        session, request, new_input, worker=worker, runtime=runtime
+    )
     body = render_ussd(text, more)
     record.seen_text = request.text
     record.hops += 1
