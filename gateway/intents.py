@@ -61,10 +61,8 @@ from flows.intents import (
     SubmitAnswer,
     VerifyPin,
 )
-from gateway import (
-    outbound,  # a module import: outbound → services → here is a cycle
-    quiz,
-)
+from gateway import quiz
+from gateway.outbound import send_sms
 from payouts.errors import WithdrawalRefused
 from payouts.services import PIN_ATTEMPTS, WithdrawalLimits, check_pin, request_withdrawal
 from tasks.assignment import TaskView, get_next_task, skip_task
@@ -125,7 +123,7 @@ class IntentHost:
 
     def send(self, intent: SendSms) -> None:
         """Queue a fire-and-forget SMS; the job runs only after the hop commits."""
-        outbound.send_sms(
+        send_sms(
             self.session,
             phone=self.worker.msisdn,
             body=intent.text,

@@ -18,7 +18,6 @@ from core.db import utcnow
 from core.jobs import enqueue
 from core.money import MINOR_UNITS
 from core.runtime import Runtime
-from gateway import conversation
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
     DeliveryReport,
@@ -203,6 +202,8 @@ def handle_ussd_hop(
         )
         session.add(record)
     new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
+    from gateway import conversation  # it reaches outbound, which imports this module
+
     text, more = conversation.handle_ussd(
         session, request, new_input, worker=worker, runtime=runtime
     )
