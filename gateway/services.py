@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -178,6 +178,11 @@ def handle_ussd_hop(
     session: Session, request: UssdRequest, *, default_language: str, runtime: Runtime
 ) -> str:
     """Answer one USSD hop with a ``CON``/``END`` body, remembering what the session saw."""
+    # A write first: it takes the worker's row lock (PostgreSQL) and SQLite's write lock
+    # before anything is read, so two hops of one worker run one after the other, and a
+    # job's commit in between cannot leave this hop on a stale SQLite read snapshot
+    # ("database is locked" at the first write, which busy_timeout does not wait out).
+    session.execute(update(Worker).where(Worker.msisdn == request.phone).values(id=Worker.id))
     record = _ussd_session(session, request.provider, request.session_id)
     if (
         record is not None

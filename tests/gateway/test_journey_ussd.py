@@ -1,0 +1,133 @@
+"""The worker's journeys end to end through the real AT USSD webhook, in en, sw and fr."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from core.db import utcnow
+from gateway.models import Direction
+from payouts.models import PayoutStatus
+from payouts.receipts import receipt_text
+from tasks.assignment import expire_due
+from tasks.models import Assignment
+from tests.gateway.journeys import (
+    PIN,
+    REWARD,
+    REWARD_MONEY,
+    RIGHT_KEYS,
+    TASKS,
+    Handset,
+    kes,
+    payouts_of,
+    registered,
+    t,
+    worker_row,
+)
+from tests.gateway.web import messages, runtime_of
+from tests.payouts.factories import wait_until
+
+LANGUAGE_KEYS = {"en": "1", "sw": "2", "fr": "3"}
+
+
+@pytest.mark.parametrize("language", ["en", "sw", "fr"])
+def test_a_new_worker_registers_qualifies_works_and_withdraws(kazi: Flask, language: str) -> None:
+    phone = Handset(kazi, "+254722000001")
+    assert phone.dial().startswith("CON " + t("reg.welcome", "en").split("\n")[0])
+    assert t("reg.accept", language) in phone.press(LANGUAGE_KEYS[language])
+    assert phone.press("1").startswith("CON " + t("reg.pin", language))
+    assert t("reg.pin_again", language) in phone.press(PIN)
+    body = phone.press(PIN)
+    assert t("reg.pin_saved", language) in body and "Gold one" in body
+    assert "Gold two" in phone.press(RIGHT_KEYS[0])
+    assert "Gold three" in phone.press(RIGHT_KEYS[1])
+    body = phone.press(RIGHT_KEYS[2])
+    assert t("quiz.passed", language) in body and t("menu.task", language) in body
+    row = worker_row(kazi, phone.phone)
+    assert row.language == language and row.registered_at and row.qualified_at
+
+    assert TASKS[0] in phone.press("1")
+    body = phone.press("2")  # answered: paid at once, and the next task follows
+    assert t("task.saved", language, reward=REWARD_MONEY) in body and TASKS[1] in body
+    assert t("menu.title", language) in phone.press("00")
+    body = phone.press("2")
+    assert kes(REWARD.amount, language) in body and t("menu.withdraw", language) in body
+    assert t("menu.title", language) in phone.press("0")
+    assert kes(REWARD.amount, language) in phone.press("3")
+    assert phone.press("1").startswith("CON " + t("withdraw.pin", language, amount=REWARD_MONEY))
+    assert phone.press(PIN) == "END " + t("withdraw.done", language, amount=REWARD_MONEY)
+
+    [payout] = payouts_of(kazi, phone.phone)
+    assert payout.amount_minor == REWARD.amount
+    wait_until(lambda: payouts_of(kazi, phone.phone)[0].status is PayoutStatus.SETTLED)
+    runtime_of(kazi).jobs.drain()
+    sent = [m.body for m in messages(kazi) if m.direction == Direction.OUTBOUND]
+    settled = payouts_of(kazi, phone.phone)[0]
+    assert sent == [
+        t("quiz.welcome_sms", language, ussd_code="*384*12#"),
+        receipt_text(settled, language),
+    ]
+
+
+def test_a_failed_quiz_ends_politely_and_cannot_be_retaken_at_once(kazi: Flask) -> None:
+    phone = Handset(kazi, "+254722000002")
+    phone.dial()
+    for key in ("1", "1", PIN, PIN, "3", "3"):
+        phone.press(key)
+    assert phone.press("1") == "END " + t("quiz.failed", "en")
+    assert phone.dial() == "END " + t("quiz.failed", "en")
+    assert worker_row(kazi, phone.phone).qualified_at is None
+
+
+def test_a_worker_who_declines_the_terms_is_not_registered(kazi: Flask) -> None:
+    phone = Handset(kazi, "+254722000003")
+    phone.dial()
+    phone.press("2")
+    assert phone.press("2") == "END " + t("reg.declined", "sw", ussd_code="*384*12#")
+    row = worker_row(kazi, phone.phone)
+    assert (row.language, row.consented_at, row.registered_at) == ("sw", None, None)
+
+
+def test_a_redial_after_a_drop_resumes_the_task_in_hand(kazi: Flask) -> None:
+    registered(kazi, "+254722000004", "fr")
+    phone = Handset(kazi, "+254722000004")
+    phone.dial()
+    assert TASKS[0] in phone.press("1")
+    body = phone.dial()  # the call dropped; a new session id, the same phone
+    assert body.startswith("CON " + t("task.resumed", "fr")) and TASKS[0] in body
+    assert TASKS[1] in phone.press("1")  # the answer lands on the resumed task
+
+
+def test_two_sessions_of_one_worker_at_once_keep_their_own_screens(kazi: Flask) -> None:
+    registered(kazi, "+254722000005")
+    first, second = Handset(kazi, "+254722000005"), Handset(kazi, "+254722000005")
+    first.dial()
+    second.dial()
+    assert TASKS[0] in first.press("1")
+    assert kes(0, "en") in second.press("2")  # earnings, while the first holds a task
+    body = first.press("1")
+    assert t("task.saved", "en", reward=REWARD_MONEY) in body and TASKS[1] in body
+    assert t("menu.title", "en") in second.press("0")
+    assert kes(REWARD.amount, "en") in second.press("2")
+    with runtime_of(kazi).sessions() as session:
+        statuses = session.scalars(select(Assignment.status).order_by(Assignment.id)).all()
+    assert statuses == ["answered", "reserved"]
+
+
+def test_a_reservation_expiring_on_the_task_screen_gives_a_clear_message_and_a_new_task(
+    kazi: Flask,
+) -> None:
+    registered(kazi, "+254722000006", "sw")
+    phone = Handset(kazi, "+254722000006")
+    phone.dial()
+    assert TASKS[0] in phone.press("1")
+    now = utcnow()
+    with runtime_of(kazi).sessions.begin() as session:
+        # The worker left the screen open past the reservation; the expiry sweep ran.
+        session.execute(update(Assignment).values(expires_at=now - timedelta(seconds=1)))
+        assert expire_due(session, now) == 1
+    body = phone.press("1")
+    assert t("task.expired", "sw") in body and TASKS[1] in body
