@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Flask
@@ -55,13 +56,18 @@ def registered(app: Flask, phone: str, language: str = "en", *, qualified: bool 
             msisdn=phone,
             country="KE",
             language=language,
-            pin_hash=hash_password(PIN),
+            pin_hash=_pin_hash(),
             consented_at=now,
             registered_at=now,
             qualified_at=now if qualified else None,
         )
         session.add(worker)
     return worker
+
+
+@functools.cache
+def _pin_hash() -> str:
+    return hash_password(PIN)  # slow by design: hash once per test run
 
 
 def worker_row(app: Flask, phone: str) -> Worker:
