@@ -46,28 +46,21 @@ from core.money import Money
 from core.runtime import Runtime
 from core.secrets import hash_password
 from flows import Context
+from flows import intents as fi
 from flows.i18n import LANGUAGES
-from flows.intents import (
-    GetEarnings,
-    GetTask,
-    Intent,
-    RecordConsent,
-    RegisterWorker,
-    RequestPayout,
-    SendSms,
-    SetLanguage,
-    SetPin,
-    SkipTask,
-    SubmitAnswer,
-    VerifyPin,
-)
 from gateway import quiz
 from gateway.outbound import send_sms
 from payouts.errors import WithdrawalRefused
-from payouts.services import PIN_ATTEMPTS, WithdrawalLimits, check_pin, request_withdrawal
+from payouts.services import (
+    PAYOUT_CURRENCY,
+    PIN_ATTEMPTS,
+    WithdrawalLimits,
+    check_pin,
+    request_withdrawal,
+)
 from tasks.assignment import TaskView, get_next_task, skip_task
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
-from tasks.reports import COUNTRY_CURRENCY, worker_earnings
+from tasks.reports import worker_earnings
 from tasks.submission import submit_answer
 from workers.models import Worker
 
@@ -95,7 +88,9 @@ def worker_context(worker: Worker, *, channel: str, runtime: Runtime) -> Context
         language=worker.language if worker.language in LANGUAGES else "en",
         registered=worker.registered_at is not None and worker.pin_hash is not None,
         qualified=worker.qualified_at is not None,
-        currency=COUNTRY_CURRENCY.get(worker.country, "KES"),
+        # M-Pesa (KES) is the only payout rail: balances and withdrawals are in its currency
+        # whatever the worker's country (tasks.reports.COUNTRY_CURRENCY is for wage floors).
+        currency=PAYOUT_CURRENCY,
         ussd_code=runtime.settings.ussd_service_code,
     )
 
@@ -116,12 +111,12 @@ class IntentHost:
         """The engine context as it stands now (a register or quiz may have changed it)."""
         return worker_context(self.worker, channel=self.channel, runtime=self.runtime)
 
-    def execute(self, intent: Intent) -> dict[str, Any]:
+    def execute(self, intent: fi.Intent) -> dict[str, Any]:
         """The result of one blocking intent, in the shape its flow routes on."""
         handler = getattr(self, f"_do_{intent.kind}")
         return handler(intent)
 
-    def send(self, intent: SendSms) -> None:
+    def send(self, intent: fi.SendSms) -> None:
         """Queue a fire-and-forget SMS; the job runs only after the hop commits."""
         send_sms(
             self.session,
@@ -133,7 +128,7 @@ class IntentHost:
 
     # -- tasks ----------------------------------------------------------------------
 
-    def _do_get_task(self, intent: GetTask) -> dict[str, Any]:
+    def _do_get_task(self, intent: fi.GetTask) -> dict[str, Any]:
         store = self.runtime.store
         if intent.qualification:
             return quiz.next_question(self.session, store, self.worker, self.now)
@@ -145,7 +140,7 @@ class IntentHost:
         self.task_expires_at = view.expires_at
         return {"task": task_view(view)}
 
-    def _do_submit_answer(self, intent: SubmitAnswer) -> dict[str, Any]:
+    def _do_submit_answer(self, intent: fi.SubmitAnswer) -> dict[str, Any]:
         if intent.qualification:
             store = self.runtime.store
             return quiz.answer_question(
@@ -164,14 +159,14 @@ class IntentHost:
             return {"ok": False, "reason": str(exc.reason)}
         return {"ok": True, "reward": money(result.paid)}
 
-    def _do_skip_task(self, intent: SkipTask) -> dict[str, Any]:
+    def _do_skip_task(self, intent: fi.SkipTask) -> dict[str, Any]:
         if intent.qualification:
             return {"ok": False}  # the quiz has no skip; the flow offers none
         return {"ok": skip_task(self.session, self.worker, intent.task_id, self.now)}
 
     # -- money ----------------------------------------------------------------------
 
-    def _do_get_earnings(self, intent: GetEarnings) -> dict[str, Any]:
+    def _do_get_earnings(self, intent: fi.GetEarnings) -> dict[str, Any]:
         currency = self.context().currency
         earnings = worker_earnings(self.session, self.worker, self.now, currency)
         return {
@@ -183,7 +178,7 @@ class IntentHost:
             "accuracy": earnings.accuracy,
         }
 
-    def _do_verify_pin(self, intent: VerifyPin) -> dict[str, Any]:
+    def _do_verify_pin(self, intent: fi.VerifyPin) -> dict[str, Any]:
         minutes = self.runtime.settings.payout_pin_lock_minutes
         try:
             check_pin(self.runtime.store, self.worker, intent.pin, lock_minutes=minutes)
@@ -194,13 +189,15 @@ class IntentHost:
         self.verified_pin = intent.pin
         return {"ok": True, "attempts_left": PIN_ATTEMPTS, "locked": False}
 
-    def _do_request_payout(self, intent: RequestPayout) -> dict[str, Any]:
+    def _do_request_payout(self, intent: fi.RequestPayout) -> dict[str, Any]:
         if self.verified_pin is None:
             log.warning("request_payout without a PIN verified in the same hop")
             return {"ok": False, "reason": "fail"}
         settings = self.runtime.settings
         amount = intent.amount.get("amount")
-        balance = worker_earnings(self.session, self.worker, self.now, "KES").balance.amount
+        balance = worker_earnings(
+            self.session, self.worker, self.now, PAYOUT_CURRENCY
+        ).balance.amount
         try:
             with self.session.begin_nested():
                 payout = request_withdrawal(
@@ -218,30 +215,33 @@ class IntentHost:
             reason = _REFUSALS.get(exc.reason, "fail")
             result: dict[str, Any] = {"ok": False, "reason": reason}
             if reason == "below_minimum":
-                result["minimum"] = {"amount": settings.payout_min_minor, "currency": "KES"}
+                result["minimum"] = {
+                    "amount": settings.payout_min_minor,
+                    "currency": PAYOUT_CURRENCY,
+                }
             return result
         return {"ok": True, "amount": {"amount": payout.amount_minor, "currency": payout.currency}}
 
     # -- the worker's record ----------------------------------------------------------
 
-    def _do_set_pin(self, intent: SetPin) -> dict[str, Any]:
+    def _do_set_pin(self, intent: fi.SetPin) -> dict[str, Any]:
         self.worker.pin_hash = hash_password(intent.pin)
         if self.worker.consented_at is not None:
             self.worker.registered_at = self.worker.registered_at or self.now
         return {"ok": True}
 
-    def _do_set_language(self, intent: SetLanguage) -> dict[str, Any]:
+    def _do_set_language(self, intent: fi.SetLanguage) -> dict[str, Any]:
         if intent.language not in LANGUAGES:
             return {"ok": False}
         self.worker.language = intent.language
         return {"ok": True}
 
-    def _do_register_worker(self, intent: RegisterWorker) -> dict[str, Any]:
+    def _do_register_worker(self, intent: fi.RegisterWorker) -> dict[str, Any]:
         if intent.language in LANGUAGES:
             self.worker.language = intent.language
         return {"ok": True}
 
-    def _do_record_consent(self, intent: RecordConsent) -> dict[str, Any]:
+    def _do_record_consent(self, intent: fi.RecordConsent) -> dict[str, Any]:
         self.worker.consented_at = self.now if intent.accepted else None
         if not intent.accepted:
             self.worker.registered_at = None

@@ -131,3 +131,28 @@ def test_a_reservation_expiring_on_the_task_screen_gives_a_clear_message_and_a_n
         assert expire_due(session, now) == 1
     body = phone.press("1")
     assert t("task.expired", "sw") in body and TASKS[1] in body
+
+
+def test_every_blocking_intent_has_a_handler_on_the_host() -> None:
+    from flows.intents import INTENTS
+    from gateway.intents import IntentHost
+
+    blocking = {kind for kind, cls in INTENTS.items() if cls.blocking}
+    handled = {name[4:] for name in dir(IntentHost) if name.startswith("_do_")}
+    assert handled == blocking
+
+
+def test_flask_simulate_plays_a_script_through_the_webhooks(kazi: Flask) -> None:
+    registered(kazi, "+254711000001")
+    runner = kazi.test_cli_runner()
+    args = ["simulate", "--phone", "0711000001", "--input", "1", "--input", "1"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert t("menu.title", "en") in result.output and TASKS[1] in result.output
+    sms = runner.invoke(
+        args=["simulate", "--phone", "+254711000001", "--channel", "sms", "--input", "BAL"]
+    )
+    assert (
+        sms.exit_code == 0
+        and f"SMS from Kazi: {t('earnings.show', 'en').split(':')[0]}" in sms.output
+    )
