@@ -156,3 +156,16 @@ def test_flask_simulate_plays_a_script_through_the_webhooks(kazi: Flask) -> None
         sms.exit_code == 0
         and f"SMS from Kazi: {t('earnings.show', 'en').split(':')[0]}" in sms.output
     )
+
+
+def test_an_answer_held_for_a_quality_check_says_so_instead_of_a_reward(kazi: Flask) -> None:
+    from tasks.models import Project
+
+    with runtime_of(kazi).sessions.begin() as session:
+        session.execute(update(Project).values(min_seconds_per_answer=60.0))
+    registered(kazi, "+254722000007")
+    phone = Handset(kazi, "+254722000007")
+    phone.dial()
+    phone.press("1")
+    body = phone.press("1")  # far faster than 60 s: held for review, not paid
+    assert t("task.saved_review", "en") in body and TASKS[1] in body
