@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from redis import Redis
 from sqlalchemy import select, update
 
 from core.db import utcnow
@@ -27,8 +28,9 @@ from tests.gateway.journeys import (
     t,
     worker_row,
 )
-from tests.gateway.web import messages, runtime_of
+from tests.gateway.web import gateway_app, messages, runtime_of
 from tests.payouts.factories import wait_until
+from tests.tasks import factories
 
 LANGUAGE_KEYS = {"en": "1", "sw": "2", "fr": "3"}
 
@@ -169,3 +171,25 @@ def test_an_answer_held_for_a_quality_check_says_so_instead_of_a_reward(kazi: Fl
     phone.press("1")
     body = phone.press("1")  # far faster than 60 s: held for review, not paid
     assert t("task.saved_review", "en") in body and TASKS[1] in body
+
+
+def test_on_redis_the_session_and_the_resume_point_live_in_redis_with_a_ttl(
+    committed_url: str, redis_client: Redis, redis_url: str
+) -> None:
+    app = gateway_app(committed_url, redis_url=redis_url)
+    try:
+        with runtime_of(app).sessions.begin() as session:
+            factories.project(session, texts=TASKS, reward=REWARD)
+        worker = registered(app, "+254722000008")
+        phone = Handset(app, "+254722000008")
+        phone.dial()
+        assert TASKS[0] in phone.press("1")
+        keys = {k.decode() for k in redis_client.keys("kazi:flows:*")}
+        assert keys == {
+            f"kazi:flows:ussd:africastalking:{phone.session_id}",
+            f"kazi:flows:resume:{worker.id}",
+        }
+        assert 0 < redis_client.ttl(f"kazi:flows:resume:{worker.id}") <= 10 * 60
+        assert TASKS[0] in phone.dial()  # a new session finds the task in Redis
+    finally:
+        runtime_of(app).engine.dispose()  # rq holds the jobs: nothing runs in-process
