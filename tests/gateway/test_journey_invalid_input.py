@@ -12,12 +12,8 @@ import itertools
 import pytest
 from flask import Flask
 
-from core.money import Money
 from flows.engine import default_library
-from payouts import ledger
-from tests.gateway.journeys import PIN, Handset, registered
-from tests.gateway.web import runtime_of
-from tests.tasks import factories
+from tests.gateway.journeys import PIN, Handset, fund, registered
 
 BAD_INPUTS = ["abc", "99", "", "x" * 200, "*", "#", "😀"]
 _phones = itertools.count(1)
@@ -57,24 +53,12 @@ def _walk(app: Flask, screen: str) -> tuple[Handset, str, str]:
     if is_registered:
         worker = registered(app, phone, language)
         if screen.startswith("withdraw"):
-            _fund(app, worker.id)
+            fund(app, worker.id)
     handset = Handset(app, phone)
     body = handset.dial()
     for key in keys:
         body = handset.press(key)
     return handset, body, language
-
-
-def _fund(app: Flask, worker_id: int) -> None:
-    with runtime_of(app).sessions.begin() as session:
-        project = factories.project(session, name=f"Pay {worker_id}")
-        ledger.credit_wage(
-            session,
-            worker_id=worker_id,
-            project_id=project.id,
-            amount=Money(5_000, "KES"),
-            reference=f"test:{worker_id}",
-        )
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"])

@@ -22,6 +22,7 @@ from tests.gateway.journeys import (
     RIGHT_KEYS,
     TASKS,
     Handset,
+    fund,
     kes,
     payouts_of,
     registered,
@@ -193,3 +194,20 @@ def test_on_redis_the_session_and_the_resume_point_live_in_redis_with_a_ttl(
         assert TASKS[0] in phone.dial()  # a new session finds the task in Redis
     finally:
         runtime_of(app).engine.dispose()  # rq holds the jobs: nothing runs in-process
+
+
+def test_three_wrong_pins_on_ussd_lock_withdrawals(kazi: Flask) -> None:
+    worker = registered(kazi, "+254722000009", "fr")
+    fund(kazi, worker.id)
+    phone = Handset(kazi, "+254722000009")
+    phone.dial()
+    phone.press("3")
+    phone.press("1")
+    body = phone.press("1111")
+    assert body.startswith("CON " + t("withdraw.wrong_pin", "fr", attempts_left=2))
+    assert t("withdraw.wrong_pin", "fr", attempts_left=1) in phone.press("2222")
+    assert phone.press("3333") == "END " + t("withdraw.locked", "fr")
+    for key in ("", "3", "1", PIN):  # even the right PIN, on a new session
+        body = phone.press(key) if key else phone.dial()
+    assert body == "END " + t("withdraw.locked", "fr")
+    assert payouts_of(kazi, phone.phone) == []
