@@ -15,10 +15,9 @@ from flows.engine import default_library
 from flows.i18n import format_money
 from gateway.simulator import SimulatedPhone
 from gateway.ussd import USSD_MAX_BODY, ussd_length
-from payouts import ledger
 from payouts.models import Payout
 from tests.gateway.web import runtime_of
-from tests.tasks import factories
+from tests.payouts.factories import earn
 from workers.models import Worker
 
 PIN = "4821"
@@ -83,13 +82,6 @@ def payouts_of(app: Flask, phone: str) -> list[Payout]:
 
 
 def fund(app: Flask, worker_id: int, minor: int = 5_000) -> None:
-    """Credit a worker's wallet with a wage from a project of its own."""
+    """Credit a worker's wallet, as accepted answers would."""
     with runtime_of(app).sessions.begin() as session:
-        project = factories.project(session, name=f"Pay {worker_id}")
-        ledger.credit_wage(
-            session,
-            worker_id=worker_id,
-            project_id=project.id,
-            amount=Money(minor, "KES"),
-            reference=f"test:{worker_id}",
-        )
+        earn(session, worker_id, minor)
