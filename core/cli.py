@@ -13,7 +13,7 @@ from core.migrate import upgrade
 from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
-from gateway.cli import sms_cli
+from gateway.cli import simulate, sms_cli
 from payouts.cli import payouts_cli
 from tasks.cli import tasks_cli
 from tasks.services import create_requester
@@ -112,6 +112,7 @@ def register_commands(app: Flask) -> None:
         tasks_cli,
         payouts_cli,
         demo,
+        simulate,
         worker,
     ):
         app.cli.add_command(command)

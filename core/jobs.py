@@ -76,6 +76,10 @@ def bind_jobs_to_sessions(sessions: sessionmaker[Session], jobs: JobQueue) -> No
 
     @event.listens_for(sessions, "after_commit")
     def _send_after_commit(session: Session) -> None:
+        if session.get_nested_transaction() is not None:
+            # SQLAlchemy fires after_commit for a released savepoint (begin_nested) too;
+            # the outer transaction is still open, so its jobs wait for the real commit.
+            return
         for spec in session.info.pop(_PENDING_KEY, []):
             try:
                 jobs.submit(spec)

@@ -101,7 +101,10 @@ def _demo_worker(session: Session, spec: dict) -> str:
             pin_hash=hash_password(DEMO_WORKER_PIN),
             consented_at=now,
             registered_at=now,
+            qualified_at=now,  # demo workers start with tasks, not the quiz
         )
         session.add(worker)
         session.flush()
+    elif worker.qualified_at is None:
+        worker.qualified_at = utcnow()
     return worker.msisdn

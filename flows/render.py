@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flows.i18n import sms_segments
 
-USSD_LIMIT = 182  # characters per USSD screen (design contract; 160 on some networks)
+USSD_LIMIT = 178  # the 182-unit USSD body less the "CON "/"END " prefix (gateway.ussd)
 SMS_MAX_SEGMENTS = 3
 MORE, BACK = "98", "99"  # paging keys; "0" stays Skip/Back and "00" Menu
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
 from gateway.encoding import count_segments
 from gateway.outbound import requeue_stuck, stuck_sending
+from gateway.simulator import SimulatedPhone
 
 sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
 
@@ -56,3 +57,53 @@ def sweep() -> None:
     click.echo(f"requeued {len(requeued)} message(s)")
     if stuck:
         click.echo(f"{stuck} message(s) in 'sending' for over 10 minutes: they may have been sent")
+
+
+@click.command("simulate")
+@click.option("--phone", required=True, help="The simulated handset's number, e.g. +254711000001.")
+@click.option("--channel", type=click.Choice(["ussd", "sms"]), default="ussd", show_default=True)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    help="One keypress (USSD) or message (SMS); repeat for a script. None: interactive.",
+)
+@with_appcontext
+def simulate(phone: str, channel: str, inputs: tuple[str, ...]) -> None:
+    """A phone in the terminal, through the real Africa's Talking webhooks."""
+    handset = SimulatedPhone(current_app._get_current_object(), phone)  # type: ignore[attr-defined]
+    script = list(inputs) if inputs else None
+    if channel == "ussd":
+        _show_screen(handset.dial())
+    else:
+        click.echo(f"SMS to Kazi from {handset.phone}. Type a message (empty line quits).")
+    while True:
+        if channel == "ussd" and handset.ended:
+            # Scripts redial by themselves; a person is asked first.
+            if script is None and not click.confirm("session ended; dial again?", default=True):
+                return
+            if script is None or script:
+                click.echo(f"(dialling {handset.service_code} again)")
+                _show_screen(handset.dial())
+        if script is not None:
+            if not script:
+                return
+            value = script.pop(0)
+            click.echo(f"> {value}")
+        else:
+            value = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
+            if channel == "sms" and not value:
+                return
+        if channel == "ussd":
+            _show_screen(handset.press(value))
+        else:
+            for reply in handset.sms(value) or ["(no reply)"]:
+                click.echo(f"SMS from Kazi: {reply}")
+
+
+def _show_screen(body: str) -> None:
+    kind, _, text = body.partition(" ")
+    click.echo(f"+{'-' * 30} {kind}")
+    for line in text.splitlines():
+        click.echo(f"| {line}")
+    click.echo("+" + "-" * 34)

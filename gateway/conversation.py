@@ -1,72 +1,166 @@
 """Where USSD hops and SMS meet the flow engine: the gateway's only door into conversations.
 
-Until the flow engine (``flows/``) lands, this module holds the PLACEHOLDER
-CONVERSATION: a small, honest menu that says Kazi is here and offers help. It runs
-no tasks, records no answers and promises no money. The flow engine plugs in by
-replacing the bodies of ``handle_ussd`` and ``handle_sms`` (same signatures): the
-gateway already stores sessions, passes only the new input and renders the screen.
+Each hop runs in the webhook's (or job's) transaction: load the session state from
+the shared store, ``start``/``resume`` the engine, carry out its blocking intents with
+``gateway.intents.IntentHost`` until it waits for the worker (at most
+``MAX_INTENTS_PER_HOP``), queue its SMS (sent after commit), store the new state.
+
+State lives in ``runtime.store`` (Redis with a TTL in production, memory in the
+embedded default): per provider session for USSD, per worker for SMS, so two USSD
+sessions of one worker never share a state. The resume point ("the task in hand")
+is kept per worker for as long as the task's reservation lasts, so a redial after a
+drop goes straight back to that task.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
+from core.kvstore import KeyValueStore
+from core.runtime import Runtime
+from flows import FlowStateError, SprintResult, resume, resume_point, start
+from flows import handle_sms as engine_sms
+from flows.engine import default_library
+from flows.i18n import LANGUAGES
 from gateway.inbound import UssdRequest
+from gateway.intents import IntentHost
 from workers.models import Worker
 
-#: Screens and replies of the placeholder conversation, per language (en/sw/fr).
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "menu": "Welcome to Kazi.\nPaid tasks by USSD and SMS are coming soon.\n1. Help\n0. Exit",
-        "help": "Kazi will pay you for short tasks on this phone. SMS HELP for help, STOP to stop messages.",
-        "bye": "Thank you for visiting Kazi.",
-        "sms": "Kazi got your message. Tasks are not open yet. SMS HELP for help, STOP to stop.",
-        "apology": "Sorry, Kazi cannot answer right now. Please try again in a few minutes.",
-        "stopped": "You will get no more SMS from Kazi. SMS START to receive messages again.",
-        "started": "Welcome back to Kazi. SMS STOP at any time to stop messages.",
-    },
-    "sw": {
-        "menu": "Karibu Kazi.\nKazi za kulipwa kwa USSD na SMS zinakuja hivi karibuni.\n1. Msaada\n0. Toka",
-        "help": "Kazi itakulipa kwa kazi fupi kwenye simu hii. Tuma HELP kwa msaada, STOP kusitisha ujumbe.",
-        "bye": "Asante kwa kutembelea Kazi.",
-        "sms": "Kazi imepokea ujumbe wako. Kazi bado hazijafunguliwa. Tuma HELP kwa msaada, STOP kusitisha.",
-        "apology": "Samahani, Kazi haiwezi kujibu sasa. Tafadhali jaribu tena baada ya dakika chache.",
-        "stopped": "Hutapokea SMS zaidi kutoka Kazi. Tuma START kupokea ujumbe tena.",
-        "started": "Karibu tena Kazi. Tuma STOP wakati wowote kusitisha ujumbe.",
-    },
-    "fr": {
-        "menu": "Bienvenue sur Kazi.\nDes taches payees par USSD et SMS arrivent bientot.\n1. Aide\n0. Quitter",
-        "help": "Kazi vous paiera pour de courtes taches sur ce telephone. SMS AIDE pour l'aide, STOP pour arreter.",
-        "bye": "Merci de votre visite sur Kazi.",
-        "sms": "Kazi a recu votre message. Les taches ne sont pas encore ouvertes. SMS AIDE pour l'aide, STOP pour arreter.",
-        "apology": "Desole, Kazi ne peut pas repondre maintenant. Reessayez dans quelques minutes.",
-        "stopped": "Vous ne recevrez plus de SMS de Kazi. SMS START pour les recevoir a nouveau.",
-        "started": "Bon retour sur Kazi. SMS STOP a tout moment pour arreter les messages.",
-    },
-}
+log = logging.getLogger("kazi.flows")
 
-_HELP_WORDS = frozenset({"help", "msaada", "aide", "?"})
+#: AT ends a USSD session after ~3 minutes; the state outlives it only a little.
+USSD_STATE_TTL = timedelta(minutes=10)
+#: An SMS conversation (a task waiting for its reply) is remembered for a day.
+SMS_STATE_TTL = timedelta(days=1)
+#: How long a resume point lasts when the task's own reservation expiry is unknown.
+RESUME_TTL = timedelta(minutes=10)
+#: Intents carried out between two screens; the engine caps itself too (MAX_CALLS).
+MAX_INTENTS_PER_HOP = 25
+
+#: Gateway texts (apology, opt-out and opt-in replies) → catalog keys.
+_TEXT_KEYS = {"apology": "error.sorry", "stopped": "sms.stop", "started": "sms.start"}
 
 
 def text_for(key: str, language: str | None) -> str:
-    """A placeholder text in the worker's language, falling back to English."""
-    return TEXTS.get(language or "en", TEXTS["en"])[key]
+    """A gateway text (``apology``, ``stopped``, ``started``) in the worker's language."""
+    lang = language if language in LANGUAGES else "en"
+    return default_library().catalogs.text(_TEXT_KEYS[key], lang, {})
 
 
 def handle_ussd(
-    session: Session, request: UssdRequest, new_input: str, *, worker: Worker
+    session: Session, request: UssdRequest, new_input: str, *, worker: Worker, runtime: Runtime
 ) -> tuple[str, bool]:
     """Answer one USSD hop: (screen text, whether the session continues)."""
-    choice = new_input.strip()
-    if not choice:
-        return text_for("menu", worker.language), True
-    if choice == "1":
-        return text_for("help", worker.language), False
-    return text_for("bye", worker.language), False
+    host = IntentHost(session, worker, runtime, "ussd", utcnow())
+    key = f"flows:ussd:{request.provider}:{request.session_id}"
+    state = _load(runtime.store, key)
+    result = None
+    if state is not None and state.get("awaiting") == "input":
+        try:
+            result = _settle(host, resume(state, user_input=new_input, context=host.context()))
+        except FlowStateError:
+            log.warning("ussd session %s: unusable state, starting over", request.session_id)
+    if result is None:
+        result = _begin(host, runtime.store)
+        # A first dial may carry input already (*384*12*1#): feed it screen by screen.
+        for part in new_input.split("*") if state is None and new_input else ():
+            if result.waiting_for != "input":
+                break
+            result = _settle(host, resume(result.state, user_input=part, context=host.context()))
+    _save(runtime.store, key, result, USSD_STATE_TTL)
+    _keep_resume_point(host, result)
+    return result.reply, result.continue_session
 
 
-def handle_sms(session: Session, text: str, *, worker: Worker) -> str | None:
-    """The reply to a worker's SMS (keywords STOP/START are handled before this), or None."""
-    if text.strip().casefold() in _HELP_WORDS:
-        return text_for("help", worker.language)
-    return text_for("sms", worker.language)
+def handle_sms(session: Session, text: str, *, worker: Worker, runtime: Runtime) -> str | None:
+    """The reply to a worker's SMS (STOP/START are handled before this), or None."""
+    host = IntentHost(session, worker, runtime, "sms", utcnow())
+    key = f"flows:sms:{worker.msisdn}"
+    state = _load(runtime.store, key)
+    try:
+        result = engine_sms(text, state, host.context())
+    except FlowStateError:
+        log.warning("sms conversation of worker %s: unusable state, starting over", worker.id)
+        result = engine_sms(text, None, host.context())
+    result = _settle(host, result)
+    _save(runtime.store, key, result, SMS_STATE_TTL)
+    _keep_resume_point(host, result)
+    return result.reply or None
+
+
+def _begin(host: IntentHost, store: KeyValueStore) -> SprintResult:
+    """A new session: back to the task in hand when there is one, else the main flow."""
+    point = _load(store, _rp_key(host.worker.id))
+    try:
+        return _settle(host, start("main", host.context(), resume_point=point))
+    except FlowStateError:
+        # A resume point from an older definition: the main menu is always a safe start.
+        log.info("worker %s: stale resume point %s dropped", host.worker.id, point)
+        return _settle(host, start("main", host.context()))
+
+
+def _settle(host: IntentHost, result: SprintResult) -> SprintResult:
+    """Carry out intents until the engine waits for the worker or ends."""
+    for _ in range(MAX_INTENTS_PER_HOP):
+        for intent in result.intents:
+            if not intent.blocking:
+                host.send(intent)  # type: ignore[arg-type]  # SendSms is the only one
+        if result.error:
+            log.error("flow %s ended with an apology: %s", result.state.get("flow"), result.error)
+        if result.waiting_for != "intent_result":
+            return result
+        outcome = host.execute(result.pending)  # type: ignore[arg-type]
+        result = resume(result.state, intent_result=outcome, context=host.context())
+    log.error("worker %s: more than %d intents in one hop", host.worker.id, MAX_INTENTS_PER_HOP)
+    state = {**result.state, "awaiting": None}
+    return SprintResult(text_for("apology", host.context().language), False, [], state, None)
+
+
+def _load(store: KeyValueStore, key: str) -> dict[str, Any] | None:
+    raw = store.get(key)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _save(store: KeyValueStore, key: str, result: SprintResult, ttl: timedelta) -> None:
+    if result.waiting_for == "input":
+        store.set(key, json.dumps(result.state).encode(), ttl_seconds=ttl.total_seconds())
+    else:
+        store.delete(key)
+
+
+def _rp_key(worker_id: int) -> str:
+    return f"flows:resume:{worker_id}"
+
+
+def _keep_resume_point(host: IntentHost, result: SprintResult) -> None:
+    """Remember the task in hand for a redial (for as long as it is reserved), or forget it."""
+    store, key = host.runtime.store, _rp_key(host.worker.id)
+    point = resume_point(result.state)
+    if point is None:
+        store.delete(key)
+        return
+    if host.task_expires_at is None:
+        if _load(store, key) != point:  # the same point keeps its reservation's TTL
+            store.set(key, json.dumps(point).encode(), ttl_seconds=RESUME_TTL.total_seconds())
+        return
+    ttl = _until(host.task_expires_at, host.now)
+    if ttl <= timedelta(0):
+        store.delete(key)
+        return
+    store.set(key, json.dumps(point).encode(), ttl_seconds=ttl.total_seconds())
+
+
+def _until(moment: datetime, now: datetime) -> timedelta:
+    # SQLite hands back naive datetimes (stored as UTC); compare like with like.
+    if moment.tzinfo is None and now.tzinfo is not None:
+        now = now.replace(tzinfo=None)
+    return moment - now

@@ -188,7 +188,7 @@ def handle_inbound_sms(message_id: int) -> None:
             return
         message = session.get_one(Message, message_id)
         worker = session.get_one(Worker, message.worker_id)
-        reply, to_opted_out = _reply_to(session, message, worker)
+        reply, to_opted_out = _reply_to(session, message, worker, runtime)
         if reply:
             send_sms(
                 session,
@@ -200,7 +200,9 @@ def handle_inbound_sms(message_id: int) -> None:
             )
 
 
-def _reply_to(session: Session, message: Message, worker: Worker) -> tuple[str | None, bool]:
+def _reply_to(
+    session: Session, message: Message, worker: Worker, runtime: Runtime
+) -> tuple[str | None, bool]:
     """The reply to an inbound SMS and whether it may go to an opted-out number."""
     intent = opt_intent(message.body)
     if intent is OptIntent.OPT_OUT:
@@ -211,4 +213,4 @@ def _reply_to(session: Session, message: Message, worker: Worker) -> tuple[str |
         return conversation.text_for("started", worker.language), False
     if worker.opted_out_at is not None:
         return None, False  # an opted-out worker's message is stored, never answered
-    return conversation.handle_sms(session, message.body, worker=worker), False
+    return conversation.handle_sms(session, message.body, worker=worker, runtime=runtime), False

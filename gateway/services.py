@@ -10,14 +10,14 @@ import logging
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
 from core.money import MINOR_UNITS
-from gateway import conversation
+from core.runtime import Runtime
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
     DeliveryReport,
@@ -174,8 +174,15 @@ def cost_minor(amount: Decimal | None, currency: str | None) -> int | None:
     return int((amount * MINOR_UNITS[currency]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language: str) -> str:
+def handle_ussd_hop(
+    session: Session, request: UssdRequest, *, default_language: str, runtime: Runtime
+) -> str:
     """Answer one USSD hop with a ``CON``/``END`` body, remembering what the session saw."""
+    # A write first: it takes the worker's row lock (PostgreSQL) and SQLite's write lock
+    # before anything is read, so two hops of one worker run one after the other, and a
+    # job's commit in between cannot leave this hop on a stale SQLite read snapshot
+    # ("database is locked" at the first write, which busy_timeout does not wait out).
+    session.execute(update(Worker).where(Worker.msisdn == request.phone).values(id=Worker.id))
     record = _ussd_session(session, request.provider, request.session_id)
     if (
         record is not None
@@ -200,7 +207,11 @@ def handle_ussd_hop(session: Session, request: UssdRequest, *, default_language:
         )
         session.add(record)
     new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
-    text, more = conversation.handle_ussd(session, request, new_input, worker=worker)
+    from gateway import conversation  # it reaches outbound, which imports this module
+
+    text, more = conversation.handle_ussd(
+        session, request, new_input, worker=worker, runtime=runtime
+    )
     body = render_ussd(text, more)
     record.seen_text = request.text
     record.hops += 1

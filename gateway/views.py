@@ -61,7 +61,9 @@ def at_ussd() -> Response:
     with USSD_REQUEST_SECONDS.labels(provider="africastalking").time():
         try:
             with runtime.sessions.begin() as session:
-                body = services.handle_ussd_hop(session, hop, default_language=default)
+                body = services.handle_ussd_hop(
+                    session, hop, default_language=default, runtime=runtime
+                )
         except Exception:
             # The worker is on a live USSD screen: whatever broke behind us, they get a
             # polite END in their language instead of AT's generic error.

@@ -66,7 +66,7 @@ def submit_answer(
     project = session.get_one(Project, task.project_id)
     value = str(normalise_answer(answer_spec(project), raw_answer, lang=worker.language))
     seconds = max(0.0, (now - assignment.reserved_at).total_seconds())
-    correct = _is_correct(project.task_type, value, task.gold_answer) if task.is_gold else None
+    correct = is_correct(project.task_type, value, task.gold_answer) if task.is_gold else None
     values = dict(answer=value, answered_at=now, seconds_taken=seconds, correct=correct)
     moved = counters.move_assignment(
         session, assignment.id, AssignmentStatus.RESERVED, AssignmentStatus.ANSWERED, **values
@@ -97,7 +97,8 @@ def _assignment_of(session: Session, worker_id: int, task_id: int) -> Assignment
     return assignment
 
 
-def _is_correct(task_type: TaskType, value: str, gold: str | None) -> bool:
+def is_correct(task_type: TaskType, value: str, gold: str | None) -> bool:
+    """Whether a canonical answer matches a gold answer (numbers compared as numbers)."""
     if gold is None:
         return False
     if task_type is TaskType.NUMBER:

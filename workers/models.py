@@ -35,6 +35,7 @@ class Worker(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     consented_at: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
+    qualified_at: Mapped[datetime | None]  # passed the qualification quiz of gold tasks
     opted_out_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

@@ -47,6 +47,16 @@ def test_enqueue_holds_jobs_until_commit(session, sent_jobs: RecordingJobQueue) 
     assert [spec.args for spec in sent_jobs.sent] == [(1, "k")]
 
 
+def test_a_released_savepoint_does_not_send_its_jobs_before_the_commit(
+    session, sent_jobs: RecordingJobQueue
+) -> None:
+    with session.begin_nested():
+        enqueue(session, record_worker_language, 1, "k")
+    assert sent_jobs.sent == []  # the job would run before its rows are visible
+    session.commit()
+    assert [spec.args for spec in sent_jobs.sent] == [(1, "k")]
+
+
 def test_enqueue_drops_jobs_on_rollback(session, sent_jobs: RecordingJobQueue) -> None:
     enqueue(session, record_worker_language, 1, "k")
     session.rollback()

@@ -44,7 +44,7 @@ def test_at_inbound_sms_is_stored_linked_to_a_new_worker_and_answered(web: Flask
     assert outbox(web) == [
         (
             "+254711000111",
-            "Kazi got your message. Tasks are not open yet. SMS HELP for help, STOP to stop.",
+            "Welcome to Kazi! Karibu! Bienvenue!\nChoose language:\n1 English\n2 Kiswahili\n3 Francais",
         )
     ]
     inbound, reply = messages(web)
@@ -293,9 +293,9 @@ def test_twilio_opt_out_error_marks_the_worker(web: Flask) -> None:
 @pytest.mark.parametrize(
     ("keyword", "confirmation"),
     [
-        ("STOP", "You will get no more SMS from Kazi."),
-        ("acha", "You will get no more SMS from Kazi."),
-        ("Arrêt!", "You will get no more SMS from Kazi."),
+        ("STOP", "You will get no more messages from Kazi."),
+        ("acha", "You will get no more messages from Kazi."),
+        ("Arrêt!", "You will get no more messages from Kazi."),
     ],
 )
 def test_stop_opts_out_and_only_the_confirmation_goes_out(
@@ -371,7 +371,7 @@ def test_the_message_log_pages_newest_first_by_number(web: Flask) -> None:
         log = message_log(session, phone="0711 000 111")
         assert len(message_log(session)) == 4
         assert [(m.direction, m.body[:12]) for m in log] == [
-            ("out", "Kazi will pa"),
+            ("out", "Kazi SMS: TA"),
             ("in", "HELP"),
         ]
         assert [

@@ -29,10 +29,10 @@ def _hop(app: Flask, text_value: str, **extra: str) -> tuple[int, str, str]:
     return response.status_code, response.mimetype, response.get_data(as_text=True)
 
 
-def test_first_dial_shows_the_placeholder_menu_and_creates_the_worker(web: Flask) -> None:
+def test_first_dial_starts_registration_and_creates_the_worker(web: Flask) -> None:
     status, mimetype, body = _hop(web, "")
     assert (status, mimetype) == (200, "text/plain")
-    assert body.startswith("CON Welcome to Kazi.") and "1. Help" in body
+    assert body.startswith("CON Welcome to Kazi!") and "1 English" in body
     (session,) = ussd_sessions(web)
     assert (session.hops, session.seen_text, session.last_screen) == (1, "", body)
     assert session.worker_id == worker(web, "+254711000111").id
@@ -41,7 +41,7 @@ def test_first_dial_shows_the_placeholder_menu_and_creates_the_worker(web: Flask
 def test_a_session_walks_forward_and_a_retried_hop_gets_the_same_screen(web: Flask) -> None:
     _hop(web, "")
     status, _, body = _hop(web, "1")
-    assert status == 200 and body.startswith("END Kazi will pay you")
+    assert status == 200 and body.startswith("CON Kazi pays you")
     assert _hop(web, "1")[2] == body  # AT retried the hop: same screen, input not fed twice
     (session,) = ussd_sessions(web)
     assert (session.hops, session.seen_text) == (2, "1")
@@ -116,7 +116,7 @@ def test_ussd_end_cost_with_a_currency_is_kept_in_minor_units(web: Flask) -> Non
 
 
 @pytest.mark.parametrize(
-    ("language", "apology"), [("sw", "END Samahani"), ("fr", "END Desole"), (None, "END Sorry")]
+    ("language", "apology"), [("sw", "END Samahani"), ("fr", "END Désolé"), (None, "END Sorry")]
 )
 def test_an_internal_failure_is_an_end_apology_in_the_workers_language(
     tmp_path: Path, language: str | None, apology: str
@@ -166,15 +166,16 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
         assert _hop(web, "1")[0] == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # Find the session, find the worker, update the session: nothing else on the hot path.
-    assert statements == ["SELECT", "SELECT", "UPDATE"]
+    # Lock the worker (a write first, see handle_ussd_hop), find the session, find the
+    # worker, update the session: here the flow's step (choosing English) needs no more.
+    assert statements == ["UPDATE", "SELECT", "SELECT", "UPDATE"]
 
 
 def test_an_answer_containing_a_star_reaches_the_flow_whole(web: Flask) -> None:
-    # The placeholder shows help for exactly "1". Split at the last "*", the answer
-    # "2*1" would read as "1"; taken whole (what follows the seen text) it is not.
+    # The language menu takes "1" (English). Split at the last "*", the answer "2*1"
+    # would read as "1"; taken whole (what follows the seen text) it is not a choice.
     _hop(web, "")
-    assert _hop(web, "2*1")[2].startswith("END Thank you for visiting Kazi.")
+    assert _hop(web, "2*1")[2].startswith("CON Please reply with a number from 1 to 3.")
 
 
 def test_every_hop_is_timed_for_prometheus(web: Flask) -> None:

@@ -1,0 +1,259 @@
+"""Carrying out the flow engine's intents with Kazi's real services, inside the hop's transaction.
+
+Intent (flows.intents) → service → result shape the engine routes on:
+
+=================  ===========================================  ===============================
+get_task           tasks.assignment.get_next_task               {"task": {...}} | {"task": None,
+                   (qualification: gateway.quiz.next_question)   "reason": "none_available" |
+                                                                 "passed" | "failed"}
+submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None}
+                   (qualification: gateway.quiz.answer_question) NoReservation/ReservationExpired
+                                                                 → {"ok": False, "reason":
+                                                                 "expired"}; InvalidAnswer →
+                                                                 {"ok": False, "reason": <why>}
+skip_task          tasks.assignment.skip_task                   {"ok": bool}
+get_earnings       tasks.reports.worker_earnings                {"ok", "balance", "today_tasks",
+                                                                 "today_earned", "hourly",
+                                                                 "accuracy"}
+verify_pin         payouts.services.check_pin                   {"ok", "attempts_left", "locked"}
+request_payout     payouts.services.request_withdrawal         {"ok": True, "amount"} | {"ok":
+                   (with the PIN verified earlier in this hop)   False, "reason": ...}
+set_pin            core.secrets.hash_password → Worker.pin_hash {"ok": True}
+set_language       Worker.language                              {"ok": bool}
+register_worker    Worker.language (the row exists already:     {"ok": True}
+                   the gateway creates it on first contact)
+record_consent     Worker.consented_at                          {"ok": True}
+send_sms           gateway.outbound.send_sms (queued; sent      (fire and forget)
+                   after the hop commits)
+=================  ===========================================  ===============================
+
+A worker is *registered* once consent and PIN are recorded (``registered_at``), and
+*qualified* once the quiz is passed (``qualified_at``). PINs reach this module only
+inside one hop and are kept in memory for that hop alone (``request_payout`` follows
+``verify_pin`` without a screen in between).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.money import Money
+from core.runtime import Runtime
+from core.secrets import hash_password
+from flows import Context
+from flows import intents as fi
+from flows.i18n import LANGUAGES
+from gateway import quiz
+from gateway.outbound import send_sms
+from payouts.errors import WithdrawalRefused
+from payouts.services import (
+    PAYOUT_CURRENCY,
+    PIN_ATTEMPTS,
+    WithdrawalLimits,
+    check_pin,
+    request_withdrawal,
+)
+from tasks.assignment import TaskView, get_next_task, skip_task
+from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
+from tasks.reports import worker_earnings
+from tasks.submission import submit_answer
+from workers.models import Worker
+
+log = logging.getLogger("kazi.flows.host")
+
+#: WithdrawalRefused reasons → the withdraw flow's exits (the rest end in an apology).
+_REFUSALS = {
+    "pin_locked": "locked",
+    "below_minimum": "below_minimum",
+    "insufficient_funds": "insufficient_funds",
+    "daily_cap": "insufficient_funds",
+    "above_maximum": "insufficient_funds",
+}
+
+
+def money(value: Money | None) -> dict[str, Any] | None:
+    """A Money as the engine's ``{"amount", "currency"}`` dict."""
+    return None if value is None else {"amount": value.amount, "currency": value.currency}
+
+
+def worker_context(worker: Worker, *, channel: str, runtime: Runtime) -> Context:
+    """What the engine knows about this worker on this channel."""
+    return Context(
+        channel=channel,
+        language=worker.language if worker.language in LANGUAGES else "en",
+        registered=worker.registered_at is not None and worker.pin_hash is not None,
+        qualified=worker.qualified_at is not None,
+        # M-Pesa (KES) is the only payout rail: balances and withdrawals are in its currency
+        # whatever the worker's country (tasks.reports.COUNTRY_CURRENCY is for wage floors).
+        currency=PAYOUT_CURRENCY,
+        ussd_code=runtime.settings.ussd_service_code,
+    )
+
+
+@dataclass
+class IntentHost:
+    """Runs one hop's intents for one worker against the real services."""
+
+    session: Session
+    worker: Worker
+    runtime: Runtime
+    channel: str
+    now: datetime
+    verified_pin: str | None = None
+    task_expires_at: datetime | None = None  # of the last task handed out in this hop
+
+    def context(self) -> Context:
+        """The engine context as it stands now (a register or quiz may have changed it)."""
+        return worker_context(self.worker, channel=self.channel, runtime=self.runtime)
+
+    def execute(self, intent: fi.Intent) -> dict[str, Any]:
+        """The result of one blocking intent, in the shape its flow routes on."""
+        handler = getattr(self, f"_do_{intent.kind}")
+        return handler(intent)
+
+    def send(self, intent: fi.SendSms) -> None:
+        """Queue a fire-and-forget SMS; the job runs only after the hop commits."""
+        send_sms(
+            self.session,
+            phone=self.worker.msisdn,
+            body=intent.text,
+            provider=self.runtime.settings.sms_provider,
+            worker_id=self.worker.id,
+        )
+
+    # -- tasks ----------------------------------------------------------------------
+
+    def _do_get_task(self, intent: fi.GetTask) -> dict[str, Any]:
+        store = self.runtime.store
+        if intent.qualification:
+            return quiz.next_question(self.session, store, self.worker, self.now)
+        # get_next_task hands back the reservation the worker holds, so a resumed
+        # task_id needs no special case; a lapsed one simply yields another task.
+        view = get_next_task(self.session, self.worker, self.now)
+        if view is None:
+            return {"task": None, "reason": "none_available"}
+        self.task_expires_at = view.expires_at
+        return {"task": task_view(view)}
+
+    def _do_submit_answer(self, intent: fi.SubmitAnswer) -> dict[str, Any]:
+        if intent.qualification:
+            store = self.runtime.store
+            return quiz.answer_question(
+                self.session, store, self.worker, intent.task_id, intent.answer
+            )
+        # The engine sends the option's label (single choice) or "yes"/"no": both are
+        # what tasks.answers accepts, whatever the worker's language.
+        try:
+            with self.session.begin_nested():  # a refusal leaves nothing half-written
+                result = submit_answer(
+                    self.session, self.worker, intent.task_id, intent.answer, self.now
+                )
+        except (NoReservation, ReservationExpired):
+            return {"ok": False, "reason": "expired"}
+        except InvalidAnswer as exc:
+            return {"ok": False, "reason": str(exc.reason)}
+        return {"ok": True, "reward": money(result.paid)}
+
+    def _do_skip_task(self, intent: fi.SkipTask) -> dict[str, Any]:
+        if intent.qualification:
+            return {"ok": False}  # the quiz has no skip; the flow offers none
+        return {"ok": skip_task(self.session, self.worker, intent.task_id, self.now)}
+
+    # -- money ----------------------------------------------------------------------
+
+    def _do_get_earnings(self, intent: fi.GetEarnings) -> dict[str, Any]:
+        currency = self.context().currency
+        earnings = worker_earnings(self.session, self.worker, self.now, currency)
+        return {
+            "ok": True,
+            "balance": money(earnings.balance),
+            "today_tasks": earnings.tasks_today,
+            "today_earned": money(earnings.pay_today),
+            "hourly": money(earnings.hourly),
+            "accuracy": earnings.accuracy,
+        }
+
+    def _do_verify_pin(self, intent: fi.VerifyPin) -> dict[str, Any]:
+        minutes = self.runtime.settings.payout_pin_lock_minutes
+        try:
+            check_pin(self.runtime.store, self.worker, intent.pin, lock_minutes=minutes)
+        except WithdrawalRefused as exc:
+            locked = exc.reason in ("pin_locked", "no_pin")
+            left = 0 if locked else int(exc.details[0].get("attempts_left", 0))
+            return {"ok": False, "attempts_left": left, "locked": locked}
+        self.verified_pin = intent.pin
+        return {"ok": True, "attempts_left": PIN_ATTEMPTS, "locked": False}
+
+    def _do_request_payout(self, intent: fi.RequestPayout) -> dict[str, Any]:
+        if self.verified_pin is None:
+            log.warning("request_payout without a PIN verified in the same hop")
+            return {"ok": False, "reason": "fail"}
+        settings = self.runtime.settings
+        amount = intent.amount.get("amount")
+        balance = worker_earnings(
+            self.session, self.worker, self.now, PAYOUT_CURRENCY
+        ).balance.amount
+        try:
+            with self.session.begin_nested():
+                payout = request_withdrawal(
+                    self.session,
+                    worker_id=self.worker.id,
+                    pin=self.verified_pin,
+                    # "All" may hold cents M-Pesa cannot pay: let the service round down.
+                    amount_minor=None if amount is None or amount >= balance else int(amount),
+                    limits=WithdrawalLimits.from_settings(settings),
+                    store=self.runtime.store,
+                    provider=settings.payout_provider,
+                    pin_lock_minutes=settings.payout_pin_lock_minutes,
+                )
+        except WithdrawalRefused as exc:
+            reason = _REFUSALS.get(exc.reason, "fail")
+            result: dict[str, Any] = {"ok": False, "reason": reason}
+            if reason == "below_minimum":
+                result["minimum"] = {
+                    "amount": settings.payout_min_minor,
+                    "currency": PAYOUT_CURRENCY,
+                }
+            return result
+        return {"ok": True, "amount": {"amount": payout.amount_minor, "currency": payout.currency}}
+
+    # -- the worker's record ----------------------------------------------------------
+
+    def _do_set_pin(self, intent: fi.SetPin) -> dict[str, Any]:
+        self.worker.pin_hash = hash_password(intent.pin)
+        if self.worker.consented_at is not None:
+            self.worker.registered_at = self.worker.registered_at or self.now
+        return {"ok": True}
+
+    def _do_set_language(self, intent: fi.SetLanguage) -> dict[str, Any]:
+        if intent.language not in LANGUAGES:
+            return {"ok": False}
+        self.worker.language = intent.language
+        return {"ok": True}
+
+    def _do_register_worker(self, intent: fi.RegisterWorker) -> dict[str, Any]:
+        if intent.language in LANGUAGES:
+            self.worker.language = intent.language
+        return {"ok": True}
+
+    def _do_record_consent(self, intent: fi.RecordConsent) -> dict[str, Any]:
+        self.worker.consented_at = self.now if intent.accepted else None
+        if not intent.accepted:
+            self.worker.registered_at = None
+        return {"ok": True}
+
+
+def task_view(view: TaskView) -> dict[str, Any]:
+    """A reserved task as the engine shows it (the project's instructions first)."""
+    text = f"{view.instructions}\n{view.text}" if view.instructions else view.text
+    return {
+        "task_id": view.task_id,
+        "text": text,
+        "task_type": str(view.task_type),
+        "options": list(view.options),
+    }
