@@ -1,7 +1,7 @@
 """payout retry_of_id
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-26 21:44:58.343184
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0005'
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
