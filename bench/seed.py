@@ -48,6 +48,7 @@ def workers(
             "status": "active",
             "pin_hash": pin_hash,
             "registered_at": now,
+            "qualified_at": now,
             "created_at": now,
             "updated_at": now,
         }

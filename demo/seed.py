@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +16,8 @@ from console.services import create_operator, operator_by_email, reset_password
 from core.db import utcnow
 from core.money import Money
 from core.secrets import hash_password
-from tasks.models import Project, Requester, TaskType
+from tasks.assignment import get_next_task
+from tasks.models import Project, Requester, Task, TaskType
 from tasks.services import (
     ProjectSpec,
     TaskSpec,
@@ -23,10 +26,15 @@ from tasks.services import (
     create_requester,
     rotate_api_key,
 )
+from tasks.submission import submit_answer
 from workers.models import Worker
 
 DEMO_DATA = Path(__file__).with_name("demo_data.json")
 DEMO_WORKER_PIN = "1234"
+#: Answers each new demo worker has already given, so their wallet holds enough to try a
+#: withdrawal at once (8 reviews at KES 1.50 = KES 12, above M-Pesa's KES 10 minimum).
+DEMO_HISTORY_ANSWERS = 8
+DEMO_SECONDS_PER_ANSWER = 20
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,19 @@ def _demo_worker(session: Session, spec: dict) -> str:
         )
         session.add(worker)
         session.flush()
+        _demo_history(session, worker)
     elif worker.qualified_at is None:
         worker.qualified_at = utcnow()
     return worker.msisdn
+
+
+def _demo_history(session: Session, worker: Worker) -> None:
+    """Answer a few tasks as this worker through the real services, paid as usual."""
+    clock = utcnow() - timedelta(seconds=DEMO_SECONDS_PER_ANSWER * DEMO_HISTORY_ANSWERS)
+    for _ in range(DEMO_HISTORY_ANSWERS):
+        view = get_next_task(session, worker, clock, rng=random.Random(worker.id))
+        if view is None:
+            return
+        clock += timedelta(seconds=DEMO_SECONDS_PER_ANSWER)
+        gold = session.get_one(Task, view.task_id).gold_answer
+        submit_answer(session, worker, view.task_id, gold or view.options[0], clock)

@@ -42,6 +42,7 @@ def test_retry_is_a_new_payout_holding_the_same_amount_again(
     session = committed_session
     failed = failed_payout(session)
     assert wallet_balance(session, failed.worker_id) == 7_000  # the failure gave it back
+    session.commit()  # the first payout's own submit job goes out here
     sent_jobs.sent.clear()
     again = retry(session, failed.id)
     assert again.id != failed.id and again.retry_of_id == failed.id
