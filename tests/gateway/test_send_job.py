@@ -278,8 +278,13 @@ def test_a_rate_limit_wait_that_runs_out_hands_the_message_back_for_retry(
 ) -> None:
     from gateway.ratelimit import RateLimiter
 
-    # One send per 1000 s, already used: the next slot is far beyond the job's wait.
-    limiter = RateLimiter(at_runtime.store, "africastalking", 0.001)
+    # One send per 1000 s, already used, with the clock held just after a window opens:
+    # the next slot is 999 s away, far beyond the job's 60 s wait (on the wall clock the
+    # boundary could fall inside those 60 s, and the job would rightly wait and send).
+    window_start = 1_000.0 * 1_234_567
+    limiter = RateLimiter(
+        at_runtime.store, "africastalking", 0.001, clock=lambda: window_start + 1.0
+    )
     at_runtime.extras["sms_rate:africastalking"] = limiter
     limiter.acquire()
     message_id = _queue(at_runtime)
