@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -22,3 +22,11 @@ class ReasonForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button with nothing to fill in (sign out): only the CSRF token."""
+
+
+class ResolvePayoutForm(FlaskForm):
+    """An admin's manual payout outcome: the M-Pesa receipt (when paid) and what they checked."""
+
+    receipt = StringField("M-Pesa receipt", validators=[Length(max=20)])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
+    confirmed = BooleanField("I looked this payment up in the M-Pesa org portal")

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.auth import role_required
-from console.forms import ConfirmForm
+from console.forms import ConfirmForm, ResolvePayoutForm
 from console.models import OperatorRole
 from console.services import record_audit
 from console.views import bp, float_reading, sessions
+from core.db import utcnow
 from core.errors import KaziError
 from core.jobs import enqueue
 from core.runtime import Runtime
+from payouts import manual
 from payouts.jobs import check_float
 from payouts.models import Payout, PayoutStatus
+from payouts.outcomes import OPEN
 from payouts.reconcile import contradicted_payouts, ledger_mismatches, queue_stuck
 from payouts.services import WithdrawalLimits, retry_failed_payout
 
@@ -56,7 +61,10 @@ def payouts() -> Any:
         reading=reading,
         threshold=_runtime().settings.payout_float_alert_minor,
         can_act=current_user.can(OperatorRole.OPERATOR),
+        is_admin=current_user.can(OperatorRole.ADMIN),
+        open_statuses={s.value for s in OPEN},
         form=ConfirmForm(),
+        resolve_form=ResolvePayoutForm(),
     )
 
 
@@ -135,3 +143,82 @@ def check_payout_float() -> Any:
         )
     flash("Balance query sent; reload in a few seconds to see the answer.", "info")
     return _back()
+
+
+@bp.post("/payouts/<int:payout_id>/ask")
+@role_required(OperatorRole.OPERATOR)
+def ask_payout_status(payout_id: int) -> Any:
+    """Queue a Transaction Status query for an open payout now (operators and admins; audited)."""
+    try:
+        with sessions().begin() as session:
+            payout = manual.ask_provider(session, payout_id)
+            _audit(session, "payout.ask_status", payout_id, {"status": payout.status.value})
+    except KaziError as error:
+        flash(f"Payout {payout_id}: {error.message}", "error")
+        return _back()
+    flash(f"Payout {payout_id}: status query sent; reload in a minute to see the answer.", "info")
+    return _back()
+
+
+@bp.post("/payouts/<int:payout_id>/mark-paid")
+@role_required(OperatorRole.ADMIN)
+def mark_payout_paid(payout_id: int) -> Any:
+    """Settle an open payout on an admin's M-Pesa portal check and receipt (audited)."""
+
+    def settle(session: Session, form: ResolvePayoutForm, sms: str) -> tuple[dict[str, Any], str]:
+        payout = manual.operator_settle(
+            session, payout_id, form.receipt.data, form.reason.data, utcnow(), sms_provider=sms
+        )
+        return {"receipt": payout.receipt}, f"marked paid (receipt {payout.receipt})"
+
+    return _resolve(payout_id, "payout.mark_paid", "marked paid", settle)
+
+
+@bp.post("/payouts/<int:payout_id>/mark-failed")
+@role_required(OperatorRole.ADMIN)
+def mark_payout_failed(payout_id: int) -> Any:
+    """Fail an open payout on an admin's M-Pesa portal check: the money returns (audited)."""
+
+    def fail(session: Session, form: ResolvePayoutForm, sms: str) -> tuple[dict[str, Any], str]:
+        payout = manual.operator_fail(
+            session, payout_id, form.reason.data, utcnow(), sms_provider=sms
+        )
+        done = "marked failed; its money is back in the worker's wallet"
+        return {"amount_minor": payout.amount_minor}, done
+
+    return _resolve(payout_id, "payout.mark_failed", "marked failed", fail)
+
+
+#: Applies an admin's decision in the view's transaction: (audit details, flash text).
+Decide = Callable[[Session, ResolvePayoutForm, str], tuple[dict[str, Any], str]]
+
+
+def _resolve(payout_id: int, action: str, verb: str, decide: Decide) -> Any:
+    form = ResolvePayoutForm()
+    if not form.confirmed.data:
+        flash(
+            f"Payout {payout_id} unchanged: confirm you looked it up in the M-Pesa org portal.",
+            "error",
+        )
+        return _back()
+    try:
+        with sessions().begin() as session:
+            details, done = decide(session, form, _runtime().settings.sms_provider)
+            details["reason"] = manual.clean_reason(form.reason.data)  # already validated
+            _audit(session, action, payout_id, details)
+    except KaziError as error:
+        flash(f"Payout {payout_id} not {verb}: {error.message}", "error")
+        return _back()
+    flash(f"Payout {payout_id} {done}.", "info")
+    return _back()
+
+
+def _audit(session: Session, action: str, payout_id: int, details: dict[str, Any]) -> None:
+    record_audit(
+        session,
+        operator_id=current_user.operator_id,
+        action=action,
+        target=f"payout:{payout_id}",
+        details=details,
+        ip=request.remote_addr,
+    )

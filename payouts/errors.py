@@ -142,3 +142,14 @@ class IllegalTransition(PayoutError):
 
     http_status = 500
     code = "payout_illegal_transition"
+
+
+class InvalidResolution(PayoutError):
+    """An operator's manual outcome lacks what proves it (receipt format, reason)."""
+
+    http_status = 400
+    code = "invalid_payout_resolution"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, details=[{"field": field}])
+        self.field = field
