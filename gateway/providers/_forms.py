@@ -39,11 +39,17 @@ def optional_nonempty(form: Mapping[str, object], name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def required(form: Mapping[str, object], name: str) -> str:
-    """A field that must be present and non-blank."""
+def present(form: Mapping[str, object], name: str) -> str:
+    """A field that must be present but may be empty (an SMS can be blank)."""
     value = optional(form, name)
     if value is None:
         raise BadWebhook(name, "missing")
+    return value
+
+
+def required(form: Mapping[str, object], name: str) -> str:
+    """A field that must be present and non-blank."""
+    value = present(form, name)
     if not value.strip():
         raise BadWebhook(name, "empty")
     return value.strip()

@@ -159,9 +159,7 @@ def parse_ussd_end(form: Mapping[str, object]) -> UssdSessionEnd:
 
 def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
     """Decode an incoming SMS from AT's form."""
-    text = f.optional(form, "text")
-    if text is None:
-        raise BadWebhook("text", "missing")
+    text = f.present(form, "text")
     return InboundSms(
         provider=PROVIDER,
         provider_message_id=f.optional_nonempty(form, "id"),

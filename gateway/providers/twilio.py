@@ -127,9 +127,7 @@ def public_url_for(path_with_query: str, public_base_url: str) -> str:
 
 def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
     """Decode an incoming SMS from Twilio's form."""
-    body = f.optional(form, "Body")
-    if body is None:
-        raise BadWebhook("Body", "missing")
+    body = f.present(form, "Body")
     return InboundSms(
         provider=PROVIDER,
         provider_message_id=_message_sid(form),
