@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import re
 import secrets
 import threading
 import time
@@ -23,17 +22,9 @@ from typing import Any
 import requests
 from werkzeug.wrappers import Request, Response
 
+from tests.emulators.daraja_requests import b2c_problem, query_problem
 from tests.emulators.http import BackgroundServer
 
-B2C_FIELDS = {
-    "OriginatorConversationID", "InitiatorName", "SecurityCredential", "CommandID", "Amount",
-    "PartyA", "PartyB", "Remarks", "QueueTimeOutURL", "ResultURL",
-}  # fmt: skip
-B2C_OPTIONAL = {"Occassion"}
-QUERY_FIELDS = {
-    "Initiator", "SecurityCredential", "CommandID", "PartyA", "IdentifierType", "Remarks",
-    "QueueTimeOutURL", "ResultURL",
-}  # fmt: skip
 FAILURE_DESCRIPTIONS = {
     1: "The balance is insufficient for the transaction.",
     2: "Declined due to limit rule: less than the minimum transaction amount.",
@@ -198,7 +189,7 @@ class DarajaEmulator:
             return live and header == f"Bearer {self._token}"
 
     def _b2c(self, body: dict[str, Any]) -> tuple[int, Any]:
-        problem = _b2c_problem(body, self.shortcode, self.initiator_name)
+        problem = b2c_problem(body, self.shortcode, self.initiator_name)
         if problem:
             return 400, _error("400.002.02", f"Bad Request - Invalid {problem}")
         originator = body["OriginatorConversationID"]
@@ -236,7 +227,7 @@ class DarajaEmulator:
         self._post_later(url, result, scenario.delay, scenario.duplicates)
 
     def _status(self, body: dict[str, Any]) -> tuple[int, Any]:
-        problem = _query_problem(body, "TransactionStatusQuery", self.shortcode)
+        problem = query_problem(body, "TransactionStatusQuery", self.shortcode)
         if not problem and not (body.get("TransactionID") or body.get("OriginalConversationID")):
             problem = "TransactionID"
         if problem:
@@ -254,7 +245,7 @@ class DarajaEmulator:
         return 200, _ack(conversation_id, originator)
 
     def _balance(self, body: dict[str, Any]) -> tuple[int, Any]:
-        problem = _query_problem(body, "AccountBalance", self.shortcode)
+        problem = query_problem(body, "AccountBalance", self.shortcode)
         if problem:
             return 400, _error("400.002.02", f"Bad Request - Invalid {problem}")
         conversation_id, originator = (
@@ -284,46 +275,6 @@ class DarajaEmulator:
         thread = threading.Thread(target=run, daemon=True)
         self._threads.append(thread)
         thread.start()
-
-
-def _b2c_problem(body: dict[str, Any], shortcode: str, initiator: str) -> str | None:
-    """The first invalid field of a B2C v3 request, or None."""
-    missing = B2C_FIELDS - body.keys()
-    unknown = body.keys() - B2C_FIELDS - B2C_OPTIONAL
-    if missing or unknown:
-        return sorted(missing | unknown)[0]
-    amount = body["Amount"]
-    checks = {
-        "OriginatorConversationID": isinstance(body["OriginatorConversationID"], str)
-        and bool(body["OriginatorConversationID"]),
-        "InitiatorName": body["InitiatorName"] == initiator,
-        "SecurityCredential": isinstance(body["SecurityCredential"], str)
-        and bool(body["SecurityCredential"]),
-        "CommandID": body["CommandID"] in {"BusinessPayment", "SalaryPayment", "PromotionPayment"},
-        "Amount": type(amount) is int and 10 <= amount <= 250_000,
-        "PartyA": body["PartyA"] == shortcode,
-        "PartyB": isinstance(body["PartyB"], str)
-        and bool(re.fullmatch(r"254[17]\d{8}", body["PartyB"])),
-        "Remarks": isinstance(body["Remarks"], str) and 2 <= len(body["Remarks"]) <= 100,
-        "QueueTimeOutURL": str(body["QueueTimeOutURL"]).startswith("http"),
-        "ResultURL": str(body["ResultURL"]).startswith("http"),
-        "Occassion": "Occassion" not in body
-        or (isinstance(body["Occassion"], str) and 1 <= len(body["Occassion"]) <= 100),
-    }
-    return next((name for name, ok in checks.items() if not ok), None)
-
-
-def _query_problem(body: dict[str, Any], command_id: str, shortcode: str) -> str | None:
-    missing = QUERY_FIELDS - body.keys()
-    if missing:
-        return sorted(missing)[0]
-    if body["CommandID"] != command_id:
-        return "CommandID"
-    if body["PartyA"] != shortcode:
-        return "PartyA"
-    if body["IdentifierType"] != "4":
-        return "IdentifierType"
-    return None
 
 
 def _error(code: str, message: str) -> dict[str, str]:

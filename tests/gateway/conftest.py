@@ -1,4 +1,4 @@
-"""Fixtures of the gateway's journey tests."""
+"""Fixtures of the gateway's web tests: the app on a real database, with or without a demo world."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ def kazi(committed_url: str) -> Iterator[Flask]:
         factories.project(session, owner, name="Quiz", gold=GOLD, **common)
     yield app
     close_app(app)
+
+
+@pytest.fixture
+def web(committed_url: str) -> Iterator[Flask]:
+    """The app from the factory with the gateway's test settings (AT token, Twilio token)."""
+    flask_app = gateway_app(committed_url)
+    yield flask_app
+    close_app(flask_app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,7 @@ from core.migrate import upgrade
 from gateway.inbound import new_ussd_input
 from gateway.ussd import USSD_MAX_BODY, ussd_length
 from tests.gateway.payloads import load_form
-from tests.gateway.web import at_url, close_app, gateway_app, runtime_of, ussd_sessions, worker
-
-
-@pytest.fixture
-def web(committed_url: str) -> Iterator[Flask]:
-    flask_app = gateway_app(committed_url)
-    yield flask_app
-    close_app(flask_app)
+from tests.gateway.web import at_url, gateway_app, runtime_of, ussd_sessions, worker
 
 
 def _hop(app: Flask, text_value: str, **extra: str) -> tuple[int, str, str]:

@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from core.app import create_app
 from core.runtime import Runtime
+from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from tests.conftest import make_settings
 from workers.models import Worker
@@ -79,3 +80,32 @@ def outbox(app: Flask) -> list[tuple[str, str]]:
     runtime = runtime_of(app)
     assert runtime.jobs.drain(timeout=10)
     return [(m.to, m.body) for m in sms_provider(runtime).outbox]
+
+
+def events(app: Flask) -> list[WebhookEvent]:
+    """Every raw webhook event stored, oldest first."""
+    with runtime_of(app).sessions() as session:
+        return list(session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)))
+
+
+def sent_message(app: Flask, provider: str, provider_id: str, phone: str) -> int:
+    """An outbound message as the send job leaves it: accepted with the provider's id."""
+    with runtime_of(app).sessions.begin() as session:
+        message = Message(
+            direction="out",
+            provider=provider,
+            provider_message_id=provider_id,
+            phone=phone,
+            body="Task ready",
+            status="accepted",
+        )
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def status_of(app: Flask, message_id: int) -> tuple[str, str | None]:
+    """A message's status and error."""
+    with runtime_of(app).sessions() as session:
+        message = session.get_one(Message, message_id)
+        return message.status, message.error
