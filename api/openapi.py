@@ -6,6 +6,7 @@ from copy import deepcopy
 from typing import Any
 
 from api.schemas import MAX_AMOUNT_MINOR
+from core.money import MINOR_UNITS
 
 _MONEY = {
     "type": "object",
@@ -17,7 +18,7 @@ _MONEY = {
             "maximum": MAX_AMOUNT_MINOR,
             "description": "integer minor units (cents)",
         },
-        "currency": {"type": "string", "enum": ["KES", "UGX", "HTG", "INR", "USD", "TZS"]},
+        "currency": {"type": "string", "enum": list(MINOR_UNITS)},
     },
 }
 

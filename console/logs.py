@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.errors import InvalidNumber
+from core.phone import InvalidNumber, normalize_msisdn
 from gateway.models import Direction, Message, UssdSession
-from gateway.msisdn import normalize_msisdn
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100

@@ -23,6 +23,7 @@ from console.models import OperatorRole
 from console.services import record_audit
 from console.views import bp, sessions
 from core.db import utcnow
+from core.medium import USSD_MAX_BODY
 from gateway.models import Direction, Message
 
 #: Africa's Talking's form for a USSD hop and an incoming SMS (the fields we parse).
@@ -34,7 +35,7 @@ SMS_PATH = "/webhooks/africastalking/sms"
 #: What AT would put in ``to`` for an SMS to our shortcode; the gateway stores it only.
 SHORTCODE = "KAZI"
 INBOX_SIZE = 20
-USSD_TEXT = 182  # a USSD reply cannot be longer than a screen
+USSD_TEXT = USSD_MAX_BODY  # a USSD reply cannot be longer than a screen
 #: Safaricom's network code: the simulated phone is on the network the demo pays through.
 NETWORK_CODE = "63902"
 MAX_TEXT = 480  # three SMS segments: more is not something a test phone sends

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Minor units per major unit for the currencies Kazi pays in.
+#: The currencies Kazi pays in (ISO 4217) and their minor units per major unit: the one
+#: currency table, read by the API's schema, the flows' formatting and the ledger.
 MINOR_UNITS = {"KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 100}
+
+#: The currency a country's wages and living-wage floor are written in.
+COUNTRY_CURRENCY = {"KE": "KES", "UG": "UGX", "TZ": "TZS", "HT": "HTG", "IN": "INR"}
+
+
+def decimals(currency: str) -> int:
+    """Digits after the decimal point of a currency (2 for one Kazi does not know)."""
+    return len(str(MINOR_UNITS.get(currency, 100))) - 1
 
 
 @dataclass(frozen=True, slots=True)

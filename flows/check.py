@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.medium import sms_segments
 from flows.definitions import DEFINITION_DIR, Library, Node, node_exits
 from flows.engine import Context, preview
 from flows.errors import FlowDefinitionError
-from flows.i18n import LANGUAGES, LOCALE_DIR, Catalogs, sms_segments
+from flows.i18n import LANGUAGES, LOCALE_DIR, Catalogs
 from flows.intents import OPTION_LABEL_MAX, TASK_OPTIONS_MAX, TASK_TEXT_MAX
 from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
 

@@ -1,4 +1,4 @@
-"""Catalogs of worker-facing text, value formatting per language, and GSM-7 arithmetic."""
+"""Catalogs of worker-facing text and value formatting per language."""
 
 from __future__ import annotations
 
@@ -8,37 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from core.medium import is_gsm7
+from core.money import decimals
 from flows.errors import FlowDefinitionError
 
 LANGUAGES = ("en", "sw", "fr")
 LOCALE_DIR = Path(__file__).parent / "locales"
-
-# GSM 03.38 default alphabet and its extension table (extension characters cost two).
-GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = set("^{}\\[~]|€\f")
-
-# Decimal places per currency; minor units are integers everywhere else.
-CURRENCY_EXPONENT = {"KES": 2, "TZS": 2, "UGX": 0, "RWF": 0, "XOF": 0, "NGN": 2, "GHS": 2}
-
-
-def is_gsm7(text: str) -> bool:
-    """True when the text can go as GSM-7 (no switch to UCS-2)."""
-    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
-
-
-def sms_segments(text: str) -> int:
-    """How many SMS segments the text costs (GSM-7 160/153, else UCS-2 70/67)."""
-    if is_gsm7(text):
-        units = sum(2 if c in GSM7_EXTENSION else 1 for c in text)
-        single, multi = 160, 153
-    else:
-        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
-        single, multi = 70, 67
-    return 1 if units <= single else -(-units // multi)
-
 
 def placeholders(template: str) -> set[str]:
     """The ``{names}`` a template needs."""
@@ -49,7 +24,7 @@ def format_money(money: Mapping[str, Any], language: str) -> str:
     """Integer minor units to text: KES 150 -> 'KES 1.50' (fr: '1,50 KES')."""
     currency = str(money.get("currency", "KES"))
     amount = int(money.get("amount", 0))
-    exponent = CURRENCY_EXPONENT.get(currency, 2)
+    exponent = decimals(currency)
     major, minor = divmod(abs(amount), 10**exponent)
     sign = "-" if amount < 0 else ""
     if language == "fr":
@@ -64,7 +39,7 @@ def parse_amount(text: str, currency: str) -> int | None:
     """Worker-typed major units ('150', '12.50', '12,5') to minor units, or None."""
     text = text.strip().replace(",", ".")
     whole, _, frac = text.partition(".")
-    exponent = CURRENCY_EXPONENT.get(currency, 2)
+    exponent = decimals(currency)
     if not whole.isdigit() or not whole.isascii() or len(whole) > 9:
         return None
     if frac and (not frac.isdigit() or not frac.isascii() or len(frac) > exponent):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flows.i18n import sms_segments
+from core.medium import USSD_MAX_TEXT, sms_segments
 
-USSD_LIMIT = 178  # the 182-unit USSD body less the "CON "/"END " prefix (gateway.ussd)
+USSD_LIMIT = USSD_MAX_TEXT  # what one screen of a flow may hold
 SMS_MAX_SEGMENTS = 3
 MORE, BACK = "98", "99"  # paging keys; "0" stays Skip/Back and "00" Menu
 

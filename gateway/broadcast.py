@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs import enqueue
-from gateway.encoding import count_segments
+from core.medium import count_segments
 from gateway.errors import GatewayError
 from gateway.outbound import SEND_RETRY, new_outbound
 from gateway.providers.africastalking import BULK_BATCH_SIZE

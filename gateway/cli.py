@@ -6,9 +6,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from core.medium import count_segments
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
-from gateway.encoding import count_segments
 from gateway.outbound import requeue_stuck, stuck_sending
 from gateway.simulator import SimulatedPhone
 

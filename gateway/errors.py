@@ -29,17 +29,6 @@ class BadWebhook(GatewayError):
         self.value = value
 
 
-class InvalidNumber(GatewayError):
-    """A phone number that cannot be turned into a valid E.164 number."""
-
-    http_status = 400
-    code = "invalid_number"
-
-    def __init__(self, raw: str, reason: str = "not a valid phone number") -> None:
-        super().__init__(f"{_clip(raw)!r}: {reason}", details=[{"input": _clip(raw)}])
-        self.raw = raw
-
-
 class UnknownProviderStatus(GatewayError):
     """A provider status we have no mapping for; refused rather than guessed."""
 

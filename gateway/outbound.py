@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
+from core.medium import count_segments
+from core.phone import normalize_msisdn
 from gateway.delivery import DeliveryStatus, advance
-from gateway.encoding import count_segments
 from gateway.errors import PermanentSendError, TemporarySendError
 from gateway.models import Direction, Message
-from gateway.msisdn import normalize_msisdn
 from gateway.providers.base import SendResult
 from gateway.services import cost_minor, set_opted_out
 from workers.models import Worker

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.jobs import enqueue
 from core.money import MINOR_UNITS
+from core.phone import normalize_msisdn
 from core.runtime import Runtime
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
@@ -27,7 +28,6 @@ from gateway.inbound import (
     new_ussd_input,
 )
 from gateway.models import Direction, Message, UssdSession
-from gateway.msisdn import normalize_msisdn
 from gateway.ussd import render_ussd
 from workers.models import Worker
 

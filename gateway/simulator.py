@@ -19,9 +19,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.jobs import InProcessJobQueue
+from core.phone import normalize_msisdn
 from core.runtime import Runtime
 from gateway.models import Direction, Message
-from gateway.msisdn import normalize_msisdn
 
 #: How long an SMS reply is awaited when jobs run in rq (another process sends it).
 REPLY_WAIT_SECONDS = 10.0

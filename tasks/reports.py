@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from core.money import Money
+from core.money import COUNTRY_CURRENCY, Money
 from payouts import ledger
 from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, WorkerProjectStats
 from tasks.quality import (
@@ -25,9 +25,6 @@ from tasks.quality import (
     worker_share,
 )
 from workers.models import Worker
-
-#: The currency a country's living-wage floor is written in.
-COUNTRY_CURRENCY = {"KE": "KES", "UG": "UGX", "TZ": "TZS", "HT": "HTG", "IN": "INR"}
 
 
 def project_summary(session: Session, project: Project, settings: Settings) -> dict[str, Any]:

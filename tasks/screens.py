@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.ussd import USSD_MAX_TEXT, ussd_length
+from core.medium import USSD_MAX_TEXT, ussd_length
 from tasks.answers import TaskType
 
 MORE_KEY = "\n98 More"

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
+from core.medium import ussd_length
 from core.money import Money
 from core.secrets import hash_api_key, issue_api_key
-from gateway.ussd import ussd_length
 from payouts import ledger
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from gateway.errors import BadWebhook, InvalidNumber
-from gateway.msisdn import normalize_msisdn
+from core.phone import InvalidNumber, normalize_msisdn
+from gateway.errors import BadWebhook
 
 # Twilio caps an SMS body at 1600 characters and a USSD session cannot gather more
 # than a few thousand; anything longer is not a provider talking to us.

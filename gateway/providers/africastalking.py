@@ -14,11 +14,11 @@ import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
+from core.medium import count_segments
+from core.phone import InvalidNumber, normalize_msisdn
 from gateway.delivery import DeliveryStatus
-from gateway.encoding import count_segments
 from gateway.errors import (
     BadWebhook,
-    InvalidNumber,
     PermanentSendError,
     SendError,
     TemporarySendError,
@@ -32,7 +32,6 @@ from gateway.inbound import (
     UssdRequest,
     UssdSessionEnd,
 )
-from gateway.msisdn import normalize_msisdn
 from gateway.providers import _forms as f
 from gateway.providers.base import SendOutcome, SendResult, network_send_error, parse_cost
 

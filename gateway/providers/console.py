@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.medium import count_segments
+from core.phone import InvalidNumber, normalize_msisdn
 from gateway.delivery import DeliveryStatus
-from gateway.encoding import count_segments
-from gateway.errors import InvalidNumber, PermanentSendError
-from gateway.msisdn import normalize_msisdn
+from gateway.errors import PermanentSendError
 from gateway.providers.base import SendOutcome, SendResult, send_each
 
 PROVIDER = "console"

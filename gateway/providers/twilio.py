@@ -17,18 +17,17 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from core.medium import count_segments
+from core.phone import InvalidNumber, normalize_msisdn
 from gateway.delivery import DeliveryStatus
-from gateway.encoding import count_segments
 from gateway.errors import (
     BadWebhook,
-    InvalidNumber,
     PermanentSendError,
     SendError,
     TemporarySendError,
     UnknownProviderStatus,
 )
 from gateway.inbound import DeliveryReport, InboundSms
-from gateway.msisdn import normalize_msisdn
 from gateway.providers import _forms as f
 from gateway.providers.base import (
     SendOutcome,

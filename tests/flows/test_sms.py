@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.medium import sms_segments
 from flows import SmsKeyword, VerifyPin, parse_sms_keyword
 from flows.engine import default_library
-from flows.i18n import sms_segments
 from tests.flows.world import Phone, World, registered_world
 
 

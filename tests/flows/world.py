@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.medium import sms_segments
 from flows import Context, SprintResult, handle_sms, resume, start
-from flows.i18n import sms_segments
 from flows.intents import Intent
 from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
 

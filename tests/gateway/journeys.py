@@ -9,12 +9,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.db import utcnow
+from core.medium import USSD_MAX_BODY, ussd_length
 from core.money import Money
 from core.secrets import hash_password
 from flows.engine import default_library
 from flows.i18n import format_money
 from gateway.simulator import SimulatedPhone
-from gateway.ussd import USSD_MAX_BODY, ussd_length
 from payouts.models import Payout
 from tests.gateway.web import runtime_of
 from tests.payouts.factories import earn

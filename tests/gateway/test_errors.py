@@ -4,7 +4,6 @@ from core.errors import KaziError
 from gateway.errors import (
     BadWebhook,
     GatewayError,
-    InvalidNumber,
     PermanentSendError,
     SendError,
     TemporarySendError,
@@ -13,7 +12,7 @@ from gateway.errors import (
 
 
 def test_hierarchy_and_http_mapping() -> None:
-    for cls in (BadWebhook, InvalidNumber, UnknownProviderStatus, SendError):
+    for cls in (BadWebhook, UnknownProviderStatus, SendError):
         assert issubclass(cls, GatewayError) and issubclass(GatewayError, KaziError)
     assert issubclass(TemporarySendError, SendError) and issubclass(PermanentSendError, SendError)
     assert not issubclass(TemporarySendError, PermanentSendError)

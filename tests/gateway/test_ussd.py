@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.ussd import USSD_MAX_BODY, USSD_MAX_TEXT, fit_ussd_text, render_ussd, ussd_length
+from core.medium import USSD_MAX_BODY, USSD_MAX_TEXT, fit_ussd_text, ussd_length
+from gateway.ussd import render_ussd
 
 
 def test_prefixes() -> None:

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from core.medium import USSD_MAX_BODY, ussd_length
 from core.migrate import upgrade
 from gateway.inbound import new_ussd_input
-from gateway.ussd import USSD_MAX_BODY, ussd_length
 from tests.gateway.payloads import load_form
 from tests.gateway.web import at_url, gateway_app, runtime_of, ussd_sessions, worker
 

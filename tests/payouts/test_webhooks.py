@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.medium import count_segments
 from core.webhooks import WebhookEvent
-from gateway.encoding import count_segments
 from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import FINAL, TRANSITIONS
 from payouts.receipts import TEXTS

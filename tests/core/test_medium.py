@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.encoding import GSM7_BASIC, GSM7_EXTENSION, SegmentInfo, count_segments, is_gsm7
+from core.medium import GSM7_BASIC, GSM7_EXTENSION, SegmentInfo, count_segments, is_gsm7
 
 
 def test_tables_have_the_standard_sizes() -> None:

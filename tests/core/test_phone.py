@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import InvalidNumber
-from gateway.msisdn import Msisdn, normalize_msisdn
+from core.errors import KaziError
+from core.phone import InvalidNumber, Msisdn, normalize_msisdn
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,9 @@ def test_mobile_only_refuses_landlines() -> None:
 def test_non_string_input_is_invalid() -> None:
     with pytest.raises(InvalidNumber):
         normalize_msisdn(712345678)  # type: ignore[arg-type]
+
+
+def test_an_invalid_number_is_a_400_naming_the_input() -> None:
+    error = InvalidNumber("9" * 500)
+    assert isinstance(error, KaziError) and error.http_status == 400
+    assert error.code == "invalid_number" and len(error.details[0]["input"]) <= 81

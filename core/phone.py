@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
-from gateway.errors import InvalidNumber
+from core.errors import KaziError
 
 DEFAULT_REGION = "KE"
 
@@ -24,6 +24,18 @@ _ALLOWED = re.compile(r"^\+?[0-9 ()./-]+$")
 _MAX_INPUT = 32
 
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+class InvalidNumber(KaziError):
+    """A phone number that cannot be turned into a valid E.164 number."""
+
+    http_status = 400
+    code = "invalid_number"
+
+    def __init__(self, raw: str, reason: str = "not a valid phone number") -> None:
+        shown = raw if len(raw) <= 80 else raw[:80] + "…"  # a hostile payload cannot flood logs
+        super().__init__(f"{shown!r}: {reason}", details=[{"input": shown}])
+        self.raw = raw
 
 
 @dataclass(frozen=True, slots=True)
