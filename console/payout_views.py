@@ -21,7 +21,6 @@ from core.errors import KaziError
 from core.jobs import enqueue
 from core.runtime import Runtime
 from payouts import manual
-from payouts.jobs import check_float
 from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import OPEN
 from payouts.reconcile import contradicted_payouts, ledger_mismatches, queue_stuck
@@ -134,7 +133,7 @@ def reconcile_payouts() -> Any:
 def check_payout_float() -> Any:
     """Ask the provider for the float's balance; the answer is recorded when it arrives."""
     with sessions().begin() as session:
-        enqueue(session, check_float, queue="payouts")
+        enqueue(session, "payouts.jobs.check_float", queue="payouts")
         record_audit(
             session,
             operator_id=current_user.operator_id,

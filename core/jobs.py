@@ -1,16 +1,21 @@
 """Background jobs: rq on Redis in production, a thread in this process in the embedded default.
 
-Job functions are plain importable functions that take ids (``gateway.jobs.send_sms``);
-the same functions run either way. Code inside a transaction never sends a job
-straight away: ``enqueue(session, ...)`` holds it until the session commits, and
-drops it on rollback, so a worker never picks up a job for rows that do not exist.
+Job functions are plain importable functions that take ids, and a job names its
+function by dotted path (``"gateway.jobs.send_message"``), as rq itself allows: a
+service queues its package's jobs without importing the jobs module, which imports
+the services, so no import cycle is needed to hold the two together. The same
+functions run either way. Code inside a transaction never sends a job straight away:
+``enqueue(session, ...)`` holds it until the session commits, and drops it on
+rollback, so a worker never picks up a job for rows that do not exist.
 """
 
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,13 +35,15 @@ log = logging.getLogger("kazi.jobs")
 QUEUE_NAMES = ("sms", "payouts", "default")
 
 _PENDING_KEY = "kazi.pending_jobs"
+#: "package.module.function": what rq stores and what ``resolve`` imports.
+_DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One job to run: the function, its arguments (ids) and how to run it."""
+    """One job to run: the function's dotted name, its arguments (ids) and how to run it."""
 
-    func: Callable[..., Any]
+    func: str
     args: tuple[Any, ...] = ()
     queue: str = "default"
     job_id: str | None = None
@@ -46,6 +53,17 @@ class JobSpec:
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_NAMES:
             raise ValueError(f"unknown queue {self.queue!r}; expected one of {QUEUE_NAMES}")
+        if not _DOTTED.match(self.func):
+            raise ValueError(f"a job names its function by dotted path, got {self.func!r}")
+
+
+def resolve(func: str) -> Callable[..., Any]:
+    """The function a dotted job name stands for (imported on first use)."""
+    module, _, name = func.rpartition(".")
+    target = getattr(importlib.import_module(module), name, None)
+    if not callable(target):
+        raise LookupError(f"no job function {func!r}")
+    return target
 
 
 class JobQueue(Protocol):
@@ -56,14 +74,14 @@ class JobQueue(Protocol):
 
 def enqueue(
     session: Session,
-    func: Callable[..., Any],
+    func: str,
     *args: Any,
     queue: str = "default",
     job_id: str | None = None,
     retry: Retry | None = None,
     delay: timedelta | None = None,
 ) -> None:
-    """Queue a job to be sent when this session's transaction commits (dropped on rollback)."""
+    """Queue the job ``func`` (a dotted name) for when this session commits; dropped on rollback."""
     spec = JobSpec(func, args, queue=queue, job_id=job_id, retry=retry, delay=delay)
     # The job belongs to the session's transaction; begin it now if the caller has not
     # touched the database yet, so a rollback before any query still drops the job.
@@ -86,7 +104,7 @@ def bind_jobs_to_sessions(sessions: sessionmaker[Session], jobs: JobQueue) -> No
             except Exception:
                 # The transaction is already committed; raising would not undo it. Each
                 # domain's sweeper (stuck messages, stuck payouts) picks such rows up again.
-                log.exception("could not queue job %s after commit", _name(spec.func))
+                log.exception("could not queue job %s after commit", spec.func)
 
     @event.listens_for(sessions, "after_soft_rollback")
     def _drop_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
@@ -166,18 +184,18 @@ class InProcessJobQueue:
             item = self._next_due()
             try:
                 with self._activate():
-                    item.spec.func(*item.spec.args)
+                    resolve(item.spec.func)(*item.spec.args)
             except Exception:
                 self._retry_or_give_up(item)
 
     def _retry_or_give_up(self, item: _Scheduled) -> None:
         retry = item.spec.retry
         if retry is None or item.attempt >= retry.max:
-            log.exception("job %s failed for good", _name(item.spec.func))
+            log.exception("job %s failed for good", item.spec.func)
             return
         intervals = retry.intervals or [0]
         wait = intervals[min(item.attempt, len(intervals) - 1)]
-        log.warning("job %s failed; retry %d in %ss", _name(item.spec.func), item.attempt + 1, wait)
+        log.warning("job %s failed; retry %d in %ss", item.spec.func, item.attempt + 1, wait)
         self._push(
             _Scheduled(time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1)
         )
@@ -197,7 +215,3 @@ class InProcessJobQueue:
         """The jobs still waiting, soonest first."""
         with self._cond:
             return iter([item.spec for item in sorted(self._heap)])
-
-
-def _name(func: Callable[..., Any]) -> str:
-    return f"{func.__module__}.{func.__qualname__}"

@@ -15,6 +15,7 @@ from flows.errors import FlowDefinitionError
 LANGUAGES = ("en", "sw", "fr")
 LOCALE_DIR = Path(__file__).parent / "locales"
 
+
 def placeholders(template: str) -> set[str]:
     """The ``{names}`` a template needs."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -63,15 +63,18 @@ def queue_batch(
     session: Session, recipients: Sequence[Recipient], *, body: str, provider: str
 ) -> list[int]:
     """Store one batch of broadcast messages and queue their bulk send after commit."""
-    from gateway.jobs import send_batch  # the job module imports the outbound services
-
     ids = [
         new_outbound(session, phone=r.phone, body=body, provider=provider, worker_id=r.worker_id).id
         for r in recipients
     ]
     if ids:
         enqueue(
-            session, send_batch, ids, queue="sms", job_id=f"sms-batch-{ids[0]}", retry=SEND_RETRY
+            session,
+            "gateway.jobs.send_batch",
+            ids,
+            queue="sms",
+            job_id=f"sms-batch-{ids[0]}",
+            retry=SEND_RETRY,
         )
     return ids
 

@@ -66,10 +66,13 @@ def send_sms(
     if not to_opted_out and _opted_out_worker(session, message.phone) is not None:
         message.status, message.error = DeliveryStatus.FAILED, "opted_out"
         return message
-    from gateway.jobs import send_message  # the job module imports this one
-
     enqueue(
-        session, send_message, message.id, queue="sms", job_id=f"sms-{message.id}", retry=SEND_RETRY
+        session,
+        "gateway.jobs.send_message",
+        message.id,
+        queue="sms",
+        job_id=f"sms-{message.id}",
+        retry=SEND_RETRY,
     )
     return message
 
@@ -106,10 +109,14 @@ def requeue_stuck(
         .order_by(Message.id)
         .limit(limit)
     ).all()
-    from gateway.jobs import send_message
-
     for message_id in ids:
-        enqueue(session, send_message, message_id, queue="sms", job_id=f"sms-{message_id}")
+        enqueue(
+            session,
+            "gateway.jobs.send_message",
+            message_id,
+            queue="sms",
+            job_id=f"sms-{message_id}",
+        )
     return list(ids)
 
 

@@ -87,9 +87,13 @@ def receive_sms(session: Session, sms: InboundSms, *, default_language: str) -> 
     """Store an incoming SMS and queue its handling after commit; None for a duplicate."""
     message = store_inbound_sms(session, sms, default_language=default_language)
     if message is not None:
-        from gateway.jobs import handle_inbound_sms  # the job module imports this one
-
-        enqueue(session, handle_inbound_sms, message.id, queue="sms", job_id=f"sms-in-{message.id}")
+        enqueue(
+            session,
+            "gateway.jobs.handle_inbound_sms",
+            message.id,
+            queue="sms",
+            job_id=f"sms-in-{message.id}",
+        )
     return message
 
 

@@ -158,9 +158,7 @@ def _payout_for_status(
 
 
 def _queue_status_query(session: Session, payout: Payout, delay: timedelta | None = None) -> None:
-    from payouts.jobs import resolve_unknown  # the job module imports this one
-
-    enqueue(session, resolve_unknown, payout.id, queue="payouts", delay=delay)
+    enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts", delay=delay)
 
 
 def _unknown(kind: str, originator_id: str) -> Handled:

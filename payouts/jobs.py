@@ -53,7 +53,7 @@ def submit_payout(payout_id: int) -> None:
             # An earlier run may have reached the provider and died before recording
             # the answer. Resending is what pays twice; the status query decides.
             outcomes.mark_unknown(payout, "an earlier submit attempt left no answer")
-            enqueue(session, resolve_unknown, payout.id, queue="payouts")
+            enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
             return
         payout.submit_attempts += 1
         assert payout.originator_id is not None  # written with the row, before any job
@@ -79,7 +79,7 @@ def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> 
         with runtime.sessions.begin() as session:
             payout = outcomes.lock_payout(session, payout_id)
             if outcomes.mark_unknown(payout, error.message):
-                enqueue(session, resolve_unknown, payout.id, queue="payouts")
+                enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
         return
     with runtime.sessions.begin() as session:
         payout = outcomes.lock_payout(session, payout_id)
@@ -87,7 +87,9 @@ def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> 
         if payout.status is PayoutStatus.SUBMITTED:
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
-            enqueue(session, resolve_unknown, payout.id, queue="payouts", delay=delay)
+            enqueue(
+                session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts", delay=delay
+            )
 
 
 def _record_refusal(

@@ -32,14 +32,12 @@ REASON_MAX = 200
 
 def ask_provider(session: Session, payout_id: int) -> Payout:
     """Queue a Transaction Status query now, however recently the last one was sent."""
-    from payouts.jobs import resolve_unknown  # the job module imports the services
-
     payout = _open_payout(session, payout_id)
     if _never_sent(payout):
         raise Conflict(
             f"payout {payout_id} was never sent to M-Pesa: run reconciliation to send it"
         )
-    enqueue(session, resolve_unknown, payout.id, True, queue="payouts")
+    enqueue(session, "payouts.jobs.resolve_unknown", payout.id, True, queue="payouts")
     return payout
 
 

@@ -78,14 +78,12 @@ def queue_stuck(session: Session, *, older_than: timedelta) -> list[Queued]:
     call, so sending it is safe; anything else may have reached the provider and
     is only ever asked about by status query, never sent again.
     """
-    from payouts.jobs import resolve_unknown  # the job module imports the services
-
     queued = []
     for payout in stuck_payouts(session, older_than=older_than):
         if payout.status is PayoutStatus.REQUESTED and not payout.submit_attempts:
             queue_submit(session, payout.id)
             queued.append(Queued(payout.id, payout.status, "submit"))
         else:
-            enqueue(session, resolve_unknown, payout.id, True, queue="payouts")
+            enqueue(session, "payouts.jobs.resolve_unknown", payout.id, True, queue="payouts")
             queued.append(Queued(payout.id, payout.status, "status query"))
     return queued

@@ -137,11 +137,9 @@ def retry_failed_payout(
 
 def queue_submit(session: Session, payout_id: int) -> None:
     """Send the payout's submit job after commit, under the job id derived from the payout."""
-    from payouts.jobs import submit_payout  # the job module imports this one
-
     enqueue(
         session,
-        submit_payout,
+        "payouts.jobs.submit_payout",
         payout_id,
         queue="payouts",
         job_id=f"payout-{payout_id}",

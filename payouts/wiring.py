@@ -82,11 +82,9 @@ def _build(settings: Settings, runtime: Runtime, purpose: str) -> PayoutProvider
 
 def _sandbox_deliver(runtime: Runtime) -> Any:
     def deliver(kind: CallbackKind, body: dict[str, Any], delay: float) -> None:
-        from payouts.jobs import deliver_sandbox_callback
-
         # A delayed job, like Daraja posting later: never inline in the submit call.
         spec = JobSpec(
-            deliver_sandbox_callback,
+            "payouts.jobs.deliver_sandbox_callback",
             (str(kind), body),
             queue="payouts",
             delay=timedelta(seconds=delay) if delay > 0 else None,

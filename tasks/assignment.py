@@ -293,11 +293,9 @@ class _NoBudget(_Refused):
 
 
 def _schedule_expiry(session: Session, assignment: Assignment, project: Project) -> None:
-    from tasks.jobs import expire_assignment  # jobs import services; avoid the cycle
-
     enqueue(
         session,
-        expire_assignment,
+        "tasks.jobs.expire_assignment",
         assignment.id,
         delay=timedelta(minutes=project.reservation_minutes, seconds=5),
         retry=Retry(max=3, interval=[10, 60, 300]),

@@ -151,11 +151,9 @@ def _maybe_complete_project(session: Session, project: Project, now: datetime) -
     ).rowcount
     session.expire(project, ["completed_at"])
     if done == 1 and webhook_url_of(session, project):
-        from tasks.jobs import send_completion_webhook  # jobs import services; avoid the cycle
-
         enqueue(
             session,
-            send_completion_webhook,
+            "tasks.jobs.send_completion_webhook",
             project.id,
             job_id=f"webhook-project-{project.id}-{int(now.timestamp())}",
             retry=WEBHOOK_RETRY,

@@ -10,12 +10,15 @@ import pytest
 from redis import Redis
 from rq import Queue, Retry
 
-from core.jobs import JobSpec, enqueue
+from core.jobs import JobSpec, enqueue, resolve
 from core.runtime import Runtime, build_runtime
 from core.worker import run_worker
 from tests.conftest import RecordingJobQueue, make_settings
-from tests.support.jobs import fail_then_succeed, record_worker_language
 from workers.models import Worker
+
+#: The test jobs by dotted name, as services name theirs.
+RECORD = "tests.support.jobs.record_worker_language"
+FLAKY = "tests.support.jobs.fail_then_succeed"
 
 
 def add_worker(runtime: Runtime, key: str, *, commit: bool) -> int:
@@ -24,7 +27,7 @@ def add_worker(runtime: Runtime, key: str, *, commit: bool) -> int:
     worker = Worker(msisdn="+2547" + str(uuid.uuid4().int)[:8], country="KE", language="sw")
     session.add(worker)
     session.flush()
-    enqueue(session, record_worker_language, worker.id, key)
+    enqueue(session, RECORD, worker.id, key)
     if commit:
         session.commit()
     else:
@@ -41,7 +44,7 @@ def embedded_runtime(committed_url: str) -> Iterator[Runtime]:
 
 
 def test_enqueue_holds_jobs_until_commit(session, sent_jobs: RecordingJobQueue) -> None:
-    enqueue(session, record_worker_language, 1, "k")
+    enqueue(session, RECORD, 1, "k")
     assert sent_jobs.sent == []
     session.commit()
     assert [spec.args for spec in sent_jobs.sent] == [(1, "k")]
@@ -51,14 +54,14 @@ def test_a_released_savepoint_does_not_send_its_jobs_before_the_commit(
     session, sent_jobs: RecordingJobQueue
 ) -> None:
     with session.begin_nested():
-        enqueue(session, record_worker_language, 1, "k")
+        enqueue(session, RECORD, 1, "k")
     assert sent_jobs.sent == []  # the job would run before its rows are visible
     session.commit()
     assert [spec.args for spec in sent_jobs.sent] == [(1, "k")]
 
 
 def test_enqueue_drops_jobs_on_rollback(session, sent_jobs: RecordingJobQueue) -> None:
-    enqueue(session, record_worker_language, 1, "k")
+    enqueue(session, RECORD, 1, "k")
     session.rollback()
     session.commit()
     assert sent_jobs.sent == []
@@ -66,7 +69,15 @@ def test_enqueue_drops_jobs_on_rollback(session, sent_jobs: RecordingJobQueue) -
 
 def test_unknown_queue_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown queue 'sms-fast'"):
-        JobSpec(record_worker_language, queue="sms-fast")
+        JobSpec(RECORD, queue="sms-fast")
+
+
+def test_a_job_is_named_by_dotted_path_and_resolved_when_it_runs() -> None:
+    with pytest.raises(ValueError, match="dotted path"):
+        JobSpec("record_worker_language")
+    assert resolve(RECORD).__name__ == "record_worker_language"
+    with pytest.raises(LookupError, match="no job function"):
+        resolve("tests.support.jobs.no_such_job")
 
 
 def test_in_process_runner_runs_the_job_after_commit(embedded_runtime: Runtime) -> None:
@@ -82,7 +93,7 @@ def test_in_process_runner_never_runs_a_rolled_back_job(embedded_runtime: Runtim
 
 
 def test_in_process_runner_retries_like_rq(embedded_runtime: Runtime) -> None:
-    spec = JobSpec(fail_then_succeed, ("flaky", 2), retry=Retry(max=2, interval=[0, 0]))
+    spec = JobSpec(FLAKY, ("flaky", 2), retry=Retry(max=2, interval=[0, 0]))
     embedded_runtime.jobs.submit(spec)
     assert embedded_runtime.jobs.drain(timeout=10)
     assert embedded_runtime.store.get("flaky") == b"done"
@@ -90,7 +101,7 @@ def test_in_process_runner_retries_like_rq(embedded_runtime: Runtime) -> None:
 
 
 def test_in_process_runner_gives_up_after_the_last_retry(embedded_runtime: Runtime) -> None:
-    spec = JobSpec(fail_then_succeed, ("hopeless", 5), retry=Retry(max=1, interval=0))
+    spec = JobSpec(FLAKY, ("hopeless", 5), retry=Retry(max=1, interval=0))
     embedded_runtime.jobs.submit(spec)
     assert embedded_runtime.jobs.drain(timeout=10)
     assert embedded_runtime.store.get("hopeless") is None
@@ -98,7 +109,7 @@ def test_in_process_runner_gives_up_after_the_last_retry(embedded_runtime: Runti
 
 
 def test_in_process_runner_honours_a_delay(embedded_runtime: Runtime) -> None:
-    embedded_runtime.jobs.submit(JobSpec(fail_then_succeed, ("later", 0), delay=timedelta(hours=1)))
+    embedded_runtime.jobs.submit(JobSpec(FLAKY, ("later", 0), delay=timedelta(hours=1)))
     assert embedded_runtime.jobs.drain(timeout=1)
     assert embedded_runtime.store.get("later") is None
     assert [spec.args for spec in embedded_runtime.jobs.pending()] == [("later", 0)]
@@ -130,6 +141,6 @@ def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(
 def test_rq_retries_a_failing_job_in_a_real_worker(
     committed_runtime: Runtime, redis_client: Redis
 ) -> None:
-    committed_runtime.jobs.submit(JobSpec(fail_then_succeed, ("rq-flaky", 1), retry=Retry(max=2)))
+    committed_runtime.jobs.submit(JobSpec(FLAKY, ("rq-flaky", 1), retry=Retry(max=2)))
     run_worker(committed_runtime, burst=True)
     assert committed_runtime.store.get("rq-flaky") == b"done"

@@ -8,7 +8,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from gateway.jobs import send_message
 from gateway.models import Message
 from gateway.outbound import requeue_stuck, stuck_sending
 from tests.conftest import RecordingJobQueue
@@ -39,8 +38,8 @@ def test_only_lost_queued_and_errored_messages_are_requeued(
     assert stuck_sending(session) == 1
     session.commit()
     assert [(s.func, s.args, s.job_id) for s in sent_jobs.sent] == [
-        (send_message, (rows[0].id,), f"sms-{rows[0].id}"),
-        (send_message, (rows[2].id,), f"sms-{rows[2].id}"),
+        ("gateway.jobs.send_message", (rows[0].id,), f"sms-{rows[0].id}"),
+        ("gateway.jobs.send_message", (rows[2].id,), f"sms-{rows[2].id}"),
     ]
 
 

@@ -210,7 +210,7 @@ def test_a_status_answer_that_proves_nothing_keeps_the_money_on_hold(kazi: Kazi)
     assert kazi.payout(payout_id).status is PayoutStatus.UNKNOWN
     assert legs(kazi, payout_id) == ["payout_hold"]
     assert balance_of(kazi, payout_id) == 5_000
-    requery = [s for s in kazi.runtime.jobs.pending() if s.func.__name__ == "resolve_unknown"]
+    requery = [s for s in kazi.runtime.jobs.pending() if s.func == "payouts.jobs.resolve_unknown"]
     assert [s.args for s in requery] == [(payout_id,)]
     assert requery[0].delay.total_seconds() == 600
     # A second chain of queries (e.g. reconcile's) never doubles the questions asked.

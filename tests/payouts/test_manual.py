@@ -18,7 +18,6 @@ from core.jobs import bind_jobs_to_sessions
 from gateway.models import Message
 from payouts import ledger, manual, outcomes
 from payouts.errors import InvalidResolution
-from payouts.jobs import resolve_unknown
 from payouts.models import AccountKind, Payout, PayoutStatus
 from payouts.providers.daraja_callbacks import parse_b2c_result, parse_status_result
 from payouts.reconcile import contradicted_payouts, ledger_mismatches
@@ -154,7 +153,7 @@ def test_ask_queues_a_forced_status_query(session: Session, sent_jobs: Recording
     manual.ask_provider(session, payout.id)
     assert sent_jobs.sent == []  # only after commit
     session.commit()
-    (job,) = [j for j in sent_jobs.sent if j.func is resolve_unknown]
+    (job,) = [j for j in sent_jobs.sent if j.func == "payouts.jobs.resolve_unknown"]
     assert (job.args, job.queue) == ((payout.id, True), "payouts")
 
 

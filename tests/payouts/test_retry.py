@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict
 from payouts import outcomes
 from payouts.errors import WithdrawalRefused
-from payouts.jobs import resolve_unknown, submit_payout
 from payouts.models import Payout, PayoutStatus
 from payouts.reconcile import queue_stuck
 from payouts.services import retry_failed_payout
@@ -51,7 +50,9 @@ def test_retry_is_a_new_payout_holding_the_same_amount_again(
     assert wallet_balance(session, failed.worker_id) == 2_000
     assert failed.status is PayoutStatus.FAILED  # the old one stays final
     session.commit()
-    assert [(j.func, j.args) for j in sent_jobs.sent] == [(submit_payout, (again.id,))]
+    assert [(j.func, j.args) for j in sent_jobs.sent] == [
+        ("payouts.jobs.submit_payout", (again.id,))
+    ]
 
 
 def test_a_payout_is_retried_at_most_once(committed_session: Session) -> None:
@@ -119,4 +120,7 @@ def test_queue_stuck_sends_never_sent_payouts_and_queries_the_others(
     }
     assert fresh.id not in {q.payout_id for q in queued}
     jobs = {(j.func, j.args) for j in sent_jobs.sent}
-    assert jobs == {(submit_payout, (never_sent.id,)), (resolve_unknown, (attempted.id, True))}
+    assert jobs == {
+        ("payouts.jobs.submit_payout", (never_sent.id,)),
+        ("payouts.jobs.resolve_unknown", (attempted.id, True)),
+    }

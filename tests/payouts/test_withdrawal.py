@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from core.kvstore import MemoryStore
 from payouts.errors import WithdrawalRefused
-from payouts.jobs import submit_payout
 from payouts.models import LedgerTransaction, Payout, PayoutStatus
 from payouts.services import WithdrawalLimits, pin_locked, request_withdrawal
 from tests.conftest import RecordingJobQueue
@@ -53,7 +52,7 @@ def test_a_withdrawal_writes_the_payout_and_the_hold_and_queues_the_job_after_co
     session.commit()
     [job] = sent_jobs.sent
     assert (job.func, job.args, job.queue, job.job_id) == (
-        submit_payout,
+        "payouts.jobs.submit_payout",
         (payout.id,),
         "payouts",
         f"payout-{payout.id}",

@@ -69,7 +69,7 @@ def test_last_answer_queues_one_webhook_with_backoff(
 ) -> None:
     _finish_project(session, "https://requester.example/hook")
     session.commit()
-    hooks = [j for j in sent_jobs.sent if j.func is send_completion_webhook]
+    hooks = [j for j in sent_jobs.sent if j.func == "tasks.jobs.send_completion_webhook"]
     assert len(hooks) == 1 and hooks[0].retry is WEBHOOK_RETRY and WEBHOOK_RETRY.max == 5
     assert WEBHOOK_RETRY.intervals == sorted(WEBHOOK_RETRY.intervals)  # backing off
 
