@@ -6,7 +6,7 @@ import logging
 import sys
 
 from config.settings import Settings, SettingsError
-from core.app import create_app
+from kazi.app import create_app
 
 try:
     settings = Settings.from_env()

@@ -13,8 +13,8 @@ from core.db import utcnow
 from core.kvstore import MemoryStore
 from core.money import Money
 from core.secrets import check_password, hash_password
-from payouts import ledger
-from payouts.models import LedgerEntry, LedgerTransaction
+from ledger import services as ledger
+from ledger.models import LedgerEntry, LedgerTransaction
 from payouts.services import WithdrawalLimits, request_withdrawal
 
 PIN = "4321"
@@ -143,7 +143,7 @@ def table() -> Table:
     """The empty table this benchmark fills."""
     return Table(
         "Ledger: wages and withdrawals",
-        "payouts.ledger.credit_wage and payouts.services.request_withdrawal, one committed "
+        "ledger.services.credit_wage and payouts.services.request_withdrawal, one committed "
         "transaction each (the submit job a withdrawal queues is counted, not run). Withdrawals "
         "are KES 10 from wallets seeded with that many past wage entries; they include the PIN "
         "check, whose cost is shown alone in the last row.",

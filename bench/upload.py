@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from bench.harness import BenchDatabase, Row, Table, measure, row_from
 from bench.seed import count
 from config.settings import Settings
-from core.app import create_app
+from kazi.app import create_app
 from tasks.models import Task
 from tasks.services import create_requester
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from bench import seed
 from bench.harness import BenchDatabase, Row, Table, measure, row_from
 from config.settings import Settings
-from core.app import create_app
+from kazi.app import create_app
 
 TOKEN = "bench-at-token-0123456789"
 # Any werkzeug hash: the USSD benchmark never checks it, it only marks workers registered.

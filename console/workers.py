@@ -9,8 +9,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core.money import Money
-from payouts import ledger
-from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from ledger import services as ledger
+from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+from payouts.models import Payout
 from tasks.models import Assignment, AssignmentStatus, Task
 from workers.models import Worker
 

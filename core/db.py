@@ -1,7 +1,8 @@
 """The database layer every domain shares: one declarative Base, column types, engines.
 
 Domain packages declare their tables in their own ``models.py`` on this ``Base``;
-``core.models`` imports them all so Alembic and the tests see one metadata.
+the wiring package's ``kazi.tables`` imports them all, so Alembic and the tests see
+one metadata.
 """
 
 from __future__ import annotations

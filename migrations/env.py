@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Connection
 
 from config.settings import Settings
 from core.db import UTCDateTime, build_engine
-from core.models import Base
+from kazi.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

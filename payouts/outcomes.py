@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.db import lock_row, utcnow
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from payouts.errors import IllegalTransition
 from payouts.models import Payout, PayoutStatus
 from payouts.providers.base import PayoutOutcome, ResultStatus, StatusOutcome, SubmitAck

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.jobs import enqueue
-from payouts import ledger
-from payouts.models import AccountKind, Payout, PayoutStatus
+from ledger import services as ledger
+from ledger.models import AccountKind
+from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import MISMATCH, OPEN
 from payouts.services import queue_submit, stuck_payouts
 

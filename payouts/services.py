@@ -23,7 +23,7 @@ from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.money import MINOR_UNITS, Money
 from core.secrets import check_password
-from payouts import ledger
+from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
 from payouts.models import Payout, PayoutStatus
 from payouts.outcomes import MISMATCH, lock_payout

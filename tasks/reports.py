@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from core.money import COUNTRY_CURRENCY, Money
-from payouts import ledger
+from ledger import services as ledger
 from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, WorkerProjectStats
 from tasks.quality import (
     SECONDS_PER_HOUR,

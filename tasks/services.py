@@ -17,7 +17,7 @@ from core.errors import Conflict, NotFound
 from core.medium import ussd_length
 from core.money import Money
 from core.secrets import hash_api_key, issue_api_key
-from payouts import ledger
+from ledger import services as ledger
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec
 from tasks.errors import InvalidTaskSpec

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from tasks import counters
 from tasks.aggregation import normalise_text
 from tasks.answers import TaskType, normalise_answer

@@ -24,11 +24,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import REPO_ROOT, Settings, normalise_database_url
-from core.app import create_app
 from core.db import Base, build_engine
 from core.jobs import JobSpec, bind_jobs_to_sessions
 from core.migrate import upgrade
 from core.runtime import Runtime, build_runtime
+from kazi.app import create_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "KAZI_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"

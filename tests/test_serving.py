@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from config.settings import REPO_ROOT
-from tests.core.test_health import free_port
+from tests.kazi.test_health import free_port
 
 BIN = Path(sys.executable).parent
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from console import SESSION_LIFETIME
 from console.models import AuditEntry, Operator
 from console.services import operator_by_email, reset_password
-from core.app import create_app
+from kazi.app import create_app
 from tests.conftest import make_settings
 from tests.console.conftest import TOKEN, csrf_token, sign_in
 

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
 from config.settings import REPO_ROOT
-from core.app import create_app
 from core.db import utcnow
 from core.metrics import USSD_REQUEST_SECONDS
+from kazi.app import create_app
 from payouts.models import PayoutStatus
 from tests.conftest import make_settings
 from tests.console import factories as make

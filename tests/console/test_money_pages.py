@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.app import create_app
 from core.db import utcnow
 from core.webhooks import WebhookEvent, record_event
+from kazi.app import create_app
 from payouts import outcomes
 from payouts.float_balance import EVENT_KIND
 from payouts.models import Payout

@@ -16,7 +16,7 @@ from console.display import mask_phone
 from console.models import AuditEntry
 from core.db import utcnow
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from payouts.models import PayoutStatus
 from tests.console import factories as make
 from tests.console.conftest import csrf_token

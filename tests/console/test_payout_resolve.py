@@ -12,11 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from core.app import create_app
 from core.db import utcnow
 from gateway.models import Message
-from payouts import ledger, outcomes
-from payouts.models import AccountKind, Payout
+from kazi.app import create_app
+from ledger import services as ledger
+from ledger.models import AccountKind
+from payouts import outcomes
+from payouts.models import Payout
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_token
 from tests.console.test_auth import audit

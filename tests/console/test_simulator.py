@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core.app import create_app
 from gateway.models import Direction, Message, UssdSession
+from kazi.app import create_app
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_token
 from tests.console.test_auth import audit

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.money import Money
 from gateway.models import Direction, Message
-from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+from payouts.models import Payout
 from tasks.models import Assignment, Task, TaskType
 from tasks.services import ProjectSpec, TaskSpec, add_tasks, create_project, create_requester
 from workers.models import Worker

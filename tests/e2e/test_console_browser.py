@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.core.test_health import free_port
+from tests.kazi.test_health import free_port
 from tests.test_serving import kazi_env
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")

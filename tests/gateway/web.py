@@ -9,10 +9,10 @@ from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from core.app import create_app
 from core.runtime import Runtime
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
+from kazi.app import create_app
 from tests.conftest import make_settings
 from workers.models import Worker
 

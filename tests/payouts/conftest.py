@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import requests
 
-from core.app import create_app
 from core.db import build_engine, build_sessionmaker
 from core.jobs import bind_jobs_to_sessions
 from core.kvstore import KeyValueStore, MemoryStore
 from core.runtime import Runtime
+from kazi.app import create_app
 from payouts.models import Payout, PayoutStatus
 from payouts.providers.daraja import DarajaClient, DarajaConfig
 from payouts.services import WithdrawalLimits, request_withdrawal

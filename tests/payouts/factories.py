@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from tasks.models import TaskType
 from tasks.services import ProjectSpec, create_project, create_requester
 from workers.models import Worker

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from core.webhooks import WebhookEvent
 from gateway.models import Message
+from ledger.models import LedgerTransaction
 from payouts.jobs import resolve_unknown
-from payouts.models import LedgerTransaction, PayoutStatus
+from payouts.models import PayoutStatus
 from payouts.providers.daraja import B2C_PATH, STATUS_PATH
 from tests.emulators.daraja import FAILURE_DESCRIPTIONS, Scenario
 from tests.payouts.conftest import WEBHOOK_TOKEN, Kazi

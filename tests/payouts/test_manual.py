@@ -16,9 +16,11 @@ from core.db import build_engine, build_sessionmaker, utcnow
 from core.errors import Conflict, NotFound
 from core.jobs import bind_jobs_to_sessions
 from gateway.models import Message
-from payouts import ledger, manual, outcomes
+from ledger import services as ledger
+from ledger.models import AccountKind
+from payouts import manual, outcomes
 from payouts.errors import InvalidResolution
-from payouts.models import AccountKind, Payout, PayoutStatus
+from payouts.models import Payout, PayoutStatus
 from payouts.providers.daraja_callbacks import parse_b2c_result, parse_status_result
 from payouts.reconcile import contradicted_payouts, ledger_mismatches
 from tests.conftest import RecordingJobQueue

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from core.app import create_app
 from core.webhooks import WebhookEvent
+from kazi.app import create_app
 from payouts.models import PayoutStatus
 from payouts.providers.sandbox import FAILING_PHONES, SILENT_PHONE, TIMEOUT_PHONE
 from tests.conftest import make_settings

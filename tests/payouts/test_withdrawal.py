@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kvstore import MemoryStore
+from ledger.models import LedgerTransaction
 from payouts.errors import WithdrawalRefused
-from payouts.models import LedgerTransaction, Payout, PayoutStatus
+from payouts.models import Payout, PayoutStatus
 from payouts.services import WithdrawalLimits, pin_locked, request_withdrawal
 from tests.conftest import RecordingJobQueue
 from tests.payouts.factories import PIN, earn, make_worker, wallet_balance

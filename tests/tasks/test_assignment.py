@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from tasks.assignment import expire_due, get_next_task, skip_task
 from tasks.errors import AnswerReason, InvalidAnswer, NoReservation, ReservationExpired
 from tasks.models import Assignment, AssignmentStatus, Task, TaskStatus

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.money import Money
-from payouts import ledger
+from ledger import services as ledger
 from tasks.assignment import expire_due, get_next_task, skip_task
 from tasks.errors import ReservationExpired
 from tasks.models import Assignment, AssignmentStatus, Project, ReviewStatus, Task

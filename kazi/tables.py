@@ -1,4 +1,5 @@
-"""Every table of Kazi, imported in one place so Alembic and tests see the whole schema."""
+"""The table registry: every table of Kazi, imported in one place so Alembic and tests see the
+whole schema."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from console.models import AuditEntry, Operator
 from core.db import Base
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
-from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout
+from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payouts.models import Payout
 from tasks.models import (  # noqa: F401
     Assignment,
     IdempotencyKey,

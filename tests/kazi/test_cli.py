@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from console.models import Operator
 from console.services import operator_by_email
-from core.app import create_app
 from core.secrets import check_password
+from kazi.app import create_app
 from tasks.models import Project, Task
 from tasks.services import requester_for_key
 from tests.conftest import fresh_database_url, make_settings

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 
-from core.app import create_app
+from kazi.app import create_app
 from tests.conftest import make_settings
 
 

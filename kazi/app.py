@@ -10,9 +10,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 import console
+from api.views import bp as api_bp
 from config.settings import Settings
+from console.metrics import bp as metrics_bp
+from console.views import bp as console_bp
 from core.errors import KaziError
 from core.runtime import Runtime, build_runtime
+from gateway.views import bp as gateway_bp
+from kazi.cli import register_commands
+from kazi.health import bp as health_bp
+from payouts.views import bp as payouts_bp
 
 log = logging.getLogger("kazi.app")
 
@@ -39,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     console.init_app(app)
     _register_blueprints(app)
     _register_error_handlers(app)
-    _register_cli(app)
+    register_commands(app)
     return app
 
 
@@ -58,25 +65,12 @@ def runtime_of(app: Flask) -> Runtime:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api.views import bp as api_bp
-    from console.metrics import bp as metrics_bp
-    from console.views import bp as console_bp
-    from core.health import bp as health_bp
-    from gateway.views import bp as gateway_bp
-    from payouts.views import bp as payouts_bp
-
     app.register_blueprint(health_bp)
     app.register_blueprint(gateway_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(payouts_bp)
-
-
-def _register_cli(app: Flask) -> None:
-    from core.cli import register_commands
-
-    register_commands(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.money import Money
-from payouts import ledger
-from payouts.models import AccountKind, LedgerEntry, LedgerTransaction
+from ledger import services as ledger
+from ledger.models import AccountKind, LedgerEntry, LedgerTransaction
 from tests.payouts.factories import earn, make_worker, wallet_balance
 
 KES = "KES"

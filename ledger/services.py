@@ -1,4 +1,4 @@
-"""The double-entry ledger: every movement of money is one balanced, append-only transaction.
+"""Postings and balances of the double-entry ledger: one balanced, append-only transaction each.
 
 Balances are sums of entries, never stored numbers that could drift. A transaction
 carries the business event's own reference ("wage:assignment:42"), unique in the
@@ -21,28 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.db import lock_row
 from core.money import Money
-from payouts.errors import PayoutError
-from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
-
-
-class LedgerError(PayoutError):
-    """A movement of money that the ledger refuses."""
-
-    code = "ledger_error"
-
-
-class InsufficientFunds(LedgerError):
-    """The wallet holds less than the amount asked for."""
-
-    http_status = 409
-    code = "insufficient_funds"
-
-
-class UnbalancedTransaction(LedgerError):
-    """The legs of a transaction do not add up to zero (a bug, never a user error)."""
-
-    http_status = 500
-    code = "unbalanced_transaction"
+from ledger.errors import InsufficientFunds, LedgerError, UnbalancedTransaction
+from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 
 
 @dataclass(frozen=True)
