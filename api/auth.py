@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Unauthorized
 from tasks.models import Requester
-from tasks.services import requester_for_key
+from tasks.requesters import requester_for_key
 
 
 def authenticate(session: Session, request: Request) -> Requester:

@@ -7,7 +7,7 @@ from typing import Any
 from core.errors import KaziError
 from core.money import Money
 from tasks.answers import TaskType
-from tasks.services import ProjectSpec
+from tasks.projects import ProjectSpec
 
 
 class InvalidRequest(KaziError):

@@ -19,9 +19,9 @@ from api.schemas import InvalidRequest, project_spec
 from core.errors import Conflict
 from core.runtime import Runtime
 from tasks.models import Project, ProjectStatus
+from tasks.projects import create_project, get_project, list_projects, set_project_status
 from tasks.reports import project_summary
 from tasks.results import project_results, results_csv
-from tasks.services import create_project, get_project, list_projects, set_project_status
 from tasks.upload import parse_body, upload_tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -15,7 +15,7 @@ from core.money import Money
 from core.secrets import check_password, hash_password
 from ledger import services as ledger
 from ledger.models import LedgerEntry, LedgerTransaction
-from payouts.services import WithdrawalLimits, request_withdrawal
+from payouts.withdrawals import WithdrawalLimits, request_withdrawal
 
 PIN = "4321"
 WAGE = Money(100, "KES")
@@ -143,7 +143,7 @@ def table() -> Table:
     """The empty table this benchmark fills."""
     return Table(
         "Ledger: wages and withdrawals",
-        "ledger.services.credit_wage and payouts.services.request_withdrawal, one committed "
+        "ledger.services.credit_wage and payouts.withdrawals.request_withdrawal, one committed "
         "transaction each (the submit job a withdrawal queues is counted, not run). Withdrawals "
         "are KES 10 from wallets seeded with that many past wage entries; they include the PIN "
         "check, whose cost is shown alone in the last row.",

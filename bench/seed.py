@@ -18,7 +18,8 @@ from core.db import utcnow
 from core.money import Money
 from gateway.models import UssdSession
 from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, TaskType
-from tasks.services import ProjectSpec, create_project, create_requester
+from tasks.projects import ProjectSpec, create_project
+from tasks.requesters import create_requester
 from workers.models import Worker
 
 CHUNK = 5_000

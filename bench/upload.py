@@ -12,7 +12,7 @@ from bench.seed import count
 from config.settings import Settings
 from kazi.app import create_app
 from tasks.models import Task
-from tasks.services import create_requester
+from tasks.requesters import create_requester
 
 PROJECT = {
     "name": "Shop reviews",

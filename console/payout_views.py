@@ -21,10 +21,10 @@ from core.errors import KaziError
 from core.jobs import enqueue
 from core.runtime import Runtime
 from payouts import manual
+from payouts.lifecycle import OPEN
 from payouts.models import Payout, PayoutStatus
-from payouts.outcomes import OPEN
 from payouts.reconcile import contradicted_payouts, ledger_mismatches, queue_stuck
-from payouts.services import WithdrawalLimits, retry_failed_payout
+from payouts.withdrawals import WithdrawalLimits, retry_failed_payout
 
 #: Rows on the payouts page; filtering by status narrows to what needs attention.
 PAGE_SIZE = 100
@@ -164,9 +164,9 @@ def ask_payout_status(payout_id: int) -> Any:
 def mark_payout_paid(payout_id: int) -> Any:
     """Settle an open payout on an admin's M-Pesa portal check and receipt (audited)."""
 
-    def settle(session: Session, form: ResolvePayoutForm, sms: str) -> tuple[dict[str, Any], str]:
+    def settle(session: Session, form: ResolvePayoutForm) -> tuple[dict[str, Any], str]:
         payout = manual.operator_settle(
-            session, payout_id, form.receipt.data, form.reason.data, utcnow(), sms_provider=sms
+            session, payout_id, form.receipt.data, form.reason.data, utcnow()
         )
         return {"receipt": payout.receipt}, f"marked paid (receipt {payout.receipt})"
 
@@ -178,10 +178,8 @@ def mark_payout_paid(payout_id: int) -> Any:
 def mark_payout_failed(payout_id: int) -> Any:
     """Fail an open payout on an admin's M-Pesa portal check: the money returns (audited)."""
 
-    def fail(session: Session, form: ResolvePayoutForm, sms: str) -> tuple[dict[str, Any], str]:
-        payout = manual.operator_fail(
-            session, payout_id, form.reason.data, utcnow(), sms_provider=sms
-        )
+    def fail(session: Session, form: ResolvePayoutForm) -> tuple[dict[str, Any], str]:
+        payout = manual.operator_fail(session, payout_id, form.reason.data, utcnow())
         done = "marked failed; its money is back in the worker's wallet"
         return {"amount_minor": payout.amount_minor}, done
 
@@ -189,7 +187,7 @@ def mark_payout_failed(payout_id: int) -> Any:
 
 
 #: Applies an admin's decision in the view's transaction: (audit details, flash text).
-Decide = Callable[[Session, ResolvePayoutForm, str], tuple[dict[str, Any], str]]
+Decide = Callable[[Session, ResolvePayoutForm], tuple[dict[str, Any], str]]
 
 
 def _resolve(payout_id: int, action: str, verb: str, decide: Decide) -> Any:
@@ -202,7 +200,7 @@ def _resolve(payout_id: int, action: str, verb: str, decide: Decide) -> Any:
         return _back()
     try:
         with sessions().begin() as session:
-            details, done = decide(session, form, _runtime().settings.sms_provider)
+            details, done = decide(session, form)
             details["reason"] = manual.clean_reason(form.reason.data)  # already validated
             _audit(session, action, payout_id, details)
     except KaziError as error:

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from console.models import AuditEntry, Operator, OperatorRole
 from core.db import utcnow
-from core.errors import Conflict, KaziError, NotFound
 from core.secrets import check_password, hash_password, new_password
-from workers.models import Worker, WorkerStatus
+from workers import services as workers
+from workers.models import Worker
 
 #: A hash to check against when the email is unknown, so both cases take as long.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -95,12 +95,6 @@ def recent_audit(session: Session, limit: int = 200) -> list[tuple[AuditEntry, s
     return [(entry, email) for entry, email in rows]
 
 
-class ReasonRequired(KaziError):
-    """Blocking or unblocking a worker needs a reason for the audit log."""
-
-    code = "reason_required"
-
-
 def set_worker_blocked(
     session: Session,
     *,
@@ -111,23 +105,14 @@ def set_worker_blocked(
     ip: str | None,
 ) -> Worker:
     """Block or unblock a worker with a reason, audited in the same transaction."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired("give a reason")
-    worker = session.get(Worker, worker_id, with_for_update=True)
-    if worker is None:
-        raise NotFound(f"no worker {worker_id}")
-    wanted = WorkerStatus.BLOCKED if blocked else WorkerStatus.ACTIVE
-    if worker.status == wanted:
-        raise Conflict(f"worker {worker_id} is already {wanted.value}")
-    worker.status = wanted
-    worker.status_reason = reason[:200]
+    worker = workers.set_blocked(session, worker_id, blocked=blocked, reason=reason)
+    reason = worker.status_reason or ""
     record_audit(
         session,
         operator_id=operator_id,
         action="worker.block" if blocked else "worker.unblock",
         target=f"worker:{worker_id}",
-        details={"reason": reason[:200]},
+        details={"reason": reason},
         ip=ip,
     )
     return worker

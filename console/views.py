@@ -32,7 +32,7 @@ from console.services import authenticate, recent_audit, record_audit
 from core.db import utcnow
 from core.money import Money
 from payouts.float_balance import FloatReading, latest_reading
-from payouts.wiring import payout_provider
+from payouts.rails import balance_provider
 
 bp = Blueprint(
     "console",
@@ -58,7 +58,7 @@ def sessions() -> sessionmaker[Session]:
 def float_reading(session: Session) -> FloatReading | None:
     """The latest recorded disbursement float with its alert state (None before any)."""
     runtime = current_app.extensions["kazi"]
-    provider = payout_provider(runtime, purpose="balance")
+    provider = balance_provider(runtime)
     return latest_reading(session, provider, runtime.settings.payout_float_alert_minor)
 
 

@@ -89,6 +89,11 @@ def enqueue(
     session.info.setdefault(_PENDING_KEY, []).append(spec)
 
 
+def pending_jobs(session: Session) -> list[JobSpec]:
+    """The jobs this session holds, to be sent when its transaction commits."""
+    return list(session.info.get(_PENDING_KEY, []))
+
+
 def bind_jobs_to_sessions(sessions: sessionmaker[Session], jobs: JobQueue) -> None:
     """Make sessions from this factory send their held jobs to ``jobs`` after each commit."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 #: The currencies Kazi pays in (ISO 4217) and their minor units per major unit: the one
 #: currency table, read by the API's schema, the flows' formatting and the ledger.
@@ -10,6 +11,14 @@ MINOR_UNITS = {"KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 
 
 #: The currency a country's wages and living-wage floor are written in.
 COUNTRY_CURRENCY = {"KE": "KES", "UG": "UGX", "TZ": "TZS", "HT": "HTG", "IN": "INR"}
+
+
+def to_minor(amount: Decimal | None, currency: str | None) -> int | None:
+    """A decimal amount of major units in whole minor units (half up); None if unknown."""
+    # Providers quote fractions of a cent ("KES 0.8000"); Kazi keeps whole minor units.
+    if amount is None or currency not in MINOR_UNITS:
+        return None
+    return int((amount * MINOR_UNITS[currency]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def decimals(currency: str) -> int:

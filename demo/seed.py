@@ -15,18 +15,12 @@ from console.models import OperatorRole
 from console.services import create_operator, operator_by_email, reset_password
 from core.db import utcnow
 from core.money import Money
-from core.secrets import hash_password
 from tasks.assignment import get_next_task
 from tasks.models import Project, Requester, Task, TaskType
-from tasks.services import (
-    ProjectSpec,
-    TaskSpec,
-    add_tasks,
-    create_project,
-    create_requester,
-    rotate_api_key,
-)
+from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
+from tasks.requesters import create_requester, rotate_api_key
 from tasks.submission import submit_answer
+from workers import services as workers
 from workers.models import Worker
 
 DEMO_DATA = Path(__file__).with_name("demo_data.json")
@@ -99,23 +93,18 @@ def _demo_project(session: Session, requester: Requester, spec: dict) -> tuple[i
 
 
 def _demo_worker(session: Session, spec: dict) -> str:
-    worker = session.scalars(select(Worker).where(Worker.msisdn == spec["msisdn"])).first()
+    worker = workers.by_phone(session, spec["msisdn"])
     if worker is None:
         now = utcnow()
-        worker = Worker(
-            msisdn=spec["msisdn"],
-            country=spec["country"],
-            language=spec["language"],
-            pin_hash=hash_password(DEMO_WORKER_PIN),
-            consented_at=now,
-            registered_at=now,
-            qualified_at=now,  # demo workers start with tasks, not the quiz
-        )
-        session.add(worker)
+        worker = workers.contact(session, spec["msisdn"], default_language=spec["language"])
+        worker.country = spec["country"]
+        workers.record_consent(worker, True, now)
+        workers.set_pin(worker, DEMO_WORKER_PIN, now)
+        workers.mark_qualified(worker, now)  # demo workers start with tasks, not the quiz
         session.flush()
         _demo_history(session, worker)
-    elif worker.qualified_at is None:
-        worker.qualified_at = utcnow()
+    else:
+        workers.mark_qualified(worker, utcnow())
     return worker.msisdn
 
 

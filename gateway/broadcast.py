@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.jobs import enqueue
@@ -19,7 +18,7 @@ from core.medium import count_segments
 from gateway.errors import GatewayError
 from gateway.outbound import SEND_RETRY, new_outbound
 from gateway.providers.africastalking import BULK_BATCH_SIZE
-from workers.models import Worker, WorkerStatus
+from workers import services as workers
 
 
 class EmptyBroadcast(GatewayError):
@@ -49,14 +48,8 @@ def broadcast_recipients(
     session: Session, *, country: str | None = None, language: str | None = None
 ) -> list[Recipient]:
     """Active workers who have not opted out, optionally of one country and language."""
-    query = select(Worker.id, Worker.msisdn).where(
-        Worker.status == WorkerStatus.ACTIVE, Worker.opted_out_at.is_(None)
-    )
-    if country:
-        query = query.where(Worker.country == country.upper())
-    if language:
-        query = query.where(Worker.language == language.lower())
-    return [Recipient(wid, phone) for wid, phone in session.execute(query.order_by(Worker.id))]
+    query = workers.reachable(country=country, language=language)
+    return [Recipient(wid, phone) for wid, phone in session.execute(query)]
 
 
 def queue_batch(

@@ -2,8 +2,12 @@
 
 Each hop runs in the webhook's (or job's) transaction: load the session state from
 the shared store, ``start``/``resume`` the engine, carry out its blocking intents with
-``gateway.intents.IntentHost`` until it waits for the worker (at most
+the runtime's intent host until it waits for the worker (at most
 ``MAX_INTENTS_PER_HOP``), queue its SMS (sent after commit), store the new state.
+
+The host (``kazi.intent_host.IntentHost``) runs intents against tasks, payouts and
+workers; the wiring package installs it with ``install_host``, so the gateway
+reaches the other domains only through it and imports none of them.
 
 State lives in ``runtime.store`` (Redis with a TTL in production, memory in the
 embedded default): per provider session for USSD, per worker for SMS, so two USSD
@@ -17,19 +21,28 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.kvstore import KeyValueStore
 from core.runtime import Runtime
-from flows import FlowStateError, SprintResult, resume, resume_point, start
+from flows import (
+    Context,
+    FlowStateError,
+    Intent,
+    SendSms,
+    SprintResult,
+    resume,
+    resume_point,
+    start,
+)
 from flows import handle_sms as engine_sms
 from flows.engine import default_library
 from flows.i18n import LANGUAGES
 from gateway.inbound import UssdRequest
-from gateway.intents import IntentHost
+from gateway.outbound import send_sms
 from workers.models import Worker
 
 log = logging.getLogger("kazi.flows")
@@ -47,6 +60,47 @@ MAX_INTENTS_PER_HOP = 25
 _TEXT_KEYS = {"apology": "error.sorry", "stopped": "sms.stop", "started": "sms.start"}
 
 
+class Host(Protocol):
+    """Carries out one hop's blocking intents for one worker (``kazi.intent_host``)."""
+
+    session: Session
+    worker: Worker
+    runtime: Runtime
+    now: datetime
+    task_expires_at: datetime | None  # of the last task handed out in this hop
+
+    def context(self) -> Context:
+        """The engine context as it stands now (an intent may have changed it)."""
+        ...
+
+    def execute(self, intent: Intent) -> dict[str, Any]:
+        """The result of one blocking intent, in the shape its flow routes on."""
+        ...
+
+
+class HostFactory(Protocol):
+    """Builds the host of one hop."""
+
+    def __call__(
+        self, session: Session, worker: Worker, runtime: Runtime, channel: str, now: datetime
+    ) -> Host: ...
+
+
+_HOST = "gateway.intent_host"
+
+
+def install_host(runtime: Runtime, factory: HostFactory) -> None:
+    """Make ``factory`` build the intent host of this runtime's hops (the wiring calls this)."""
+    runtime.extras[_HOST] = factory
+
+
+def _host(session: Session, worker: Worker, runtime: Runtime, channel: str) -> Host:
+    factory = runtime.extras.get(_HOST)
+    if factory is None:
+        raise RuntimeError("no intent host installed: build the runtime through kazi.app")
+    return cast(HostFactory, factory)(session, worker, runtime, channel, utcnow())
+
+
 def text_for(key: str, language: str | None) -> str:
     """A gateway text (``apology``, ``stopped``, ``started``) in the worker's language."""
     lang = language if language in LANGUAGES else "en"
@@ -57,7 +111,7 @@ def handle_ussd(
     session: Session, request: UssdRequest, new_input: str, *, worker: Worker, runtime: Runtime
 ) -> tuple[str, bool]:
     """Answer one USSD hop: (screen text, whether the session continues)."""
-    host = IntentHost(session, worker, runtime, "ussd", utcnow())
+    host = _host(session, worker, runtime, "ussd")
     key = f"flows:ussd:{request.provider}:{request.session_id}"
     state = _load(runtime.store, key)
     result = None
@@ -80,7 +134,7 @@ def handle_ussd(
 
 def handle_sms(session: Session, text: str, *, worker: Worker, runtime: Runtime) -> str | None:
     """The reply to a worker's SMS (STOP/START are handled before this), or None."""
-    host = IntentHost(session, worker, runtime, "sms", utcnow())
+    host = _host(session, worker, runtime, "sms")
     key = f"flows:sms:{worker.msisdn}"
     state = _load(runtime.store, key)
     try:
@@ -94,7 +148,7 @@ def handle_sms(session: Session, text: str, *, worker: Worker, runtime: Runtime)
     return result.reply or None
 
 
-def _begin(host: IntentHost, store: KeyValueStore) -> SprintResult:
+def _begin(host: Host, store: KeyValueStore) -> SprintResult:
     """A new session: back to the task in hand when there is one, else the main flow."""
     point = _load(store, _rp_key(host.worker.id))
     try:
@@ -105,21 +159,33 @@ def _begin(host: IntentHost, store: KeyValueStore) -> SprintResult:
         return _settle(host, start("main", host.context()))
 
 
-def _settle(host: IntentHost, result: SprintResult) -> SprintResult:
+def _settle(host: Host, result: SprintResult) -> SprintResult:
     """Carry out intents until the engine waits for the worker or ends."""
     for _ in range(MAX_INTENTS_PER_HOP):
         for intent in result.intents:
-            if not intent.blocking:
-                host.send(intent)  # type: ignore[arg-type]  # SendSms is the only one
+            if isinstance(intent, SendSms):
+                _send(host, intent)
         if result.error:
             log.error("flow %s ended with an apology: %s", result.state.get("flow"), result.error)
-        if result.waiting_for != "intent_result":
+        pending = result.pending
+        if result.waiting_for != "intent_result" or pending is None:
             return result
-        outcome = host.execute(result.pending)  # type: ignore[arg-type]
+        outcome = host.execute(pending)
         result = resume(result.state, intent_result=outcome, context=host.context())
     log.error("worker %s: more than %d intents in one hop", host.worker.id, MAX_INTENTS_PER_HOP)
     state = {**result.state, "awaiting": None}
     return SprintResult(text_for("apology", host.context().language), False, [], state, None)
+
+
+def _send(host: Host, intent: SendSms) -> None:
+    """Queue a fire-and-forget SMS; the job runs only after the hop commits."""
+    send_sms(
+        host.session,
+        phone=host.worker.msisdn,
+        body=intent.text,
+        provider=host.runtime.settings.sms_provider,
+        worker_id=host.worker.id,
+    )
 
 
 def _load(store: KeyValueStore, key: str) -> dict[str, Any] | None:
@@ -141,7 +207,7 @@ def _rp_key(worker_id: int) -> str:
     return f"flows:resume:{worker_id}"
 
 
-def _keep_resume_point(host: IntentHost, result: SprintResult) -> None:
+def _keep_resume_point(host: Host, result: SprintResult) -> None:
     """Remember the task in hand for a redial (for as long as it is reserved), or forget it."""
     store, key = host.runtime.store, _rp_key(host.worker.id)
     point = resume_point(result.state)

@@ -30,7 +30,7 @@ from gateway.optout import OptIntent, opt_intent
 from gateway.outbound import Claimed, claim, record_failure, record_sent, send_sms
 from gateway.providers.base import SendResult, SmsProvider, build_sms_provider
 from gateway.ratelimit import RateLimiter
-from gateway.services import set_opted_out
+from workers import services as workers
 from workers.models import Worker
 
 log = logging.getLogger("kazi.gateway.jobs")
@@ -206,10 +206,10 @@ def _reply_to(
     """The reply to an inbound SMS and whether it may go to an opted-out number."""
     intent = opt_intent(message.body)
     if intent is OptIntent.OPT_OUT:
-        set_opted_out(session, worker.msisdn, True)
+        workers.set_opted_out(session, worker.msisdn, True)
         return conversation.text_for("stopped", worker.language), True
     if intent is OptIntent.OPT_IN:
-        set_opted_out(session, worker.msisdn, False)
+        workers.set_opted_out(session, worker.msisdn, False)
         return conversation.text_for("started", worker.language), False
     if worker.opted_out_at is not None:
         return None, False  # an opted-out worker's message is stored, never answered

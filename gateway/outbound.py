@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.jobs import enqueue
 from core.medium import count_segments
+from core.money import to_minor
 from core.phone import normalize_msisdn
 from gateway.delivery import DeliveryStatus, advance
 from gateway.errors import PermanentSendError, TemporarySendError
 from gateway.models import Direction, Message
 from gateway.providers.base import SendResult
-from gateway.services import cost_minor, set_opted_out
+from workers import services as workers
 from workers.models import Worker
 
 log = logging.getLogger("kazi.gateway.outbound")
@@ -63,7 +64,7 @@ def send_sms(
     ``opted_out``) unless ``to_opted_out`` is set, which only the STOP confirmation does.
     """
     message = new_outbound(session, phone=phone, body=body, provider=provider, worker_id=worker_id)
-    if not to_opted_out and _opted_out_worker(session, message.phone) is not None:
+    if not to_opted_out and workers.opted_out_since(session, message.phone) is not None:
         message.status, message.error = DeliveryStatus.FAILED, "opted_out"
         return message
     enqueue(
@@ -169,24 +170,16 @@ def claim(session: Session, message_ids: Sequence[int]) -> list[Claimed]:
         if result.rowcount != 1:
             continue
         message = session.get_one(Message, message_id, populate_existing=True)
-        worker = _opted_out_worker(session, message.phone)
-        if worker is not None and worker.opted_out_at <= message.created_at:
-            # Stored after the opt-out: send_sms let it through on purpose (the STOP
-            # confirmation). Stored before it: the worker said STOP since; honour it.
-            worker = None
-        if worker is not None:
+        since = workers.opted_out_since(session, message.phone)
+        # Stored after the opt-out: send_sms let it through on purpose (the STOP
+        # confirmation). Stored before it: the worker said STOP since; honour it.
+        if since is not None and since > message.created_at:
             message.status, message.error = DeliveryStatus.FAILED, "opted_out"
             continue
         claimed.append(
             Claimed(message.id, message.phone, message.body, message.provider, message.attempts)
         )
     return claimed
-
-
-def _opted_out_worker(session: Session, phone: str) -> Worker | None:
-    return session.scalars(
-        select(Worker).where(Worker.msisdn == phone, Worker.opted_out_at.is_not(None))
-    ).one_or_none()
 
 
 def record_sent(session: Session, message_id: int, result: SendResult) -> Message:
@@ -199,7 +192,7 @@ def record_sent(session: Session, message_id: int, result: SendResult) -> Messag
     message.encoding = result.encoding
     message.sent_at = utcnow()
     message.error = None
-    minor = cost_minor(result.cost_amount, result.cost_currency)
+    minor = to_minor(result.cost_amount, result.cost_currency)
     if minor is not None:
         message.cost_minor, message.cost_currency = minor, result.cost_currency
     return message
@@ -215,7 +208,7 @@ def record_failure(
         message.status, message.error = advance(message.status, DeliveryStatus.FAILED), error.reason
         if error.opted_out:
             # AT's blacklist / DND and Twilio's 21610: the worker blocked us at the network.
-            set_opted_out(session, message.phone, True)
+            workers.set_opted_out(session, message.phone, True)
         return False
     if error.maybe_sent:
         # The provider may have taken it (read timeout) and neither AT nor Twilio takes an
@@ -231,3 +224,16 @@ def record_failure(
     message.status = advance(message.status, DeliveryStatus.ERRORED)
     message.error = f"{error.reason}{code}"[:200]
     return True
+
+
+@dataclass(frozen=True)
+class SmsChannel:
+    """Worker notices as SMS through one provider (``workers.notify.Channel``)."""
+
+    provider: str
+
+    def send_text(self, session: Session, *, worker: Worker, text: str) -> None:
+        """Store and queue the notice in the caller's transaction; sent after commit."""
+        send_sms(
+            session, phone=worker.msisdn, body=text, provider=self.provider, worker_id=worker.id
+        )

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
-from core.money import MINOR_UNITS
+from core.money import to_minor
 from core.phone import normalize_msisdn
 from core.runtime import Runtime
+from gateway import conversation
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
     DeliveryReport,
@@ -29,7 +29,7 @@ from gateway.inbound import (
 )
 from gateway.models import Direction, Message, UssdSession
 from gateway.ussd import render_ussd
-from workers.models import Worker
+from workers import services as workers
 
 log = logging.getLogger("kazi.gateway")
 
@@ -38,30 +38,13 @@ log = logging.getLogger("kazi.gateway")
 CONTENT_DEDUPE_WINDOW = timedelta(seconds=5)
 
 
-def worker_for_phone(session: Session, phone: str, *, default_language: str) -> Worker:
-    """The worker with this E.164 number, created on first contact."""
-    worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
-    if worker is not None:
-        return worker
-    region = normalize_msisdn(phone).region
-    worker = Worker(msisdn=phone, country=region, language=default_language)
-    try:
-        # A savepoint: two first contacts racing (SMS and USSD at once) must not
-        # fail the whole webhook on the unique number.
-        with session.begin_nested():
-            session.add(worker)
-    except IntegrityError:
-        worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one()
-    return worker
-
-
 def store_inbound_sms(
     session: Session, sms: InboundSms, *, default_language: str
 ) -> Message | None:
     """Store an incoming SMS once; return None when it is a duplicate of one already stored."""
     if _is_duplicate(session, sms):
         return None
-    worker = worker_for_phone(session, sms.sender, default_language=default_language)
+    worker = workers.contact(session, sms.sender, default_language=default_language)
     message = Message(
         direction=Direction.INBOUND,
         provider=sms.provider,
@@ -150,32 +133,8 @@ def apply_delivery_report(session: Session, report: DeliveryReport) -> Message |
             message.delivered_at = utcnow()
     message.network_code = report.network_code or message.network_code
     if report.opted_out:
-        set_opted_out(session, message.phone, True)
+        workers.set_opted_out(session, message.phone, True)
     return message
-
-
-def set_opted_out(session: Session, phone: str, opted_out: bool) -> Worker | None:
-    """Mark the worker with this number opted out of (or back into) our SMS."""
-    worker = session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
-    if worker is None and not opted_out:
-        return None
-    if worker is None:
-        # A number we never heard from (a receipt to a new payee) blocked us at the
-        # network: keep a worker row so the opt-out is remembered for every later send.
-        worker = worker_for_phone(session, phone, default_language="en")
-    if opted_out and worker.opted_out_at is None:
-        worker.opted_out_at = utcnow()
-    elif not opted_out:
-        worker.opted_out_at = None
-    return worker
-
-
-def cost_minor(amount: Decimal | None, currency: str | None) -> int | None:
-    """A provider cost in whole minor units (half up), or None for an unknown currency."""
-    # Providers quote fractions of a cent ("KES 0.8000"); the message log keeps cents.
-    if amount is None or currency not in MINOR_UNITS:
-        return None
-    return int((amount * MINOR_UNITS[currency]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def handle_ussd_hop(
@@ -186,7 +145,7 @@ def handle_ussd_hop(
     # before anything is read, so two hops of one worker run one after the other, and a
     # job's commit in between cannot leave this hop on a stale SQLite read snapshot
     # ("database is locked" at the first write, which busy_timeout does not wait out).
-    session.execute(update(Worker).where(Worker.msisdn == request.phone).values(id=Worker.id))
+    workers.lock_by_phone(session, request.phone)
     record = _ussd_session(session, request.provider, request.session_id)
     if (
         record is not None
@@ -197,7 +156,7 @@ def handle_ussd_hop(
         # AT retried a hop we answered (our answer was slow or lost): same screen again,
         # without feeding the same input to the flow twice.
         return record.last_screen
-    worker = worker_for_phone(session, request.phone, default_language=default_language)
+    worker = workers.contact(session, request.phone, default_language=default_language)
     if record is None:
         record = UssdSession(
             provider=request.provider,
@@ -211,8 +170,6 @@ def handle_ussd_hop(
         )
         session.add(record)
     new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
-    from gateway import conversation  # it reaches outbound, which imports this module
-
     text, more = conversation.handle_ussd(
         session, request, new_input, worker=worker, runtime=runtime
     )
@@ -251,7 +208,7 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
     record.ended_at = end.ended_at or utcnow()
     record.end_status = str(end.status)
     record.duration_ms = end.duration_ms
-    minor = cost_minor(end.cost_amount, end.cost_currency)
+    minor = to_minor(end.cost_amount, end.cost_currency)
     record.cost_minor, record.cost_currency = (
         (minor, end.cost_currency) if minor is not None else (None, None)
     )
@@ -271,11 +228,3 @@ def message_log(
     if before_id is not None:
         query = query.where(Message.id < before_id)
     return list(session.scalars(query))
-
-
-def worker_language(session: Session, phone: str | None, default: str) -> str:
-    """The language to speak to this number in: the worker's if known, else ``default``."""
-    if phone is None:
-        return default
-    language = session.scalars(select(Worker.language).where(Worker.msisdn == phone)).first()
-    return language or default

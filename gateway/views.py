@@ -22,6 +22,7 @@ from gateway.inbound import DeliveryReport, InboundSms
 from gateway.providers import africastalking as at
 from gateway.providers import twilio
 from gateway.ussd import render_ussd
+from workers import services as workers
 
 bp = Blueprint("gateway", __name__, url_prefix="/webhooks")
 log = logging.getLogger("kazi.gateway.webhooks")
@@ -77,7 +78,7 @@ def _language_or_default(runtime: Runtime, phone: str) -> str:
     default = runtime.settings.default_language
     try:
         with runtime.sessions() as session:
-            return services.worker_language(session, phone, default)
+            return workers.language_of(session, phone, default)
     except Exception:
         log.warning("could not read the worker's language; answering in %s", default)
         return default

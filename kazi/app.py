@@ -16,10 +16,14 @@ from console.metrics import bp as metrics_bp
 from console.views import bp as console_bp
 from core.errors import KaziError
 from core.runtime import Runtime, build_runtime
+from gateway.conversation import install_host
+from gateway.outbound import SmsChannel
 from gateway.views import bp as gateway_bp
 from kazi.cli import register_commands
 from kazi.health import bp as health_bp
+from kazi.intent_host import IntentHost
 from payouts.views import bp as payouts_bp
+from workers.notify import install_channel
 
 log = logging.getLogger("kazi.app")
 
@@ -41,13 +45,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Ids in URLs are 64-bit database keys; a larger number is a 404, not an overflow
     # error from the database driver.
     app.url_map.converters["int"] = DatabaseIdConverter
-    runtime = build_runtime(settings)
+    runtime = build_kazi_runtime(settings)
     app.extensions["kazi"] = runtime
     console.init_app(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def build_kazi_runtime(settings: Settings) -> Runtime:
+    """The runtime with the domains plugged together: the intent host the gateway's
+    conversations run, and the SMS channel that workers' notices go out on."""
+    runtime = build_runtime(settings)
+    install_host(runtime, IntentHost)
+    install_channel(runtime, SmsChannel(settings.sms_provider))
+    return runtime
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -16,7 +16,7 @@ from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
 from payouts.cli import payouts_cli
 from tasks.cli import tasks_cli
-from tasks.services import create_requester
+from tasks.requesters import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")
 requesters_cli = AppGroup("requesters", help="Requester accounts (API keys).")

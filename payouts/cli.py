@@ -12,13 +12,13 @@ from flask.cli import AppGroup
 from core.runtime import Runtime
 from payouts.float_balance import FloatReading, latest_reading
 from payouts.jobs import check_float, resolve_unknown
+from payouts.lifecycle import FINAL
 from payouts.models import Payout, PayoutStatus
-from payouts.outcomes import FINAL
 from payouts.providers.base import PayoutProvider
+from payouts.rails import balance_provider
 from payouts.receipts import format_amount
 from payouts.reconcile import contradicted_payouts, ledger_mismatches
-from payouts.services import queue_submit, stuck_payouts
-from payouts.wiring import payout_provider
+from payouts.withdrawals import queue_submit, stuck_payouts
 
 payouts_cli = AppGroup("payouts", help="Payouts: reconciliation and the disbursement float.")
 
@@ -83,7 +83,7 @@ def _await_outcomes(runtime: Runtime, ids: list[int], wait: float) -> dict[int, 
 def balance(wait: float) -> None:
     """Query the disbursement float; print it, and ALERT below PAYOUT_FLOAT_ALERT_MINOR."""
     runtime = _runtime()
-    provider = payout_provider(runtime, purpose="balance")
+    provider = balance_provider(runtime)
     threshold = runtime.settings.payout_float_alert_minor
     before = _latest(runtime, provider, threshold)
     with runtime.activated():

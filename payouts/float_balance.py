@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.webhooks import WebhookEvent
-from payouts.providers.base import BalanceOutcome, PayoutProvider
+from payouts.providers.base import BalanceAnswer, CallbackKind, PayoutProvider
 
 log = logging.getLogger("kazi.payouts.float")
 
@@ -36,7 +36,7 @@ class FloatReading:
 
 
 def reading(
-    balance: BalanceOutcome, alert_minor: int, *, event_id: int = 0, at: datetime | None = None
+    balance: BalanceAnswer, alert_minor: int, *, event_id: int = 0, at: datetime | None = None
 ) -> FloatReading:
     """Read a balance answer; a failed query or a missing utility account is an alert too."""
     utility = balance.account("Utility")
@@ -45,14 +45,14 @@ def reading(
         event_id=event_id,
         received_at=at,
         ok=balance.success and utility is not None,
-        result=f"{balance.result_code} {balance.result_description}".strip(),
+        result=f"{balance.code} {balance.description}".strip(),
         available_minor=available,
         currency=utility.currency if utility else None,
         alert=available is None or available < alert_minor,
     )
 
 
-def warn_if_low(balance: BalanceOutcome, alert_minor: int) -> None:
+def warn_if_low(balance: BalanceAnswer, alert_minor: int) -> None:
     """Log an error an operator's alerting picks up when the float is below the threshold."""
     now = reading(balance, alert_minor)
     if now.alert:
@@ -74,5 +74,6 @@ def latest_reading(
     ).first()
     if event is None:
         return None
-    balance = provider.parse_balance_result(event.payload)
+    balance = provider.parse_callback(CallbackKind.BALANCE, event.payload)
+    assert isinstance(balance, BalanceAnswer)  # a balance callback decodes to its answer
     return reading(balance, alert_minor, event_id=event.id, at=event.received_at)

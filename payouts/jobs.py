@@ -16,8 +16,8 @@ from typing import Any
 from core.db import utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
-from payouts import outcomes
-from payouts.callbacks import SANDBOX_KINDS, CallbackContext, handle_callback
+from payouts import lifecycle
+from payouts.callbacks import apply_status_answer, callback_context, handle_callback
 from payouts.errors import (
     InvalidPayoutRequest,
     OutcomeUnknown,
@@ -26,64 +26,57 @@ from payouts.errors import (
     ProviderRejected,
 )
 from payouts.models import PayoutStatus
-from payouts.providers.base import PayoutRequest
-from payouts.wiring import payout_provider
+from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, QueryAck
+from payouts.rails import balance_provider, configured_provider, provider_for
 
 log = logging.getLogger("kazi.payouts.jobs")
-
-
-def callback_context(runtime: Runtime) -> CallbackContext:
-    """Receipts through the configured SMS provider; thresholds and delays from settings."""
-    settings = runtime.settings
-    return CallbackContext(
-        settings.sms_provider,
-        settings.payout_float_alert_minor,
-        timedelta(minutes=settings.payout_unknown_after_minutes),
-    )
 
 
 def submit_payout(payout_id: int) -> None:
     """Send one payout to the provider, once; an uncertain earlier attempt is queried instead."""
     runtime = current()
     with runtime.sessions.begin() as session:
-        payout = outcomes.lock_payout(session, payout_id)
+        payout = lifecycle.lock_payout(session, payout_id)
         if payout is None or payout.status is not PayoutStatus.REQUESTED:
             return  # already submitted or resolved: a re-run must not pay again
         if payout.submit_attempts > 0:
             # An earlier run may have reached the provider and died before recording
             # the answer. Resending is what pays twice; the status query decides.
-            outcomes.mark_unknown(payout, "an earlier submit attempt left no answer")
+            lifecycle.mark_unknown(payout, "an earlier submit attempt left no answer")
             enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
             return
         payout.submit_attempts += 1
-        assert payout.originator_id is not None  # written with the row, before any job
+        assert payout.idempotency_key is not None  # written with the row, before any job
         request = PayoutRequest(
-            payout.originator_id, payout.phone, payout.amount_minor, payout.currency
+            payout.idempotency_key, payout.phone, payout.amount_minor, payout.currency
         )
-    _call_provider(runtime, payout_id, request)
+        provider = provider_for(runtime, payout)
+    _call_provider(runtime, payout_id, provider, request)
 
 
-def _call_provider(runtime: Runtime, payout_id: int, request: PayoutRequest) -> None:
+def _call_provider(
+    runtime: Runtime, payout_id: int, provider: PayoutProvider, request: PayoutRequest
+) -> None:
     try:
-        ack = payout_provider(runtime).submit(request)
+        ack = provider.submit(request)
     except (ProviderAuthError, PayoutConfigError):
         # Raised before the payment request left this process: nothing was sent, so
         # the attempt is undone and rq's retry may send it.
         with runtime.sessions.begin() as session:
-            outcomes.lock_payout(session, payout_id).submit_attempts -= 1
+            lifecycle.lock_payout(session, payout_id).submit_attempts -= 1
         raise
     except (ProviderRejected, InvalidPayoutRequest) as error:
         _record_refusal(runtime, payout_id, error)
         return
     except OutcomeUnknown as error:
         with runtime.sessions.begin() as session:
-            payout = outcomes.lock_payout(session, payout_id)
-            if outcomes.mark_unknown(payout, error.message):
+            payout = lifecycle.lock_payout(session, payout_id)
+            if lifecycle.mark_unknown(payout, error.message):
                 enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
         return
     with runtime.sessions.begin() as session:
-        payout = outcomes.lock_payout(session, payout_id)
-        outcomes.record_ack(session, payout, ack)
+        payout = lifecycle.lock_payout(session, payout_id)
+        lifecycle.record_ack(session, payout, ack)
         if payout.status is PayoutStatus.SUBMITTED:
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
@@ -100,31 +93,35 @@ def _record_refusal(
     ours = isinstance(error, InvalidPayoutRequest)
     code = f"invalid_{error.field}" if ours else error.error_code  # type: ignore[union-attr]
     with runtime.sessions.begin() as session:
-        payout = outcomes.lock_payout(session, payout_id)
-        sms = runtime.settings.sms_provider
-        outcomes.fail(session, payout, code=code, description=error.message, sms_provider=sms)
+        payout = lifecycle.lock_payout(session, payout_id)
+        lifecycle.fail(session, payout, code=code, description=error.message)
 
 
 def resolve_unknown(payout_id: int, force: bool = False) -> None:
     """Ask the provider what became of an open payout; the answer arrives by callback."""
     runtime = current()
     with runtime.sessions.begin() as session:
-        payout = outcomes.lock_payout(session, payout_id)
-        if payout is None or payout.status in outcomes.FINAL:
+        payout = lifecycle.lock_payout(session, payout_id)
+        if payout is None or payout.status in lifecycle.FINAL:
             return
         if payout.status is PayoutStatus.REQUESTED and payout.submit_attempts == 0:
             return  # never sent: the submit job (or reconcile) sends it
         if not force and _queried_lately(runtime, payout.status_queried_at):
             # Another query's answer scheduled this one too: one question at a time.
             return
-        outcomes.mark_unknown(payout, "no result from the provider in time")
-        originator_id = payout.originator_id
+        lifecycle.mark_unknown(payout, "no result from the provider in time")
+        key = payout.idempotency_key
+        provider = provider_for(runtime, payout)
     # Errors escape: rq retries the query (a query never moves money).
-    ack = payout_provider(runtime).query_status(originator_conversation_id=originator_id)
+    answer = provider.query_status(idempotency_key=key)
     with runtime.sessions.begin() as session:
-        payout = outcomes.lock_payout(session, payout_id)
-        payout.status_query_id = ack.originator_conversation_id
-        payout.status_queried_at = utcnow()
+        if isinstance(answer, QueryAck):
+            # The answer comes by callback; its query id finds this payout then.
+            payout = lifecycle.lock_payout(session, payout_id)
+            payout.status_query_id = answer.query_id
+            payout.status_queried_at = utcnow()
+        else:
+            apply_status_answer(session, answer, callback_context(runtime))
 
 
 def _queried_lately(runtime: Runtime, queried_at: datetime | None) -> bool:
@@ -134,12 +131,12 @@ def _queried_lately(runtime: Runtime, queried_at: datetime | None) -> bool:
 
 def check_float() -> None:
     """Ask the provider for the disbursement account's balance (answer by callback)."""
-    payout_provider(current(), purpose="balance").account_balance()
+    balance_provider(current()).query_balance()
 
 
 def deliver_sandbox_callback(kind: str, body: dict[str, Any]) -> None:
     """Apply a sandbox callback through the webhook's own service, as if Daraja posted it."""
     runtime = current()
-    provider = payout_provider(runtime)
+    provider = configured_provider(runtime)
     with runtime.sessions.begin() as session:
-        handle_callback(session, provider, SANDBOX_KINDS[kind], body, callback_context(runtime))
+        handle_callback(session, provider, CallbackKind(kind), body, callback_context(runtime))

@@ -2,7 +2,7 @@
 
 After a day of inconclusive status queries only a person can decide, by looking the
 payment up in the M-Pesa org portal. Whatever they decide goes through the same
-``outcomes.settle`` / ``outcomes.fail`` path as a provider callback, with the payout
+``lifecycle.settle`` / ``lifecycle.fail`` path as a provider callback, with the payout
 row locked, so the ledger legs (``payout:{id}:settle`` / ``:release``) are recorded
 once and the worker gets the usual SMS. A decision on a payout that is already final
 (the callback arrived meanwhile, or a second click) is refused; a provider answer
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from core.jobs import enqueue
-from payouts import outcomes
+from payouts import lifecycle
 from payouts.errors import InvalidResolution
 from payouts.models import Payout, PayoutStatus
 
@@ -47,8 +47,6 @@ def operator_settle(
     receipt: str,
     reason: str,
     now: datetime,
-    *,
-    sms_provider: str | None,
 ) -> Payout:
     """Record a payout as paid on an operator's word and M-Pesa receipt; moves the hold once."""
     receipt = normalize_receipt(receipt)
@@ -58,7 +56,7 @@ def operator_settle(
         # Nothing of ours reached M-Pesa, so a receipt cannot belong to this payout.
         raise Conflict(f"payout {payout_id} was never sent to M-Pesa, so it cannot be paid")
     _refuse_reused_receipt(session, payout_id, receipt)
-    outcomes.settle(session, payout, receipt=receipt, sms_provider=sms_provider, completed_at=now)
+    lifecycle.settle(session, payout, receipt=receipt, completed_at=now)
     payout.result_code = MANUAL_CODE
     payout.result_description = f"marked paid by an operator: {reason}"
     return payout
@@ -69,16 +67,12 @@ def operator_fail(
     payout_id: int,
     reason: str,
     now: datetime,
-    *,
-    sms_provider: str | None,
 ) -> Payout:
     """Record a payout as not paid on an operator's word; returns the hold to the wallet once."""
     reason = clean_reason(reason)
     payout = _open_payout(session, payout_id)
     description = f"marked failed by an operator: {reason}"
-    outcomes.fail(
-        session, payout, code=MANUAL_CODE, description=description, sms_provider=sms_provider
-    )
+    lifecycle.fail(session, payout, code=MANUAL_CODE, description=description)
     payout.completed_at = now
     return payout
 
@@ -104,10 +98,10 @@ def clean_reason(reason: str) -> str:
 
 
 def _open_payout(session: Session, payout_id: int) -> Payout:
-    payout = outcomes.lock_payout(session, payout_id)
+    payout = lifecycle.lock_payout(session, payout_id)
     if payout is None:
         raise NotFound(f"no payout {payout_id}")
-    if payout.status in outcomes.FINAL:
+    if payout.status in lifecycle.FINAL:
         # Typically the provider's callback (or another operator) got there first.
         raise Conflict(f"payout {payout_id} is already {payout.status.value}: nothing was changed")
     return payout

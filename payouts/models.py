@@ -51,10 +51,12 @@ class Payout(Base):
         str_enum(PayoutStatus), default=PayoutStatus.REQUESTED
     )
     provider: Mapped[str] = mapped_column(String(20))
-    # Our idempotency key at the provider (Daraja's OriginatorConversationID), stored with
-    # the row before any call, so every attempt and every status query names one payment.
-    originator_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    conversation_id: Mapped[str | None] = mapped_column(String(100))  # the provider's own id
+    # Our idempotency key at the provider, stored with the row before any call, so every
+    # attempt and every status query names one payment. (The columns keep the names of
+    # the first rail, Daraja: OriginatorConversationID and ConversationID.)
+    idempotency_key: Mapped[str | None] = mapped_column("originator_id", String(100), unique=True)
+    # The provider's own id for the payment.
+    provider_reference: Mapped[str | None] = mapped_column("conversation_id", String(100))
     # How many times the submit job reached the provider call; above 0 and still
     # REQUESTED means an earlier attempt may have been sent: query, never resend.
     submit_attempts: Mapped[int] = mapped_column(default=0, server_default="0")

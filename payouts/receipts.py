@@ -1,32 +1,22 @@
-"""The SMS a worker gets when a payout ends: paid, or failed with the money back."""
+"""The SMS a worker gets when a payout ends: paid, or failed with the money back.
+
+Payouts decide what to say (a catalog key and its values); the words, in every
+language, are in the flows' catalogs (``[payout]``), and ``workers.jobs.notify``
+sends them, so payouts never touch the SMS channel.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from core.jobs import enqueue
 from core.money import MINOR_UNITS
-from gateway.outbound import send_sms
 from payouts.models import Payout, PayoutStatus
-from workers.models import Worker
+from workers.notify import notice_text
 
-# One GSM-7 segment in every language (checked by a test), so a receipt is never split.
-TEXTS = {
-    "en": {
-        PayoutStatus.SETTLED: "Kazi: {amount} sent to your M-Pesa. Ref {receipt}. Thank you!",
-        PayoutStatus.FAILED: "Kazi: your withdrawal of {amount} failed. "
-        "The money is back in your balance.",
-    },
-    "sw": {
-        PayoutStatus.SETTLED: "Kazi: {amount} zimetumwa kwa M-Pesa yako. Kumb. {receipt}. Asante!",
-        PayoutStatus.FAILED: "Kazi: utoaji wa {amount} haukufaulu. "
-        "Pesa imerudishwa kwenye salio lako.",
-    },
-    "fr": {
-        PayoutStatus.SETTLED: "Kazi : {amount} envoyés sur votre M-Pesa. Réf {receipt}. Merci !",
-        PayoutStatus.FAILED: "Kazi : votre retrait de {amount} a échoué. "
-        "L'argent est revenu sur votre solde.",
-    },
-}
+_KEYS = {PayoutStatus.SETTLED: "payout.settled", PayoutStatus.FAILED: "payout.failed"}
 
 
 def format_amount(amount_minor: int, currency: str) -> str:
@@ -38,21 +28,30 @@ def format_amount(amount_minor: int, currency: str) -> str:
     return f"{currency} {whole:,}.{cents:0{len(str(per)) - 1}d}"
 
 
+def receipt_notice(payout: Payout) -> tuple[str, dict[str, Any]]:
+    """The catalog key and values of a settled or failed payout's receipt."""
+    values = {
+        "amount": format_amount(payout.amount_minor, payout.currency),
+        "receipt": payout.receipt or "-",
+    }
+    return _KEYS[payout.status], values
+
+
 def receipt_text(payout: Payout, language: str) -> str:
-    """The receipt for a settled or failed payout, in the worker's language (English fallback)."""
-    texts = TEXTS.get(language, TEXTS["en"])
-    return texts[payout.status].format(
-        amount=format_amount(payout.amount_minor, payout.currency), receipt=payout.receipt or "-"
-    )
+    """The receipt as the worker reads it, in ``language`` (English fallback)."""
+    key, values = receipt_notice(payout)
+    return notice_text(key, language, values)
 
 
-def send_receipt(session: Session, payout: Payout, *, sms_provider: str) -> None:
-    """Queue the worker's receipt SMS in the caller's transaction (sent after commit)."""
-    worker = session.get_one(Worker, payout.worker_id)
-    send_sms(
+def send_receipt(session: Session, payout: Payout) -> None:
+    """Queue the worker's receipt, sent once the caller's transaction commits."""
+    key, values = receipt_notice(payout)
+    enqueue(
         session,
-        phone=payout.phone,
-        body=receipt_text(payout, worker.language),
-        provider=sms_provider,
-        worker_id=worker.id,
+        "workers.jobs.notify",
+        payout.worker_id,
+        key,
+        values,
+        queue="sms",
+        job_id=f"receipt-payout-{payout.id}",
     )

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from core.jobs import enqueue
 from ledger import services as ledger
 from ledger.models import AccountKind
+from payouts.lifecycle import MISMATCH, OPEN
 from payouts.models import Payout, PayoutStatus
-from payouts.outcomes import MISMATCH, OPEN
-from payouts.services import queue_submit, stuck_payouts
+from payouts.withdrawals import queue_submit, stuck_payouts
 
 
 @dataclass(frozen=True)

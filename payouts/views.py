@@ -13,16 +13,26 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.webhooks import record_event, require_token
-from payouts.callbacks import KINDS, handle_callback
+from payouts.callbacks import callback_context, handle_callback
 from payouts.errors import BadCallback
-from payouts.jobs import callback_context
-from payouts.wiring import payout_provider
+from payouts.providers.base import CallbackKind
+from payouts.rails import configured_provider
 
 log = logging.getLogger("kazi.payouts.views")
 
 bp = Blueprint("payouts_webhooks", __name__, url_prefix="/webhooks/payouts/b2c")
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+#: Which callback arrived: (the path's last part, the ``kind`` query parameter that the
+#: status and balance queries' callback URLs carry) → what it answers.
+KINDS = {
+    ("result", None): CallbackKind.RESULT,
+    ("timeout", None): CallbackKind.TIMEOUT,
+    ("result", "status"): CallbackKind.STATUS,
+    ("timeout", "status"): CallbackKind.STATUS_TIMEOUT,
+    ("result", "balance"): CallbackKind.BALANCE,
+    ("timeout", "balance"): CallbackKind.BALANCE_TIMEOUT,
+}
 
 
 @bp.post("/result")
@@ -44,7 +54,7 @@ def _handle(path: str) -> tuple[Response, int]:
     body = request.get_json(silent=True)
     if kind is None or not isinstance(body, dict):
         return _refuse(runtime, path, request.get_data(as_text=True), "not a known callback")
-    provider = payout_provider(runtime)
+    provider = configured_provider(runtime)
     try:
         with runtime.sessions.begin() as session:
             handle_callback(session, provider, kind, body, callback_context(runtime))

@@ -47,7 +47,8 @@ from tasks.quality import (
     smoothed_accuracy,
 )
 from tasks.screens import task_menu
-from workers.models import Worker, WorkerStatus
+from workers import services as workers
+from workers.models import Worker
 
 #: Expired reservations released by each ``get_next_task``, so slots free up even
 #: when no job runner is sweeping; bounded so one hop stays fast.
@@ -85,7 +86,7 @@ def get_next_task(
     session: Session, worker: Worker, now: datetime, *, rng: RandomSource | None = None
 ) -> TaskView | None:
     """Reserve the next task for a worker (or return the one they hold); None when none fits."""
-    if worker.status != WorkerStatus.ACTIVE:
+    if not workers.may_work(worker):
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.

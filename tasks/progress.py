@@ -37,8 +37,8 @@ from tasks.models import (
     TaskType,
     WorkerProjectStats,
 )
+from tasks.projects import answer_spec
 from tasks.quality import smoothed_accuracy
-from tasks.services import answer_spec
 
 Row = tuple[int, int, str]
 

@@ -33,8 +33,8 @@ from tasks.models import (
     WorkerProjectStats,
 )
 from tasks.progress import aggregate_task
+from tasks.projects import answer_spec
 from tasks.quality import is_below_chance, is_too_fast
-from tasks.services import answer_spec
 from workers.models import Worker
 
 FLAG_TOO_FAST = "too_fast"

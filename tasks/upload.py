@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from tasks.answers import normalise_answer
 from tasks.errors import InvalidAnswer, InvalidUpload
 from tasks.models import Project, Task
+from tasks.projects import TaskSpec, add_tasks, answer_spec
 from tasks.screens import MAX_PAGES, PAGE_UNITS, fits_screens, task_menu
-from tasks.services import TaskSpec, add_tasks, answer_spec
 
 MAX_TASKS_PER_UPLOAD = 10_000
 FIELDS = ("text", "external_id", "gold_answer")

@@ -27,8 +27,8 @@ from config.settings import REPO_ROOT, Settings, normalise_database_url
 from core.db import Base, build_engine
 from core.jobs import JobSpec, bind_jobs_to_sessions
 from core.migrate import upgrade
-from core.runtime import Runtime, build_runtime
-from kazi.app import create_app
+from core.runtime import Runtime
+from kazi.app import build_kazi_runtime, create_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "KAZI_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
@@ -166,7 +166,7 @@ def make_settings(**overrides: Any) -> Settings:
 @pytest.fixture
 def committed_runtime(committed_url: str, redis_url: str) -> Iterator[Runtime]:
     """A production-shaped runtime (real database, rq on real Redis) whose commits are real."""
-    runtime = build_runtime(make_settings(database_url=committed_url, redis_url=redis_url))
+    runtime = build_kazi_runtime(make_settings(database_url=committed_url, redis_url=redis_url))
     yield runtime
     runtime.engine.dispose()
 

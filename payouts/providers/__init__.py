@@ -1,8 +1,8 @@
-"""Payout providers behind one Protocol (``base.PayoutProvider``), chosen by PAYOUT_PROVIDER.
+"""Payout providers (rails) behind one Protocol (``base.PayoutProvider``), built by ``payouts.rails``.
 
 - ``daraja``: Safaricom M-Pesa Daraja B2C v3 (``daraja.DarajaClient``); its token
-  and SecurityCredential live in ``daraja_auth``, its callback parsers in
-  ``daraja_callbacks``.
+  and SecurityCredential live in ``daraja_auth``, its callback parsers (and the
+  M-Pesa result codes) in ``daraja_parsing``.
 - ``sandbox``: the embedded default (``sandbox.SandboxProvider``), which never
   leaves the machine and answers with Daraja-shaped callbacks.
 

@@ -1,10 +1,20 @@
-"""The payout-provider interface: typed values in and out, and one Protocol.
+"""The payout-provider interface in Kazi's terms: typed values in and out, and one Protocol.
 
-Providers (Daraja B2C, the local sandbox, later MTN MoMo or Airtel Money) turn a
-``PayoutRequest`` into a provider call and provider callbacks into outcomes. All
-of them are asynchronous: ``submit`` only says the provider *accepted* the job; the
-money moves (or not) when a result callback arrives, parsed into ``PayoutOutcome``.
-Amounts are integer minor units with a currency, never floats.
+A provider (a mobile-money rail: Daraja B2C for M-Pesa, the local sandbox, later MTN
+MoMo or Airtel Money) does four things:
+
+- ``submit`` a payout under our idempotency key (the payout's own key, stored before
+  the call, so a retry or a status query names the same payment);
+- ``parse_callback``: turn what the provider posts back into a ``ProviderEvent``
+  (a payment's result, a status answer, a balance answer, or a query that timed out);
+- ``query_status`` of a payment whose outcome is unknown;
+- ``query_balance`` of the account the payouts are paid from (the float).
+
+Providers are asynchronous or not: a query answers with a ``QueryAck`` when its
+answer will arrive by callback (Daraja), or with the answer itself (a synchronous
+rail). Each adapter keeps its provider's vocabulary (Daraja's OriginatorConversationID,
+QueueTimeOutURL, result codes) to itself. Amounts are integer minor units with a
+currency, never floats.
 """
 
 from __future__ import annotations
@@ -23,59 +33,29 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 class ResultStatus(StrEnum):
-    """What a provider result means for the money."""
+    """What a provider's answer means for the money."""
 
     SUCCESS = "success"  # paid: the worker has the money
     FAILED = "failed"  # definitely not paid: funds may return to the balance
     UNKNOWN = "unknown"  # may or may not be paid: resolve with a status query
 
 
-@dataclass(frozen=True)
-class ResultCode:
-    """One row of the provider's result-code table."""
+class CallbackKind(StrEnum):
+    """What a provider callback answers (the webhook tells them apart by path and query)."""
 
-    status: ResultStatus
-    meaning: str
-
-
-# M-Pesa B2C result codes (providers.md 5.7), keyed by the code as a string because
-# Daraja sends numbers and alphanumerics (SFC_IC0003) in the same field.
-MPESA_RESULT_CODES: Mapping[str, ResultCode] = {
-    "0": ResultCode(ResultStatus.SUCCESS, "processed successfully"),
-    "1": ResultCode(ResultStatus.FAILED, "insufficient balance in the B2C utility account"),
-    "2": ResultCode(ResultStatus.FAILED, "below the minimum amount"),
-    "3": ResultCode(ResultStatus.FAILED, "above the maximum amount"),
-    "4": ResultCode(ResultStatus.FAILED, "would exceed the customer's daily limit"),
-    "8": ResultCode(ResultStatus.FAILED, "would exceed the customer's maximum balance"),
-    "11": ResultCode(ResultStatus.FAILED, "debit party (B2C account) in an invalid state"),
-    "21": ResultCode(ResultStatus.FAILED, "initiator not allowed (missing B2C initiator role)"),
-    "2001": ResultCode(ResultStatus.FAILED, "initiator information invalid"),
-    "2006": ResultCode(ResultStatus.FAILED, "account status does not allow the transaction"),
-    "2028": ResultCode(ResultStatus.FAILED, "shortcode not permitted for B2C"),
-    "2040": ResultCode(ResultStatus.FAILED, "unregistered recipients not supported"),
-    "8006": ResultCode(ResultStatus.FAILED, "security credential locked"),
-    "SFC_IC0003": ResultCode(ResultStatus.FAILED, "operator or MSISDN does not exist"),
-    # Only corroborated, not in Safaricom's B2C page. A "duplicate detected" may mean
-    # an earlier request paid, and an "internal failure" says nothing about the money,
-    # so both are resolved by a status query rather than returned to the balance.
-    "15": ResultCode(ResultStatus.UNKNOWN, "duplicate detected"),
-    "17": ResultCode(ResultStatus.UNKNOWN, "internal failure"),
-    "20": ResultCode(ResultStatus.FAILED, "unresolved initiator"),
-    "26": ResultCode(ResultStatus.FAILED, "traffic blocking"),
-}
-
-
-def classify_result_code(code: object) -> ResultStatus:
-    """Map an M-Pesa result code to success, failed or unknown (undocumented codes)."""
-    info = MPESA_RESULT_CODES.get(str(code).strip())
-    return info.status if info is not None else ResultStatus.UNKNOWN
+    RESULT = "result"  # a payment's result
+    TIMEOUT = "timeout"  # a payment timed out in the provider's queue: unknown
+    STATUS = "status"  # the answer to a status query
+    STATUS_TIMEOUT = "status_timeout"
+    BALANCE = "balance"  # the answer to a balance query
+    BALANCE_TIMEOUT = "balance_timeout"
 
 
 @dataclass(frozen=True)
 class PayoutRequest:
-    """One payment to one worker; ``payout_id`` is our idempotency key at the provider."""
+    """One payment to one worker; ``idempotency_key`` names it at the provider."""
 
-    payout_id: str  # persisted before the call; Daraja's OriginatorConversationID
+    idempotency_key: str  # persisted with the payout before the call
     phone_e164: str
     amount_minor: int
     currency: str
@@ -83,8 +63,9 @@ class PayoutRequest:
     occasion: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.payout_id or len(self.payout_id) > 100 or not self.payout_id.isascii():
-            raise InvalidPayoutRequest("bad payout id", field="payout_id", value=self.payout_id)
+        key = self.idempotency_key
+        if not key or len(key) > 100 or not key.isascii():
+            raise InvalidPayoutRequest("bad idempotency key", field="idempotency_key", value=key)
         if not _E164.match(self.phone_e164):
             raise InvalidPayoutRequest(
                 "phone must be E.164, e.g. +254712345678", field="phone_e164", value=self.phone_e164
@@ -101,52 +82,43 @@ class PayoutRequest:
 
 
 @dataclass(frozen=True)
-class ProviderAck:
-    """The provider accepted an asynchronous job; its result arrives by callback."""
+class SubmitAck:
+    """The provider accepted a payment for processing (not yet paid)."""
 
-    conversation_id: str
-    originator_conversation_id: str
-    response_code: str
-    response_description: str
-
-
-@dataclass(frozen=True)
-class SubmitAck(ProviderAck):
-    """A payment was accepted for processing (not yet paid)."""
+    idempotency_key: str
+    provider_reference: str  # the provider's own id for this payment
+    code: str
+    description: str
 
 
 @dataclass(frozen=True)
-class StatusQueryAck(ProviderAck):
-    """A status query was accepted; the answer comes as a ``StatusOutcome`` callback."""
+class QueryAck:
+    """The provider accepted a status or balance query; the answer comes by callback."""
 
-    queried_originator_conversation_id: str | None = None
-    queried_transaction_id: str | None = None
-
-
-@dataclass(frozen=True)
-class BalanceQueryAck(ProviderAck):
-    """A balance query was accepted; the answer comes as a ``BalanceOutcome`` callback."""
+    query_id: str  # names the answer when it arrives
+    provider_reference: str
+    code: str
+    description: str
 
 
 @dataclass(frozen=True)
-class PayoutOutcome:
-    """The final (or timed-out) result of one payment, from a result callback."""
+class PaymentResult:
+    """The final (or timed-out) result of one payment."""
 
-    originator_conversation_id: str  # our payout id
-    conversation_id: str
-    result_code: str
-    result_description: str
+    idempotency_key: str  # our payout's key
+    provider_reference: str
+    code: str
+    description: str
     status: ResultStatus
-    transaction_id: str | None = None  # the M-Pesa receipt on success
+    receipt: str | None = None  # the provider's transaction id on success
     amount_minor: int | None = None
     currency: str | None = None
-    recipient_phone: str | None = None  # as the provider echoes it (254…)
+    recipient_phone: str | None = None  # as the provider echoes it
     recipient_name: str | None = None
     completed_at: datetime | None = None
-    utility_balance_minor: int | None = None
-    working_balance_minor: int | None = None
+    float_minor: int | None = None  # what the paying account holds after this payment
     recipient_registered: bool | None = None
-    is_queue_timeout: bool = False
+    timed_out: bool = False  # the provider's queue timed out: the outcome is unknown
 
     @property
     def success(self) -> bool:
@@ -155,21 +127,21 @@ class PayoutOutcome:
 
 
 @dataclass(frozen=True)
-class StatusOutcome:
-    """The answer to a Transaction Status query, naming the payout it is about."""
+class StatusAnswer:
+    """The answer to a status query, naming the payout it is about when it can."""
 
-    originator_conversation_id: str  # the query's own id, not the payout's
-    conversation_id: str
-    result_code: str
-    result_description: str
-    payout_status: ResultStatus  # what the query says about the payout's money
-    payout_originator_conversation_id: str | None = None
-    payout_conversation_id: str | None = None
+    query_id: str  # the query's own id, not the payout's
+    provider_reference: str
+    code: str
+    description: str
+    status: ResultStatus  # what the answer proves about the payout's money
+    idempotency_key: str | None = None  # the payout's key, when the answer names it
+    payment_reference: str | None = None
     receipt: str | None = None
-    transaction_status: str | None = None
+    provider_status: str | None = None  # the provider's own word for the payment's state
     amount_minor: int | None = None
     currency: str | None = None
-    credit_party_name: str | None = None
+    recipient_name: str | None = None
     initiated_at: datetime | None = None
     finalised_at: datetime | None = None
 
@@ -189,13 +161,13 @@ class AccountBalance:
 
 
 @dataclass(frozen=True)
-class BalanceOutcome:
-    """The answer to an Account Balance query."""
+class BalanceAnswer:
+    """The answer to a balance query."""
 
-    originator_conversation_id: str
-    conversation_id: str
-    result_code: str
-    result_description: str
+    query_id: str
+    provider_reference: str
+    code: str
+    description: str
     success: bool
     accounts: tuple[AccountBalance, ...] = ()
     completed_at: datetime | None = None
@@ -205,37 +177,35 @@ class BalanceOutcome:
         return next((a for a in self.accounts if a.name.lower().startswith(name.lower())), None)
 
 
+@dataclass(frozen=True)
+class QueryTimedOut:
+    """A status or balance query timed out at the provider: nothing changed."""
+
+    kind: CallbackKind
+
+
+ProviderEvent = PaymentResult | StatusAnswer | BalanceAnswer | QueryTimedOut
+
+
 class PayoutProvider(Protocol):
-    """What the payout service needs from a mobile-money rail."""
+    """What the payouts domain needs from a mobile-money rail."""
 
     name: str
 
     def submit(self, request: PayoutRequest) -> SubmitAck:
-        """Ask the provider to pay; raises ProviderRejected or OutcomeUnknown."""
+        """Ask the provider to pay; raises ProviderRejected (not paid) or OutcomeUnknown."""
+        ...
+
+    def parse_callback(self, kind: CallbackKind, body: Mapping[str, Any]) -> ProviderEvent:
+        """Decode a callback of this kind (raises BadCallback naming the field)."""
         ...
 
     def query_status(
-        self, *, originator_conversation_id: str | None = None, transaction_id: str | None = None
-    ) -> StatusQueryAck:
-        """Ask for the state of an earlier payment; the answer comes by callback."""
+        self, *, idempotency_key: str | None = None, receipt: str | None = None
+    ) -> QueryAck | StatusAnswer:
+        """Ask what became of an earlier payment, by our key or the provider's receipt."""
         ...
 
-    def account_balance(self) -> BalanceQueryAck:
-        """Ask for the paying account's balance; the answer comes by callback."""
-        ...
-
-    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a payment result callback (raises BadCallback)."""
-        ...
-
-    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a queue-timeout callback into an UNKNOWN outcome (raises BadCallback)."""
-        ...
-
-    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
-        """Decode a status-query result callback (raises BadCallback)."""
-        ...
-
-    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
-        """Decode a balance-query result callback (raises BadCallback)."""
+    def query_balance(self) -> QueryAck | BalanceAnswer:
+        """Ask for the paying account's balance."""
         ...

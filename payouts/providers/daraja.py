@@ -2,7 +2,7 @@
 
 Every Daraja call here is asynchronous: a "0" ResponseCode only means the job was
 queued, and the result arrives later at the ResultURL (parsed by
-``daraja_callbacks``). What this module decides is what a *synchronous* answer
+``daraja_parsing``). What this module decides is what a *synchronous* answer
 means for the money: a documented refusal is ``ProviderRejected`` (not paid), a
 duplicate OriginatorConversationID is ``DuplicateSubmission`` (Daraja already has
 the payment), and anything after the request may have left us (network error,
@@ -27,13 +27,14 @@ from payouts.errors import (
     ProviderUnavailable,
 )
 from payouts.providers.base import (
-    BalanceQueryAck,
+    CallbackKind,
     PayoutRequest,
-    StatusQueryAck,
+    ProviderEvent,
+    QueryAck,
     SubmitAck,
 )
 from payouts.providers.daraja_auth import TokenCache, fetch_token
-from payouts.providers.daraja_callbacks import DarajaCallbackParsing
+from payouts.providers.daraja_parsing import parse_callback
 
 SANDBOX_BASE_URL = "https://sandbox.safaricom.co.ke"
 PRODUCTION_BASE_URL = "https://api.safaricom.co.ke"
@@ -85,7 +86,7 @@ class DarajaConfig:
                 raise PayoutConfigError(f"Daraja setting {name} is empty")
 
 
-class DarajaClient(DarajaCallbackParsing):
+class DarajaClient:
     """The Daraja payout provider over an injected ``requests.Session``."""
 
     name = "daraja"
@@ -114,9 +115,10 @@ class DarajaClient(DarajaCallbackParsing):
         """The B2C v3 request body for a payout, validated against Daraja's limits."""
         remarks = _text(request.remarks, "remarks", 2, 100)
         # Always sent: the payout id is a useful reference on the M-Pesa statement.
-        occasion = _text(request.occasion or request.payout_id, "occasion", 1, 100)
+        occasion = _text(request.occasion or request.idempotency_key, "occasion", 1, 100)
         return {
-            "OriginatorConversationID": request.payout_id,
+            # Our idempotency key: Daraja refuses a second request that reuses it.
+            "OriginatorConversationID": request.idempotency_key,
             "InitiatorName": self.config.initiator_name,
             "SecurityCredential": self.config.security_credential,
             "CommandID": self.config.command_id,
@@ -132,19 +134,25 @@ class DarajaClient(DarajaCallbackParsing):
     def submit(self, request: PayoutRequest) -> SubmitAck:
         """Send one B2C payment; accepted means queued at Daraja, not yet paid."""
         data = self._post(B2C_PATH, self.payment_body(request))
-        return SubmitAck(**_ack_fields(data))
+        ack = _ack(data)
+        return SubmitAck(ack.query_id, ack.provider_reference, ack.code, ack.description)
+
+    def parse_callback(self, kind: CallbackKind, body: Mapping[str, Any]) -> ProviderEvent:
+        """Decode one of Daraja's callbacks (``daraja_parsing``)."""
+        return parse_callback(kind, body)
 
     def query_status(
         self,
         *,
-        originator_conversation_id: str | None = None,
-        transaction_id: str | None = None,
+        idempotency_key: str | None = None,
+        receipt: str | None = None,
         remarks: str = "Kazi payout status",
         occasion: str | None = None,
-    ) -> StatusQueryAck:
-        """Ask Daraja for a payout's state by our id or the M-Pesa receipt."""
+    ) -> QueryAck:
+        """Ask Daraja for a payout's state by our key or the M-Pesa receipt (async answer)."""
+        originator_conversation_id, transaction_id = idempotency_key, receipt
         if not originator_conversation_id and not transaction_id:
-            raise InvalidPayoutRequest("give an id to query", field="originator_conversation_id")
+            raise InvalidPayoutRequest("give an id to query", field="idempotency_key")
         body = self._query_body("TransactionStatusQuery", remarks)
         # Only the ids we know are sent: whether TransactionID may be omitted when
         # querying by OriginalConversationID is unverified (providers.md 5.9).
@@ -153,17 +161,11 @@ class DarajaClient(DarajaCallbackParsing):
         if originator_conversation_id:
             body["OriginalConversationID"] = originator_conversation_id
         body["Occasion"] = _text(occasion or originator_conversation_id or "", "occasion", 0, 100)
-        data = self._post(STATUS_PATH, body)
-        return StatusQueryAck(
-            **_ack_fields(data),
-            queried_originator_conversation_id=originator_conversation_id,
-            queried_transaction_id=transaction_id,
-        )
+        return _ack(self._post(STATUS_PATH, body))
 
-    def account_balance(self, *, remarks: str = "Kazi balance check") -> BalanceQueryAck:
+    def query_balance(self, *, remarks: str = "Kazi balance check") -> QueryAck:
         """Ask Daraja for the shortcode's balances; the answer comes by callback."""
-        data = self._post(BALANCE_PATH, self._query_body("AccountBalance", remarks))
-        return BalanceQueryAck(**_ack_fields(data))
+        return _ack(self._post(BALANCE_PATH, self._query_body("AccountBalance", remarks)))
 
     def _query_body(self, command_id: str, remarks: str) -> dict[str, Any]:
         return {
@@ -292,15 +294,17 @@ def _decode(response: requests.Response) -> dict[str, Any]:
     )
 
 
-def _ack_fields(data: Mapping[str, Any]) -> dict[str, str]:
+def _ack(data: Mapping[str, Any]) -> QueryAck:
+    """Daraja's synchronous acceptance: the request's OriginatorConversationID names what
+    answers it (our key for a payment, the query's own id for a query)."""
     conversation_id = str(data.get("ConversationID") or "")
     originator = str(data.get("OriginatorConversationID") or "")
     if not conversation_id or not originator:
         # Accepted but unidentifiable: the payment may run, so the outcome is unknown.
         raise ProviderUnavailable("Daraja accepted without ConversationID")
-    return {
-        "conversation_id": conversation_id,
-        "originator_conversation_id": originator,
-        "response_code": str(data.get("ResponseCode")),
-        "response_description": str(data.get("ResponseDescription") or ""),
-    }
+    return QueryAck(
+        query_id=originator,
+        provider_reference=conversation_id,
+        code=str(data.get("ResponseCode")),
+        description=str(data.get("ResponseDescription") or ""),
+    )

@@ -26,29 +26,19 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from core.kvstore import KeyValueStore
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest
 from payouts.providers.base import (
-    BalanceQueryAck,
+    CallbackKind,
     PayoutRequest,
-    StatusQueryAck,
+    ProviderEvent,
+    QueryAck,
     SubmitAck,
 )
 from payouts.providers.daraja import daraja_msisdn, whole_kes
-from payouts.providers.daraja_callbacks import EAT, DarajaCallbackParsing
-
-
-class CallbackKind(StrEnum):
-    """Which webhook a sandbox callback stands for."""
-
-    RESULT = "result"  # /webhooks/payouts/b2c/result
-    TIMEOUT = "timeout"  # /webhooks/payouts/b2c/timeout
-    STATUS_RESULT = "status_result"
-    BALANCE_RESULT = "balance_result"
-
+from payouts.providers.daraja_parsing import EAT, parse_callback
 
 #: deliver(kind, Daraja-shaped JSON body, delay in seconds): schedule, don't run inline.
 Deliver = Callable[[CallbackKind, dict[str, Any], float], None]
@@ -73,7 +63,7 @@ class _Payment:
     paid: bool
 
 
-class SandboxProvider(DarajaCallbackParsing):
+class SandboxProvider:
     """A local stand-in for Daraja that answers through Daraja-shaped callbacks."""
 
     name = "sandbox"
@@ -107,43 +97,46 @@ class SandboxProvider(DarajaCallbackParsing):
         with self._lock:
             # Timed-out and silent payments are paid too: the status query finds them.
             payment = _Payment(request, _conversation_id(), _receipt(), failure is None)
-            if request.payout_id in self._payments or not self._share(payment):
-                # Same rule as Daraja: one id, one payment, however often it is sent.
-                raise DuplicateSubmission("sandbox already has this payout id")
-            self._payments[request.payout_id] = payment
+            key = request.idempotency_key
+            if key in self._payments or not self._share(payment):
+                # Same rule as Daraja: one key, one payment, however often it is sent.
+                raise DuplicateSubmission("sandbox already has this idempotency key")
+            self._payments[key] = payment
             if payment.paid:
                 self._balance -= request.amount_minor
         self._schedule(payment, failure)
         return SubmitAck(
+            request.idempotency_key,
             payment.conversation_id,
-            request.payout_id,
             "0",
             "Accept the service request successfully.",
         )
+
+    def parse_callback(self, kind: CallbackKind, body: Mapping[str, Any]) -> ProviderEvent:
+        """Decode a sandbox callback with the real Daraja parsers."""
+        return parse_callback(kind, body)
 
     def query_status(
-        self, *, originator_conversation_id: str | None = None, transaction_id: str | None = None
-    ) -> StatusQueryAck:
+        self, *, idempotency_key: str | None = None, receipt: str | None = None
+    ) -> QueryAck:
         """Answer a status query with a Daraja-shaped Transaction Status result."""
-        if not originator_conversation_id and not transaction_id:
-            raise InvalidPayoutRequest("give an id to query", field="originator_conversation_id")
-        payment = self._find(originator_conversation_id, transaction_id)
-        ack = StatusQueryAck(
-            _conversation_id(),
+        if not idempotency_key and not receipt:
+            raise InvalidPayoutRequest("give an id to query", field="idempotency_key")
+        payment = self._find(idempotency_key, receipt)
+        ack = QueryAck(
             f"sandbox-status-{secrets.token_hex(6)}",
+            _conversation_id(),
             "0",
             "Accept the service request successfully.",
-            queried_originator_conversation_id=originator_conversation_id,
-            queried_transaction_id=transaction_id,
         )
         body = self._status_body(ack, payment)
-        self._deliver(CallbackKind.STATUS_RESULT, body, self._delay)
+        self._deliver(CallbackKind.STATUS, body, self._delay)
         return ack
 
-    def account_balance(self) -> BalanceQueryAck:
+    def query_balance(self) -> QueryAck:
         """Answer a balance query with a Daraja-shaped Account Balance result."""
-        ack = BalanceQueryAck(
-            _conversation_id(), f"sandbox-balance-{secrets.token_hex(6)}", "0", "Accepted"
+        ack = QueryAck(
+            f"sandbox-balance-{secrets.token_hex(6)}", _conversation_id(), "0", "Accepted"
         )
         kes = _shillings(self._balance)
         line = f"Working Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|{kes}|{kes}|0.00|0.00"
@@ -151,10 +144,8 @@ class SandboxProvider(DarajaCallbackParsing):
             {"Key": "AccountBalance", "Value": line},
             {"Key": "BOCompletedTime", "Value": self._stamp()},
         ]
-        body = _result_body(
-            ack.originator_conversation_id, ack.conversation_id, 0, "OK", "", params
-        )
-        self._deliver(CallbackKind.BALANCE_RESULT, body, self._delay)
+        body = _result_body(ack.query_id, ack.provider_reference, 0, "OK", "", params)
+        self._deliver(CallbackKind.BALANCE, body, self._delay)
         return ack
 
     def _schedule(self, payment: _Payment, failure: tuple[int | str, str] | None) -> None:
@@ -163,7 +154,7 @@ class SandboxProvider(DarajaCallbackParsing):
             return  # like Daraja on a bad day: nothing arrives, a status query must resolve it
         if request.phone_e164 == TIMEOUT_PHONE:
             body = _result_body(
-                request.payout_id,
+                request.idempotency_key,
                 payment.conversation_id,
                 1,
                 "The service request has timed out.",
@@ -175,7 +166,7 @@ class SandboxProvider(DarajaCallbackParsing):
             return
         if failure is not None:
             body = _result_body(
-                request.payout_id,
+                request.idempotency_key,
                 payment.conversation_id,
                 failure[0],
                 failure[1],
@@ -206,19 +197,17 @@ class SandboxProvider(DarajaCallbackParsing):
         ]
         desc = "The service request is processed successfully."
         return _result_body(
-            request.payout_id, payment.conversation_id, 0, desc, payment.receipt, params
+            request.idempotency_key, payment.conversation_id, 0, desc, payment.receipt, params
         )
 
-    def _status_body(self, ack: StatusQueryAck, payment: _Payment | None) -> dict[str, Any]:
+    def _status_body(self, ack: QueryAck, payment: _Payment | None) -> dict[str, Any]:
         if payment is None:
             desc = "The transaction could not be found."  # wording unverified, code "unknown"
-            return _result_body(
-                ack.originator_conversation_id, ack.conversation_id, "SANDBOX_404", desc, "", None
-            )
+            return _result_body(ack.query_id, ack.provider_reference, "SANDBOX_404", desc, "", None)
         # Timed-out and silent payments "complete" late, as real queued payments can.
         completed = payment.paid
         params = [
-            {"Key": "OriginatorConversationID", "Value": payment.request.payout_id},
+            {"Key": "OriginatorConversationID", "Value": payment.request.idempotency_key},
             {"Key": "ConversationID", "Value": payment.conversation_id},
             {"Key": "ReceiptNo", "Value": payment.receipt},
             {"Key": "TransactionStatus", "Value": "Completed" if completed else "Failed"},
@@ -231,9 +220,7 @@ class SandboxProvider(DarajaCallbackParsing):
             {"Key": "FinalisedTime", "Value": self._stamp()},
         ]
         desc = "The service request is processed successfully."
-        return _result_body(
-            ack.originator_conversation_id, ack.conversation_id, 0, desc, "", params
-        )
+        return _result_body(ack.query_id, ack.provider_reference, 0, desc, "", params)
 
     def _find(self, originator_id: str | None, transaction_id: str | None) -> _Payment | None:
         with self._lock:
@@ -249,7 +236,7 @@ class SandboxProvider(DarajaCallbackParsing):
         request = payment.request
         record = {
             "request": [
-                request.payout_id,
+                request.idempotency_key,
                 request.phone_e164,
                 request.amount_minor,
                 request.currency,
@@ -258,11 +245,13 @@ class SandboxProvider(DarajaCallbackParsing):
             "receipt": payment.receipt,
             "paid": payment.paid,
         }
-        key = f"{_STORE_PREFIX}{request.payout_id}"
+        key = f"{_STORE_PREFIX}{request.idempotency_key}"
         if not self._store.set_if_absent(key, json.dumps(record).encode(), _STORE_TTL):
             return False
         self._store.set(
-            f"{_STORE_PREFIX}receipt:{payment.receipt}", request.payout_id.encode(), _STORE_TTL
+            f"{_STORE_PREFIX}receipt:{payment.receipt}",
+            request.idempotency_key.encode(),
+            _STORE_TTL,
         )
         return True
 

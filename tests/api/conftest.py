@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tasks.services import create_requester
+from tasks.requesters import create_requester
 
 
 @pytest.fixture

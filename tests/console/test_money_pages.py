@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.webhooks import WebhookEvent, record_event
 from kazi.app import create_app
-from payouts import outcomes
+from payouts import lifecycle
 from payouts.float_balance import EVENT_KIND
 from payouts.models import Payout
 from tasks.assignment import get_next_task
@@ -60,7 +60,7 @@ def failed_payout(app: Flask, amount: int = 5_000) -> tuple[int, str]:
         worker = make_worker(session)
         earn(session, worker.id, 7_000)
         payout = withdraw(session, worker.id, amount)
-        outcomes.fail(session, payout, code="2001", description="refused", sms_provider=None)
+        lifecycle.fail(session, payout, code="2001", description="refused")
         return payout.id, worker.msisdn
 
 
@@ -129,12 +129,12 @@ def test_reconcile_queues_a_status_query_and_shows_mismatches(
         earn(session, worker.id, 7_000)
         stuck = withdraw(session, worker.id, 2_000)
         stuck.submit_attempts = 1  # an attempt that left no answer: only a query may follow
-        outcomes.mark_unknown(stuck, "timed out")
+        lifecycle.mark_unknown(stuck, "timed out")
         stuck.created_at = utcnow() - timedelta(hours=1)
         stuck_id = stuck.id
         contradicted = withdraw(session, worker.id, 1_000)
-        outcomes.fail(session, contradicted, code="1", description="no", sms_provider=None)
-        outcomes.settle(session, contradicted, receipt="LATE", sms_provider=None)
+        lifecycle.fail(session, contradicted, code="1", description="no")
+        lifecycle.settle(session, contradicted, receipt="LATE")
     client = signed_in("operator")
     assert client.post("/console/payouts/reconcile").status_code == 400  # no CSRF token
     response = post(client, "/console/payouts/reconcile", "/console/payouts")

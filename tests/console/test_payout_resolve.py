@@ -17,7 +17,7 @@ from gateway.models import Message
 from kazi.app import create_app
 from ledger import services as ledger
 from ledger.models import AccountKind
-from payouts import outcomes
+from payouts import lifecycle
 from payouts.models import Payout
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_token
@@ -54,7 +54,7 @@ def unknown_payout(app: Flask) -> int:
         earn(session, worker.id, 7_000)
         payout = withdraw(session, worker.id, 5_000)
         payout.submit_attempts = 1  # so its submit job, run after commit, never sends it
-        outcomes.mark_unknown(payout, "status query: not found")
+        lifecycle.mark_unknown(payout, "status query: not found")
         return payout.id
 
 
@@ -184,6 +184,6 @@ def _late_callback(app: Flask, payout_id: int, name: str) -> None:
     with db(app) as session:
         body["Result"]["OriginatorConversationID"] = session.get_one(
             Payout, payout_id
-        ).originator_id
+        ).idempotency_key
     response = app.test_client().post(f"/webhooks/payouts/b2c/result?token={TOKEN}", json=body)
     assert response.status_code == 200

@@ -15,7 +15,8 @@ from gateway.models import Direction, Message
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout
 from tasks.models import Assignment, Task, TaskType
-from tasks.services import ProjectSpec, TaskSpec, add_tasks, create_project, create_requester
+from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
+from tasks.requesters import create_requester
 from workers.models import Worker
 
 

@@ -13,10 +13,11 @@ from rq import Queue
 from sqlalchemy import select
 
 from core.db import utcnow
-from core.runtime import Runtime, build_runtime
+from core.runtime import Runtime
 from gateway.broadcast import EmptyBroadcast, run_broadcast
 from gateway.jobs import send_batch
 from gateway.models import Message
+from kazi.app import build_kazi_runtime
 from tests.conftest import make_settings
 from tests.gateway.web import close_app, gateway_app, messages, outbox, runtime_of
 from workers.models import Worker, WorkerStatus
@@ -89,7 +90,7 @@ def test_cli_broadcast_with_no_match_and_empty_text(web: Flask) -> None:
 def test_bulk_batches_go_to_at_as_one_request_each(
     committed_url: str, redis_client: Any, redis_url: str
 ) -> None:
-    runtime = build_runtime(
+    runtime = build_kazi_runtime(
         make_settings(
             database_url=committed_url,
             redis_url=redis_url,

@@ -136,15 +136,6 @@ def test_a_reservation_expiring_on_the_task_screen_gives_a_clear_message_and_a_n
     assert t("task.expired", "sw") in body and TASKS[1] in body
 
 
-def test_every_blocking_intent_has_a_handler_on_the_host() -> None:
-    from flows.intents import INTENTS
-    from gateway.intents import IntentHost
-
-    blocking = {kind for kind, cls in INTENTS.items() if cls.blocking}
-    handled = {name[4:] for name in dir(IntentHost) if name.startswith("_do_")}
-    assert handled == blocking
-
-
 def test_flask_simulate_plays_a_script_through_the_webhooks(kazi: Flask) -> None:
     registered(kazi, "+254711000001")
     runner = kazi.test_cli_runner()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.runtime import build_runtime
 from gateway.jobs import sms_provider
 from gateway.models import Message
 from gateway.outbound import send_sms
+from kazi.app import build_kazi_runtime
 from tests.conftest import make_settings
 
 
 def test_send_sms_goes_out_once_after_commit(committed_url: str) -> None:
-    runtime = build_runtime(make_settings(database_url=committed_url))
+    runtime = build_kazi_runtime(make_settings(database_url=committed_url))
     with runtime.sessions.begin() as session:
         message = send_sms(
             session, phone="0711000001", body="Habari! Kazi mpya.", provider="console"

@@ -15,12 +15,13 @@ import responses
 from rq import Queue
 from sqlalchemy import select
 
-from core.runtime import Runtime, build_runtime
+from core.runtime import Runtime
 from core.worker import run_worker
 from gateway.errors import TemporarySendError
 from gateway.jobs import send_message
 from gateway.models import Message
 from gateway.outbound import send_sms
+from kazi.app import build_kazi_runtime
 from tests.conftest import make_settings
 from workers.models import Worker
 
@@ -38,7 +39,7 @@ AT_SETTINGS = {
 
 
 def _runtime(committed_url: str, redis_url: str, **overrides: Any) -> Iterator[Runtime]:
-    runtime = build_runtime(
+    runtime = build_kazi_runtime(
         make_settings(database_url=committed_url, redis_url=redis_url, **overrides)
     )
     yield runtime

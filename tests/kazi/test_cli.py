@@ -13,7 +13,7 @@ from console.services import operator_by_email
 from core.secrets import check_password
 from kazi.app import create_app
 from tasks.models import Project, Task
-from tasks.services import requester_for_key
+from tasks.requesters import requester_for_key
 from tests.conftest import fresh_database_url, make_settings
 
 

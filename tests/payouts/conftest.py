@@ -16,7 +16,7 @@ from core.runtime import Runtime
 from kazi.app import create_app
 from payouts.models import Payout, PayoutStatus
 from payouts.providers.daraja import DarajaClient, DarajaConfig
-from payouts.services import WithdrawalLimits, request_withdrawal
+from payouts.withdrawals import WithdrawalLimits, request_withdrawal
 from tests.conftest import RecordingJobQueue, make_settings
 from tests.emulators.daraja import DarajaEmulator, Scenario
 from tests.emulators.http import BackgroundServer, CallbackRecorder
@@ -115,7 +115,7 @@ class Kazi:
                 provider=self.runtime.settings.payout_provider,
             )
             if scenario is not None:  # set before the commit sends the submit job
-                self.emulator.scenarios[payout.originator_id] = scenario
+                self.emulator.scenarios[payout.idempotency_key] = scenario
             return payout.id
 
     def payout(self, payout_id: int) -> Payout:

@@ -12,7 +12,8 @@ from werkzeug.security import generate_password_hash
 from core.money import Money
 from ledger import services as ledger
 from tasks.models import TaskType
-from tasks.services import ProjectSpec, create_project, create_requester
+from tasks.projects import ProjectSpec, create_project
+from tasks.requesters import create_requester
 from workers.models import Worker
 
 PIN = "4321"

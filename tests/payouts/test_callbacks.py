@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from payouts.errors import BadCallback, InvalidPayoutRequest
-from payouts.providers.base import PayoutRequest, ResultStatus, classify_result_code
-from payouts.providers.daraja_callbacks import (
+from payouts.providers.base import PayoutRequest, ResultStatus
+from payouts.providers.daraja_parsing import (
     EAT,
+    classify_result_code,
     parse_b2c_result,
     parse_balance_result,
     parse_queue_timeout,
@@ -34,31 +35,30 @@ def load(name: str) -> dict[str, Any]:
             "b2c_result_success",
             {
                 "status": ResultStatus.SUCCESS,
-                "result_code": "0",
-                "originator_conversation_id": "mw-payout-000000000042-a1",
-                "conversation_id": "AG_20260115_0000aaaabbbbccccdddd",
-                "transaction_id": "UAF0000XY1",
+                "code": "0",
+                "idempotency_key": "mw-payout-000000000042-a1",
+                "provider_reference": "AG_20260115_0000aaaabbbbccccdddd",
+                "receipt": "UAF0000XY1",
                 "amount_minor": 5000,
                 "currency": "KES",
                 "recipient_phone": "254711000111",
                 "recipient_name": "JANE TEST WANJIKU",
                 "completed_at": datetime(2026, 1, 15, 10, 15, 2, tzinfo=EAT),
-                "utility_balance_minor": 10_495_000,
-                "working_balance_minor": 0,
+                "float_minor": 10_495_000,
                 "recipient_registered": True,
             },
         ),
         (
             "b2c_result_failure",
-            {"status": ResultStatus.FAILED, "result_code": "2001", "amount_minor": None},
+            {"status": ResultStatus.FAILED, "code": "2001", "amount_minor": None},
         ),
         (
             "b2c_result_failure_insufficient",
-            {"status": ResultStatus.FAILED, "result_code": "1", "transaction_id": "UAF0000XY3"},
+            {"status": ResultStatus.FAILED, "code": "1", "receipt": "UAF0000XY3"},
         ),
         (
             "b2c_result_failure_invalid_msisdn",
-            {"status": ResultStatus.FAILED, "result_code": "SFC_IC0003"},
+            {"status": ResultStatus.FAILED, "code": "SFC_IC0003"},
         ),
     ],
 )
@@ -70,11 +70,11 @@ def test_b2c_result_payloads(name, expected):
 
 def test_queue_timeout_is_unknown_even_though_its_code_reads_like_a_failure():
     outcome = parse_queue_timeout(load("b2c_timeout"))
-    assert classify_result_code(outcome.result_code) is ResultStatus.FAILED  # code 1 ...
+    assert classify_result_code(outcome.code) is ResultStatus.FAILED  # code 1 ...
     assert outcome.status is ResultStatus.UNKNOWN  # ... but a timeout decides nothing
-    assert outcome.is_queue_timeout
-    assert outcome.transaction_id is None
-    assert outcome.originator_conversation_id == "mw-payout-000000000046-a1"
+    assert outcome.timed_out
+    assert outcome.receipt is None
+    assert outcome.idempotency_key == "mw-payout-000000000046-a1"
 
 
 def test_a_timeout_body_sent_to_the_result_parser_is_still_not_a_failure():
@@ -84,14 +84,14 @@ def test_a_timeout_body_sent_to_the_result_parser_is_still_not_a_failure():
 
 def test_transaction_status_payload_names_the_payout():
     status = parse_status_result(load("transaction_status_result"))
-    assert status.originator_conversation_id == "mw-txstatus-000000000042-q1"
-    assert status.payout_originator_conversation_id == "mw-payout-000000000042-a1"
-    assert status.payout_conversation_id == "AG_20260115_0000aaaabbbbccccdddd"
+    assert status.query_id == "mw-txstatus-000000000042-q1"
+    assert status.idempotency_key == "mw-payout-000000000042-a1"
+    assert status.payment_reference == "AG_20260115_0000aaaabbbbccccdddd"
     assert status.receipt == "UAF0000XY1"
-    assert status.transaction_status == "Completed"
-    assert status.payout_status is ResultStatus.SUCCESS
+    assert status.provider_status == "Completed"
+    assert status.status is ResultStatus.SUCCESS
     assert status.amount_minor == 5000
-    assert status.credit_party_name == "JANE TEST WANJIKU"
+    assert status.recipient_name == "JANE TEST WANJIKU"
     assert status.finalised_at == datetime(2026, 1, 15, 10, 15, 2, tzinfo=EAT)
 
 
@@ -100,9 +100,7 @@ def test_status_keys_with_spaces_are_matched_loosely():
     for item in body["Result"]["ResultParameters"]["ResultParameter"]:
         if item["Key"] == "OriginatorConversationID":
             item["Key"] = "Originator Conversation ID"
-    assert (
-        parse_status_result(body).payout_originator_conversation_id == "mw-payout-000000000042-a1"
-    )
+    assert parse_status_result(body).idempotency_key == "mw-payout-000000000042-a1"
 
 
 def test_a_status_other_than_completed_proves_nothing():
@@ -110,7 +108,7 @@ def test_a_status_other_than_completed_proves_nothing():
     for item in body["Result"]["ResultParameters"]["ResultParameter"]:
         if item["Key"] == "TransactionStatus":
             item["Value"] = "Failed"
-    assert parse_status_result(body).payout_status is ResultStatus.UNKNOWN
+    assert parse_status_result(body).status is ResultStatus.UNKNOWN
 
 
 def test_account_balance_payload():
@@ -140,7 +138,7 @@ def test_reference_item_as_a_list_and_a_single_parameter_are_accepted():
     }
     outcome = parse_b2c_result(body)
     assert outcome.amount_minor == 5000
-    assert outcome.transaction_id == "UAF0000XY1"  # from the top-level TransactionID
+    assert outcome.receipt == "UAF0000XY1"  # from the top-level TransactionID
 
 
 _DELETE = object()
@@ -236,7 +234,7 @@ def test_result_code_classification(code, status):
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"payout_id": ""}, "payout_id"),
+        ({"idempotency_key": ""}, "idempotency_key"),
         ({"phone_e164": "0712345678"}, "phone_e164"),
         ({"amount_minor": 0}, "amount_minor"),
         ({"amount_minor": True}, "amount_minor"),
@@ -246,7 +244,7 @@ def test_result_code_classification(code, status):
 )
 def test_payout_request_refuses_bad_values(kwargs, field):
     values = {
-        "payout_id": "p-1",
+        "idempotency_key": "p-1",
         "phone_e164": "+254711000111",
         "amount_minor": 5000,
         "currency": "KES",

@@ -12,7 +12,7 @@ from core.jobs import bind_jobs_to_sessions
 from core.kvstore import MemoryStore
 from payouts.errors import WithdrawalRefused
 from payouts.models import Payout
-from payouts.services import WithdrawalLimits, request_withdrawal
+from payouts.withdrawals import WithdrawalLimits, request_withdrawal
 from tests.conftest import RecordingJobQueue
 from tests.payouts.factories import PIN, earn, make_worker, wallet_balance
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.runtime import build_runtime, install
+from core.runtime import install
+from kazi.app import build_kazi_runtime
 from payouts.errors import ProviderAuthError
 from payouts.jobs import submit_payout
 from payouts.models import PayoutStatus
@@ -22,7 +23,7 @@ from tests.payouts.test_daraja_payouts import b2c_requests, balance_of, legs
 
 def _run_submit_job(settings: Any, payout_id: int) -> None:
     """The body of a forked work horse: its own runtime, then the submit job."""
-    runtime = build_runtime(settings)
+    runtime = build_kazi_runtime(settings)
     install(runtime)
     submit_payout(payout_id)
 

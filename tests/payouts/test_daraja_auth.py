@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from core.kvstore import MemoryStore
 from payouts.errors import PayoutConfigError, ProviderAuthError
-from payouts.providers.base import PayoutRequest, ResultStatus
+from payouts.providers.base import CallbackKind, PayoutRequest, ResultStatus
 from payouts.providers.daraja_auth import (
     TokenCache,
     build_security_credential,
@@ -85,7 +85,7 @@ def test_garbage_certificate_is_a_config_error():
 def test_the_client_credential_reaches_daraja_decryptable(key_and_cert, make_client, emulator):
     key, cert = key_and_cert
     credential = build_security_credential("right", cert.public_bytes(serialization.Encoding.PEM))
-    make_client(security_credential=credential).account_balance()
+    make_client(security_credential=credential).query_balance()
     (sent,) = emulator.received("/mpesa/accountbalance/v1/query")
     assert (
         key.decrypt(base64.b64decode(sent.body["SecurityCredential"]), padding.PKCS1v15())
@@ -169,6 +169,6 @@ def test_a_wrong_initiator_password_comes_back_as_2001(
     pem = cert.public_bytes(serialization.Encoding.PEM)
     client = make_client(security_credential=build_security_credential("wrong", pem))
     client.submit(PayoutRequest("p-cred", "+254711000111", 5000, "KES"))
-    outcome = client.parse_result(recorder.wait_for(1)[0].body)
-    assert outcome.result_code == "2001"
+    outcome = client.parse_callback(CallbackKind.RESULT, recorder.wait_for(1)[0].body)
+    assert outcome.code == "2001"
     assert outcome.status is ResultStatus.FAILED

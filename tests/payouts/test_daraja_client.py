@@ -19,7 +19,7 @@ from payouts.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from payouts.providers.base import PayoutRequest, ResultStatus
+from payouts.providers.base import CallbackKind, PayoutRequest, ResultStatus
 from payouts.providers.daraja import B2C_PATH, BALANCE_PATH, STATUS_PATH
 from tests.emulators.daraja import Scenario
 from tests.payouts.conftest import WEBHOOK_TOKEN
@@ -30,7 +30,7 @@ DOCUMENTED_FAILURES = [1, 2, 3, 4, 8, 11, 21, 2001, 2006, 2028, 2040, 8006, "SFC
 
 def payout(payout_id: str = "kazi-payout-42-a1", amount_minor: int = 5000) -> PayoutRequest:
     return PayoutRequest(
-        payout_id=payout_id,
+        idempotency_key=payout_id,
         phone_e164="+254711000111",
         amount_minor=amount_minor,
         currency="KES",
@@ -62,9 +62,9 @@ def test_b2c_request_is_exactly_the_documented_body(make_client, emulator, recor
     assert type(sent.body["Amount"]) is int
     assert sent.headers["Authorization"] == f"Bearer {client.access_token()}"
     assert sent.headers["Content-Type"] == "application/json"
-    assert ack.originator_conversation_id == "kazi-payout-42-a1"
-    assert ack.conversation_id.startswith("AG_")
-    assert ack.response_code == "0"
+    assert ack.idempotency_key == "kazi-payout-42-a1"
+    assert ack.provider_reference.startswith("AG_")
+    assert ack.code == "0"
 
 
 def test_oauth_uses_basic_auth_and_client_credentials(make_client, emulator):
@@ -155,14 +155,14 @@ def test_success_result_callback_is_parsed(make_client, recorder):
     (callback,) = recorder.wait_for(1)
     assert callback.path == "/webhooks/payouts/b2c/result"
     assert callback.query == {"token": WEBHOOK_TOKEN}
-    outcome = client.parse_result(callback.body)
+    outcome = client.parse_callback(CallbackKind.RESULT, callback.body)
     assert outcome.success
     assert outcome.status is ResultStatus.SUCCESS
-    assert outcome.originator_conversation_id == "kazi-payout-42-a1"
-    assert outcome.conversation_id == ack.conversation_id
+    assert outcome.idempotency_key == "kazi-payout-42-a1"
+    assert outcome.provider_reference == ack.provider_reference
     assert outcome.amount_minor == 5000
     assert outcome.currency == "KES"
-    assert outcome.transaction_id and outcome.transaction_id.startswith("UEM")
+    assert outcome.receipt and outcome.receipt.startswith("UEM")
     assert outcome.recipient_phone == "254711000111"
     assert outcome.recipient_name == "JANE TEST WANJIKU"
     assert outcome.completed_at is not None and outcome.completed_at.isoformat() == (
@@ -177,11 +177,11 @@ def test_each_documented_failure_code_is_parsed_as_failed(code, make_client, emu
     client.submit(payout("p-fail"))
 
     (callback,) = recorder.wait_for(1)
-    outcome = client.parse_result(callback.body)
+    outcome = client.parse_callback(CallbackKind.RESULT, callback.body)
     assert outcome.status is ResultStatus.FAILED
     assert not outcome.success
-    assert outcome.result_code == str(code)
-    assert outcome.originator_conversation_id == "p-fail"
+    assert outcome.code == str(code)
+    assert outcome.idempotency_key == "p-fail"
     assert outcome.amount_minor is None
 
 
@@ -232,11 +232,11 @@ def test_a_500_after_processing_is_unknown_and_a_status_query_resolves_it(
 
     # Daraja processed it anyway: treating the 500 as "failed" would pay twice.
     recorder.wait_for(1)
-    ack = client.query_status(originator_conversation_id="p-500")
-    status = client.parse_status_result(recorder.wait_for(2)[1].body)
-    assert status.originator_conversation_id == ack.originator_conversation_id
-    assert status.payout_originator_conversation_id == "p-500"
-    assert status.payout_status is ResultStatus.SUCCESS
+    ack = client.query_status(idempotency_key="p-500")
+    status = client.parse_callback(CallbackKind.STATUS, recorder.wait_for(2)[1].body)
+    assert status.query_id == ack.query_id
+    assert status.idempotency_key == "p-500"
+    assert status.status is ResultStatus.SUCCESS
     assert status.amount_minor == 5000
 
 
@@ -246,7 +246,7 @@ def test_a_slow_answer_times_out_as_unknown(make_client, emulator, recorder):
     client.access_token()
     with pytest.raises(ProviderUnavailable):
         client.submit(payout("p-slow"))
-    assert client.parse_result(recorder.wait_for(1)[0].body).success
+    assert client.parse_callback(CallbackKind.RESULT, recorder.wait_for(1)[0].body).success
 
 
 def test_a_documented_bad_request_is_a_rejection(make_client, emulator):
@@ -262,17 +262,17 @@ def test_queue_timeout_goes_to_the_timeout_url_and_is_unknown(make_client, emula
     client.submit(payout("p-queue"))
     (callback,) = recorder.wait_for(1)
     assert callback.path == "/webhooks/payouts/b2c/timeout"
-    outcome = client.parse_timeout(callback.body)
+    outcome = client.parse_callback(CallbackKind.TIMEOUT, callback.body)
     assert outcome.status is ResultStatus.UNKNOWN
-    assert outcome.is_queue_timeout
-    assert outcome.originator_conversation_id == "p-queue"
+    assert outcome.timed_out
+    assert outcome.idempotency_key == "p-queue"
 
 
 def test_duplicate_callbacks_parse_to_the_same_outcome(make_client, emulator, recorder):
     emulator.scenarios["p-twice"] = Scenario(duplicates=3)
     client = make_client()
     client.submit(payout("p-twice"))
-    outcomes = {client.parse_result(c.body) for c in recorder.wait_for(3)}
+    outcomes = {client.parse_callback(CallbackKind.RESULT, c.body) for c in recorder.wait_for(3)}
     assert len(outcomes) == 1  # one key (originator id + receipt) for the integrator's dedupe
 
 
@@ -283,9 +283,9 @@ def test_no_callback_at_all_is_resolved_by_a_status_query(make_client, emulator,
     time.sleep(0.3)
     assert recorder.received == []
 
-    client.query_status(originator_conversation_id="p-silent")
-    status = client.parse_status_result(recorder.wait_for(1)[0].body)
-    assert status.payout_status is ResultStatus.SUCCESS
+    client.query_status(idempotency_key="p-silent")
+    status = client.parse_callback(CallbackKind.STATUS, recorder.wait_for(1)[0].body)
+    assert status.status is ResultStatus.SUCCESS
     assert status.receipt
 
 
@@ -299,7 +299,7 @@ def test_a_delayed_callback_arrives_late(make_client, emulator, recorder):
 
 def test_status_query_body_is_as_documented(make_client, emulator, recorder):
     client = make_client()
-    ack = client.query_status(originator_conversation_id="kazi-payout-42-a1")
+    client.query_status(idempotency_key="kazi-payout-42-a1")
     (sent,) = emulator.received(STATUS_PATH)
     assert sent.body == {
         "Initiator": "testapi",
@@ -313,10 +313,9 @@ def test_status_query_body_is_as_documented(make_client, emulator, recorder):
         "QueueTimeOutURL": f"{recorder.url}/webhooks/payouts/b2c/timeout?token={WEBHOOK_TOKEN}",
         "ResultURL": f"{recorder.url}/webhooks/payouts/b2c/result?token={WEBHOOK_TOKEN}",
     }
-    assert ack.queried_originator_conversation_id == "kazi-payout-42-a1"
     # Unknown to Daraja: the query's answer does not prove anything about the money.
-    status = client.parse_status_result(recorder.wait_for(1)[0].body)
-    assert status.payout_status is ResultStatus.UNKNOWN
+    status = client.parse_callback(CallbackKind.STATUS, recorder.wait_for(1)[0].body)
+    assert status.status is ResultStatus.UNKNOWN
 
 
 def test_status_query_needs_an_id(make_client, emulator):
@@ -329,13 +328,13 @@ def test_account_balance_query_and_result(make_client, emulator, recorder):
     client = make_client(
         query_result_url=f"{recorder.url}/webhooks/payouts/b2c/result?kind=balance"
     )
-    client.account_balance()
+    client.query_balance()
     (sent,) = emulator.received(BALANCE_PATH)
     assert sent.body["CommandID"] == "AccountBalance"
     assert sent.body["IdentifierType"] == "4"
     (callback,) = recorder.wait_for(1)
     assert callback.query == {"kind": "balance"}
-    balance = client.parse_balance_result(callback.body)
+    balance = client.parse_callback(CallbackKind.BALANCE, callback.body)
     assert balance.success
     utility = balance.account("Utility")
     assert utility is not None and utility.available_minor == 22_803_700

@@ -42,7 +42,7 @@ def balance_of(kazi: Kazi, payout_id: int) -> int:
 
 
 def b2c_requests(kazi: Kazi, payout_id: int) -> list:
-    originator = kazi.payout(payout_id).originator_id
+    originator = kazi.payout(payout_id).idempotency_key
     return [
         r
         for r in kazi.emulator.received(B2C_PATH)
@@ -64,7 +64,7 @@ def test_a_successful_payout_settles_with_receipt_and_sms(kazi: Kazi) -> None:
     )
     assert payout.receipt and payout.receipt.startswith("UEM")
     assert payout.recipient_name == "JANE TEST WANJIKU"
-    assert payout.completed_at is not None and payout.conversation_id.startswith("AG_EMU_")
+    assert payout.completed_at is not None and payout.provider_reference.startswith("AG_EMU_")
     assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
     assert balance_of(kazi, payout_id) == 2_000
     wait_until(lambda: len(receipts(kazi, payout_id)) == 1)
@@ -110,7 +110,7 @@ def test_a_callback_arriving_before_the_synchronous_answer_is_recorded(kazi: Kaz
     assert kazi.payout(payout_id).submitted_at is None  # the job has not heard back yet
     wait_until(lambda: kazi.payout(payout_id).submitted_at is not None)
     payout = kazi.payout(payout_id)
-    assert payout.status is PayoutStatus.SETTLED and payout.conversation_id
+    assert payout.status is PayoutStatus.SETTLED and payout.provider_reference
     assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
 
 
@@ -143,7 +143,7 @@ def test_an_unknown_outcome_is_resolved_by_a_status_query_never_a_resend(
     payout = kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     assert len(b2c_requests(kazi, payout_id)) == 1
     [query] = kazi.emulator.received(STATUS_PATH)
-    assert query.body["OriginalConversationID"] == payout.originator_id
+    assert query.body["OriginalConversationID"] == payout.idempotency_key
     assert query.body["ResultURL"].endswith("&kind=status")
     # The answer may overtake the job's own note of the query id; both end up stored.
     wait_until(lambda: kazi.payout(payout_id).status_query_id is not None)
@@ -159,8 +159,8 @@ def test_a_success_after_a_failure_moves_no_money(kazi: Kazi) -> None:
             "ResultType": 0,
             "ResultCode": 0,
             "ResultDesc": "The service request is processed successfully.",
-            "OriginatorConversationID": payout.originator_id,
-            "ConversationID": payout.conversation_id,
+            "OriginatorConversationID": payout.idempotency_key,
+            "ConversationID": payout.provider_reference,
             "TransactionID": "UEMLATE0001",
         }
     }

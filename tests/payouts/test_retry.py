@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
-from payouts import outcomes
+from payouts import lifecycle
 from payouts.errors import WithdrawalRefused
 from payouts.models import Payout, PayoutStatus
 from payouts.reconcile import queue_stuck
-from payouts.services import retry_failed_payout
+from payouts.withdrawals import retry_failed_payout
 from tests.conftest import RecordingJobQueue
 from tests.payouts.factories import earn, make_worker, wallet_balance
 from tests.payouts.test_withdrawal import LIMITS, withdraw
@@ -27,7 +27,7 @@ def failed_payout(session: Session, amount: int = 5_000, *, earned: int = 7_000)
     worker = make_worker(session)
     earn(session, worker.id, earned)
     payout = withdraw(session, worker.id, amount)
-    outcomes.fail(session, payout, code="2001", description="wrong recipient", sms_provider=None)
+    lifecycle.fail(session, payout, code="2001", description="wrong recipient")
     return payout
 
 
@@ -46,7 +46,7 @@ def test_retry_is_a_new_payout_holding_the_same_amount_again(
     again = retry(session, failed.id)
     assert again.id != failed.id and again.retry_of_id == failed.id
     assert (again.amount_minor, again.status) == (5_000, PayoutStatus.REQUESTED)
-    assert again.originator_id != failed.originator_id  # a new payment, not a resend
+    assert again.idempotency_key != failed.idempotency_key  # a new payment, not a resend
     assert wallet_balance(session, failed.worker_id) == 2_000
     assert failed.status is PayoutStatus.FAILED  # the old one stays final
     session.commit()
@@ -70,7 +70,7 @@ def test_only_failed_payouts_are_retried(committed_session: Session, status: Pay
     earn(session, worker.id, 5_000)
     payout = withdraw(session, worker.id, 5_000)
     if status is PayoutStatus.SETTLED:
-        outcomes.settle(session, payout, receipt="R1", sms_provider=None)
+        lifecycle.settle(session, payout, receipt="R1")
     with pytest.raises(Conflict, match="only failed payouts"):
         retry(session, payout.id)
 
@@ -78,8 +78,8 @@ def test_only_failed_payouts_are_retried(committed_session: Session, status: Pay
 def test_a_failure_the_provider_contradicted_is_never_retried(committed_session: Session) -> None:
     session = committed_session
     failed = failed_payout(session)
-    outcomes.settle(session, failed, receipt="LATE", sms_provider=None)  # "paid after all"
-    assert failed.result_description.startswith(outcomes.MISMATCH)
+    lifecycle.settle(session, failed, receipt="LATE")  # "paid after all"
+    assert failed.result_description.startswith(lifecycle.MISMATCH)
     with pytest.raises(Conflict, match="contradicted"):
         retry(session, failed.id)
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest, ProviderRejected
-from payouts.providers.base import PayoutProvider, PayoutRequest, ResultStatus
+from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, ResultStatus
 from payouts.providers.daraja import DarajaClient
-from payouts.providers.daraja_callbacks import EAT
-from payouts.providers.sandbox import CallbackKind, SandboxProvider
+from payouts.providers.daraja_parsing import EAT
+from payouts.providers.sandbox import SandboxProvider
 
 PAYLOADS = Path(__file__).parent / "payloads"
 NOW = datetime(2026, 1, 15, 10, 15, 2, tzinfo=EAT)
@@ -46,7 +46,7 @@ def request(phone: str = "+254711000111", payout_id: str = "p-1") -> PayoutReque
 
 def test_both_providers_have_every_protocol_member(sandbox):
     members = [n for n in vars(PayoutProvider) if not n.startswith("_")] + ["name"]
-    assert {"submit", "query_status", "account_balance", "parse_result"} <= set(members)
+    assert {"submit", "query_status", "query_balance", "parse_callback"} <= set(members)
     for name in members:
         assert hasattr(sandbox, name), name
         assert hasattr(DarajaClient, name), name
@@ -54,17 +54,17 @@ def test_both_providers_have_every_protocol_member(sandbox):
 
 def test_submit_is_acked_and_its_callback_parses_as_success(sandbox, outbox):
     ack = sandbox.submit(request())
-    assert ack.response_code == "0"
-    assert ack.originator_conversation_id == "p-1"
+    assert ack.code == "0"
+    assert ack.idempotency_key == "p-1"
 
     ((kind, body, delay),) = outbox.sent
     assert (kind, delay) == (CallbackKind.RESULT, 1.5)
-    outcome = sandbox.parse_result(body)
+    outcome = sandbox.parse_callback(CallbackKind.RESULT, body)
     assert outcome.success
-    assert outcome.originator_conversation_id == "p-1"
-    assert outcome.conversation_id == ack.conversation_id
+    assert outcome.idempotency_key == "p-1"
+    assert outcome.provider_reference == ack.provider_reference
     assert outcome.amount_minor == 5000
-    assert outcome.transaction_id and len(outcome.transaction_id) == 10
+    assert outcome.receipt and len(outcome.receipt) == 10
     assert outcome.completed_at == NOW
     assert outcome.recipient_phone == "254711000111"
 
@@ -85,41 +85,41 @@ def test_sandbox_result_has_the_shape_of_daraja_sample(sandbox, outbox):
 def test_magic_phones_fail_with_documented_codes(phone, code, sandbox, outbox):
     sandbox.submit(request(phone))
     ((kind, body, _),) = outbox.sent
-    outcome = sandbox.parse_result(body)
+    outcome = sandbox.parse_callback(CallbackKind.RESULT, body)
     assert kind is CallbackKind.RESULT
     assert outcome.status is ResultStatus.FAILED
-    assert outcome.result_code == code
+    assert outcome.code == code
 
 
 def test_timeout_phone_times_out_then_a_status_query_finds_it_paid(sandbox, outbox):
     sandbox.submit(request("+254700000004", "p-t"))
     ((kind, body, _),) = outbox.sent
     assert kind is CallbackKind.TIMEOUT
-    assert sandbox.parse_timeout(body).status is ResultStatus.UNKNOWN
+    assert sandbox.parse_callback(CallbackKind.TIMEOUT, body).status is ResultStatus.UNKNOWN
 
-    ack = sandbox.query_status(originator_conversation_id="p-t")
+    ack = sandbox.query_status(idempotency_key="p-t")
     kind, body, _ = outbox.sent[1]
-    assert kind is CallbackKind.STATUS_RESULT
-    status = sandbox.parse_status_result(body)
-    assert status.originator_conversation_id == ack.originator_conversation_id
-    assert status.payout_originator_conversation_id == "p-t"
-    assert status.payout_status is ResultStatus.SUCCESS
+    assert kind is CallbackKind.STATUS
+    status = sandbox.parse_callback(CallbackKind.STATUS, body)
+    assert status.query_id == ack.query_id
+    assert status.idempotency_key == "p-t"
+    assert status.status is ResultStatus.SUCCESS
 
 
 def test_silent_phone_sends_nothing_until_a_status_query_finds_it_paid(sandbox, outbox):
     sandbox.submit(request("+254700000005", "p-s"))
     assert outbox.sent == []
-    sandbox.query_status(originator_conversation_id="p-s")
-    status = sandbox.parse_status_result(outbox.sent[0][1])
-    assert status.payout_status is ResultStatus.SUCCESS
+    sandbox.query_status(idempotency_key="p-s")
+    status = sandbox.parse_callback(CallbackKind.STATUS, outbox.sent[0][1])
+    assert status.status is ResultStatus.SUCCESS
 
 
 def test_a_failed_or_unknown_payment_is_not_proven_paid_by_a_status_query(sandbox, outbox):
     sandbox.submit(request("+254700000001", "p-f"))
     for payout_id in ("p-f", "never-sent"):
-        sandbox.query_status(originator_conversation_id=payout_id)
-        status = sandbox.parse_status_result(outbox.sent[-1][1])
-        assert status.payout_status is ResultStatus.UNKNOWN
+        sandbox.query_status(idempotency_key=payout_id)
+        status = sandbox.parse_callback(CallbackKind.STATUS, outbox.sent[-1][1])
+        assert status.status is ResultStatus.UNKNOWN
 
 
 def test_sandbox_refuses_a_reused_payout_id_like_daraja(sandbox):
@@ -137,18 +137,18 @@ def test_sandbox_applies_daraja_limits(sandbox, outbox):
 
 def test_balance_drops_by_what_was_paid(sandbox, outbox):
     sandbox.submit(request())
-    sandbox.account_balance()
+    sandbox.query_balance()
     kind, body, _ = outbox.sent[-1]
-    assert kind is CallbackKind.BALANCE_RESULT
-    utility = sandbox.parse_balance_result(body).account("Utility")
+    assert kind is CallbackKind.BALANCE
+    utility = sandbox.parse_callback(CallbackKind.BALANCE, body).account("Utility")
     assert utility is not None and utility.available_minor == 100_000_000 - 5000
 
 
 def test_failed_payments_do_not_reduce_the_balance(outbox):
     sandbox = SandboxProvider(outbox, utility_balance_minor=12_345)
     sandbox.submit(request("+254700000002"))
-    sandbox.account_balance()
-    utility = sandbox.parse_balance_result(outbox.sent[-1][1]).account("Utility")
+    sandbox.query_balance()
+    utility = sandbox.parse_callback(CallbackKind.BALANCE, outbox.sent[-1][1]).account("Utility")
     assert utility is not None and utility.amounts_minor[:2] == (12_345, 12_345)
 
 
@@ -161,11 +161,13 @@ def test_a_shared_store_lets_another_process_find_and_refuse_a_payment(outbox: O
     first.submit(request(phone="+254700000005", payout_id="p-shared"))
     with pytest.raises(DuplicateSubmission):
         other.submit(request(payout_id="p-shared"))
-    other.query_status(originator_conversation_id="p-shared")
+    other.query_status(idempotency_key="p-shared")
     kind, body, _ = outbox.sent[-1]
-    outcome = other.parse_status_result(body)
-    assert kind is CallbackKind.STATUS_RESULT
-    assert outcome.payout_status is ResultStatus.SUCCESS
-    assert outcome.payout_originator_conversation_id == "p-shared"
-    other.query_status(transaction_id=outcome.receipt)
-    assert other.parse_status_result(outbox.sent[-1][1]).payout_status is ResultStatus.SUCCESS
+    outcome = other.parse_callback(CallbackKind.STATUS, body)
+    assert kind is CallbackKind.STATUS
+    assert outcome.status is ResultStatus.SUCCESS
+    assert outcome.idempotency_key == "p-shared"
+    other.query_status(receipt=outcome.receipt)
+    assert (
+        other.parse_callback(CallbackKind.STATUS, outbox.sent[-1][1]).status is ResultStatus.SUCCESS
+    )

@@ -10,9 +10,10 @@ from core.kvstore import MemoryStore
 from ledger.models import LedgerTransaction
 from payouts.errors import WithdrawalRefused
 from payouts.models import Payout, PayoutStatus
-from payouts.services import WithdrawalLimits, pin_locked, request_withdrawal
+from payouts.withdrawals import WithdrawalLimits, request_withdrawal
 from tests.conftest import RecordingJobQueue
 from tests.payouts.factories import PIN, earn, make_worker, wallet_balance
+from workers.services import pin_locked
 
 LIMITS = WithdrawalLimits(minimum=1_000, maximum=50_000, daily_cap=60_000)
 
@@ -43,7 +44,7 @@ def test_a_withdrawal_writes_the_payout_and_the_hold_and_queues_the_job_after_co
     earn(session, worker.id, 7_550)
     payout = withdraw(session, worker.id, 5_000)
     assert payout.status is PayoutStatus.REQUESTED
-    assert payout.originator_id.startswith(f"kazi-payout-{payout.id}-")
+    assert payout.idempotency_key.startswith(f"kazi-payout-{payout.id}-")
     hold = session.scalars(
         select(LedgerTransaction).where(LedgerTransaction.reference == f"payout:{payout.id}:hold")
     ).one()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from core.jobs import pending_jobs
 from core.runtime import current
 from workers.models import Worker
+from workers.notify import notice_text
 
 FLAKY_ATTEMPTS: dict[str, int] = {}
 
@@ -25,3 +28,12 @@ def fail_then_succeed(key: str, failures: int) -> None:
     if attempt <= failures:
         raise RuntimeError(f"attempt {attempt} fails on purpose")
     runtime.store.set(key, b"done")
+
+
+def queued_notices(session: Session, worker_id: int, language: str = "en") -> list[str]:
+    """The notices ``workers.jobs.notify`` will send this worker once the session commits."""
+    return [
+        notice_text(spec.args[1], language, spec.args[2])
+        for spec in pending_jobs(session)
+        if spec.func == "workers.jobs.notify" and spec.args[0] == worker_id
+    ]

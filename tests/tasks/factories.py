@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from core.money import Money
 from tasks.models import Project, Requester, TaskType
-from tasks.services import ProjectSpec, TaskSpec, add_tasks, create_project, create_requester
+from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
+from tasks.requesters import create_requester
 from workers.models import Worker
 
 _phones = itertools.count(1)

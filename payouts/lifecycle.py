@@ -21,7 +21,7 @@ from core.money import Money
 from ledger import services as ledger
 from payouts.errors import IllegalTransition
 from payouts.models import Payout, PayoutStatus
-from payouts.providers.base import PayoutOutcome, ResultStatus, StatusOutcome, SubmitAck
+from payouts.providers.base import PaymentResult, ResultStatus, StatusAnswer, SubmitAck
 from payouts.receipts import send_receipt
 
 log = logging.getLogger("kazi.payouts")
@@ -54,15 +54,15 @@ def lock_payout(session: Session, payout_id: int) -> Payout | None:
     return lock_row(session, Payout, payout_id)
 
 
-def lock_by_originator(session: Session, originator_id: str) -> Payout | None:
-    """The payout with this provider idempotency key, locked; None for an unknown id."""
-    payout_id = session.scalar(select(Payout.id).where(Payout.originator_id == originator_id))
+def lock_by_key(session: Session, idempotency_key: str) -> Payout | None:
+    """The payout with this idempotency key, locked; None for a key we never issued."""
+    payout_id = session.scalar(select(Payout.id).where(Payout.idempotency_key == idempotency_key))
     return None if payout_id is None else lock_payout(session, payout_id)
 
 
 def record_ack(session: Session, payout: Payout, ack: SubmitAck) -> None:
     """The provider accepted the payment; its result will come by callback."""
-    payout.conversation_id = payout.conversation_id or ack.conversation_id
+    payout.provider_reference = payout.provider_reference or ack.provider_reference
     payout.submitted_at = payout.submitted_at or utcnow()
     if payout.status is S.REQUESTED:
         move(payout, S.SUBMITTED)
@@ -86,7 +86,6 @@ def settle(
     payout: Payout,
     *,
     receipt: str | None,
-    sms_provider: str | None,
     recipient_name: str | None = None,
     completed_at: datetime | None = None,
 ) -> bool:
@@ -96,20 +95,18 @@ def settle(
     payout.receipt = receipt
     payout.recipient_name = recipient_name or payout.recipient_name
     payout.completed_at = completed_at or utcnow()
-    _finish(session, payout, S.SETTLED, sms_provider)
+    _finish(session, payout, S.SETTLED)
     return True
 
 
-def fail(
-    session: Session, payout: Payout, *, code: str, description: str, sms_provider: str | None
-) -> bool:
+def fail(session: Session, payout: Payout, *, code: str, description: str) -> bool:
     """The payout definitely did not pay: return the hold once, tell the worker."""
     if not _may_finish(payout, S.FAILED):
         return False
     payout.result_code = code[:20]
     payout.result_description = description[:1000]
     payout.completed_at = utcnow()
-    _finish(session, payout, S.FAILED, sms_provider)
+    _finish(session, payout, S.FAILED)
     return True
 
 
@@ -129,69 +126,56 @@ def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
     return True
 
 
-def _finish(session: Session, payout: Payout, to: PayoutStatus, sms_provider: str | None) -> None:
+def _finish(session: Session, payout: Payout, to: PayoutStatus) -> None:
     move(payout, to)
     leg = ledger.settle_payout if to is S.SETTLED else ledger.release_payout
     leg(session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout))
-    if sms_provider:
-        send_receipt(session, payout, sms_provider=sms_provider)
+    send_receipt(session, payout)
 
 
-def apply_outcome(
-    session: Session, payout: Payout, outcome: PayoutOutcome, *, sms_provider: str | None
-) -> bool:
-    """Apply a result or timeout callback; True when a status query is now needed."""
-    payout.conversation_id = payout.conversation_id or outcome.conversation_id or None
-    if outcome.status is ResultStatus.SUCCESS:
-        _check_amount(payout, outcome.amount_minor)
+def apply_result(session: Session, payout: Payout, result: PaymentResult) -> bool:
+    """Apply a payment's result (or its timeout); True when a status query is now needed."""
+    payout.provider_reference = payout.provider_reference or result.provider_reference or None
+    if result.status is ResultStatus.SUCCESS:
+        _check_amount(payout, result.amount_minor)
         if settle(
             session,
             payout,
-            receipt=outcome.transaction_id,
-            sms_provider=sms_provider,
-            recipient_name=outcome.recipient_name,
-            completed_at=outcome.completed_at,
+            receipt=result.receipt,
+            recipient_name=result.recipient_name,
+            completed_at=result.completed_at,
         ):
-            payout.result_code = outcome.result_code
-            payout.result_description = outcome.result_description
+            payout.result_code = result.code
+            payout.result_description = result.description
         return False
-    if outcome.status is ResultStatus.FAILED:
-        fail(
-            session,
-            payout,
-            code=outcome.result_code,
-            description=outcome.result_description,
-            sms_provider=sms_provider,
-        )
+    if result.status is ResultStatus.FAILED:
+        fail(session, payout, code=result.code, description=result.description)
         return False
-    why = "queue timeout" if outcome.is_queue_timeout else f"result {outcome.result_code}"
-    return mark_unknown(payout, f"{why}: {outcome.result_description}")
+    why = "queue timeout" if result.timed_out else f"result {result.code}"
+    return mark_unknown(payout, f"{why}: {result.description}")
 
 
-def apply_status(
-    session: Session, payout: Payout, outcome: StatusOutcome, *, sms_provider: str | None
-) -> bool:
-    """Apply a Transaction Status answer; True when it proved the payout paid."""
-    if outcome.payout_status is not ResultStatus.SUCCESS:
+def apply_status(session: Session, payout: Payout, answer: StatusAnswer) -> bool:
+    """Apply a status query's answer; True when it proved the payout paid."""
+    if answer.status is not ResultStatus.SUCCESS:
         # Only "Completed" proves anything; any other answer (not found, Failed, an
         # undocumented status) leaves the money on hold for the next query or an operator.
         log.warning(
             "payout %s: status query says %s %s (%s); still %s",
             payout.id,
-            outcome.result_code,
-            outcome.transaction_status,
-            outcome.result_description,
+            answer.code,
+            answer.provider_status,
+            answer.description,
             payout.status,
         )
         return False
-    _check_amount(payout, outcome.amount_minor)
+    _check_amount(payout, answer.amount_minor)
     return settle(
         session,
         payout,
-        receipt=outcome.receipt,
-        sms_provider=sms_provider,
-        recipient_name=outcome.credit_party_name,
-        completed_at=outcome.finalised_at,
+        receipt=answer.receipt,
+        recipient_name=answer.recipient_name,
+        completed_at=answer.finalised_at,
     )
 
 

@@ -22,17 +22,16 @@ from core.errors import Conflict, NotFound
 from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.money import MINOR_UNITS, Money
-from core.secrets import check_password
 from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
+from payouts.lifecycle import MISMATCH, lock_payout
 from payouts.models import Payout, PayoutStatus
-from payouts.outcomes import MISMATCH, lock_payout
-from workers.models import Worker, WorkerStatus
+from workers import services as workers
+from workers.errors import PinRefused
+from workers.models import Worker
 
 #: M-Pesa pays Kenyan shillings; other rails will bring their own currency.
 PAYOUT_CURRENCY = "KES"
-#: Wrong PINs in a row that pause a worker's withdrawals.
-PIN_ATTEMPTS = 3
 #: The provider call is retried by rq only when nothing reached the provider.
 SUBMIT_RETRY = Retry(max=3, interval=[10, 60, 300])
 
@@ -66,7 +65,7 @@ def request_withdrawal(
 ) -> Payout:
     """Record a withdrawal (default: the whole balance in whole shillings) and its hold."""
     worker = session.get_one(Worker, worker_id)
-    if worker.status is WorkerStatus.BLOCKED:
+    if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     check_pin(store, worker, pin, lock_minutes=pin_lock_minutes)
     # Locked before reading anything about money: a concurrent withdrawal by the same
@@ -99,7 +98,7 @@ def _new_payout(
     session.flush()
     # Random suffix: a restored or re-created database reuses ids, and the provider
     # remembers old ones (a reused id would be "found paid" by a status query).
-    payout.originator_id = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
+    payout.idempotency_key = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
     ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
     queue_submit(session, payout.id)
     return payout
@@ -127,7 +126,7 @@ def retry_failed_payout(
     if session.scalar(select(Payout.id).where(Payout.retry_of_id == payout_id)) is not None:
         raise Conflict(f"payout {payout_id} was already retried")
     worker = session.get_one(Worker, failed.worker_id)
-    if worker.status is WorkerStatus.BLOCKED:
+    if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     wallet = ledger.lock_wallet(session, worker.id, failed.currency)
     available = ledger.balance(session, wallet).amount
@@ -148,31 +147,12 @@ def queue_submit(session: Session, payout_id: int) -> None:
 
 
 def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: float) -> None:
-    """Refuse a wrong PIN; the third wrong one in a row locks withdrawals for a while.
-
-    The count lives in the shared store with the lock's expiry, so every web and
-    worker process sees it and the lock lifts by itself.
-    """
-    key = f"payouts:pin-failures:{worker.id}"
-    failures = int(store.get(key) or 0)
-    if failures >= PIN_ATTEMPTS:
-        raise WithdrawalRefused("pin_locked", "too many wrong PINs; try again later")
-    if not worker.pin_hash:
-        raise WithdrawalRefused("no_pin", "set a PIN before withdrawing")
-    if check_password(worker.pin_hash, pin):
-        store.delete(key)
-        return
-    failures = store.incr(key, ttl_seconds=lock_minutes * 60)
-    if failures >= PIN_ATTEMPTS:
-        # The lock runs from the third failure, not from the first.
-        store.set(key, str(failures).encode(), ttl_seconds=lock_minutes * 60)
-        raise WithdrawalRefused("pin_locked", "too many wrong PINs; try again later")
-    raise WithdrawalRefused("wrong_pin", "wrong PIN", attempts_left=PIN_ATTEMPTS - failures)
-
-
-def pin_locked(store: KeyValueStore, worker_id: int) -> bool:
-    """True while a worker's withdrawals are locked by wrong PINs (for menus to say so)."""
-    return int(store.get(f"payouts:pin-failures:{worker_id}") or 0) >= PIN_ATTEMPTS
+    """The worker's PIN check (``workers.services``), its refusal worded as a withdrawal's."""
+    try:
+        workers.check_pin(store, worker, pin, lock_minutes=lock_minutes)
+    except PinRefused as refused:
+        details = {"attempts_left": refused.attempts_left} if refused.reason == "wrong_pin" else {}
+        raise WithdrawalRefused(refused.reason, refused.message, **details) from None
 
 
 def _check_amount(amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits):

@@ -1,4 +1,4 @@
-"""The qualification quiz: a few gold tasks a new worker answers before real work.
+"""Qualification: the quiz of a few gold tasks a new worker answers before real work.
 
 Decision (the issue leaves it open): the quiz asks up to ``QUIZ_SIZE`` gold tasks of
 active projects open to the worker (their language and country), one at a time, in
@@ -25,8 +25,9 @@ from core.kvstore import KeyValueStore
 from tasks.answers import normalise_answer
 from tasks.errors import InvalidAnswer
 from tasks.models import Project, ProjectStatus, Task, TaskType
-from tasks.services import answer_spec
+from tasks.projects import answer_spec
 from tasks.submission import is_correct
+from workers import services as workers
 from workers.models import Worker
 
 QUIZ_SIZE = 3
@@ -68,7 +69,7 @@ def next_question(
     session: Session, store: KeyValueStore, worker: Worker, now: datetime
 ) -> dict[str, Any]:
     """A ``get_task`` result for the quiz: the next gold task, or passed/failed."""
-    if worker.qualified_at is not None:
+    if workers.is_qualified(worker):
         return {"task": None, "reason": "passed"}
     if store.get(_failed_key(worker.id)):
         return {"task": None, "reason": "failed"}
@@ -139,7 +140,7 @@ def _finish(store: KeyValueStore, worker: Worker, progress: QuizProgress, now: d
     needed = math.ceil(len(progress.asked) * QUIZ_PASS / QUIZ_SIZE)
     store.delete(_key(worker.id))
     if progress.correct >= needed:
-        worker.qualified_at = now
+        workers.mark_qualified(worker, now)
         return "passed"
     store.set(_failed_key(worker.id), b"1", ttl_seconds=RETRY_AFTER.total_seconds())
     return "failed"

@@ -1,10 +1,18 @@
-"""Build the process's payout provider from settings: Daraja B2C or the sandbox."""
+"""Payout rails: which provider pays a payout, each built once per process from settings.
+
+``provider_for(runtime, payout)`` is the one place a payout's rail is chosen: today
+every payout goes through the configured rail (``PAYOUT_PROVIDER``: ``daraja`` for
+M-Pesa B2C or the ``sandbox``). A new rail is one adapter module under
+``payouts/providers/`` (a class with the ``PayoutProvider`` methods) plus one entry
+in ``_BUILDERS`` below.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import requests
@@ -13,10 +21,11 @@ from config.settings import Settings
 from core.jobs import JobSpec
 from core.runtime import Runtime
 from payouts.errors import PayoutConfigError
-from payouts.providers.base import PayoutProvider
+from payouts.models import Payout
+from payouts.providers.base import CallbackKind, PayoutProvider
 from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_url
 from payouts.providers.daraja_auth import resolve_security_credential
-from payouts.providers.sandbox import CallbackKind, SandboxProvider
+from payouts.providers.sandbox import SandboxProvider
 
 _build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
@@ -54,30 +63,58 @@ def daraja_config(settings: Settings, query_kind: str = "status") -> DarajaConfi
     )
 
 
-def payout_provider(runtime: Runtime, *, purpose: str = "payments") -> PayoutProvider:
-    """The process's provider (built once); ``purpose="balance"`` for balance queries."""
-    if runtime.settings.payout_provider == "sandbox":
+def provider_for(runtime: Runtime, payout: Payout) -> PayoutProvider:
+    """The rail that pays this payout (and answers for it): today always the configured one."""
+    return configured_provider(runtime)
+
+
+def configured_provider(runtime: Runtime) -> PayoutProvider:
+    """The rail new payouts go to, and whose callbacks the payout webhooks receive."""
+    return provider_named(runtime, runtime.settings.payout_provider)
+
+
+def balance_provider(runtime: Runtime) -> PayoutProvider:
+    """The configured rail, set up to ask for the float (its answers come back as such)."""
+    return provider_named(runtime, runtime.settings.payout_provider, purpose="balance")
+
+
+def provider_named(runtime: Runtime, name: str, *, purpose: str = "payments") -> PayoutProvider:
+    """The process's provider of this name, built once; ``purpose="balance"`` for the float."""
+    if name == "sandbox":
         # One sandbox per process: its memory of payments answers the status queries.
         purpose = "payments"
-    key = f"payout_provider:{purpose}"
+    key = f"payout_provider:{name}:{purpose}"
     with _build_lock:  # web threads and the job thread may ask at once
         provider = runtime.extras.get(key)
         if provider is None:
-            provider = _build(runtime.settings, runtime, purpose)
+            builder = _BUILDERS.get(name)
+            if builder is None:
+                raise PayoutConfigError(f"PAYOUT_PROVIDER: no payout rail named {name!r}")
+            provider = builder(runtime, purpose)
             runtime.extras[key] = provider
-    return provider
+    return cast(PayoutProvider, provider)
 
 
-def _build(settings: Settings, runtime: Runtime, purpose: str) -> PayoutProvider:
-    if settings.payout_provider == "sandbox":
-        return SandboxProvider(
-            _sandbox_deliver(runtime),
-            delay_seconds=settings.payout_sandbox_delay_seconds,
-            store=runtime.store,
-        )
-    config = daraja_config(settings, "balance" if purpose == "balance" else "status")
+def _build_sandbox(runtime: Runtime, purpose: str) -> PayoutProvider:
+    settings = runtime.settings
+    return SandboxProvider(
+        _sandbox_deliver(runtime),
+        delay_seconds=settings.payout_sandbox_delay_seconds,
+        store=runtime.store,
+    )
+
+
+def _build_daraja(runtime: Runtime, purpose: str) -> PayoutProvider:
+    config = daraja_config(runtime.settings, "balance" if purpose == "balance" else "status")
     # The token lives in the runtime's shared store (Redis in production): one per app.
     return DarajaClient(config, requests.Session(), runtime.store)
+
+
+#: Every rail by the name PAYOUT_PROVIDER (and a payout's ``provider``) gives it.
+_BUILDERS: dict[str, Callable[[Runtime, str], PayoutProvider]] = {
+    "sandbox": _build_sandbox,
+    "daraja": _build_daraja,
+}
 
 
 def _sandbox_deliver(runtime: Runtime) -> Any:

@@ -1,13 +1,17 @@
-"""Carrying out the flow engine's intents with Kazi's real services, inside the hop's transaction.
+"""The intent host: the flow engine's intents carried out with the domains' services, in the hop's
+transaction. The gateway's conversation driver (``gateway.conversation``) runs it; the
+wiring package installs it, so the gateway never imports tasks or payouts.
 
 Intent (flows.intents) → service → result shape the engine routes on:
 
 =================  ===========================================  ===============================
 get_task           tasks.assignment.get_next_task               {"task": {...}} | {"task": None,
-                   (qualification: gateway.quiz.next_question)   "reason": "none_available" |
+                   (qualification: tasks.qualification.          "reason": "none_available" |
+                   next_question)
                                                                  "passed" | "failed"}
 submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None}
-                   (qualification: gateway.quiz.answer_question) NoReservation/ReservationExpired
+                   (qualification: tasks.qualification.          NoReservation/ReservationExpired
+                   answer_question)
                                                                  → {"ok": False, "reason":
                                                                  "expired"}; InvalidAnswer →
                                                                  {"ok": False, "reason": <why>}
@@ -15,20 +19,19 @@ skip_task          tasks.assignment.skip_task                   {"ok": bool}
 get_earnings       tasks.reports.worker_earnings                {"ok", "balance", "today_tasks",
                                                                  "today_earned", "hourly",
                                                                  "accuracy"}
-verify_pin         payouts.services.check_pin                   {"ok", "attempts_left", "locked"}
-request_payout     payouts.services.request_withdrawal         {"ok": True, "amount"} | {"ok":
+verify_pin         workers.services.check_pin                   {"ok", "attempts_left", "locked"}
+request_payout     payouts.withdrawals.request_withdrawal      {"ok": True, "amount"} | {"ok":
                    (with the PIN verified earlier in this hop)   False, "reason": ...}
-set_pin            core.secrets.hash_password → Worker.pin_hash {"ok": True}
-set_language       Worker.language                              {"ok": bool}
-register_worker    Worker.language (the row exists already:     {"ok": True}
-                   the gateway creates it on first contact)
-record_consent     Worker.consented_at                          {"ok": True}
-send_sms           gateway.outbound.send_sms (queued; sent      (fire and forget)
-                   after the hop commits)
+set_pin            workers.services.set_pin                     {"ok": True}
+set_language       workers.services.set_language                {"ok": bool}
+register_worker    workers.services.set_language (the worker    {"ok": True}
+                   exists already: created on first contact)
+record_consent     workers.services.record_consent              {"ok": True}
 =================  ===========================================  ===============================
 
-A worker is *registered* once consent and PIN are recorded (``registered_at``), and
-*qualified* once the quiz is passed (``qualified_at``). PINs reach this module only
+Fire-and-forget ``send_sms`` intents are the gateway's own (``gateway.conversation``).
+A worker is *registered* once consent and PIN are recorded, and *qualified* once the
+quiz is passed (``workers.services``). PINs reach this module only
 inside one hop and are kept in memory for that hop alone (``request_payout`` follows
 ``verify_pin`` without a screen in between).
 """
@@ -44,24 +47,17 @@ from sqlalchemy.orm import Session
 
 from core.money import Money
 from core.runtime import Runtime
-from core.secrets import hash_password
 from flows import Context
 from flows import intents as fi
-from flows.i18n import LANGUAGES
-from gateway import quiz
-from gateway.outbound import send_sms
 from payouts.errors import WithdrawalRefused
-from payouts.services import (
-    PAYOUT_CURRENCY,
-    PIN_ATTEMPTS,
-    WithdrawalLimits,
-    check_pin,
-    request_withdrawal,
-)
+from payouts.withdrawals import PAYOUT_CURRENCY, WithdrawalLimits, request_withdrawal
+from tasks import qualification
 from tasks.assignment import TaskView, get_next_task, skip_task
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.reports import worker_earnings
 from tasks.submission import submit_answer
+from workers import services as workers
+from workers.errors import PinRefused
 from workers.models import Worker
 
 log = logging.getLogger("kazi.flows.host")
@@ -85,11 +81,11 @@ def worker_context(worker: Worker, *, channel: str, runtime: Runtime) -> Context
     """What the engine knows about this worker on this channel."""
     return Context(
         channel=channel,
-        language=worker.language if worker.language in LANGUAGES else "en",
-        registered=worker.registered_at is not None and worker.pin_hash is not None,
-        qualified=worker.qualified_at is not None,
+        language=workers.speaks(worker),
+        registered=workers.is_registered(worker),
+        qualified=workers.is_qualified(worker),
         # M-Pesa (KES) is the only payout rail: balances and withdrawals are in its currency
-        # whatever the worker's country (tasks.reports.COUNTRY_CURRENCY is for wage floors).
+        # whatever the worker's country (core.money.COUNTRY_CURRENCY is for wage floors).
         currency=PAYOUT_CURRENCY,
         ussd_code=runtime.settings.ussd_service_code,
     )
@@ -116,22 +112,12 @@ class IntentHost:
         handler = getattr(self, f"_do_{intent.kind}")
         return handler(intent)
 
-    def send(self, intent: fi.SendSms) -> None:
-        """Queue a fire-and-forget SMS; the job runs only after the hop commits."""
-        send_sms(
-            self.session,
-            phone=self.worker.msisdn,
-            body=intent.text,
-            provider=self.runtime.settings.sms_provider,
-            worker_id=self.worker.id,
-        )
-
     # -- tasks ----------------------------------------------------------------------
 
     def _do_get_task(self, intent: fi.GetTask) -> dict[str, Any]:
         store = self.runtime.store
         if intent.qualification:
-            return quiz.next_question(self.session, store, self.worker, self.now)
+            return qualification.next_question(self.session, store, self.worker, self.now)
         # get_next_task hands back the reservation the worker holds, so a resumed
         # task_id needs no special case; a lapsed one simply yields another task.
         view = get_next_task(self.session, self.worker, self.now)
@@ -143,7 +129,7 @@ class IntentHost:
     def _do_submit_answer(self, intent: fi.SubmitAnswer) -> dict[str, Any]:
         if intent.qualification:
             store = self.runtime.store
-            return quiz.answer_question(
+            return qualification.answer_question(
                 self.session, store, self.worker, intent.task_id, intent.answer
             )
         # The engine sends the option's label (single choice) or "yes"/"no": both are
@@ -181,13 +167,13 @@ class IntentHost:
     def _do_verify_pin(self, intent: fi.VerifyPin) -> dict[str, Any]:
         minutes = self.runtime.settings.payout_pin_lock_minutes
         try:
-            check_pin(self.runtime.store, self.worker, intent.pin, lock_minutes=minutes)
-        except WithdrawalRefused as exc:
-            locked = exc.reason in ("pin_locked", "no_pin")
-            left = 0 if locked else int(exc.details[0].get("attempts_left", 0))
+            workers.check_pin(self.runtime.store, self.worker, intent.pin, lock_minutes=minutes)
+        except PinRefused as refused:
+            locked = refused.reason in ("pin_locked", "no_pin")
+            left = 0 if locked else refused.attempts_left
             return {"ok": False, "attempts_left": left, "locked": locked}
         self.verified_pin = intent.pin
-        return {"ok": True, "attempts_left": PIN_ATTEMPTS, "locked": False}
+        return {"ok": True, "attempts_left": workers.PIN_ATTEMPTS, "locked": False}
 
     def _do_request_payout(self, intent: fi.RequestPayout) -> dict[str, Any]:
         if self.verified_pin is None:
@@ -225,26 +211,18 @@ class IntentHost:
     # -- the worker's record ----------------------------------------------------------
 
     def _do_set_pin(self, intent: fi.SetPin) -> dict[str, Any]:
-        self.worker.pin_hash = hash_password(intent.pin)
-        if self.worker.consented_at is not None:
-            self.worker.registered_at = self.worker.registered_at or self.now
+        workers.set_pin(self.worker, intent.pin, self.now)
         return {"ok": True}
 
     def _do_set_language(self, intent: fi.SetLanguage) -> dict[str, Any]:
-        if intent.language not in LANGUAGES:
-            return {"ok": False}
-        self.worker.language = intent.language
-        return {"ok": True}
+        return {"ok": workers.set_language(self.worker, intent.language)}
 
     def _do_register_worker(self, intent: fi.RegisterWorker) -> dict[str, Any]:
-        if intent.language in LANGUAGES:
-            self.worker.language = intent.language
+        workers.set_language(self.worker, intent.language)  # an unknown one keeps the default
         return {"ok": True}
 
     def _do_record_consent(self, intent: fi.RecordConsent) -> dict[str, Any]:
-        self.worker.consented_at = self.now if intent.accepted else None
-        if not intent.accepted:
-            self.worker.registered_at = None
+        workers.record_consent(self.worker, intent.accepted, self.now)
         return {"ok": True}
 
 

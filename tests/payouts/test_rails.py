@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from payouts.errors import PayoutConfigError
-from payouts.wiring import daraja_config
+from payouts.rails import daraja_config
 from tests.conftest import make_settings
 
 DARAJA = dict(

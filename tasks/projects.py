@@ -1,4 +1,4 @@
-"""Use cases of the tasks domain: requesters, projects and their tasks.
+"""Projects and their tasks: create, fund, add tasks, pause, resume, close.
 
 Services take a SQLAlchemy ``Session`` and never commit: the caller (a view, a job,
 the CLI) owns the transaction.
@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, NotFound
 from core.medium import ussd_length
 from core.money import Money
-from core.secrets import hash_api_key, issue_api_key
 from ledger import services as ledger
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec
@@ -56,32 +55,6 @@ class TaskSpec:
     text: str
     external_id: str | None = None
     gold_answer: str | None = None
-
-
-def create_requester(session: Session, name: str) -> tuple[Requester, str]:
-    """Create a requester and return it with its API key (shown once, stored hashed)."""
-    issued = issue_api_key()
-    requester = Requester(name=name, api_key_hash=issued.hash, api_key_prefix=issued.prefix)
-    session.add(requester)
-    session.flush()
-    return requester, issued.key
-
-
-def rotate_api_key(session: Session, requester: Requester) -> str:
-    """Replace a requester's API key; the old one stops working at commit."""
-    issued = issue_api_key()
-    requester.api_key_hash = issued.hash
-    requester.api_key_prefix = issued.prefix
-    session.flush()
-    return issued.key
-
-
-def requester_for_key(session: Session, key: str) -> Requester | None:
-    """The active requester owning this API key, if any."""
-    stmt = select(Requester).where(
-        Requester.api_key_hash == hash_api_key(key), Requester.active.is_(True)
-    )
-    return session.scalars(stmt).one_or_none()
 
 
 def create_project(session: Session, requester: Requester, spec: ProjectSpec) -> Project:

@@ -1,14 +1,21 @@
 """Decode Daraja's asynchronous callbacks (B2C result, queue timeout, status, balance).
 
 Pure functions over the JSON body, shared by the real Daraja client and the local
-sandbox, so a demo payout goes through exactly the code path of a real one. Every
-malformed body raises ``BadCallback`` naming the field, so the webhook can store the
-raw event and answer without guessing about money.
+sandbox, so a demo payout goes through exactly the code path of a real one. They map
+Daraja's vocabulary to Kazi's: ``OriginatorConversationID`` is our idempotency key,
+``ConversationID`` the provider reference, ``TransactionID``/``TransactionReceipt`` the
+M-Pesa receipt. Every malformed body raises ``BadCallback`` naming the field, so the
+webhook can store the raw event and answer without guessing about money.
+
+Result codes and field names: Safaricom's Daraja documentation for B2C, Transaction
+Status and Account Balance (https://developer.safaricom.co.ke/APIs), with the
+corroborated codes noted below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,11 +23,13 @@ from typing import Any
 from payouts.errors import BadCallback
 from payouts.providers.base import (
     AccountBalance,
-    BalanceOutcome,
-    PayoutOutcome,
+    BalanceAnswer,
+    CallbackKind,
+    PaymentResult,
+    ProviderEvent,
+    QueryTimedOut,
     ResultStatus,
-    StatusOutcome,
-    classify_result_code,
+    StatusAnswer,
 )
 
 #: M-Pesa timestamps are Kenyan local time (East Africa Time, UTC+3, no DST).
@@ -29,8 +38,64 @@ EAT = timezone(timedelta(hours=3), "EAT")
 CURRENCY = "KES"
 
 
-def parse_b2c_result(body: Mapping[str, Any]) -> PayoutOutcome:
-    """Decode a B2C result callback into a ``PayoutOutcome``."""
+@dataclass(frozen=True)
+class ResultCode:
+    """One row of Daraja's result-code table."""
+
+    status: ResultStatus
+    meaning: str
+
+
+# M-Pesa B2C result codes (Daraja's B2C documentation), keyed by the code as a string
+# because Daraja sends numbers and alphanumerics (SFC_IC0003) in the same field.
+MPESA_RESULT_CODES: Mapping[str, ResultCode] = {
+    "0": ResultCode(ResultStatus.SUCCESS, "processed successfully"),
+    "1": ResultCode(ResultStatus.FAILED, "insufficient balance in the B2C utility account"),
+    "2": ResultCode(ResultStatus.FAILED, "below the minimum amount"),
+    "3": ResultCode(ResultStatus.FAILED, "above the maximum amount"),
+    "4": ResultCode(ResultStatus.FAILED, "would exceed the customer's daily limit"),
+    "8": ResultCode(ResultStatus.FAILED, "would exceed the customer's maximum balance"),
+    "11": ResultCode(ResultStatus.FAILED, "debit party (B2C account) in an invalid state"),
+    "21": ResultCode(ResultStatus.FAILED, "initiator not allowed (missing B2C initiator role)"),
+    "2001": ResultCode(ResultStatus.FAILED, "initiator information invalid"),
+    "2006": ResultCode(ResultStatus.FAILED, "account status does not allow the transaction"),
+    "2028": ResultCode(ResultStatus.FAILED, "shortcode not permitted for B2C"),
+    "2040": ResultCode(ResultStatus.FAILED, "unregistered recipients not supported"),
+    "8006": ResultCode(ResultStatus.FAILED, "security credential locked"),
+    "SFC_IC0003": ResultCode(ResultStatus.FAILED, "operator or MSISDN does not exist"),
+    # Only corroborated, not in Safaricom's B2C page. A "duplicate detected" may mean
+    # an earlier request paid, and an "internal failure" says nothing about the money,
+    # so both are resolved by a status query rather than returned to the balance.
+    "15": ResultCode(ResultStatus.UNKNOWN, "duplicate detected"),
+    "17": ResultCode(ResultStatus.UNKNOWN, "internal failure"),
+    "20": ResultCode(ResultStatus.FAILED, "unresolved initiator"),
+    "26": ResultCode(ResultStatus.FAILED, "traffic blocking"),
+}
+
+
+def classify_result_code(code: object) -> ResultStatus:
+    """Map an M-Pesa result code to success, failed or unknown (undocumented codes)."""
+    info = MPESA_RESULT_CODES.get(str(code).strip())
+    return info.status if info is not None else ResultStatus.UNKNOWN
+
+
+def parse_callback(kind: CallbackKind, body: Mapping[str, Any]) -> ProviderEvent:
+    """Decode a Daraja-shaped callback of this kind into a Kazi provider event."""
+    if kind is CallbackKind.RESULT:
+        return parse_b2c_result(body)
+    if kind is CallbackKind.TIMEOUT:
+        return parse_queue_timeout(body)
+    if kind is CallbackKind.STATUS:
+        return parse_status_result(body)
+    if kind is CallbackKind.BALANCE:
+        return parse_balance_result(body)
+    # A status or balance query timed out in Daraja's queue: its body (unverified)
+    # carries nothing we act on, so it is recorded as it came and not decoded.
+    return QueryTimedOut(kind)
+
+
+def parse_b2c_result(body: Mapping[str, Any]) -> PaymentResult:
+    """Decode a B2C result callback into a ``PaymentResult``."""
     result = _result(body)
     code = _code(result)
     params = _params(result)
@@ -45,13 +110,13 @@ def parse_b2c_result(body: Mapping[str, Any]) -> PayoutOutcome:
         raise BadCallback("successful result without a receipt", field="TransactionReceipt")
     phone, name = _split_party(params.get("receiverpartypublicname"))
     amount = params.get("transactionamount")
-    return PayoutOutcome(
-        originator_conversation_id=_req_str(result, "OriginatorConversationID"),
-        conversation_id=_req_str(result, "ConversationID"),
-        result_code=code,
-        result_description=_opt_str(result.get("ResultDesc")) or "",
+    return PaymentResult(
+        idempotency_key=_req_str(result, "OriginatorConversationID"),
+        provider_reference=_req_str(result, "ConversationID"),
+        code=code,
+        description=_opt_str(result.get("ResultDesc")) or "",
         status=status,
-        transaction_id=receipt,
+        receipt=receipt,
         amount_minor=_minor(amount, "TransactionAmount") if amount is not None else None,
         currency=CURRENCY if amount is not None else None,
         recipient_phone=phone,
@@ -61,30 +126,29 @@ def parse_b2c_result(body: Mapping[str, Any]) -> PayoutOutcome:
             "%d.%m.%Y %H:%M:%S",
             "TransactionCompletedDateTime",
         ),
-        utility_balance_minor=_opt_minor(params, "B2CUtilityAccountAvailableFunds"),
-        working_balance_minor=_opt_minor(params, "B2CWorkingAccountAvailableFunds"),
+        float_minor=_opt_minor(params, "B2CUtilityAccountAvailableFunds"),
         recipient_registered=_yes_no(params.get("b2crecipientisregisteredcustomer")),
     )
 
 
-def parse_queue_timeout(body: Mapping[str, Any]) -> PayoutOutcome:
+def parse_queue_timeout(body: Mapping[str, Any]) -> PaymentResult:
     """Decode a queue-timeout notice into an UNKNOWN outcome (never a failure)."""
     result = _result(body)
     # The timeout body is unverified and its sample carries ResultCode 1, which in a
     # result callback means "insufficient balance": the code is kept for the record
     # but never classified, because a timed-out request may still be paid later.
-    return PayoutOutcome(
-        originator_conversation_id=_req_str(result, "OriginatorConversationID"),
-        conversation_id=_opt_str(result.get("ConversationID")) or "",
-        result_code=_opt_str(result.get("ResultCode")) or "",
-        result_description=_opt_str(result.get("ResultDesc")) or "",
+    return PaymentResult(
+        idempotency_key=_req_str(result, "OriginatorConversationID"),
+        provider_reference=_opt_str(result.get("ConversationID")) or "",
+        code=_opt_str(result.get("ResultCode")) or "",
+        description=_opt_str(result.get("ResultDesc")) or "",
         status=ResultStatus.UNKNOWN,
-        transaction_id=_opt_str(result.get("TransactionID")),
-        is_queue_timeout=True,
+        receipt=_opt_str(result.get("TransactionID")),
+        timed_out=True,
     )
 
 
-def parse_status_result(body: Mapping[str, Any]) -> StatusOutcome:
+def parse_status_result(body: Mapping[str, Any]) -> StatusAnswer:
     """Decode a Transaction Status result, naming the payout it is about."""
     result = _result(body)
     code = _code(result)
@@ -95,35 +159,35 @@ def parse_status_result(body: Mapping[str, Any]) -> StatusOutcome:
     paid = classify_result_code(code) is ResultStatus.SUCCESS and tx_status == "Completed"
     amount = params.get("amount")
     _phone, credit_name = _split_party(params.get("creditpartyname"))
-    return StatusOutcome(
-        originator_conversation_id=_req_str(result, "OriginatorConversationID"),
-        conversation_id=_req_str(result, "ConversationID"),
-        result_code=code,
-        result_description=_opt_str(result.get("ResultDesc")) or "",
-        payout_status=ResultStatus.SUCCESS if paid else ResultStatus.UNKNOWN,
-        payout_originator_conversation_id=_opt_str(params.get("originatorconversationid")),
-        payout_conversation_id=_opt_str(params.get("conversationid")),
+    return StatusAnswer(
+        query_id=_req_str(result, "OriginatorConversationID"),
+        provider_reference=_req_str(result, "ConversationID"),
+        code=code,
+        description=_opt_str(result.get("ResultDesc")) or "",
+        status=ResultStatus.SUCCESS if paid else ResultStatus.UNKNOWN,
+        idempotency_key=_opt_str(params.get("originatorconversationid")),
+        payment_reference=_opt_str(params.get("conversationid")),
         receipt=_opt_str(params.get("receiptno")),
-        transaction_status=tx_status,
+        provider_status=tx_status,
         amount_minor=_minor(amount, "Amount") if amount is not None else None,
         currency=CURRENCY if amount is not None else None,
-        credit_party_name=credit_name,
+        recipient_name=credit_name,
         initiated_at=_time(params.get("initiatedtime"), "%Y%m%d%H%M%S", "InitiatedTime"),
         finalised_at=_time(params.get("finalisedtime"), "%Y%m%d%H%M%S", "FinalisedTime"),
     )
 
 
-def parse_balance_result(body: Mapping[str, Any]) -> BalanceOutcome:
+def parse_balance_result(body: Mapping[str, Any]) -> BalanceAnswer:
     """Decode an Account Balance result into one line per account."""
     result = _result(body)
     code = _code(result)
     params = _params(result)
     raw = params.get("accountbalance")
-    return BalanceOutcome(
-        originator_conversation_id=_req_str(result, "OriginatorConversationID"),
-        conversation_id=_req_str(result, "ConversationID"),
-        result_code=code,
-        result_description=_opt_str(result.get("ResultDesc")) or "",
+    return BalanceAnswer(
+        query_id=_req_str(result, "OriginatorConversationID"),
+        provider_reference=_req_str(result, "ConversationID"),
+        code=code,
+        description=_opt_str(result.get("ResultDesc")) or "",
         success=code == "0",
         accounts=_accounts(raw) if raw is not None else (),
         completed_at=_time(params.get("bocompletedtime"), "%Y%m%d%H%M%S", "BOCompletedTime"),
@@ -235,25 +299,3 @@ def _accounts(raw: Any) -> tuple[AccountBalance, ...]:
         amounts = tuple(_minor(f, "AccountBalance") for f in fields[2:])
         accounts.append(AccountBalance(fields[0].strip(), fields[1].strip(), amounts))
     return tuple(accounts)
-
-
-class DarajaCallbackParsing:
-    """The ``parse_*`` methods of the payout-provider protocol, shared by every provider
-    whose callbacks are Daraja-shaped (Daraja itself and the sandbox), so both go
-    through exactly the same decoding."""
-
-    def parse_result(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a B2C result callback."""
-        return parse_b2c_result(body)
-
-    def parse_timeout(self, body: Mapping[str, Any]) -> PayoutOutcome:
-        """Decode a queue-timeout callback (always an UNKNOWN outcome)."""
-        return parse_queue_timeout(body)
-
-    def parse_status_result(self, body: Mapping[str, Any]) -> StatusOutcome:
-        """Decode a Transaction Status result callback."""
-        return parse_status_result(body)
-
-    def parse_balance_result(self, body: Mapping[str, Any]) -> BalanceOutcome:
-        """Decode an Account Balance result callback."""
-        return parse_balance_result(body)
