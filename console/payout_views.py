@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.auth import role_required
+from console.blueprint import bp, float_reading, sessions
 from console.forms import ConfirmForm, ResolvePayoutForm
 from console.models import OperatorRole
 from console.services import record_audit
-from console.views import bp, float_reading, sessions
 from core.db import utcnow
 from core.errors import KaziError
 from core.jobs import enqueue

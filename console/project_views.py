@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.auth import role_required
+from console.blueprint import bp, sessions
 from console.forms import ConfirmForm
 from console.models import OperatorRole
 from console.services import record_audit
-from console.views import bp, sessions
 from core.db import utcnow
 from core.errors import KaziError
 from tasks import reports

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from console import logs
 from console import workers as worker_queries
 from console.auth import role_required
+from console.blueprint import bp, sessions
 from console.forms import ReasonForm
 from console.models import OperatorRole
 from console.services import set_worker_blocked
-from console.views import bp, sessions
 from core.errors import KaziError
 from gateway.delivery import DeliveryStatus
 from gateway.models import Direction, Message

@@ -226,6 +226,10 @@ class _Sprint:
     def vars(self) -> dict[str, Any]:
         return self.state["vars"]
 
+    @property
+    def currency(self) -> str:
+        return self.ctx.currency
+
     def t(self, key: str, extra: Mapping[str, Any] | None = None) -> str:
         ctx = {"ussd_code": self.ctx.ussd_code, "terms_url": self.ctx.terms_url}
         values = {**self.vars, **ctx, **(extra or {})}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from flows.definitions import Exit, Node
 from flows.i18n import parse_amount
@@ -17,13 +18,30 @@ from flows.inputs import (
 )
 from flows.render import Screen
 
-if TYPE_CHECKING:
-    from flows.engine import _Sprint
+
+class Sprint(Protocol):
+    """What a screen reads and writes of the sprint showing it (``flows.engine``)."""
+
+    state: dict[str, Any]
+    secrets: dict[str, Any]  # kept for one sprint only, never in the stored state
+
+    @property
+    def vars(self) -> dict[str, Any]: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    def t(self, key: str, extra: Mapping[str, Any] | None = None) -> str: ...
+
+    def resolve(self, ref: Any) -> Any: ...
+
+    def set_var(self, name: str, value: Any) -> None: ...
+
 
 Problem = tuple[str, dict[str, Any]]  # (catalog key, values) shown above the re-prompt
 
 
-def _notices(sprint: _Sprint) -> list[str]:
+def _notices(sprint: Sprint) -> list[str]:
     lines = [sprint.t(key) for key in sprint.state["flash"]]
     if sprint.state.get("error"):
         key, values = sprint.state["error"]
@@ -31,7 +49,7 @@ def _notices(sprint: _Sprint) -> list[str]:
     return lines
 
 
-def task_options(sprint: _Sprint, task: dict[str, Any]) -> list[str]:
+def task_options(sprint: Sprint, task: dict[str, Any]) -> list[str]:
     """The option labels of a task (yes/no tasks get translated labels by default)."""
     if task.get("options"):
         return list(task["options"])
@@ -40,7 +58,7 @@ def task_options(sprint: _Sprint, task: dict[str, Any]) -> list[str]:
     return []
 
 
-def build_screen(sprint: _Sprint, node: Node) -> Screen:
+def build_screen(sprint: Sprint, node: Node) -> Screen:
     """The text, numbered options and footer of a wait node."""
     lines = _notices(sprint)
     options: list[str] = []
@@ -66,7 +84,7 @@ def build_screen(sprint: _Sprint, node: Node) -> Screen:
     return Screen(body="\n".join(lines), options=options, footer=footer)
 
 
-def read_input(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+def read_input(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
     """Where a reply leads, or the problem to show with the re-prompt."""
     if text == "0" and "back" in node.exits:
         return node.exits["back"]
@@ -77,7 +95,7 @@ def read_input(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
     return _read_field(sprint, node, text)
 
 
-def _read_menu(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+def _read_menu(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
     if not node.options:
         return ("error.zero", {})
     choice = parse_int(text)
@@ -89,7 +107,7 @@ def _read_menu(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
     return option.exit
 
 
-def _read_task(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+def _read_task(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
     if text == "0" and "skip" in node.exits:
         return node.exits["skip"]
     if text == "00" and "menu" in node.exits:
@@ -118,7 +136,7 @@ def _read_task(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
     return node.exits["answer"]
 
 
-def _read_field(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
+def _read_field(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
     kind, var = node.attrs["kind"], node.attrs["var"]
     if kind == "text":
         value = clean_text(text)
@@ -149,8 +167,8 @@ def _read_field(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
     return node.exits["next"]
 
 
-def _read_amount(sprint: _Sprint, node: Node, text: str) -> Exit | Problem:
-    currency = sprint.ctx.currency
+def _read_amount(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
+    currency = sprint.currency
     minor = parse_amount(text, currency)
     if not minor:
         return ("error.amount", {})

@@ -10,7 +10,7 @@ from core.medium import count_segments
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
 from gateway.outbound import requeue_stuck, stuck_sending
-from gateway.simulator import SimulatedPhone
+from gateway.simulated_phone import SimulatedPhone
 
 sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
 

@@ -28,7 +28,8 @@ from gateway.errors import (
 from gateway.models import Message
 from gateway.optout import OptIntent, opt_intent
 from gateway.outbound import Claimed, claim, record_failure, record_sent, send_sms
-from gateway.providers.base import SendResult, SmsProvider, build_sms_provider
+from gateway.providers.base import SendResult, SmsProvider
+from gateway.providers.registry import build_sms_provider
 from gateway.ratelimit import RateLimiter
 from workers import services as workers
 from workers.models import Worker

@@ -13,7 +13,7 @@ import console
 from api.views import bp as api_bp
 from config.settings import Settings
 from console.metrics import bp as metrics_bp
-from console.views import bp as console_bp
+from console.routes import bp as console_bp
 from core.errors import KaziError
 from core.runtime import Runtime, build_runtime
 from gateway.conversation import install_host

@@ -14,7 +14,7 @@ from core.money import Money
 from core.secrets import hash_password
 from flows.engine import default_library
 from flows.i18n import format_money
-from gateway.simulator import SimulatedPhone
+from gateway.simulated_phone import SimulatedPhone
 from payouts.models import Payout
 from tests.gateway.web import runtime_of
 from tests.payouts.factories import earn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from gateway.simulator import SimulatedPhone
+from gateway.simulated_phone import SimulatedPhone
 from payouts.models import PayoutStatus
 from payouts.receipts import receipt_text
 from tests.gateway.journeys import (

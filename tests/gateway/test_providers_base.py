@@ -8,8 +8,9 @@ import pytest
 from gateway.delivery import DeliveryStatus
 from gateway.errors import GatewayError, PermanentSendError, ProviderConfigError
 from gateway.providers.africastalking import AfricasTalkingProvider
-from gateway.providers.base import build_sms_provider, parse_cost
+from gateway.providers.base import parse_cost
 from gateway.providers.console import ConsoleProvider
+from gateway.providers.registry import build_sms_provider
 from gateway.providers.twilio import TwilioProvider
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from console import logs
 from console.auth import role_required
+from console.blueprint import bp, sessions
 from console.models import OperatorRole
 from console.services import record_audit
-from console.views import bp, sessions
 from core.db import utcnow
 from core.medium import USSD_MAX_BODY
 from gateway.models import Direction, Message
