@@ -44,6 +44,9 @@ CHROMIUM_ARGS = [
 ]
 #: Each browser wait gives up after this long: a step that takes longer is a failure.
 STEP_MS = 15_000
+#: What waits on background work (a job thread, the sandbox's callback) gives up after:
+#: only an upper bound, generous for a loaded machine; a passing wait ends at once.
+BACKGROUND_S = 60
 #: The demo worker's earlier wages (8 answers at KES 1.50, see ``demo.seed``), in cents.
 DEMO_WAGES = 1200
 
@@ -212,13 +215,16 @@ class Phone:
 
     def inbox_grows(self, before: int) -> None:
         self.page.wait_for_function(  # type: ignore[attr-defined]
-            "n => document.querySelectorAll('#inbox li p').length > n", arg=before
+            "n => document.querySelectorAll('#inbox li p').length > n",
+            arg=before,
+            timeout=BACKGROUND_S * 1000,
         )
 
     def inbox_shows(self, pattern: str) -> None:
         self.page.wait_for_function(  # type: ignore[attr-defined]
             "p => [...document.querySelectorAll('#inbox li p')].some(e => new RegExp(p, 'i').test(e.textContent))",
             arg=pattern,
+            timeout=BACKGROUND_S * 1000,
         )
 
 
@@ -270,7 +276,8 @@ def test_sign_in_charts_and_the_simulator(page: object, served: Served) -> None:
     shot(page, "dashboard")
     page.goto(f"{served.url}/console/payouts")  # type: ignore[attr-defined]
     page.click("text=Ask for the float balance")  # type: ignore[attr-defined]
-    for _ in range(40):  # the sandbox answers by callback after half a second
+    deadline = time.monotonic() + BACKGROUND_S  # the sandbox answers by callback after 0.5 s
+    while time.monotonic() < deadline:
         if "no balance answer yet" not in page.inner_text("#float"):  # type: ignore[attr-defined]
             break
         time.sleep(0.25)
