@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -33,15 +34,19 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
     # The payout's job is run by a forked process instead of the app's runner: the
     # app's runner gets a copy we hold back by stopping it from seeing this payout.
     settings = kazi.runtime.settings
-    payout_id = _payout_without_job(kazi, Scenario(kind="none", reply_delay=5.0))
+    answer = threading.Event()  # never set before the kill: the horse cannot hear back
+    payout_id = _payout_without_job(kazi, Scenario(kind="none", reply_after=answer))
     horse = multiprocessing.get_context("fork").Process(
         target=_run_submit_job, args=(settings, payout_id)
     )
     horse.start()
     # The emulator has the payment (and will pay it) but holds its answer: kill now.
-    wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
-    os.kill(horse.pid, signal.SIGKILL)
-    horse.join(5)
+    try:
+        wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
+        os.kill(horse.pid, signal.SIGKILL)
+        horse.join(5)
+    finally:
+        answer.set()  # the emulator's answer now goes to a dead socket
     assert horse.exitcode == -signal.SIGKILL
     payout = kazi.payout(payout_id)
     assert (payout.status, payout.submit_attempts) == (PayoutStatus.REQUESTED, 1)
