@@ -61,8 +61,8 @@ class CallbackRecorder:
         """Stop the receiver."""
         self._server.stop()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
-        """Wait until at least ``count`` callbacks arrived; return them all."""
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedCallback]:
+        """Wait until at least ``count`` callbacks arrived (an upper bound); return them all."""
         with self._cond:
             self._cond.wait_for(lambda: len(self.received) >= count, timeout=timeout)
             if len(self.received) < count:

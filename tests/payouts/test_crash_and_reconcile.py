@@ -79,7 +79,7 @@ def test_reconcile_resolves_stuck_payouts_and_reports_the_ledger(kazi: Kazi) -> 
     kazi.wait_for(silent, PayoutStatus.SUBMITTED)
     lost = _payout_without_job(kazi, Scenario())
     result = kazi.app.test_cli_runner().invoke(
-        args=["payouts", "reconcile", "--older-than", "0", "--wait", "10"]
+        args=["payouts", "reconcile", "--older-than", "0", "--wait", "30"]
     )
     assert result.exit_code == 0, result.output
     assert "2 payout(s) without an outcome" in result.output
@@ -98,7 +98,7 @@ def test_the_balance_command_reads_the_float_and_alerts_below_the_threshold(
 ) -> None:
     for kazi in build_kazi(committed_url, emulator, payout_float_alert_minor=threshold):
         kazi.wait_for(kazi.withdraw(5_000), PayoutStatus.SETTLED)
-        result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "5"])
+        result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "30"])
         assert result.exit_code == exit_code, result.output
         assert "utility account: KES 228,037 available" in result.output
         assert says in result.output
