@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import psycopg
 import pytest
 from redis import Redis
@@ -35,6 +36,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("KAZI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+# By default Hypothesis fails an example that takes over 200 ms, and calls the test flaky
+# when the rerun is quick: on a loaded machine that is the machine, not the code. Our
+# property tests check behaviour; speed has its own tests (and bench/).
+hypothesis.settings.register_profile("kazi", deadline=None)
+hypothesis.settings.load_profile("kazi")
 
 
 def create_postgres_database(name: str) -> str:

@@ -9,6 +9,7 @@ Debian's ``/usr/bin/chromium`` (``bin/browser`` installs it); screenshots go to
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -21,6 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from demo.seed import DEMO_DATA
+from flows.engine import default_library
+from payouts.receipts import format_amount
 from tests.kazi.test_health import free_port
 from tests.test_serving import kazi_env
 
@@ -40,6 +44,11 @@ CHROMIUM_ARGS = [
 ]
 #: Each browser wait gives up after this long: a step that takes longer is a failure.
 STEP_MS = 15_000
+#: What waits on background work (a job thread, the sandbox's callback) gives up after:
+#: only an upper bound, generous for a loaded machine; a passing wait ends at once.
+BACKGROUND_S = 60
+#: The demo worker's earlier wages (8 answers at KES 1.50, see ``demo.seed``), in cents.
+DEMO_WAGES = 1200
 
 pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="bin/browser installs it")
 
@@ -206,14 +215,42 @@ class Phone:
 
     def inbox_grows(self, before: int) -> None:
         self.page.wait_for_function(  # type: ignore[attr-defined]
-            "n => document.querySelectorAll('#inbox li p').length > n", arg=before
+            "n => document.querySelectorAll('#inbox li p').length > n",
+            arg=before,
+            timeout=BACKGROUND_S * 1000,
         )
 
     def inbox_shows(self, pattern: str) -> None:
         self.page.wait_for_function(  # type: ignore[attr-defined]
             "p => [...document.querySelectorAll('#inbox li p')].some(e => new RegExp(p, 'i').test(e.textContent))",
             arg=pattern,
+            timeout=BACKGROUND_S * 1000,
         )
+
+
+def _text(key: str, **values: object) -> str:
+    """An English catalog text (flows/locales/en.toml) as the phone shows it."""
+    return default_library().catalogs.text(key, "en", values)
+
+
+def _kes(cents: int) -> dict[str, object]:
+    return {"amount": cents, "currency": "KES"}
+
+
+def _earned(saved: str) -> int:
+    """What the answer adds to the balance, in cents, as its "Saved" screen says.
+
+    An answer faster than the project's minimum seconds is held for a check, unpaid
+    (``task.saved_review``); a slower one is paid its reward (``task.saved``). Which
+    one it is depends on how fast the browser is, so the test reads the outcome.
+    """
+    if saved.startswith(_text("task.saved_review")):
+        return 0
+    projects = json.loads(DEMO_DATA.read_text(encoding="utf-8"))["projects"]
+    rewards = {p["reward"]["amount"] for p in projects if p["reward"]["currency"] == "KES"}
+    paid = [r for r in rewards if saved.startswith(_text("task.saved", reward=_kes(r)))]
+    assert len(paid) == 1, saved
+    return paid[0]
 
 
 def test_sign_in_charts_and_the_simulator(page: object, served: Served) -> None:
@@ -239,7 +276,8 @@ def test_sign_in_charts_and_the_simulator(page: object, served: Served) -> None:
     shot(page, "dashboard")
     page.goto(f"{served.url}/console/payouts")  # type: ignore[attr-defined]
     page.click("text=Ask for the float balance")  # type: ignore[attr-defined]
-    for _ in range(40):  # the sandbox answers by callback after half a second
+    deadline = time.monotonic() + BACKGROUND_S  # the sandbox answers by callback after 0.5 s
+    while time.monotonic() < deadline:
         if "no balance answer yet" not in page.inner_text("#float"):  # type: ignore[attr-defined]
             break
         time.sleep(0.25)
@@ -263,16 +301,18 @@ def test_a_task_and_a_withdrawal_in_the_simulator(page: object, served: Served) 
     task = phone.choose("task")
     assert "1 " in task and "0 Skip" in task, task
     after = phone.press("1")  # the first option: saved, and the next task at once
-    assert after.startswith("Saved"), after
+    balance = DEMO_WAGES + _earned(after)
     shot(page, "simulator-task")
     phone.hang_up()
     resumed = phone.press("*384*12#")  # a redial resumes the task in hand
     assert "task in progress" in resumed.lower(), resumed
     phone.press("00")  # to the main menu
     amount = phone.choose("withdraw")
-    assert "KES 12.00" in amount, amount  # the demo worker's earlier wages
-    assert "KES 12.00" in phone.choose("all")
+    assert _text("withdraw.offer", balance=_kes(balance)) in amount, amount
+    assert _text("withdraw.pin", amount=_kes(balance)) in phone.choose("all")
+    sent = balance - balance % 100  # "All" in whole shillings: M-Pesa pays no cents
     done = phone.press(served.pin)
-    assert "M-Pesa" in done, done
-    phone.inbox_shows(r"KES 12\b.*(sent|paid|M-Pesa)")  # the receipt once the payout settles
+    assert _text("withdraw.done", amount=_kes(sent)) in done, done
+    # The receipt once the payout settles, for exactly that amount (not e.g. KES 12.50).
+    phone.inbox_shows(rf"{re.escape(format_amount(sent, 'KES'))}(?![\d.,]).*(sent|paid|M-Pesa)")
     shot(page, "simulator-withdrawal")

@@ -41,6 +41,9 @@ FAILURE_DESCRIPTIONS = {
     "SFC_IC0003": "The operator does not exist.",
 }
 
+#: The longest a held synchronous answer waits: under our client's 30 s read timeout.
+REPLY_HOLD_SECONDS = 20.0
+
 
 @dataclass
 class Scenario:
@@ -52,6 +55,9 @@ class Scenario:
     delay: float = 0.0  # seconds before the callback
     http_status: int | None = None  # process the payment, then answer this status anyway
     reply_delay: float = 0.0  # seconds before the synchronous answer
+    # The synchronous answer waits until the test sets this (at most REPLY_HOLD_SECONDS):
+    # "before the answer" then holds however slow the machine is, unlike a delay.
+    reply_after: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,8 @@ class DarajaEmulator:
             payment.scenario = Scenario(kind="failure", result_code=2001)
         self._schedule_b2c(payment)
         time.sleep(scenario.reply_delay)
+        if scenario.reply_after is not None:
+            scenario.reply_after.wait(REPLY_HOLD_SECONDS)
         if scenario.http_status is not None:
             return scenario.http_status, _error("500.003.1001", "Internal Server Error")
         return 200, _ack(payment.conversation_id, originator)

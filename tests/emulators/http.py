@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -40,6 +41,7 @@ class ReceivedCallback:
     path: str
     query: dict[str, str]
     body: Any
+    at: float = field(default=0.0, compare=False)  # time.monotonic() on arrival
 
 
 class CallbackRecorder:
@@ -59,8 +61,8 @@ class CallbackRecorder:
         """Stop the receiver."""
         self._server.stop()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
-        """Wait until at least ``count`` callbacks arrived; return them all."""
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedCallback]:
+        """Wait until at least ``count`` callbacks arrived (an upper bound); return them all."""
         with self._cond:
             self._cond.wait_for(lambda: len(self.received) >= count, timeout=timeout)
             if len(self.received) < count:
@@ -71,7 +73,9 @@ class CallbackRecorder:
         request = Request(environ)
         body = json.loads(request.get_data() or b"null")
         with self._cond:
-            self.received.append(ReceivedCallback(request.path, dict(request.args), body))
+            self.received.append(
+                ReceivedCallback(request.path, dict(request.args), body, time.monotonic())
+            )
             self._cond.notify_all()
         accept = {"ResultCode": 0, "ResultDesc": "Accepted"}
         return Response(json.dumps(accept), mimetype="application/json")(environ, start_response)

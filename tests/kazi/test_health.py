@@ -42,11 +42,14 @@ def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
+    deadline = time.monotonic() + 30  # an upper bound: a loaded machine starts it slowly
+    while True:
         try:
             if Redis.from_url(url).ping():
                 break
         except Exception:
+            assert process.poll() is None, "redis-server exited (port taken?)"
+            assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.05)
     yield url, process
     process.kill()

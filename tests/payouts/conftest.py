@@ -122,7 +122,7 @@ class Kazi:
         with self.runtime.sessions() as session:
             return session.get_one(Payout, payout_id)
 
-    def wait_for(self, payout_id: int, status: PayoutStatus, timeout: float = 10.0) -> Payout:
+    def wait_for(self, payout_id: int, status: PayoutStatus, timeout: float = 30.0) -> Payout:
         wait_until(lambda: self.payout(payout_id).status is status, timeout)
         return self.payout(payout_id)
 

@@ -58,8 +58,12 @@ def wallet_balance(session: Session, worker_id: int) -> int:
     return ledger.balance(session, ledger.worker_wallet(session, worker_id, "KES")).amount
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll until ``predicate()`` is true; fail the test after ``timeout`` seconds."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll until ``predicate()`` is true; fail the test after ``timeout`` seconds.
+
+    Only an upper bound for work on other threads (jobs, callbacks): generous for a
+    loaded machine, and a passing wait ends as soon as the condition holds.
+    """
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -34,15 +35,19 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
     # The payout's job is run by a forked process instead of the app's runner: the
     # app's runner gets a copy we hold back by stopping it from seeing this payout.
     settings = kazi.runtime.settings
-    payout_id = _payout_without_job(kazi, Scenario(kind="none", reply_delay=5.0))
+    answer = threading.Event()  # never set before the kill: the horse cannot hear back
+    payout_id = _payout_without_job(kazi, Scenario(kind="none", reply_after=answer))
     horse = multiprocessing.get_context("fork").Process(
         target=_run_submit_job, args=(settings, payout_id)
     )
     horse.start()
     # The emulator has the payment (and will pay it) but holds its answer: kill now.
-    wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
-    os.kill(horse.pid, signal.SIGKILL)
-    horse.join(5)
+    try:
+        wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
+        os.kill(horse.pid, signal.SIGKILL)
+        horse.join(5)
+    finally:
+        answer.set()  # the emulator's answer now goes to a dead socket
     assert horse.exitcode == -signal.SIGKILL
     payout = kazi.payout(payout_id)
     assert (payout.status, payout.submit_attempts) == (PayoutStatus.REQUESTED, 1)
@@ -75,7 +80,7 @@ def test_reconcile_resolves_stuck_payouts_and_reports_the_ledger(kazi: Kazi) -> 
     kazi.wait_for(silent, PayoutStatus.SUBMITTED)
     lost = _payout_without_job(kazi, Scenario())
     result = kazi.app.test_cli_runner().invoke(
-        args=["payouts", "reconcile", "--older-than", "0", "--wait", "10"]
+        args=["payouts", "reconcile", "--older-than", "0", "--wait", "30"]
     )
     assert result.exit_code == 0, result.output
     assert "2 payout(s) without an outcome" in result.output
@@ -94,7 +99,7 @@ def test_the_balance_command_reads_the_float_and_alerts_below_the_threshold(
 ) -> None:
     for kazi in build_kazi(committed_url, emulator, payout_float_alert_minor=threshold):
         kazi.wait_for(kazi.withdraw(5_000), PayoutStatus.SETTLED)
-        result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "5"])
+        result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "30"])
         assert result.exit_code == exit_code, result.output
         assert "utility account: KES 228,037 available" in result.output
         assert says in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -104,10 +106,14 @@ def test_three_duplicate_callbacks_change_nothing(kazi: Kazi, kind: str) -> None
 
 
 def test_a_callback_arriving_before_the_synchronous_answer_is_recorded(kazi: Kazi) -> None:
-    # The emulator posts the result at once and holds its HTTP answer for a second.
-    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_delay=1.0))
-    kazi.wait_for(payout_id, PayoutStatus.SETTLED)
-    assert kazi.payout(payout_id).submitted_at is None  # the job has not heard back yet
+    # The emulator posts the result at once and holds its HTTP answer until we let it go.
+    answer = threading.Event()
+    payout_id = kazi.withdraw(5_000, scenario=Scenario(reply_after=answer))
+    try:
+        kazi.wait_for(payout_id, PayoutStatus.SETTLED)
+        assert kazi.payout(payout_id).submitted_at is None  # the job has not heard back yet
+    finally:
+        answer.set()
     wait_until(lambda: kazi.payout(payout_id).submitted_at is not None)
     payout = kazi.payout(payout_id)
     assert payout.status is PayoutStatus.SETTLED and payout.provider_reference

@@ -63,7 +63,7 @@ def test_a_silent_sandbox_payout_is_settled_by_reconcile(sandbox_kazi: Kazi) -> 
     payout_id = sandbox_kazi.withdraw(5_000, phone=SILENT_PHONE)
     sandbox_kazi.wait_for(payout_id, PayoutStatus.SUBMITTED)
     result = sandbox_kazi.app.test_cli_runner().invoke(
-        args=["payouts", "reconcile", "--older-than", "0", "--wait", "5"]
+        args=["payouts", "reconcile", "--older-than", "0", "--wait", "30"]
     )
     assert f"payout {payout_id}: submitted -> settled" in result.output, result.output
     assert legs(sandbox_kazi, payout_id) == ["payout_hold", "payout_settle"]

@@ -169,9 +169,11 @@ def test_dawid_skene_is_fast_enough_for_a_request() -> None:
     import time
 
     crowd = make_crowd(5, n_tasks=2000, swappers=SWAPPERS)
-    start = time.perf_counter()
+    # CPU time, not wall time: what the work costs, not how busy the machine is (about
+    # 0.1 s here; a loaded machine stretches the wall clock, not this).
+    start = time.process_time()
     dawid_skene(crowd.answers, LABELS)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 def test_choose_aggregator_by_name() -> None:
