@@ -1,7 +1,10 @@
 """Africa's Talking: USSD and SMS webhooks decoded, statuses mapped, SMS sent via the SDK.
 
 AT does not sign callbacks; the views check the ``token`` query parameter before
-calling the parsers here. Field names and statuses: reference/providers.md §1–3.
+calling the parsers here. Field names and statuses: Africa's Talking's USSD and SMS
+notification pages (https://developers.africastalking.com/docs/ussd/overview,
+https://developers.africastalking.com/docs/sms/notifications) and its Python SDK
+(https://github.com/AfricasTalkingLtd/africastalking-python, version 2.0.3).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ class _Row(NamedTuple):
 _D = DeliveryStatus
 
 #: Every AT status we know, delivery-report names and send-response statusCodes in
-#: one table (keys compared case-insensitively). Sources: providers.md §2.2, §2.3.
+#: one table (keys compared case-insensitively). Sources: AT's SMS notifications page (delivery
+#: report statuses and failure reasons) and its sending page (per-recipient statuses).
 STATUSES: dict[str, _Row] = {
     # Delivery reports.
     "sent": _Row(_D.SENT),

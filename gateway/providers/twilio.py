@@ -2,7 +2,10 @@
 
 Twilio signs every webhook (``X-Twilio-Signature``); the views call
 ``twilio_signature_valid`` with the public URL before the parsers here.
-Field names and statuses: reference/providers.md §4.
+Field names and statuses: Twilio's webhook request and outbound status pages
+(https://www.twilio.com/docs/messaging/guides/webhook-request,
+https://www.twilio.com/docs/messaging/guides/track-outbound-message-status) and
+webhook security (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ PROVIDER = "twilio"
 
 _D = DeliveryStatus
 
-#: Every value of Twilio's Message status enum (providers.md §4.4), in our words.
+#: Every value of Twilio's Message status enum (the outbound status page above), in our words.
 STATUSES: dict[str, DeliveryStatus] = {
     "accepted": _D.ACCEPTED,  # Messaging Service took it
     "scheduled": _D.ACCEPTED,

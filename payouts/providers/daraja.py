@@ -42,7 +42,8 @@ B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
 STATUS_PATH = "/mpesa/transactionstatus/v1/query"
 BALANCE_PATH = "/mpesa/accountbalance/v1/query"
 
-#: Daraja's per-payment limits in whole shillings (providers.md 5.4, 5.12).
+#: Daraja's per-payment limits in whole shillings (B2C API page,
+#: https://developer.safaricom.co.ke/APIs/BusinessToCustomer).
 MIN_KES = 10
 MAX_KES = 250_000
 COMMAND_IDS = frozenset({"BusinessPayment", "SalaryPayment", "PromotionPayment"})
@@ -155,7 +156,8 @@ class DarajaClient:
             raise InvalidPayoutRequest("give an id to query", field="idempotency_key")
         body = self._query_body("TransactionStatusQuery", remarks)
         # Only the ids we know are sent: whether TransactionID may be omitted when
-        # querying by OriginalConversationID is unverified (providers.md 5.9).
+        # querying by OriginalConversationID is not documented (Transaction Status page,
+        # https://developer.safaricom.co.ke/APIs/TransactionStatus).
         if transaction_id:
             body["TransactionID"] = transaction_id
         if originator_conversation_id:

@@ -1,6 +1,6 @@
 """A local HTTP emulator of Safaricom Daraja (OAuth, B2C v3, Transaction Status, Balance).
 
-Written from providers.md section 5 and the sample payloads, independently of
+Written from Daraja's B2C, Transaction Status and Account Balance pages and their sample payloads, independently of
 ``payouts.providers``, so tests over real HTTP check our client against the
 documented contract rather than against itself. It validates requests strictly,
 issues one valid token at a time, refuses a reused OriginatorConversationID and
