@@ -16,6 +16,7 @@ from rq import Retry
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import matched_rows
 from core.jobs import enqueue
 from tasks import counters
 from tasks.aggregation import (
@@ -148,9 +149,9 @@ def _maybe_complete_project(session: Session, project: Project, now: datetime) -
         .where(Project.id == project.id, Project.completed_at.is_(None))
         .values(completed_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )
     session.expire(project, ["completed_at"])
-    if done == 1 and webhook_url_of(session, project):
+    if matched_rows(done) == 1 and webhook_url_of(session, project):
         enqueue(
             session,
             "tasks.jobs.send_completion_webhook",
