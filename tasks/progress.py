@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from rq import Retry
 from sqlalchemy import false, or_, select, update
@@ -22,6 +23,7 @@ from tasks import counters
 from tasks.aggregation import (
     AggregateResult,
     Decision,
+    WorkerId,
     choose_aggregator,
     decide,
     numeric_median,
@@ -64,12 +66,13 @@ def counted_answers(session: Session, task_ids: Sequence[int] | None, project_id
     )
     if task_ids is not None:
         stmt = stmt.where(Assignment.task_id.in_(task_ids))
-    return [(t, w, a) for t, w, a in session.execute(stmt)]
+    # An answered assignment always has its answer: tasks.submission sets both at once.
+    return [(t, w, cast(str, a)) for t, w, a in session.execute(stmt)]
 
 
 def worker_accuracies(
     session: Session, project_id: int, worker_ids: Iterable[int]
-) -> dict[int, float]:
+) -> dict[WorkerId, float]:
     """Smoothed gold accuracy on the project of each of these workers."""
     ids = sorted(set(worker_ids))
     if not ids:
