@@ -1,5 +1,7 @@
 """gunicorn settings for Kazi; command-line flags override them."""
 
+from typing import Protocol
+
 # USSD hops must answer in milliseconds; a request that takes 30 s is stuck, not slow.
 timeout = 30
 graceful_timeout = 20
@@ -10,7 +12,13 @@ errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+class _Worker(Protocol):
+    """What the hook reads of gunicorn's worker object."""
+
+    pid: int
+
+
+def child_exit(server: object, worker: _Worker) -> None:
     """Drop a dead worker's live gauges from the shared Prometheus directory (see core/metrics.py)."""
     import os
 

@@ -8,7 +8,7 @@ from typing import Any
 from api.schemas import MAX_AMOUNT_MINOR
 from core.money import MINOR_UNITS
 
-_MONEY = {
+_MONEY: dict[str, Any] = {
     "type": "object",
     "required": ["amount", "currency"],
     "properties": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from bench.harness import Row, Table, measure, row_from
-from tasks.aggregation import Answer, dawid_skene, majority_vote
+from tasks.aggregation import Aggregator, Answer, dawid_skene, majority_vote
 
 LABELS = ("Positive", "Negative", "Neutral")
 
@@ -32,7 +32,7 @@ def run(*, answers: int, repeats: int, max_seconds: float) -> list[Row]:
     rows = []
     for name, method in (("dawid_skene", dawid_skene), ("majority_vote", majority_vote)):
 
-        def aggregate(i: int, method=method) -> None:  # type: ignore[no-untyped-def]
+        def aggregate(i: int, method: Aggregator = method) -> None:
             results = method(data, LABELS)
             if not results:
                 raise RuntimeError("aggregation returned no results")

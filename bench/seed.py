@@ -108,7 +108,7 @@ def tasks(
 ) -> list[int]:
     """Insert ``count`` tasks already holding ``answers`` answers each; returns their ids."""
     now = utcnow()
-    rows = (
+    rows: Iterable[dict[str, Any]] = (
         {
             "project_id": project_id,
             "external_id": None,

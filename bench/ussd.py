@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from werkzeug.test import TestResponse
+
 from bench import seed
 from bench.harness import BenchDatabase, Row, Table, measure, row_from
 from config.settings import Settings
@@ -71,10 +73,10 @@ def run(db: BenchDatabase, *, sizes: list[int], hops: int, max_seconds: float) -
     return rows
 
 
-def _check(response: object, prefix: str) -> None:
-    body = response.get_data(as_text=True)  # type: ignore[attr-defined]
-    if response.status_code != 200 or not body.startswith(prefix):  # type: ignore[attr-defined]
-        raise RuntimeError(f"unexpected USSD answer {response.status_code}: {body!r}")  # type: ignore[attr-defined]
+def _check(response: TestResponse, prefix: str) -> None:
+    body = response.get_data(as_text=True)
+    if response.status_code != 200 or not body.startswith(prefix):
+        raise RuntimeError(f"unexpected USSD answer {response.status_code}: {body!r}")
 
 
 def table() -> Table:

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec
 
 from flask import abort, current_app
 from flask_login import UserMixin, current_user
@@ -15,7 +15,7 @@ from console import login_manager
 from console.models import Operator, OperatorRole
 from core.kvstore import KeyValueStore
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
 
 _RANK = {OperatorRole.VIEWER: 0, OperatorRole.OPERATOR: 1, OperatorRole.ADMIN: 2}
 
@@ -67,19 +67,19 @@ def _load_user(user_id: str) -> ConsoleUser | None:
         return ConsoleUser.of(operator)
 
 
-def role_required(role: OperatorRole) -> Callable[[F], F]:
+def role_required(role: OperatorRole) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Refuse the view with 403 unless the signed-in operator has ``role`` or above."""
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
         @wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not current_user.can(role):
                 abort(403)
             return view(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        return guarded
 
     return decorate
 

@@ -127,7 +127,7 @@ def bar_chart(
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
     width = slot * 0.7 / (1 if stacked or not series else len(series))
     for j, x in enumerate(xs):
-        bottom = HEIGHT - BOTTOM
+        bottom: float = HEIGHT - BOTTOM
         for i, (name, values) in enumerate(series.items()):
             height = values[j] * scale
             left = x - slot * 0.35 + (0 if stacked else i * width)

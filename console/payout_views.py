@@ -37,8 +37,8 @@ def _runtime() -> Runtime:
 @bp.get("/payouts")
 def payouts() -> Any:
     """Payouts newest first, by status; the float, and ledger mismatches to look at."""
-    status = request.args.get("status", "")
-    status = status if status in {s.value for s in PayoutStatus} else None
+    asked = request.args.get("status", "")
+    status = asked if asked in {s.value for s in PayoutStatus} else None
     stmt = select(Payout).order_by(Payout.created_at.desc(), Payout.id.desc()).limit(PAGE_SIZE)
     if status:
         stmt = stmt.where(Payout.status == status)

@@ -74,7 +74,7 @@ def held_answers(session: Session, after_id: int) -> list[HeldAnswer]:
         .join(Worker, Worker.id == Assignment.worker_id)
         .where(Assignment.id.in_([a.id for a in queue]))
     )
-    context = {assignment_id: rest for assignment_id, *rest in rows}
+    context = {assignment_id: (task, name, phone) for assignment_id, task, name, phone in rows}
     return [HeldAnswer(a, *context[a.id]) for a in queue]
 
 

@@ -185,7 +185,13 @@ def costs(session: Session, window: Window) -> dict[str, list[Money]]:
             .group_by(model.cost_currency)
             .order_by(model.cost_currency)
         )
-        out[name] = [Money(int(total), currency) for currency, total in rows]
+        # Never None here: the WHERE skips rows without a currency, and the cost_has_currency
+        # constraint gives every such row a cost.
+        out[name] = [
+            Money(int(total), currency)
+            for currency, total in rows
+            if currency is not None and total is not None
+        ]
     return out
 
 

@@ -54,9 +54,9 @@ def messages() -> Any:
         date_from=_date("from"),
         date_to=_date("to"),
     )
-    page_number = request.args.get("page", "1")
+    asked = request.args.get("page", "1")
     # Six digits is far past the last page; longer numbers would overflow an OFFSET.
-    page_number = int(page_number) if page_number.isdigit() and len(page_number) <= 6 else 1
+    page_number = int(asked) if asked.isdigit() and len(asked) <= 6 else 1
     with sessions()() as session:
         page = logs.search_messages(session, criteria, page_number)
     args = {k: v for k, v in request.args.items() if k != "page"}

@@ -87,7 +87,7 @@ def _text(raw: Any, limit: int = MAX_TEXT) -> str:
 
 def _webhook(path: str, form: dict[str, str]) -> tuple[int, str]:
     """POST an AT-shaped form to our own webhook through the full WSGI stack."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as the app
     token = app.extensions["kazi"].settings.at_webhook_token
     url = f"{path}?{urlencode({'token': token})}" if token else path
     response = app.test_client().post(url, data=form, environ_base={"REMOTE_ADDR": "127.0.0.1"})

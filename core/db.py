@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CursorResult,
     DateTime,
     Engine,
     Enum,
     Integer,
     MetaData,
+    Result,
     String,
     create_engine,
     event,
@@ -122,7 +124,10 @@ def str_enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
     )
 
 
-def lock_row(session: Session, model: type[Any], row_id: int) -> Any:
+_Row = TypeVar("_Row", bound=Base)
+
+
+def lock_row(session: Session, model: type[_Row], row_id: int) -> _Row | None:
     """Load one row locked until the transaction ends (None if absent), on both databases.
 
     PostgreSQL takes a row lock (``SELECT ... FOR UPDATE``). SQLite has no row locks
@@ -130,8 +135,21 @@ def lock_row(session: Session, model: type[Any], row_id: int) -> Any:
     before the read (it also bumps an ``updated_at`` column, harmlessly), so a
     read-then-write can never act on a stale snapshot.
     """
+    id_column = model.__table__.c.id  # the same SQL as ``model.id``, typed for any model
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(model).where(model.id == row_id).values(id=model.id))
-    stmt = select(model).where(model.id == row_id).with_for_update()
+        session.execute(update(model).where(id_column == row_id).values(id=id_column))
+    stmt = select(model).where(id_column == row_id).with_for_update()
     # populate_existing: a row already in the session is refreshed from the locked read.
     return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+
+
+def matched_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an executed UPDATE or DELETE matched (its guard let through).
+
+    ``Session.execute`` is typed to answer a plain ``Result``; for DML without RETURNING
+    it answers a ``CursorResult``, which carries ``rowcount`` (see SQLAlchemy's 2.0.44
+    typing changelog: https://docs.sqlalchemy.org/en/20/changelog/changelog_20.html).
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount

@@ -8,7 +8,19 @@ JSON error shape of the design: ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
+
+
+class ErrorInfo(TypedDict):
+    code: str
+    message: str
+    details: list[Any]  # whatever helps the caller fix it: field names, limits
+
+
+class ErrorBody(TypedDict):
+    """The JSON body of an error answer."""
+
+    error: ErrorInfo
 
 
 class KaziError(Exception):
@@ -24,7 +36,7 @@ class KaziError(Exception):
         self.message = message
         self.details = details or []
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         """The JSON body for this error."""
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 

@@ -60,7 +60,7 @@ class JobSpec:
 def resolve(func: str) -> Callable[..., Any]:
     """The function a dotted job name stands for (imported on first use)."""
     module, _, name = func.rpartition(".")
-    target = getattr(importlib.import_module(module), name, None)
+    target: object = getattr(importlib.import_module(module), name, None)
     if not callable(target):
         raise LookupError(f"no job function {func!r}")
     return target

@@ -41,7 +41,11 @@ class RedisStore:
         self._prefix = prefix
 
     def get(self, key: str) -> bytes | None:
-        return self._redis.get(self._prefix + key)
+        value = self._redis.get(self._prefix + key)
+        if isinstance(value, str):
+            # Kazi's clients keep redis-py's default, decode_responses=False: values are bytes.
+            raise TypeError("RedisStore needs a Redis client with decode_responses=False")
+        return value
 
     def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         px = _millis(ttl_seconds)
@@ -59,7 +63,7 @@ class RedisStore:
         pipe.incr(full)
         if ttl_seconds is not None:
             # NX: the window starts with the first increment and is not extended by later ones.
-            pipe.pexpire(full, _millis(ttl_seconds), nx=True)
+            pipe.pexpire(full, _to_millis(ttl_seconds), nx=True)
         return int(pipe.execute()[0])
 
 
@@ -115,4 +119,9 @@ class MemoryStore:
 
 
 def _millis(ttl_seconds: float | None) -> int | None:
-    return None if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
+    return None if ttl_seconds is None else _to_millis(ttl_seconds)
+
+
+def _to_millis(seconds: float) -> int:
+    # At least 1 ms: Redis refuses an expiry of 0 ("invalid expire time").
+    return max(1, int(seconds * 1000))

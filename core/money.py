@@ -34,8 +34,10 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
-            raise TypeError(f"money amount must be an integer of minor units, got {self.amount!r}")
+        # Amounts also arrive from untyped edges (JSON, forms): check what came, not the hint.
+        amount: object = self.amount
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise TypeError(f"money amount must be an integer of minor units, got {amount!r}")
         if self.currency not in MINOR_UNITS:
             raise ValueError(f"unsupported currency {self.currency!r}")
 

@@ -55,7 +55,9 @@ def normalize_msisdn(
     raw: str, default_region: str = DEFAULT_REGION, *, mobile_only: bool = False
 ) -> Msisdn:
     """Parse a phone number typed in any usual form into E.164, or raise InvalidNumber."""
-    text = raw.strip() if isinstance(raw, str) else ""
+    # Numbers also arrive from untyped edges (JSON, forms): check what came, not the hint.
+    value: object = raw
+    text = value.strip() if isinstance(value, str) else ""
     if not text or len(text) > _MAX_INPUT or not _ALLOWED.match(text):
         raise InvalidNumber(str(raw))
     number = _parse(text, default_region)

@@ -35,12 +35,14 @@ from flows.intents import (
     VerifyPin,
 )
 from flows.sms import SmsKeyword, handle_sms, parse_sms_keyword
+from flows.state import FlowState, ResumePoint
 
 __all__ = [
     "INTENTS",
     "Context",
     "FlowDefinitionError",
     "FlowError",
+    "FlowState",
     "FlowStateError",
     "GetEarnings",
     "GetTask",
@@ -49,6 +51,7 @@ __all__ = [
     "RecordConsent",
     "RegisterWorker",
     "RequestPayout",
+    "ResumePoint",
     "SendSms",
     "SetLanguage",
     "SetPin",

@@ -7,6 +7,7 @@ notices and re-prompts) and checks USSD pages and SMS segments.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from flows.errors import FlowDefinitionError
 from flows.i18n import LANGUAGES, LOCALE_DIR, Catalogs
 from flows.intents import OPTION_LABEL_MAX, TASK_OPTIONS_MAX, TASK_TEXT_MAX
 from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
+from flows.screens import Problem
 
 # Keys the engine itself uses, outside any definition.
 ENGINE_KEYS = [
@@ -70,8 +72,8 @@ TYPICAL_VALUES: dict[str, Any] = {
     "attempts_left": 2,
 }
 STRICT_LIMIT = 160
-SAMPLE_CONTEXT = {"ussd_code": "*384*12345#", "terms_url": "https://kazi.example.org/t"}
-_ERRORS_BY_INPUT = {
+SAMPLE_CONTEXT = Context(ussd_code="*384*12345#", terms_url="https://kazi.example.org/t")
+_ERRORS_BY_INPUT: dict[str, Problem] = {
     "text": ("error.text", {}),
     "number": ("error.number", {"min": 999_999_999, "max": 999_999_999}),
     "amount": ("error.amount_max", {"max": _BIG}),
@@ -106,7 +108,7 @@ def _incoming_flashes(library: Library) -> dict[tuple[str, str], set[str]]:
     return found
 
 
-def _error_for(node: Node) -> tuple[str, dict[str, Any]]:
+def _error_for(node: Node) -> Problem:
     if node.type == "input":
         return _ERRORS_BY_INPUT[node.attrs["kind"]]
     return ("error.choice", {"max": 99})
@@ -122,7 +124,7 @@ def _screen_problems(library: Library, flow: str, node: Node, flashes: set[str])
     error = _error_for(node) if node.type != "end" else None
     for lang in LANGUAGES:
         for channel in ("ussd", "sms"):
-            ctx = Context(channel=channel, language=lang, **SAMPLE_CONTEXT)
+            ctx = replace(SAMPLE_CONTEXT, channel=channel, language=lang)
             for task in tasks:
                 values = {**SAMPLE_VALUES, "task": task}
                 try:
@@ -134,7 +136,7 @@ def _screen_problems(library: Library, flow: str, node: Node, flashes: set[str])
                     continue
                 problems += _fit(where, lang, channel, node, pages)
         if node.type != "task":
-            ctx = Context(language=lang, **SAMPLE_CONTEXT)
+            ctx = replace(SAMPLE_CONTEXT, language=lang)
             page = preview(library, flow, node.id, ctx, values=TYPICAL_VALUES)[0]
             if len(page) > STRICT_LIMIT:
                 problems.append(

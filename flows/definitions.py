@@ -139,7 +139,7 @@ def parse_flow(name: str, data: Mapping[str, Any], where: str) -> tuple[Flow | N
         node = _node(node_id, raw, where, problems)
         if node:
             nodes[node_id] = node
-    if start not in raw_nodes:
+    if not isinstance(start, str) or start not in raw_nodes:  # TOML keys are strings
         problems.append(f"{where}: [flow] start {start!r} is not a node")
         return None, problems
     return Flow(name, start, nodes, where), problems

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flows.definitions import Exit, Library, Node
 from flows.errors import FlowError, FlowStateError, IntentResultError
@@ -21,6 +21,7 @@ from flows.i18n import LANGUAGES
 from flows.intents import INTENTS, GetTask, Intent, SendSms
 from flows.render import BACK, MORE, USSD_LIMIT, Screen, paginate, render_sms
 from flows.screens import build_screen, read_input
+from flows.state import FlowState
 
 MAX_STEPS = 100  # per sprint, as goflow: a looping definition ends with an apology
 MAX_RETRIES = 3  # invalid inputs on one screen before the session ends
@@ -50,7 +51,7 @@ class SprintResult:
     reply: str
     continue_session: bool
     intents: list[Intent]
-    state: dict[str, Any]
+    state: FlowState
     waiting_for: str | None  # "input", "intent_result", or None once the session ended
     error: str | None = None  # why the engine apologised (for logs), else None
 
@@ -80,7 +81,7 @@ def start(
         flow_name = str(resume_point.get("flow"))
     if flow_name not in lib.flows:
         raise FlowStateError(f"unknown flow {flow_name!r}")
-    state: dict[str, Any] = {
+    state: FlowState = {
         "v": STATE_VERSION,
         "flow": flow_name,
         "node": lib.flows[flow_name].start,
@@ -94,7 +95,7 @@ def start(
         "rp": None,
         "calls": 0,
     }
-    secrets = {}
+    secrets: dict[str, Any] = {}
     for key, value in (params or {}).items():
         (secrets if key in SECRET_PARAMS else state["vars"])[key] = value
     if resume_point:
@@ -112,25 +113,26 @@ def resume(
     state: Mapping[str, Any],
     *,
     user_input: str | None = None,
-    intent_result: Mapping[str, Any] | Any = None,
+    intent_result: Mapping[str, Any] | object = None,
     context: Context,
     library: Library | None = None,
 ) -> SprintResult:
     """Continue a session with the worker's input or the result of the pending intent."""
     lib = library or default_library()
-    state = copy.deepcopy(dict(state))
-    if state.get("v") != STATE_VERSION or state.get("flow") not in lib.flows:
+    stored = copy.deepcopy(dict(state))
+    if stored.get("v") != STATE_VERSION or stored.get("flow") not in lib.flows:
         raise FlowStateError("state is from another version or names an unknown flow")
-    if state.get("node") not in lib.flows[state["flow"]].nodes:
-        raise FlowStateError(f"unknown node {state.get('node')!r} in flow {state['flow']!r}")
-    sprint = _Sprint(lib, state, context, {})
-    if state.get("awaiting") == "intent_result":
+    if stored.get("node") not in lib.flows[stored["flow"]].nodes:
+        raise FlowStateError(f"unknown node {stored.get('node')!r} in flow {stored['flow']!r}")
+    # A state this engine wrote (the version says so), read back from the host's store.
+    sprint = _Sprint(lib, cast(FlowState, stored), context, {})
+    if stored.get("awaiting") == "intent_result":
         if intent_result is None:
             raise FlowStateError("the session waits for an intent result")
         if dataclasses.is_dataclass(intent_result) and not isinstance(intent_result, type):
             intent_result = dataclasses.asdict(intent_result)
         return sprint.guarded(lambda: sprint.feed(intent_result))
-    if state.get("awaiting") == "input":
+    if stored.get("awaiting") == "input":
         if user_input is None:
             raise FlowStateError("the session waits for input")
         return sprint.guarded(lambda: sprint.take_input(user_input))
@@ -154,7 +156,7 @@ def preview(
     error: tuple[str, dict[str, Any]] | None = None,
 ) -> list[str]:
     """The pages (USSD) or the one text (SMS) a wait node shows with the given values."""
-    state = {
+    state: FlowState = {
         "flow": flow,
         "node": node_id,
         "lang": context.language,
@@ -171,7 +173,7 @@ def preview(
 @dataclass
 class _Sprint:
     lib: Library
-    state: dict[str, Any]
+    state: FlowState
     ctx: Context
     secrets: dict[str, Any]
     intents: list[Intent] = field(default_factory=list)
@@ -198,7 +200,8 @@ class _Sprint:
                 return self.abort("step_limit")
             node = self.node
             # Nodes that move on return None; nodes that wait return the result.
-            result = getattr(self, f"_enter_{node.type}")(node)
+            enter: Callable[[Node], SprintResult | None] = getattr(self, f"_enter_{node.type}")
+            result = enter(node)
             if result is not None:
                 return result
 
@@ -211,12 +214,12 @@ class _Sprint:
         if target.startswith("flow:"):
             self.state["flow"] = target[5:]
             target = self.lib.flows[self.state["flow"]].start
-        self.state.update(node=target, page=0, retries=0, error=None, rp=None)
+        self.state.update({"node": target, "page": 0, "retries": 0, "error": None, "rp": None})
         if ex.flash:
             self.state["flash"].append(ex.flash)
 
     def abort(self, why: str) -> SprintResult:
-        self.state.update(awaiting=None, rp=None)
+        self.state.update({"awaiting": None, "rp": None})
         reply = self.t("error.sorry")
         return SprintResult(reply, False, self.intents, self.state, None, error=why)
 
@@ -283,7 +286,8 @@ class _Sprint:
         if cls is GetTask:
             prefetched = self.vars.pop("_next_task", None)
             if prefetched is not None:
-                return self._apply(node, prefetched)  # the submit result carried it
+                self._apply(node, prefetched)  # the submit result carried it
+                return None
             args["task_id"] = self.vars.pop("_resume_task_id", None)
         self.state["calls"] = self.state.get("calls", 0) + 1
         if self.state["calls"] > MAX_CALLS:
@@ -293,14 +297,14 @@ class _Sprint:
         self.state["awaiting"] = "intent_result"
         return SprintResult("", True, self.intents, self.state, "intent_result")
 
-    def feed(self, result: Mapping[str, Any]) -> SprintResult:
+    def feed(self, result: object) -> SprintResult:
         node = self.node
         if node.type != "call":
             raise FlowStateError("an intent result arrived but no intent is pending")
         self._apply(node, result)
         return self._loop()
 
-    def _apply(self, node: Node, result: Mapping[str, Any]) -> None:
+    def _apply(self, node: Node, result: object) -> None:
         if not isinstance(result, Mapping):
             raise IntentResultError(f"an intent result must be a dict, not {type(result)}")
         cls = INTENTS[node.attrs["intent"]]
@@ -319,7 +323,7 @@ class _Sprint:
     # -- nodes that wait ----------------------------------------------------------
 
     def _enter_end(self, node: Node) -> SprintResult:
-        self.state.update(awaiting=None, rp=None)
+        self.state.update({"awaiting": None, "rp": None})
         text = self.render(self.screen(node), final=True)
         return SprintResult(text, False, self.intents, self.state, None)
 
@@ -378,7 +382,7 @@ class _Sprint:
             self.state["awaiting"] = None  # rp survives: a redial continues the task
             text = self.t("error.too_many_tries")
             return SprintResult(text, False, self.intents, self.state, None)
-        self.state.update(error=[key, values], page=0)
+        self.state.update({"error": [key, values], "page": 0})
         return self.show(node)
 
 

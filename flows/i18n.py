@@ -45,7 +45,8 @@ def parse_amount(text: str, currency: str) -> int | None:
         return None
     if frac and (not frac.isdigit() or not frac.isascii() or len(frac) > exponent):
         return None
-    return int(whole) * 10**exponent + int(frac.ljust(exponent, "0") or 0)
+    per_major: int = 10**exponent
+    return int(whole) * per_major + int(frac.ljust(exponent, "0") or 0)
 
 
 def format_value(value: Any, language: str) -> str:

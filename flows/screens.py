@@ -17,12 +17,13 @@ from flows.inputs import (
     pin_matches,
 )
 from flows.render import Screen
+from flows.state import FlowState
 
 
 class Sprint(Protocol):
     """What a screen reads and writes of the sprint showing it (``flows.engine``)."""
 
-    state: dict[str, Any]
+    state: FlowState
     secrets: dict[str, Any]  # kept for one sprint only, never in the stored state
 
     @property
@@ -43,8 +44,9 @@ Problem = tuple[str, dict[str, Any]]  # (catalog key, values) shown above the re
 
 def _notices(sprint: Sprint) -> list[str]:
     lines = [sprint.t(key) for key in sprint.state["flash"]]
-    if sprint.state.get("error"):
-        key, values = sprint.state["error"]
+    error = sprint.state.get("error")
+    if error:
+        key, values = error
         lines.insert(0, sprint.t(key, values))
     return lines
 

@@ -73,9 +73,8 @@ def handle_sms(
     """Run one inbound SMS: a keyword starts its journey, anything else answers the screen."""
     lib = library or default_library()
     keyword = parse_sms_keyword(text)
-    waiting = bool(state) and state.get("awaiting") == "input"
     if keyword is None:
-        if waiting:
+        if state is not None and state.get("awaiting") == "input":
             return resume(state, user_input=text, context=context, library=lib)
         return start("main", context, library=lib)
     if keyword.name in ("stop", "start"):

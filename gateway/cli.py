@@ -71,7 +71,8 @@ def sweep() -> None:
 @with_appcontext
 def simulate(phone: str, channel: str, inputs: tuple[str, ...]) -> None:
     """A phone in the terminal, through the real Africa's Talking webhooks."""
-    handset = SimulatedPhone(current_app._get_current_object(), phone)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as the app
+    handset = SimulatedPhone(app, phone)
     script = list(inputs) if inputs else None
     if channel == "ussd":
         _show_screen(handset.dial())

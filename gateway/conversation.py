@@ -30,6 +30,7 @@ from core.kvstore import KeyValueStore
 from core.runtime import Runtime
 from flows import (
     Context,
+    FlowState,
     FlowStateError,
     Intent,
     SendSms,
@@ -173,7 +174,7 @@ def _settle(host: Host, result: SprintResult) -> SprintResult:
         outcome = host.execute(pending)
         result = resume(result.state, intent_result=outcome, context=host.context())
     log.error("worker %s: more than %d intents in one hop", host.worker.id, MAX_INTENTS_PER_HOP)
-    state = {**result.state, "awaiting": None}
+    state: FlowState = {**result.state, "awaiting": None}
     return SprintResult(text_for("apology", host.context().language), False, [], state, None)
 
 

@@ -84,7 +84,7 @@ def is_final(status: DeliveryStatus) -> bool:
     return status in FINAL
 
 
-def advance(current: DeliveryStatus, reported: DeliveryStatus) -> DeliveryStatus:
+def advance(current: DeliveryStatus | str, reported: DeliveryStatus | str) -> DeliveryStatus:
     """Return the status after a report: the new one, or the current one if stale."""
     # Rows may hand us the stored string; coercing also refuses unknown values.
     current, reported = DeliveryStatus(current), DeliveryStatus(reported)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core.db import matched_rows
 from core.runtime import Runtime, current
 from gateway import conversation
 from gateway.errors import (
@@ -185,7 +186,7 @@ def handle_inbound_sms(message_id: int) -> None:
             .values(attempts=1)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if matched_rows(claimed) != 1:
             return
         message = session.get_one(Message, message_id)
         worker = session.get_one(Worker, message.worker_id)

@@ -16,7 +16,7 @@ from rq import Retry
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import matched_rows, utcnow
 from core.jobs import enqueue
 from core.medium import count_segments
 from core.money import to_minor
@@ -167,7 +167,7 @@ def claim(session: Session, message_ids: Sequence[int]) -> list[Claimed]:
             .values(status=DeliveryStatus.SENDING, attempts=Message.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if matched_rows(result) != 1:
             continue
         message = session.get_one(Message, message_id, populate_existing=True)
         since = workers.opted_out_since(session, message.phone)

@@ -14,7 +14,7 @@ from api.views import bp as api_bp
 from config.settings import Settings
 from console.metrics import bp as metrics_bp
 from console.routes import bp as console_bp
-from core.errors import KaziError
+from core.errors import ErrorBody, KaziError
 from core.runtime import Runtime, build_runtime
 from gateway.conversation import install_host
 from gateway.outbound import SmsChannel
@@ -95,11 +95,16 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[Any, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        body = {"error": {"code": code, "message": error.description, "details": []}}
+        # Not an ErrorBody: werkzeug types the description as optional.
+        body: dict[str, Any] = {
+            "error": {"code": code, "message": error.description, "details": []}
+        }
         return jsonify(body), error.code or 500
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Any, int]:
         log.exception("unhandled error")
-        body = {"error": {"code": "internal", "message": "internal error", "details": []}}
+        body: ErrorBody = {
+            "error": {"code": "internal", "message": "internal error", "details": []}
+        }
         return jsonify(body), 500

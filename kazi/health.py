@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from redis import Redis
 from sqlalchemy import text
 
 from core.runtime import Runtime
@@ -26,7 +27,7 @@ def readyz() -> Any:
     runtime: Runtime = current_app.extensions["kazi"]
     checks = {"database": _database_ok(runtime)}
     if runtime.redis is not None:
-        checks["redis"] = _redis_ok(runtime)
+        checks["redis"] = _redis_ok(runtime.redis)
     down = sorted(name for name, ok in checks.items() if not ok)
     body = {"status": "unavailable" if down else "ok", "checks": checks, "down": down}
     return jsonify(body), 503 if down else 200
@@ -42,9 +43,9 @@ def _database_ok(runtime: Runtime) -> bool:
         return False
 
 
-def _redis_ok(runtime: Runtime) -> bool:
+def _redis_ok(redis: Redis) -> bool:
     try:
-        return bool(runtime.redis.ping())  # type: ignore[union-attr]
+        return bool(redis.ping())
     except Exception as error:
         log.warning("readiness: redis unreachable: %s", error)
         return False

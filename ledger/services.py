@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db import lock_row
 from core.money import Money
@@ -71,7 +71,7 @@ def get_account(
     return account
 
 
-def _owner_is(column, value: int | None):  # type: ignore[no-untyped-def]
+def _owner_is(column: InstrumentedAttribute[int | None], value: int | None) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value
 
 

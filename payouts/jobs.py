@@ -13,6 +13,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from core.db import utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
@@ -25,7 +27,7 @@ from payouts.errors import (
     ProviderAuthError,
     ProviderRejected,
 )
-from payouts.models import PayoutStatus
+from payouts.models import Payout, PayoutStatus
 from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, QueryAck
 from payouts.rails import balance_provider, configured_provider, provider_for
 
@@ -63,19 +65,19 @@ def _call_provider(
         # Raised before the payment request left this process: nothing was sent, so
         # the attempt is undone and rq's retry may send it.
         with runtime.sessions.begin() as session:
-            lifecycle.lock_payout(session, payout_id).submit_attempts -= 1
+            _lock_sent(session, payout_id).submit_attempts -= 1
         raise
     except (ProviderRejected, InvalidPayoutRequest) as error:
         _record_refusal(runtime, payout_id, error)
         return
     except OutcomeUnknown as error:
         with runtime.sessions.begin() as session:
-            payout = lifecycle.lock_payout(session, payout_id)
+            payout = _lock_sent(session, payout_id)
             if lifecycle.mark_unknown(payout, error.message):
                 enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
         return
     with runtime.sessions.begin() as session:
-        payout = lifecycle.lock_payout(session, payout_id)
+        payout = _lock_sent(session, payout_id)
         lifecycle.record_ack(session, payout, ack)
         if payout.status is PayoutStatus.SUBMITTED:
             # No callback within the deadline: the status query resolves it then.
@@ -85,15 +87,22 @@ def _call_provider(
             )
 
 
+def _lock_sent(session: Session, payout_id: int) -> Payout:
+    """A payout this job just sent or queried, locked: it exists (payouts are never deleted)."""
+    payout = lifecycle.lock_payout(session, payout_id)
+    if payout is None:
+        raise LookupError(f"payout {payout_id} vanished while its job ran")
+    return payout
+
+
 def _record_refusal(
     runtime: Runtime, payout_id: int, error: ProviderRejected | InvalidPayoutRequest
 ) -> None:
     """Definitely not paid: the payout fails and its hold goes back to the wallet."""
     # result_code holds 20 characters: Daraja's code, or which field we refused.
-    ours = isinstance(error, InvalidPayoutRequest)
-    code = f"invalid_{error.field}" if ours else error.error_code  # type: ignore[union-attr]
+    code = f"invalid_{error.field}" if isinstance(error, InvalidPayoutRequest) else error.error_code
     with runtime.sessions.begin() as session:
-        payout = lifecycle.lock_payout(session, payout_id)
+        payout = _lock_sent(session, payout_id)
         lifecycle.fail(session, payout, code=code, description=error.message)
 
 
@@ -117,7 +126,7 @@ def resolve_unknown(payout_id: int, force: bool = False) -> None:
     with runtime.sessions.begin() as session:
         if isinstance(answer, QueryAck):
             # The answer comes by callback; its query id finds this payout then.
-            payout = lifecycle.lock_payout(session, payout_id)
+            payout = _lock_sent(session, payout_id)
             payout.status_query_id = answer.query_id
             payout.status_queried_at = utcnow()
         else:

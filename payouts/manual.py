@@ -44,8 +44,8 @@ def ask_provider(session: Session, payout_id: int) -> Payout:
 def operator_settle(
     session: Session,
     payout_id: int,
-    receipt: str,
-    reason: str,
+    receipt: str | None,
+    reason: str | None,
     now: datetime,
 ) -> Payout:
     """Record a payout as paid on an operator's word and M-Pesa receipt; moves the hold once."""
@@ -65,7 +65,7 @@ def operator_settle(
 def operator_fail(
     session: Session,
     payout_id: int,
-    reason: str,
+    reason: str | None,
     now: datetime,
 ) -> Payout:
     """Record a payout as not paid on an operator's word; returns the hold to the wallet once."""
@@ -77,7 +77,7 @@ def operator_fail(
     return payout
 
 
-def normalize_receipt(receipt: str) -> str:
+def normalize_receipt(receipt: str | None) -> str:
     """The receipt in upper case, or InvalidResolution unless it is 10 letters and digits."""
     value = (receipt or "").strip().upper()
     if not RECEIPT.fullmatch(value):
@@ -87,7 +87,7 @@ def normalize_receipt(receipt: str) -> str:
     return value
 
 
-def clean_reason(reason: str) -> str:
+def clean_reason(reason: str | None) -> str:
     """The reason on one line, or InvalidResolution when it is empty or too long."""
     value = " ".join((reason or "").split())
     if not value:

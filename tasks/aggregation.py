@@ -245,7 +245,7 @@ def _m_step(
     prior = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
     conf = np.full((m, k, k), smoothing)
     # conf[w, :, l] += post[t]: each answer spreads over the task's possible truths.
-    np.add.at(conf, (enc.w, slice(None), enc.lab), post[enc.t])
+    np.add.at(conf, (enc.w, slice(None), enc.lab), post[enc.t])  # type: ignore[arg-type]  # numpy's stub omits tuple indices
     # Smoothing keeps every probability positive; a row with no evidence is uniform.
     conf /= conf.sum(axis=2, keepdims=True)
     return np.log(prior), np.log(conf)

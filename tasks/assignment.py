@@ -207,7 +207,7 @@ def _reserve(
         return _new_assignment(session, task_id, worker_id, project, now)
 
 
-def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[tuple[int]]:
+def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[int]:
     """Open tasks of a project after ``after_id`` (with room, unless gold), in id order."""
     stmt = select(Task.id).where(
         Task.project_id == project_id,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import Update, case, update
 from sqlalchemy.orm import Session
 
+from core.db import matched_rows
 from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task
 
 _NO_SYNC = {"synchronize_session": False}
 
 
-def _run(session: Session, stmt: Any) -> bool:
-    return session.execute(stmt, execution_options=_NO_SYNC).rowcount == 1
+def _run(session: Session, stmt: Update) -> bool:
+    return matched_rows(session.execute(stmt, execution_options=_NO_SYNC)) == 1
 
 
 def reserve_task_slot(session: Session, task_id: int) -> bool:

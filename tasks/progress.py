@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from rq import Retry
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import matched_rows
 from core.jobs import enqueue
 from tasks import counters
 from tasks.aggregation import (
     AggregateResult,
     Decision,
+    WorkerId,
     choose_aggregator,
     decide,
     numeric_median,
@@ -63,12 +66,13 @@ def counted_answers(session: Session, task_ids: Sequence[int] | None, project_id
     )
     if task_ids is not None:
         stmt = stmt.where(Assignment.task_id.in_(task_ids))
-    return [(t, w, a) for t, w, a in session.execute(stmt)]
+    # An answered assignment always has its answer: tasks.submission sets both at once.
+    return [(t, w, cast(str, a)) for t, w, a in session.execute(stmt)]
 
 
 def worker_accuracies(
     session: Session, project_id: int, worker_ids: Iterable[int]
-) -> dict[int, float]:
+) -> dict[WorkerId, float]:
     """Smoothed gold accuracy on the project of each of these workers."""
     ids = sorted(set(worker_ids))
     if not ids:
@@ -148,9 +152,9 @@ def _maybe_complete_project(session: Session, project: Project, now: datetime) -
         .where(Project.id == project.id, Project.completed_at.is_(None))
         .values(completed_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )
     session.expire(project, ["completed_at"])
-    if done == 1 and webhook_url_of(session, project):
+    if matched_rows(done) == 1 and webhook_url_of(session, project):
         enqueue(
             session,
             "tasks.jobs.send_completion_webhook",

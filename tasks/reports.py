@@ -108,7 +108,8 @@ def median_seconds(session: Session, project_id: int) -> float | None:
     if n == 0:
         return None
     ordered = answered.order_by(Assignment.seconds_taken)
-    middle = list(session.scalars(ordered.offset((n - 1) // 2).limit(2 - n % 2)))
+    window = session.scalars(ordered.offset((n - 1) // 2).limit(2 - n % 2))
+    middle = [s for s in window if s is not None]  # the query already skips NULLs
     return sum(middle) / len(middle)
 
 
@@ -122,7 +123,12 @@ def fair_pay(session: Session, project: Project, settings: Settings) -> dict[str
     for country in project.countries:
         floor = floors.get(country)
         comparable = floor is not None and COUNTRY_CURRENCY.get(country) == project.currency
-        below = comparable and hourly is not None and below_wage_floor(hourly, floor)
+        below = (
+            comparable
+            and hourly is not None
+            and floor is not None
+            and below_wage_floor(hourly, floor)
+        )
         checks.append(
             {
                 "country": country,

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.db import matched_rows
 from core.errors import Conflict, NotFound
 from tasks import counters
 from tasks.models import Assignment, Project, ReviewStatus, Task
@@ -43,8 +44,8 @@ def review_answer(
         .where(Assignment.id == assignment_id, Assignment.review_status == ReviewStatus.PENDING)
         .values(review_status=decision),
         execution_options={"synchronize_session": False},
-    ).rowcount
-    if moved != 1:
+    )
+    if matched_rows(moved) != 1:
         raise Conflict(f"answer {assignment_id} is not waiting for review")
     task = session.get_one(Task, assignment.task_id)
     project = session.get_one(Project, task.project_id)

@@ -203,9 +203,7 @@ def opted_out_since(session: Session, phone: str) -> datetime | None:
     ).first()
 
 
-def reachable(
-    *, country: str | None = None, language: str | None = None
-) -> Select[tuple[int, str]]:
+def reachable(*, country: str | None = None, language: str | None = None) -> Select[int, str]:
     """Ids and numbers of the workers a broadcast may reach: active and not opted out."""
     query = select(Worker.id, Worker.msisdn).where(
         Worker.status == WorkerStatus.ACTIVE, Worker.opted_out_at.is_(None)

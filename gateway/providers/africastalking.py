@@ -193,7 +193,7 @@ def parse_delivery_report(form: Mapping[str, object]) -> DeliveryReport:
         phone=f.phone(form, "phoneNumber", required_field=False),
         failure_reason=reason or row.reason,
         network_code=f.optional_nonempty(form, "networkCode"),
-        opted_out=bool(reason) and reason.casefold() in OPT_OUT_FAILURE_REASONS,
+        opted_out=bool(reason and reason.casefold() in OPT_OUT_FAILURE_REASONS),
         retry_count=f.integer(form, "retryCount"),
         raw=f.raw_form(form),
     )
@@ -283,7 +283,7 @@ def interpret_send_response(answer: object, numbers: list[str], body: str) -> li
     data = payload.get("SMSMessageData") if isinstance(payload, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("Recipients"), list):
         # 2xx but unreadable: AT may have sent it, so the retry decision is the caller's.
-        error = TemporarySendError(
+        error: SendError = TemporarySendError(
             "africastalking: unreadable send response",
             provider=PROVIDER,
             reason="bad_response",

@@ -194,7 +194,7 @@ def parse_balance_result(body: Mapping[str, Any]) -> BalanceAnswer:
     )
 
 
-def _result(body: Mapping[str, Any]) -> Mapping[str, Any]:
+def _result(body: object) -> Mapping[str, Any]:  # parsed JSON: any shape may arrive
     result = body.get("Result") if isinstance(body, Mapping) else None
     if not isinstance(result, Mapping):
         raise BadCallback("callback body has no Result object", field="Result")

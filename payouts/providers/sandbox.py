@@ -179,7 +179,7 @@ class SandboxProvider:
 
     def _success_body(self, payment: _Payment) -> dict[str, Any]:
         request = payment.request
-        params = [
+        params: list[dict[str, Any]] = [
             {"Key": "TransactionAmount", "Value": request.amount_minor // 100},
             {"Key": "TransactionReceipt", "Value": payment.receipt},
             {

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.openapi import document
@@ -54,6 +55,7 @@ def test_generated_requests_get_documented_responses(app: Any, client: Any, key:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures = []
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
         operation = result.ok()
 
         @given(case=operation.as_strategy())

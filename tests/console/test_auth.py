@@ -44,7 +44,8 @@ def test_sign_in_opens_the_dashboard_and_is_audited(app: Flask, make_operator) -
     assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
     assert audit(app) == [("login", None, {})]
     with app.extensions["kazi"].sessions() as session:
-        assert operator_by_email(session, email).last_login_at is not None
+        operator = operator_by_email(session, email)
+        assert operator is not None and operator.last_login_at is not None
 
 
 def test_session_cookie_is_http_only_and_same_site(app: Flask, make_operator) -> None:
@@ -69,7 +70,9 @@ def test_wrong_password_is_refused_and_audited_without_the_password(
 def test_a_deactivated_operator_cannot_sign_in(app: Flask, make_operator) -> None:
     email, password = make_operator("admin")
     with app.extensions["kazi"].sessions.begin() as session:
-        operator_by_email(session, email).active = False
+        operator = operator_by_email(session, email)
+        assert operator is not None
+        operator.active = False
     assert sign_in(app.test_client(), email, password).status_code == 401
 
 
@@ -220,7 +223,9 @@ def test_production_cookies_are_secure(committed_url: str, make_operator) -> Non
         client = production.test_client()
         site = "https://kazi.example.org"
         page = client.get("/console/login", base_url=site).get_data(as_text=True)
-        data = {"email": email, "password": password, "csrf_token": TOKEN.search(page).group(1)}
+        found = TOKEN.search(page)
+        assert found, page[:500]
+        data = {"email": email, "password": password, "csrf_token": found.group(1)}
         # Over HTTPS, Flask-WTF also wants a same-site Referer (browsers send one).
         refused = client.post("/console/login", base_url=site, data=data)
         assert refused.status_code == 400

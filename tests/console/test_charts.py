@@ -24,6 +24,19 @@ def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg)
 
 
+def attr(element: ET.Element, name: str) -> str:
+    value = element.get(name)
+    assert value is not None, f"<{element.tag}> has no {name}"
+    return value
+
+
+def text(element: ET.Element, path: str) -> str:
+    """The text of the first ``path`` (e.g. ``s:title``) under ``element``."""
+    found = element.find(path, NS)
+    assert found is not None and found.text is not None, f"no text at {path}"
+    return found.text
+
+
 @pytest.mark.parametrize(
     ("maximum", "ticks"),
     [
@@ -45,15 +58,17 @@ def test_line_chart_draws_one_line_per_series_with_a_point_per_label() -> None:
     root = parse(line_chart("Traffic", labels, series))
     lines = root.findall("s:polyline", NS)
     assert len(lines) == 2
-    assert all(len(line.get("points").split()) == 24 for line in lines)
-    assert root.find("s:title", NS).text == "Traffic"
+    assert all(len(attr(line, "points").split()) == 24 for line in lines)
+    assert text(root, "s:title") == "Traffic"
     legend = [t.text for t in root.findall("s:text", NS) if t.get("class") == "legend"]
     assert legend == ["sms in", "sms out"]
 
 
 def test_line_chart_scales_the_peak_to_the_top_tick() -> None:
     root = parse(line_chart("t", ["a", "b"], {"x": [0, 40]}))  # ticks 0..40
-    points = root.find("s:polyline", NS).get("points").split()
+    polyline = root.find("s:polyline", NS)
+    assert polyline is not None
+    points = attr(polyline, "points").split()
     ys = [float(p.split(",")[1]) for p in points]
     assert ys[0] == pytest.approx(HEIGHT - BOTTOM)
     assert ys[1] == pytest.approx(TOP)
@@ -71,22 +86,24 @@ def test_stacked_bars_add_up_and_carry_tooltips() -> None:
     root = parse(bar_chart("Answers", ["mon", "tue"], {"a": [3, 1], "b": [1, 3]}))
     bars = root.findall("s:rect[@class='bar']", NS)
     assert len(bars) == 4
-    first_column = [b for b in bars if b.find("s:title", NS).text.endswith(("mon: 3", "mon: 1"))]
-    assert sum(float(b.get("height")) for b in first_column) == pytest.approx(HEIGHT - TOP - BOTTOM)
-    assert bars[0].find("s:title", NS).text == "a mon: 3"
+    first_column = [b for b in bars if text(b, "s:title").endswith(("mon: 3", "mon: 1"))]
+    assert sum(float(attr(b, "height")) for b in first_column) == pytest.approx(
+        HEIGHT - TOP - BOTTOM
+    )
+    assert text(bars[0], "s:title") == "a mon: 3"
 
 
 def test_side_by_side_bars_do_not_overlap() -> None:
     root = parse(bar_chart("t", ["x"], {"a": [1], "b": [2]}, stacked=False))
     a, b = root.findall("s:rect[@class='bar']", NS)
-    assert float(a.get("x")) + float(a.get("width")) <= float(b.get("x")) + 1e-6
+    assert float(attr(a, "x")) + float(attr(a, "width")) <= float(attr(b, "x")) + 1e-6
 
 
 def test_labels_and_titles_are_escaped() -> None:
     svg = line_chart('<script>alert("x")</script>', ["<b>"], {"a&b": [1]})
     assert "<script>" not in svg and "<b>" not in svg
     root = parse(svg)  # still well-formed XML
-    assert root.find("s:title", NS).text == '<script>alert("x")</script>'
+    assert text(root, "s:title") == '<script>alert("x")</script>'
 
 
 def test_series_must_match_the_labels() -> None:
@@ -105,10 +122,10 @@ def test_ranked_bars_put_the_largest_first_and_keep_the_top_few() -> None:
     rows = [(f"reason {i}", i) for i in range(12)]
     root = parse(ranked_bars("Failures", rows, limit=3))
     bars = root.findall("s:rect[@class='bar']", NS)
-    assert [b.find("s:title", NS).text for b in bars] == [
+    assert [text(b, "s:title") for b in bars] == [
         "reason 11: 11",
         "reason 10: 10",
         "reason 9: 9",
     ]
-    widths = [float(b.get("width")) for b in bars]
+    widths = [float(attr(b, "width")) for b in bars]
     assert widths == sorted(widths, reverse=True)

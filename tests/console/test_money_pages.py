@@ -157,7 +157,7 @@ def test_the_float_and_its_alert_show_on_payouts_and_dashboard(
     app.extensions["kazi"].jobs.drain()  # the sandbox answers the balance query by callback
     with db(app) as session:
         events = select(func.count()).where(WebhookEvent.kind == EVENT_KIND)
-        assert session.scalar(events) >= 1
+        assert session.scalars(events).one() >= 1
     for path in ("/console/payouts", "/console/"):
         page = client.get(path).get_data(as_text=True)
         assert "KES 1000000.00" in page and "threshold KES 1000.00" in page

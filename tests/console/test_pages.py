@@ -197,7 +197,7 @@ def test_operator_blocks_and_unblocks_with_a_reason_audited(
     )
     assert client.post(f"{path}/block", data={"reason": "spam answers"}).status_code == 400
     with db(app) as session:
-        assert session.get(Worker, worker_id).status == WorkerStatus.ACTIVE
+        assert session.get_one(Worker, worker_id).status == WorkerStatus.ACTIVE
     client.post(f"{path}/block", data={"reason": "spam answers", "csrf_token": token})
     page = client.get(path).get_data(as_text=True)
     assert 'id="worker-status">blocked' in page and "spam answers" in page
@@ -207,7 +207,7 @@ def test_operator_blocks_and_unblocks_with_a_reason_audited(
     assert "already blocked" in again.get_data(as_text=True)
     client.post(f"{path}/unblock", data={"reason": "appeal upheld", "csrf_token": token})
     with db(app) as session:
-        worker = session.get(Worker, worker_id)
+        worker = session.get_one(Worker, worker_id)
         assert (worker.status, worker.status_reason) == (WorkerStatus.ACTIVE, "appeal upheld")
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action.like("worker.%"))

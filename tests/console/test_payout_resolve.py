@@ -69,7 +69,7 @@ def state(app: Flask, payout_id: int) -> tuple[str, int, int, int, int]:
             wallet_balance(session, payout.worker_id),
             ledger.balance(session, hold).amount,
             ledger.account_total(session, AccountKind.DISBURSED, "KES").amount,
-            session.scalar(sms),
+            session.scalars(sms).one(),
         )
 
 
@@ -113,7 +113,8 @@ def test_ask_sends_a_forced_status_query_and_is_audited(app: Flask, signed_in: S
     app.extensions["kazi"].jobs.drain()
     with db(app) as session:
         payout = session.get_one(Payout, payout_id)
-        assert payout.status_query_id and payout.status_queried_at >= asked_at
+        assert payout.status_query_id and payout.status_queried_at
+        assert payout.status_queried_at >= asked_at
     # The sandbox never received this payment: "not found" proves nothing, money stays held.
     assert state(app, payout_id) == ("unknown", 2_000, 5_000, 0, 0)
 

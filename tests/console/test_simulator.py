@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from gateway.models import Direction, Message, UssdSession
 from kazi.app import create_app
@@ -39,7 +40,7 @@ def page_token(client: FlaskClient) -> str:
     return match.group(1)
 
 
-def send(client: FlaskClient, path: str, token: str | None, **body: str) -> object:
+def send(client: FlaskClient, path: str, token: str | None, **body: str) -> TestResponse:
     headers = {"X-CSRFToken": token} if token else {}
     return client.post(f"/console/simulator/{path}", json=body, headers=headers)
 
@@ -165,7 +166,9 @@ def _operator_client(flask_app: Flask, make_operator: Callable[..., tuple[str, s
     email, password = make_operator("operator", f"op-{len(site)}@example.org")
     client = flask_app.test_client()
     page = client.get("/console/login", base_url=site).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found, page[:500]
+    token = found.group(1)
     response = client.post(
         "/console/login",
         base_url=site,
@@ -198,7 +201,9 @@ def test_in_production_the_simulator_acts_only_as_listed_numbers(
             assert page.status_code == 403
             assert "SIMULATOR_NUMBERS" in page.get_data(as_text=True)
             return
-        token = re.search(TOKEN_RE, page.get_data(as_text=True)).group(1)
+        found = re.search(TOKEN_RE, page.get_data(as_text=True))
+        assert found, page.status_code
+        token = found.group(1)
         headers = {"X-CSRFToken": token, "Referer": f"{site}/console/simulator"}
 
         def dial(phone: str) -> int:

@@ -14,6 +14,7 @@ from core.jobs import JobSpec, enqueue, resolve
 from core.runtime import Runtime, build_runtime
 from core.worker import run_worker
 from tests.conftest import RecordingJobQueue, make_settings
+from tests.support.embedded import in_process_jobs
 from workers.models import Worker
 
 #: The test jobs by dotted name, as services name theirs.
@@ -82,20 +83,20 @@ def test_a_job_is_named_by_dotted_path_and_resolved_when_it_runs() -> None:
 
 def test_in_process_runner_runs_the_job_after_commit(embedded_runtime: Runtime) -> None:
     add_worker(embedded_runtime, "ran", commit=True)
-    assert embedded_runtime.jobs.drain(timeout=10)
+    assert in_process_jobs(embedded_runtime).drain(timeout=10)
     assert embedded_runtime.store.get("ran") == b"sw"
 
 
 def test_in_process_runner_never_runs_a_rolled_back_job(embedded_runtime: Runtime) -> None:
     add_worker(embedded_runtime, "never", commit=False)
-    assert embedded_runtime.jobs.drain(timeout=10)
+    assert in_process_jobs(embedded_runtime).drain(timeout=10)
     assert embedded_runtime.store.get("never") is None
 
 
 def test_in_process_runner_retries_like_rq(embedded_runtime: Runtime) -> None:
     spec = JobSpec(FLAKY, ("flaky", 2), retry=Retry(max=2, interval=[0, 0]))
     embedded_runtime.jobs.submit(spec)
-    assert embedded_runtime.jobs.drain(timeout=10)
+    assert in_process_jobs(embedded_runtime).drain(timeout=10)
     assert embedded_runtime.store.get("flaky") == b"done"
     assert embedded_runtime.store.get("flaky:attempts") == b"3"
 
@@ -103,16 +104,16 @@ def test_in_process_runner_retries_like_rq(embedded_runtime: Runtime) -> None:
 def test_in_process_runner_gives_up_after_the_last_retry(embedded_runtime: Runtime) -> None:
     spec = JobSpec(FLAKY, ("hopeless", 5), retry=Retry(max=1, interval=0))
     embedded_runtime.jobs.submit(spec)
-    assert embedded_runtime.jobs.drain(timeout=10)
+    assert in_process_jobs(embedded_runtime).drain(timeout=10)
     assert embedded_runtime.store.get("hopeless") is None
     assert embedded_runtime.store.get("hopeless:attempts") == b"2"
 
 
 def test_in_process_runner_honours_a_delay(embedded_runtime: Runtime) -> None:
     embedded_runtime.jobs.submit(JobSpec(FLAKY, ("later", 0), delay=timedelta(hours=1)))
-    assert embedded_runtime.jobs.drain(timeout=1)
+    assert in_process_jobs(embedded_runtime).drain(timeout=1)
     assert embedded_runtime.store.get("later") is None
-    assert [spec.args for spec in embedded_runtime.jobs.pending()] == [("later", 0)]
+    assert [spec.args for spec in in_process_jobs(embedded_runtime).pending()] == [("later", 0)]
 
 
 @pytest.mark.redis

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -27,6 +28,9 @@ from flows.engine import default_library
 from payouts.receipts import format_amount
 from tests.kazi.test_health import free_port
 from tests.test_serving import kazi_env
+
+if TYPE_CHECKING:  # the module is skipped where playwright is missing
+    from playwright.sync_api import Browser, Page
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -143,7 +147,7 @@ def _wait_for(url: str, server: subprocess.Popen[bytes]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
@@ -151,9 +155,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, served: Served) -> Iterator[object]:
+def page(browser: Browser, served: Served) -> Iterator[Page]:
     """A signed-in operator's page (the demo operator is an admin)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(STEP_MS)
     tab = context.new_page()
     tab.goto(f"{served.url}/console/login")
@@ -165,32 +169,32 @@ def page(browser: object, served: Served) -> Iterator[object]:
     context.close()
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 class Phone:
     """The simulator page driven like a person: dial, press keys, send SMS, read the inbox."""
 
-    def __init__(self, page: object, served: Served, number: str) -> None:
+    def __init__(self, page: Page, served: Served, number: str) -> None:
         self.page = page
-        page.goto(f"{served.url}/console/simulator")  # type: ignore[attr-defined]
-        page.fill("#phone-number", number)  # type: ignore[attr-defined]
+        page.goto(f"{served.url}/console/simulator")
+        page.fill("#phone-number", number)
         # Leaving the field fires its change event now, not later when the dial pad is
         # touched (which would hang up the call the test is making).
-        page.press("#phone-number", "Tab")  # type: ignore[attr-defined]
-        page.wait_for_function("document.querySelector('#screen').dataset.hop !== undefined")  # type: ignore[attr-defined]
+        page.press("#phone-number", "Tab")
+        page.wait_for_function("document.querySelector('#screen').dataset.hop !== undefined")
 
     def screen(self) -> str:
-        return self.page.inner_text("#screen")  # type: ignore[attr-defined]
+        return self.page.inner_text("#screen")
 
     def press(self, reply: str) -> str:
         """Type a reply (or the USSD code) and press Call; the next screen's text."""
-        before = self.page.get_attribute("#screen", "data-hop")  # type: ignore[attr-defined]
-        self.page.fill("#dial", reply)  # type: ignore[attr-defined]
-        self.page.click("#call")  # type: ignore[attr-defined]
-        self.page.wait_for_function(  # type: ignore[attr-defined]
+        before = self.page.get_attribute("#screen", "data-hop")
+        self.page.fill("#dial", reply)
+        self.page.click("#call")
+        self.page.wait_for_function(
             "before => document.querySelector('#screen').dataset.hop !== before", arg=before
         )
         return self.screen()
@@ -204,24 +208,24 @@ class Phone:
         raise AssertionError(f"no option {word!r} on {self.screen()!r}")
 
     def hang_up(self) -> None:
-        self.page.click("#hangup")  # type: ignore[attr-defined]
+        self.page.click("#hangup")
 
     def sms(self, text: str) -> None:
-        self.page.fill("#sms-text", text)  # type: ignore[attr-defined]
-        self.page.click("#sms-send")  # type: ignore[attr-defined]
+        self.page.fill("#sms-text", text)
+        self.page.click("#sms-send")
 
     def inbox_count(self) -> int:
-        return self.page.locator("#inbox li p").count()  # type: ignore[attr-defined]
+        return self.page.locator("#inbox li p").count()
 
     def inbox_grows(self, before: int) -> None:
-        self.page.wait_for_function(  # type: ignore[attr-defined]
+        self.page.wait_for_function(
             "n => document.querySelectorAll('#inbox li p').length > n",
             arg=before,
             timeout=BACKGROUND_S * 1000,
         )
 
     def inbox_shows(self, pattern: str) -> None:
-        self.page.wait_for_function(  # type: ignore[attr-defined]
+        self.page.wait_for_function(
             "p => [...document.querySelectorAll('#inbox li p')].some(e => new RegExp(p, 'i').test(e.textContent))",
             arg=pattern,
             timeout=BACKGROUND_S * 1000,
@@ -253,7 +257,7 @@ def _earned(saved: str) -> int:
     return paid[0]
 
 
-def test_sign_in_charts_and_the_simulator(page: object, served: Served) -> None:
+def test_sign_in_charts_and_the_simulator(page: Page, served: Served) -> None:
     phone = Phone(page, served, served.workers[0])
     first = phone.press("*384*12#")
     assert first.strip() and not first.startswith("Error"), first
@@ -264,36 +268,39 @@ def test_sign_in_charts_and_the_simulator(page: object, served: Served) -> None:
     phone.inbox_grows(before)  # the reply, sent by a job through the outbound queue
     shot(page, "simulator-sms")
 
-    page.goto(f"{served.url}/console/")  # type: ignore[attr-defined]
-    charts = page.locator("svg.chart")  # type: ignore[attr-defined]
+    page.goto(f"{served.url}/console/")
+    charts = page.locator("svg.chart")
     assert charts.count() == 5
-    assert page.locator("svg.chart polyline.line").count() >= 1  # type: ignore[attr-defined]
+    assert page.locator("svg.chart polyline.line").count() >= 1
     # The simulator's SMS and USSD session are the traffic drawn here: some line rises.
-    lines = page.locator("svg.chart polyline.line").all()  # type: ignore[attr-defined]
-    heights = [{p.split(",")[1] for p in line.get_attribute("points").split()} for line in lines]
+    lines = page.locator("svg.chart polyline.line").all()
+    points = [line.get_attribute("points") or "" for line in lines]
+    heights = [{p.split(",")[1] for p in line.split()} for line in points]
     assert any(len(ys) > 1 for ys in heights), heights
-    assert charts.first.bounding_box()["width"] > 200
+    box = charts.first.bounding_box()
+    assert box is not None and box["width"] > 200
     shot(page, "dashboard")
-    page.goto(f"{served.url}/console/payouts")  # type: ignore[attr-defined]
-    page.click("text=Ask for the float balance")  # type: ignore[attr-defined]
+    page.goto(f"{served.url}/console/payouts")
+    page.click("text=Ask for the float balance")
     deadline = time.monotonic() + BACKGROUND_S  # the sandbox answers by callback after 0.5 s
     while time.monotonic() < deadline:
-        if "no balance answer yet" not in page.inner_text("#float"):  # type: ignore[attr-defined]
+        if "no balance answer yet" not in page.inner_text("#float"):
             break
         time.sleep(0.25)
-        page.reload()  # type: ignore[attr-defined]
-    assert re.search(r"KES [\d,.]+", page.inner_text("#float")), page.inner_text("#float")  # type: ignore[attr-defined]
+        page.reload()
+    assert re.search(r"KES [\d,.]+", page.inner_text("#float")), page.inner_text("#float")
     shot(page, "payouts")
-    page.goto(f"{served.url}/console/ussd")  # type: ignore[attr-defined]
-    assert page.locator("svg.chart rect.bar").count() >= 1  # type: ignore[attr-defined]
+    page.goto(f"{served.url}/console/ussd")
+    assert page.locator("svg.chart rect.bar").count() >= 1
     shot(page, "ussd")
-    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
-    page.goto(f"{served.url}/console/")  # type: ignore[attr-defined]
-    assert page.locator("svg.chart").first.bounding_box()["width"] <= 390  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{served.url}/console/")
+    box = page.locator("svg.chart").first.bounding_box()
+    assert box is not None and box["width"] <= 390
     shot(page, "dashboard-phone")
 
 
-def test_a_task_and_a_withdrawal_in_the_simulator(page: object, served: Served) -> None:
+def test_a_task_and_a_withdrawal_in_the_simulator(page: Page, served: Served) -> None:
     # Written against the English catalog (flows/locales/en.toml): "Get task", "Withdraw".
     phone = Phone(page, served, served.workers[0])
     menu = phone.press("*384*12#")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,8 @@ def test_a_dropped_task_resumes_on_redial() -> None:
     assert screen.startswith(t("task.resumed", "sw")) and "Is review 0 positive?" in screen
     redial.send("1")
     assert world.answers == [(100, "Positive")]
-    assert resume_point(redial.state)["task_id"] == 101
+    next_point = resume_point(redial.state)
+    assert next_point is not None and next_point["task_id"] == 101
 
 
 def test_a_lapsed_reservation_resumes_with_whatever_the_host_gives() -> None:
@@ -163,7 +165,7 @@ def test_an_unknown_language_falls_back_to_english() -> None:
 class PrefetchingWorld(World):
     """A host whose submit result already carries the next task (one round trip less)."""
 
-    def do_submit_answer(self, i):  # type: ignore[no-untyped-def]
+    def do_submit_answer(self, i: Any) -> dict[str, Any]:
         result = super().do_submit_answer(i)
         return {**result, "next": self.do_get_task(GetTask())}
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from core.medium import sms_segments
 from flows import Context, SprintResult, handle_sms, resume, start
-from flows.intents import Intent
+from flows.intents import Intent, SendSms
 from flows.render import SMS_MAX_SEGMENTS, USSD_LIMIT
 
-REWARD = {"amount": 150, "currency": "KES"}
+REWARD: dict[str, Any] = {"amount": 150, "currency": "KES"}
 MIN_PAYOUT = 1000  # KES 10, Daraja's minimum
 
 
@@ -142,9 +142,21 @@ class Phone:
 
     def __init__(self, world: World, channel: str = "ussd") -> None:
         self.world, self.channel = world, channel
-        self.state: dict[str, Any] | None = None
-        self.result: SprintResult | None = None
+        self._state: dict[str, Any] | None = None  # None until the first hop
+        self._result: SprintResult | None = None
         self.screens: list[str] = []
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The state stored after the last hop, as the gateway's JSON store returns it."""
+        assert self._state is not None, "no hop yet"
+        return self._state
+
+    @property
+    def result(self) -> SprintResult:
+        """The engine's answer to the last hop."""
+        assert self._result is not None, "no hop yet"
+        return self._result
 
     def context(self) -> Context:
         w = self.world
@@ -159,6 +171,7 @@ class Phone:
         while True:
             for intent in result.intents:
                 if not intent.blocking:
+                    assert isinstance(intent, SendSms)  # the one fire-and-forget intent
                     self.world.log.append(intent)
                     self.world.sms_out.append(intent.text)
             state = json.loads(json.dumps(result.state))  # the store is JSON
@@ -166,9 +179,10 @@ class Phone:
             if result.waiting_for != "intent_result":
                 break
             assert result.reply == ""
+            assert result.pending is not None
             outcome = self.world.execute(result.pending)
             result = resume(state, intent_result=outcome, context=self.context())
-        self.state, self.result = state, result
+        self._state, self._result = state, result
         self.screens.append(result.reply)
         assert result.reply.strip(), "a worker never sees a blank screen"
         if self.channel == "ussd":
@@ -178,13 +192,13 @@ class Phone:
         return result.reply
 
     def dial(self, flow: str = "main", **kwargs: Any) -> str:
-        self.state = None
+        self._state = None
         return self._settle(start(flow, self.context(), **kwargs))
 
     def send(self, text: str) -> str:
         if self.channel == "sms":
-            return self._settle(handle_sms(text, self.state, self.context()))
-        assert self.result and self.result.continue_session
+            return self._settle(handle_sms(text, self._state, self.context()))
+        assert self._result and self._result.continue_session
         return self._settle(resume(self.state, user_input=text, context=self.context()))
 
     @property

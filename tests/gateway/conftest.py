@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,7 +21,7 @@ def kazi(committed_url: str) -> Iterator[Flask]:
         owner, _ = factories.requester(session)
         # Gold in its own, lower-priority project: the tasks service serves gold early
         # in a project, and these journeys want to know which task comes first.
-        common = {"reward": REWARD, "languages": ["en", "sw", "fr"]}
+        common: dict[str, Any] = {"reward": REWARD, "languages": ["en", "sw", "fr"]}
         factories.project(session, owner, texts=TASKS, priority=1, **common)
         factories.project(session, owner, name="Quiz", gold=GOLD, **common)
     yield app

@@ -9,7 +9,7 @@ import requests
 import responses
 
 from gateway.delivery import DeliveryStatus
-from gateway.errors import PermanentSendError, TemporarySendError
+from gateway.errors import PermanentSendError, SendError, TemporarySendError
 from gateway.providers.africastalking import AfricasTalkingProvider, interpret_send_response
 from tests.gateway.payloads import load_json
 
@@ -139,7 +139,9 @@ def test_invalid_sender_whole_request_failure_is_permanent() -> None:
         ("Something odd", TemporarySendError, "request_refused"),  # nothing was accepted
     ],
 )
-def test_whole_request_refusals_by_message(message: str, error: type, reason: str) -> None:
+def test_whole_request_refusals_by_message(
+    message: str, error: type[SendError], reason: str
+) -> None:
     payload = {"SMSMessageData": {"Message": message, "Recipients": []}}
     (outcome,) = interpret_send_response(payload, ["+254711000111"], "hi")
     assert isinstance(outcome.error, error) and outcome.error.reason == reason

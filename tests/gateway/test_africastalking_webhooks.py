@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +11,8 @@ from gateway.errors import BadWebhook, UnknownProviderStatus
 from gateway.inbound import DeliveryReport, InboundSms, UssdEndStatus, UssdRequest, UssdSessionEnd
 from gateway.providers import africastalking as at
 from tests.gateway.payloads import load_form
+
+Parser = Callable[[Mapping[str, object]], object]
 
 S = DeliveryStatus
 
@@ -258,7 +261,7 @@ def test_unknown_ussd_end_status_is_refused() -> None:
         ("at_delivery_report_success.form", at.parse_delivery_report, "status"),
     ],
 )
-def test_missing_field_is_named(name: str, parser, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_missing_field_is_named(name: str, parser: Parser, field: str) -> None:
     form = load_form(name)
     del form[field]
     with pytest.raises(BadWebhook) as info:
@@ -286,7 +289,7 @@ def test_missing_field_is_named(name: str, parser, field: str) -> None:  # type:
         ("at_sms_inbound.form", at.parse_inbound_sms, "text", "bad\x00byte"),
     ],
 )
-def test_bad_values_are_named(name: str, parser, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_are_named(name: str, parser: Parser, field: str, value: str) -> None:
     form = load_form(name) | {field: value}
     with pytest.raises(BadWebhook) as info:
         parser(form)

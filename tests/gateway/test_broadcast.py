@@ -118,6 +118,7 @@ def test_bulk_batches_go_to_at_as_one_request_each(
         send_batch(*jobs[0].args)
         send_batch(*jobs[0].args)  # a re-run sends nothing again
     (call,) = responses.calls
+    assert isinstance(call.request.body, str)  # requests encodes a form as text
     form = dict(parse_qsl(call.request.body))
     assert form["to"] == "+254711000001,+254711000002,+256772000006"
     assert (form["message"], form["enqueue"]) == ("Habari", "1")

@@ -37,4 +37,4 @@ def test_values_are_frozen_and_raw_is_not_compared() -> None:
     b = dataclasses.replace(a, raw={"x": "2"})
     assert a == b
     with pytest.raises(dataclasses.FrozenInstanceError):
-        a.text = "changed"  # type: ignore[misc]
+        a.text = "changed"  # type: ignore[misc]  # frozen on purpose: the test proves it

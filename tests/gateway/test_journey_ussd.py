@@ -31,6 +31,7 @@ from tests.gateway.journeys import (
 )
 from tests.gateway.web import gateway_app, messages, runtime_of
 from tests.payouts.factories import wait_until
+from tests.support.embedded import in_process_jobs
 from tests.tasks import factories
 
 LANGUAGE_KEYS = {"en": "1", "sw": "2", "fr": "3"}
@@ -66,7 +67,7 @@ def test_a_new_worker_registers_qualifies_works_and_withdraws(kazi: Flask, langu
     [payout] = payouts_of(kazi, phone.phone)
     assert payout.amount_minor == REWARD.amount
     wait_until(lambda: payouts_of(kazi, phone.phone)[0].status is PayoutStatus.SETTLED)
-    runtime_of(kazi).jobs.drain()
+    in_process_jobs(runtime_of(kazi)).drain()
     sent = [m.body for m in messages(kazi) if m.direction == Direction.OUTBOUND]
     settled = payouts_of(kazi, phone.phone)[0]
     assert sent == [
@@ -176,7 +177,9 @@ def test_on_redis_the_session_and_the_resume_point_live_in_redis_with_a_ttl(
         phone = Handset(app, "+254722000008")
         phone.dial()
         assert TASKS[0] in phone.press("1")
-        keys = {k.decode() for k in redis_client.keys("kazi:flows:*")}
+        keys = {
+            k.decode() if isinstance(k, bytes) else k for k in redis_client.keys("kazi:flows:*")
+        }
         assert keys == {
             f"kazi:flows:ussd:africastalking:{phone.session_id}",
             f"kazi:flows:resume:{worker.id}",

@@ -291,7 +291,7 @@ def test_a_rate_limit_wait_that_runs_out_hands_the_message_back_for_retry(
     message_id = _queue(at_runtime)
     with responses.RequestsMock() as mock, pytest.raises(TemporarySendError):
         _run(at_runtime, message_id)
-        assert mock.calls == []
+        assert len(mock.calls) == 0
     assert (_message(at_runtime, message_id).status, _message(at_runtime, message_id).error) == (
         "errored",
         "rate_limited",

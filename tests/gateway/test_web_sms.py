@@ -35,7 +35,7 @@ def test_at_inbound_sms_is_stored_linked_to_a_new_worker_and_answered(web: Flask
     ]
     inbound, reply = messages(web)
     new_worker = worker(web, "+254711000111")
-    assert new_worker is not None and (new_worker.country, new_worker.language) == ("KE", "en")
+    assert (new_worker.country, new_worker.language) == ("KE", "en")
     assert (inbound.direction, inbound.status, inbound.body) == ("in", "received", "TASK 42 YES")
     assert inbound.provider_message_id == form["id"] and inbound.worker_id == new_worker.id
     assert (reply.direction, reply.status, reply.worker_id) == ("out", "accepted", new_worker.id)
@@ -170,7 +170,9 @@ def test_a_message_queued_before_stop_is_not_sent_after_it(web: Flask) -> None:
         message = session.get_one(Message, message_id)
         message.status, message.provider_message_id = "queued", None
         # Queued before the worker said STOP: the job must still honour the opt-out.
-        message.created_at = worker(web, form["from"]).opted_out_at.replace(year=2020)
+        opted_out_at = worker(web, form["from"]).opted_out_at
+        assert opted_out_at is not None
+        message.created_at = opted_out_at.replace(year=2020)
     with runtime.activated():
         send_message(message_id)
     assert status_of(web, message_id) == ("failed", "opted_out")

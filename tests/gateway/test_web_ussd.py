@@ -18,7 +18,7 @@ from tests.gateway.web import at_url, gateway_app, runtime_of, ussd_sessions, wo
 def _hop(app: Flask, text_value: str, **extra: str) -> tuple[int, str, str]:
     form = {**load_form("at_ussd_first_dial.form"), "text": text_value, **extra}
     response = app.test_client().post(at_url("ussd"), data=form)
-    return response.status_code, response.mimetype, response.get_data(as_text=True)
+    return response.status_code, response.mimetype or "", response.get_data(as_text=True)
 
 
 def test_first_dial_starts_registration_and_creates_the_worker(web: Flask) -> None:
@@ -150,7 +150,7 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
     statements: list[str] = []
     engine = runtime_of(web).engine
 
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
         statements.append(statement.split()[0])
 
     event.listen(engine, "before_cursor_execute", count)
@@ -174,7 +174,8 @@ def test_every_hop_is_timed_for_prometheus(web: Flask) -> None:
     from core.metrics import USSD_REQUEST_SECONDS
 
     def hops_counted() -> float:
-        samples = USSD_REQUEST_SECONDS.labels(provider="africastalking").collect()[0].samples
+        metrics = list(USSD_REQUEST_SECONDS.labels(provider="africastalking").collect())
+        samples = metrics[0].samples
         return next(s.value for s in samples if s.name.endswith("_count"))
 
     before = hops_counted()

@@ -14,6 +14,7 @@ from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from kazi.app import create_app
 from tests.conftest import make_settings
+from tests.support.embedded import console_sms, in_process_jobs
 from workers.models import Worker
 
 AT_TOKEN = "at-token-0123456789"
@@ -37,7 +38,7 @@ def gateway_app(database_url: str, **overrides: Any) -> Flask:
 def close_app(app: Flask) -> None:
     """Let background jobs finish (they write rows) before the tables are emptied."""
     runtime = runtime_of(app)
-    runtime.jobs.drain(timeout=10)
+    in_process_jobs(runtime).drain(timeout=10)
     runtime.engine.dispose()
 
 
@@ -68,18 +69,17 @@ def ussd_sessions(app: Flask) -> list[UssdSession]:
         return list(session.scalars(select(UssdSession).order_by(UssdSession.id)))
 
 
-def worker(app: Flask, phone: str) -> Worker | None:
+def worker(app: Flask, phone: str) -> Worker:
+    """The worker with this number (the test fails if there is none)."""
     with runtime_of(app).sessions() as session:
-        return session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
+        return session.scalars(select(Worker).where(Worker.msisdn == phone)).one()
 
 
 def outbox(app: Flask) -> list[tuple[str, str]]:
     """What the console provider recorded, after the job runner went idle."""
-    from gateway.jobs import sms_provider
-
     runtime = runtime_of(app)
-    assert runtime.jobs.drain(timeout=10)
-    return [(m.to, m.body) for m in sms_provider(runtime).outbox]
+    assert in_process_jobs(runtime).drain(timeout=10)
+    return [(m.to, m.body) for m in console_sms(runtime).outbox]
 
 
 def events(app: Flask) -> list[WebhookEvent]:

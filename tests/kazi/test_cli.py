@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.conftest import fresh_database_url, make_settings
 
 
 @pytest.fixture
-def fresh_app(db_kind: str, tmp_path: Path) -> Flask:
+def fresh_app(db_kind: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database: the CLI must build the schema itself."""
     app = create_app(make_settings(database_url=fresh_database_url(db_kind, tmp_path, "cli")))
     yield app
@@ -70,8 +71,10 @@ def test_create_commands_print_the_secret_on_the_last_line(fresh_app: Flask) -> 
         fresh_app, "operators", "create", "--email", "Ops@Example.org", "--role", "viewer"
     )[-1]
     with fresh_app.extensions["kazi"].sessions() as session:
-        assert requester_for_key(session, key).name == "Acme Research"
+        requester = requester_for_key(session, key)
+        assert requester is not None and requester.name == "Acme Research"
         operator = operator_by_email(session, "ops@example.org")
+        assert operator is not None
         assert operator.role == "viewer" and check_password(operator.password_hash, password)
 
 

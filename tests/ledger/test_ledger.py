@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.money import Money
 from ledger import services as ledger
+from ledger.errors import InsufficientFunds, LedgerError, UnbalancedTransaction
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from tests.payouts.factories import earn, make_worker, wallet_balance
 
@@ -20,14 +21,14 @@ def test_an_unbalanced_transaction_is_refused(session: Session) -> None:
     funding = ledger.get_account(session, AccountKind.FUNDING, KES)
     count = select(func.count()).select_from(LedgerTransaction)
     before = session.scalar(count)
-    with pytest.raises(ledger.UnbalancedTransaction):
+    with pytest.raises(UnbalancedTransaction):
         ledger.post(
             session,
             kind="x",
             reference="x:1",
             legs=[ledger.Leg(wallet, 100), ledger.Leg(funding, -99)],
         )
-    with pytest.raises(ledger.UnbalancedTransaction):
+    with pytest.raises(UnbalancedTransaction):
         ledger.post(session, kind="x", reference="x:2", legs=[ledger.Leg(wallet, 100)])
     assert session.scalar(count) == before
 
@@ -57,7 +58,7 @@ def test_every_recorded_transaction_adds_up_to_zero(session: Session) -> None:
 def test_a_hold_never_overdraws_the_wallet(session: Session) -> None:
     worker = make_worker(session)
     earn(session, worker.id, 1_500)
-    with pytest.raises(ledger.InsufficientFunds):
+    with pytest.raises(InsufficientFunds):
         ledger.hold_payout(session, payout_id=7, worker_id=worker.id, amount=Money(1_600, KES))
     ledger.hold_payout(session, payout_id=7, worker_id=worker.id, amount=Money(1_500, KES))
     assert wallet_balance(session, worker.id) == 0
@@ -73,7 +74,7 @@ def test_release_and_settle_each_happen_once_and_exclude_each_other(session: Ses
         session, payout_id=3, worker_id=worker.id, amount=money
     ).created
     assert wallet_balance(session, worker.id) == 1_000
-    with pytest.raises(ledger.LedgerError, match="settle a released payout"):
+    with pytest.raises(LedgerError, match="settle a released payout"):
         ledger.settle_payout(session, payout_id=3, worker_id=worker.id, amount=money)
     hold = ledger.payout_hold(session, worker.id, KES)
     assert ledger.balance(session, hold).amount == 0

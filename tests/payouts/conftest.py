@@ -115,6 +115,7 @@ class Kazi:
                 provider=self.runtime.settings.payout_provider,
             )
             if scenario is not None:  # set before the commit sends the submit job
+                assert payout.idempotency_key is not None  # written with the row
                 self.emulator.scenarios[payout.idempotency_key] = scenario
             return payout.id
 

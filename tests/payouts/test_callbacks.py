@@ -123,7 +123,8 @@ def test_account_balance_payload():
     assert utility is not None
     assert utility.currency == "KES"
     assert utility.amounts_minor == (10_495_000, 10_495_000, 0, 0)
-    assert balance.account("Charges Paid").amounts_minor[0] == -4500
+    charges = balance.account("Charges Paid")
+    assert charges is not None and charges.amounts_minor[0] == -4500
     assert balance.completed_at == datetime(2026, 1, 15, 11, 0, tzinfo=EAT)
 
 

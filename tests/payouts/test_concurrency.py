@@ -55,11 +55,11 @@ def race(committed_url: str, threads: int, balance: int, amount: int) -> tuple[l
         thread.join(60)
     with sessions() as session:
         left = wallet_balance(session, worker_id)
-        paid = session.scalar(
+        paid = session.scalars(
             select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
                 Payout.worker_id == worker_id
             )
-        )
+        ).one()
     engine.dispose()
     assert len(jobs.sent) == outcomes.count("ok")  # one job per committed payout
     return outcomes, left, paid

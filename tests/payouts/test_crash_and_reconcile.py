@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.jobs import JobSpec
 from core.runtime import install
 from kazi.app import build_kazi_runtime
 from payouts.errors import ProviderAuthError
@@ -41,6 +42,7 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
         target=_run_submit_job, args=(settings, payout_id)
     )
     horse.start()
+    assert horse.pid is not None
     # The emulator has the payment (and will pay it) but holds its answer: kill now.
     try:
         wait_until(lambda: len(b2c_requests(kazi, payout_id)) == 1)
@@ -64,13 +66,17 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
 def _payout_without_job(kazi: Kazi, scenario: Scenario) -> int:
     """A committed payout whose submit job is dropped, so only the test runs it."""
     jobs = kazi.runtime.jobs
-    sent: list[Any] = []
+    sent: list[JobSpec] = []
+
+    def hold_back(spec: JobSpec) -> None:
+        sent.append(spec)
+
     original = jobs.submit
-    jobs.submit = sent.append  # type: ignore[method-assign]
+    jobs.submit = hold_back  # type: ignore[method-assign]  # the test holds the submit job back
     try:
         payout_id = kazi.withdraw(5_000, scenario=scenario)
     finally:
-        jobs.submit = original  # type: ignore[method-assign]
+        jobs.submit = original  # type: ignore[method-assign]  # and then puts the queue back
     assert [spec.job_id for spec in sent] == [f"payout-{payout_id}"]
     return payout_id
 

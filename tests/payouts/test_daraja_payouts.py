@@ -16,6 +16,7 @@ from payouts.providers.daraja import B2C_PATH, STATUS_PATH
 from tests.emulators.daraja import FAILURE_DESCRIPTIONS, Scenario
 from tests.payouts.conftest import WEBHOOK_TOKEN, Kazi
 from tests.payouts.factories import wait_until, wallet_balance
+from tests.support.embedded import in_process_jobs
 
 
 def legs(kazi: Kazi, payout_id: int) -> list[str]:
@@ -66,7 +67,8 @@ def test_a_successful_payout_settles_with_receipt_and_sms(kazi: Kazi) -> None:
     )
     assert payout.receipt and payout.receipt.startswith("UEM")
     assert payout.recipient_name == "JANE TEST WANJIKU"
-    assert payout.completed_at is not None and payout.provider_reference.startswith("AG_EMU_")
+    assert payout.completed_at is not None and payout.provider_reference is not None
+    assert payout.provider_reference.startswith("AG_EMU_")
     assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
     assert balance_of(kazi, payout_id) == 2_000
     wait_until(lambda: len(receipts(kazi, payout_id)) == 1)
@@ -93,7 +95,7 @@ def test_three_duplicate_callbacks_change_nothing(kazi: Kazi, kind: str) -> None
     final = PayoutStatus.SETTLED if kind == "success" else PayoutStatus.FAILED
     kazi.wait_for(payout_id, final)
     kazi.emulator.join_callbacks()  # all three posts answered
-    kazi.runtime.jobs.drain()
+    in_process_jobs(kazi.runtime).drain()
     leg = "payout_settle" if kind == "success" else "payout_release"
     assert legs(kazi, payout_id) == sorted(["payout_hold", leg])
     assert balance_of(kazi, payout_id) == (5_000 if kind == "success" else 10_000)
@@ -213,13 +215,17 @@ def test_a_status_answer_that_proves_nothing_keeps_the_money_on_hold(kazi: Kazi)
     payout_id = kazi.withdraw(5_000, scenario=scenario)
     wait_until(lambda: kazi.payout(payout_id).status_query_id is not None)
     kazi.emulator.join_callbacks()
-    kazi.runtime.jobs.drain()
+    in_process_jobs(kazi.runtime).drain()
     assert kazi.payout(payout_id).status is PayoutStatus.UNKNOWN
     assert legs(kazi, payout_id) == ["payout_hold"]
     assert balance_of(kazi, payout_id) == 5_000
-    requery = [s for s in kazi.runtime.jobs.pending() if s.func == "payouts.jobs.resolve_unknown"]
+    requery = [
+        s
+        for s in in_process_jobs(kazi.runtime).pending()
+        if s.func == "payouts.jobs.resolve_unknown"
+    ]
     assert [s.args for s in requery] == [(payout_id,)]
-    assert requery[0].delay.total_seconds() == 600
+    assert requery[0].delay is not None and requery[0].delay.total_seconds() == 600
     # A second chain of queries (e.g. reconcile's) never doubles the questions asked.
     with kazi.runtime.activated():
         resolve_unknown(payout_id)

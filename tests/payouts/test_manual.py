@@ -183,12 +183,14 @@ def test_a_late_provider_answer_contradicting_the_operator_moves_no_money(
     assert paid.receipt == RECEIPT
     flagged = {m.what.split()[1] for m in contradicted_payouts(session)}
     assert flagged == {str(failed.id), str(paid.id)}
+    assert failed.result_description is not None
     assert failed.result_description.startswith(
         "MISMATCH: the provider says settled; marked failed"
     )
     assert ledger_mismatches(session) == []
     # One receipt each, from the operator's decision; none from the contradicting answers.
     assert len(receipts(session, failed)) == 1 and len(receipts(session, paid)) == 1
+    assert paid.completed_at is not None
     assert utcnow() - paid.completed_at < timedelta(minutes=1)
 
 
@@ -217,6 +219,7 @@ def test_an_operator_racing_the_callback_moves_the_money_once(committed_url: str
         start.wait()
         with sessions.begin() as session:  # what the webhook's service does
             payout = lifecycle.lock_by_key(session, outcome.idempotency_key)
+            assert payout is not None
             lifecycle.apply_result(session, payout, outcome)
         callbacks_done.append(payout_id)
 
@@ -234,6 +237,7 @@ def test_an_operator_racing_the_callback_moves_the_money_once(committed_url: str
             wallet, hold, _ = money(session, payout)
             if results[payout_id] == "operator first":
                 assert payout.status is PayoutStatus.FAILED and wallet == 7_000
+                assert payout.result_description is not None
                 assert payout.result_description.startswith("MISMATCH:")
             else:
                 assert payout.status is PayoutStatus.SETTLED and wallet == 2_000

@@ -54,7 +54,8 @@ def test_callback_urls_come_from_public_base_url_with_the_token() -> None:
     assert config.result_url == f"{base}/result?token=t0k"
     assert config.timeout_url == f"{base}/timeout?token=t0k"
     assert config.query_result_url == f"{base}/result?token=t0k&kind=status"
-    assert daraja_config(make_settings(**DARAJA, mpesa_security_credential="c2Vj"), "balance")
+    balance = daraja_config(make_settings(**DARAJA, mpesa_security_credential="c2Vj"), "balance")
+    assert balance.query_result_url == f"{base}/result?token=t0k&kind=balance"
     assert config.security_credential == "c2Vj"
 
 

@@ -79,6 +79,7 @@ def test_a_failure_the_provider_contradicted_is_never_retried(committed_session:
     session = committed_session
     failed = failed_payout(session)
     lifecycle.settle(session, failed, receipt="LATE")  # "paid after all"
+    assert failed.result_description is not None
     assert failed.result_description.startswith(lifecycle.MISMATCH)
     with pytest.raises(Conflict, match="contradicted"):
         retry(session, failed.id)

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest, ProviderRejected
-from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, ResultStatus
+from payouts.providers.base import (
+    BalanceAnswer,
+    CallbackKind,
+    PayoutProvider,
+    PayoutRequest,
+    ResultStatus,
+    StatusAnswer,
+)
 from payouts.providers.daraja import DarajaClient
 from payouts.providers.daraja_parsing import EAT
 from payouts.providers.sandbox import SandboxProvider
@@ -148,7 +155,9 @@ def test_failed_payments_do_not_reduce_the_balance(outbox):
     sandbox = SandboxProvider(outbox, utility_balance_minor=12_345)
     sandbox.submit(request("+254700000002"))
     sandbox.query_balance()
-    utility = sandbox.parse_callback(CallbackKind.BALANCE, outbox.sent[-1][1]).account("Utility")
+    answer = sandbox.parse_callback(CallbackKind.BALANCE, outbox.sent[-1][1])
+    assert isinstance(answer, BalanceAnswer)
+    utility = answer.account("Utility")
     assert utility is not None and utility.amounts_minor[:2] == (12_345, 12_345)
 
 
@@ -165,9 +174,9 @@ def test_a_shared_store_lets_another_process_find_and_refuse_a_payment(outbox: O
     kind, body, _ = outbox.sent[-1]
     outcome = other.parse_callback(CallbackKind.STATUS, body)
     assert kind is CallbackKind.STATUS
+    assert isinstance(outcome, StatusAnswer)
     assert outcome.status is ResultStatus.SUCCESS
     assert outcome.idempotency_key == "p-shared"
     other.query_status(receipt=outcome.receipt)
-    assert (
-        other.parse_callback(CallbackKind.STATUS, outbox.sent[-1][1]).status is ResultStatus.SUCCESS
-    )
+    by_receipt = other.parse_callback(CallbackKind.STATUS, outbox.sent[-1][1])
+    assert isinstance(by_receipt, StatusAnswer) and by_receipt.status is ResultStatus.SUCCESS

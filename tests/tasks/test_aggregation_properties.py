@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.aggregation import AGGREGATORS, numeric_median, text_majority
+from tasks.aggregation import AGGREGATORS, Label, numeric_median, text_majority
 
 LABELS = ("a", "b", "c")
 NAMES = sorted(AGGREGATORS)
@@ -45,7 +45,7 @@ def test_answer_order_changes_nothing(name, answers, acc, rnd) -> None:
 @fast
 @given(names, answer_sets, accuracy_maps, st.permutations(["x", "y", "z"]))
 def test_relabelling_classes_permutes_the_results(name, answers, acc, new_names) -> None:
-    rename = dict(zip(LABELS, new_names, strict=True))
+    rename: dict[Label, str] = dict(zip(LABELS, new_names, strict=True))
     renamed = [(t, w, rename[label]) for t, w, label in answers]
     aggregate = AGGREGATORS[name]
     before = aggregate(answers, LABELS, accuracies=acc)

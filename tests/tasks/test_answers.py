@@ -166,7 +166,7 @@ def test_labels_for_categorical_types() -> None:
 
 
 def test_spec_accepts_type_names_as_strings() -> None:
-    spec = AnswerSpec("single_choice", options=["A", "B"])  # type: ignore[arg-type]
+    spec = AnswerSpec("single_choice", options=["A", "B"])  # type: ignore[arg-type]  # a str and a list, as JSON gives
     assert spec.task_type is TaskType.SINGLE_CHOICE
     assert spec.options == ("A", "B")
 
@@ -188,4 +188,4 @@ def test_unanswerable_specs_are_refused(kwargs) -> None:
 
 def test_unknown_task_type_is_refused() -> None:
     with pytest.raises(UnknownTaskType):
-        AnswerSpec("essay")  # type: ignore[arg-type]
+        AnswerSpec("essay")  # type: ignore[arg-type]  # an unknown type, on purpose

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -87,7 +87,7 @@ def _play(session: Session, ops: list[tuple[str, int, str]]) -> None:
     _check(session, project)
 
 
-def _count(session: Session, *where: object) -> int:
+def _count(session: Session, *where: ColumnElement[bool]) -> int:
     return session.scalar(select(func.count()).select_from(Assignment).where(*where)) or 0
 
 

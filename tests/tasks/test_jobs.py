@@ -85,6 +85,7 @@ def test_webhook_is_signed_and_a_failure_raises_for_retry(
             send_completion_webhook(project.id)  # rq retries on this exception
         send_completion_webhook(project.id)
     body, headers = receiver.received[-1]
+    assert project.webhook_secret is not None
     expected = hmac.new(project.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
     assert headers[SIGNATURE_HEADER] == f"sha256={expected}"
     payload = json.loads(body)

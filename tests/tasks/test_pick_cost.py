@@ -23,7 +23,7 @@ def test_candidate_query_walks_indexes_on_a_big_project(session: Session) -> Non
     project = factories.project(session, texts=[])
     workers = [factories.worker(session) for _ in range(5)]
     base = dict(project_id=project.id, answers_count=0, reserved_count=0, wanted_answers=3)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             **base,
             "text": f"t{i}",

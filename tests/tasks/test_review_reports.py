@@ -16,13 +16,16 @@ from tasks.models import Project, ReviewStatus
 from tasks.reports import fair_pay, project_summary, worker_earnings
 from tasks.results import project_results, results_csv
 from tasks.review import flagged_answers, review_answer
-from tasks.submission import submit_answer
+from tasks.submission import SubmitResult, submit_answer
 from tests.conftest import make_settings
 from tests.tasks import factories
 from tests.tasks.synthetic import LABELS, make_crowd
+from workers.models import Worker
 
 
-def _answer(session: Session, project: Project, raw: str, seconds: float) -> tuple[object, object]:
+def _answer(
+    session: Session, project: Project, raw: str, seconds: float
+) -> tuple[Worker, SubmitResult]:
     worker = factories.worker(session)
     now = utcnow()
     view = get_next_task(session, worker, now)
@@ -125,9 +128,9 @@ def test_no_extra_answer_is_wanted_while_the_first_ones_are_still_out(session: S
     )
     first, second, third = (factories.worker(session) for _ in range(3))
     now = utcnow()
-    views = [get_next_task(session, w, now) for w in (first, second)]
-    assert all(views)
-    submit_answer(session, first, views[0].task_id, "1", now + timedelta(seconds=9))
+    one, two = (get_next_task(session, w, now) for w in (first, second))
+    assert one is not None and two is not None
+    submit_answer(session, first, one.task_id, "1", now + timedelta(seconds=9))
     assert get_next_task(session, third, now) is None  # the second answer is still out
-    submit_answer(session, second, views[1].task_id, "2", now + timedelta(seconds=9))
+    submit_answer(session, second, two.task_id, "2", now + timedelta(seconds=9))
     assert get_next_task(session, third, now) is not None  # 1-1: unsure, one more wanted
