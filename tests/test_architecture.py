@@ -105,9 +105,9 @@ def imports_of(path: Path, name: str | None = None) -> list[Import]:
     name = name or module_name(path)
     top_level = {id(node) for node in tree.body}
     # Imports under a module-level ``if`` (TYPE_CHECKING) or ``try`` count as module level.
-    for node in tree.body:
-        if isinstance(node, ast.If | ast.Try):
-            top_level.update(id(child) for child in ast.walk(node))
+    for statement in tree.body:
+        if isinstance(statement, ast.If | ast.Try):
+            top_level.update(id(child) for child in ast.walk(statement))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
