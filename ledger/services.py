@@ -258,20 +258,6 @@ def totals_by_kind(session: Session, account_ids: Sequence[int]) -> dict[str, in
     return {kind: int(total) for kind, total in rows}
 
 
-def fund_project(session: Session, *, project_id: int, amount: Money, reference: str) -> Posting:
-    """Record a requester's payment into a project's budget."""
-    funding = get_account(session, AccountKind.FUNDING, amount.currency)
-    budget = project_budget(session, project_id, amount.currency)
-    return transfer(
-        session,
-        kind="funding",
-        reference=reference,
-        source=funding,
-        destination=budget,
-        amount=amount,
-    )
-
-
 def credit_wage(
     session: Session, *, worker_id: int, project_id: int, amount: Money, reference: str
 ) -> Posting:
