@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import KaziError
-from core.money import Money
+from core.money import MAX_AMOUNT_MINOR, Money
 from tasks.answers import TaskType
 from tasks.projects import ProjectSpec
 
@@ -18,8 +18,6 @@ class InvalidRequest(KaziError):
 
 
 _NUMBERS = (int, float)
-#: The largest amount the API takes: 10 billion major units, far below a BIGINT's range.
-MAX_AMOUNT_MINOR = 10**12
 
 
 def _field(
@@ -37,17 +35,18 @@ def _field(
     return value
 
 
-def _money(body: dict[str, Any], name: str) -> Money:
+def _money(body: dict[str, Any], name: str, minimum: int = 0) -> Money:
     value = _field(body, name, dict)
     amount, currency = value.get("amount"), value.get("currency")
     if (
         not isinstance(amount, int)
         or isinstance(amount, bool)
-        or not 0 <= amount <= MAX_AMOUNT_MINOR
+        or not minimum <= amount <= MAX_AMOUNT_MINOR
         or not isinstance(currency, str)
     ):
         raise InvalidRequest(
-            f"{name}: expected {{amount: integer minor units from 0 to {MAX_AMOUNT_MINOR}, currency}}",
+            f"{name}: expected {{amount: integer minor units from {minimum} to "
+            f"{MAX_AMOUNT_MINOR}, currency}}",
             details=[{"field": name}],
         )
     try:
@@ -98,6 +97,16 @@ def project_spec(body: Any) -> ProjectSpec:
         reservation_minutes=_field(body, "reservation_minutes", int, 10, lambda v: 1 <= v <= 1440),
         webhook_url=_field(body, "webhook_url", (str, type(None)), None, _is_http_url),
     )
+
+
+def top_up_amount(body: Any) -> Money:
+    """Read a top-up body, ``{"amount": {"amount", "currency"}}``, into the Money to add."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("expected a JSON object")
+    unknown = sorted(set(body) - {"amount"})
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}", details=unknown)
+    return _money(body, "amount", minimum=1)
 
 
 def _is_http_url(value: str | None) -> bool:

@@ -1,7 +1,9 @@
 """The requester API under ``/api/v1``: thin views over the tasks services.
 
 Each view opens one transaction, authenticates, calls a service and renders JSON
-(or CSV for results). The OpenAPI document at ``/api/v1/openapi.json`` describes
+(or CSV for results). Budgets are drawn from the requester's funding (``GET
+/balance``); a wage must be in a currency some payout rail pays, which only the
+payout rails know, so this edge asks them and hands the answer to the tasks domain. The OpenAPI document at ``/api/v1/openapi.json`` describes
 exactly these routes (a test checks both ways).
 """
 
@@ -15,11 +17,19 @@ from sqlalchemy.orm import Session
 from api.auth import authenticate
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
-from api.schemas import InvalidRequest, project_spec
+from api.schemas import InvalidRequest, project_spec, top_up_amount
 from core.errors import Conflict
 from core.runtime import Runtime
+from payouts.rails import payable_currencies
+from tasks.funding import balances
 from tasks.models import Project, ProjectStatus
-from tasks.projects import create_project, get_project, list_projects, set_project_status
+from tasks.projects import (
+    create_project,
+    get_project,
+    list_projects,
+    set_project_status,
+    top_up_budget,
+)
 from tasks.reports import project_summary
 from tasks.results import project_results, results_csv
 from tasks.upload import parse_body, upload_tasks
@@ -44,15 +54,30 @@ def openapi() -> Response:
     return jsonify(document())
 
 
-@bp.post("/projects")
-def create() -> tuple[Response, int]:
-    """Create a project (its budget is funded in the ledger)."""
+def _json_body() -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise InvalidRequest("expected a JSON body")
+    return body
+
+
+@bp.get("/balance")
+def balance() -> Response:
+    """The requester's funding per currency: funded, committed, spent, credit, available."""
     with _runtime().sessions.begin() as session:
         requester = authenticate(session, request)
-        project = create_project(session, requester, project_spec(body))
+        return jsonify({"balances": [b.to_dict() for b in balances(session, requester.id)]})
+
+
+@bp.post("/projects")
+def create() -> tuple[Response, int]:
+    """Create a project, its budget drawn from the requester's funding (402 beyond it)."""
+    body = _json_body()
+    payable = payable_currencies(_runtime().settings)
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        spec = project_spec(body)
+        project = create_project(session, requester, spec, payable_currencies=payable)
         # The webhook signing secret is shown once, like an API key.
         payload = {**_summary(session, project), "webhook_secret": project.webhook_secret}
     return jsonify(payload), 201
@@ -98,6 +123,25 @@ def resume(project_id: int) -> Response:
 def close(project_id: int) -> Response:
     """Close a project for good."""
     return _move(project_id, ProjectStatus.CLOSED)
+
+
+@bp.post("/projects/<int:project_id>/budget")
+def top_up(project_id: int) -> Response | tuple[Response, int]:
+    """Add to a project's budget from the requester's funding; idempotent with Idempotency-Key."""
+    key = request.headers.get("Idempotency-Key")
+    amount = top_up_amount(_json_body())
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        project = get_project(session, requester, project_id)
+        if key is not None:
+            digest = request_hash("budget", str(project_id), request.get_data())
+            stored = claim(session, requester.id, key, digest)
+            if stored is not None:
+                return jsonify(stored.response), stored.status_code
+        payload = _summary(session, top_up_budget(session, project, amount))
+        if key is not None:
+            remember(session, requester.id, key, 200, payload)
+    return jsonify(payload)
 
 
 @bp.post("/projects/<int:project_id>/tasks")

@@ -6,6 +6,7 @@ rows); what is measured then runs through the real services and views.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from itertools import islice
@@ -14,10 +15,21 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from core.db import utcnow
 from core.money import Money
 from gateway.models import UssdSession
-from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, TaskType
+from payouts.rails import payable_currencies
+from tasks.funding import record_deposit
+from tasks.models import (
+    Assignment,
+    AssignmentStatus,
+    DepositChannel,
+    Project,
+    Task,
+    TaskStatus,
+    TaskType,
+)
 from tasks.projects import ProjectSpec, create_project
 from tasks.requesters import create_requester
 from workers.models import Worker
@@ -100,7 +112,25 @@ def project(session: Session, *, budget_minor: int = 10**12, **overrides: Any) -
         countries=["KE"],
     )
     spec.update(overrides)
-    return create_project(session, owner, ProjectSpec(**spec))
+    project_spec = ProjectSpec(**spec)
+    fund(session, owner.id, project_spec.budget)
+    return create_project(
+        session, owner, project_spec, payable_currencies=payable_currencies(Settings())
+    )
+
+
+def fund(session: Session, requester_id: int, amount: Money) -> None:
+    """A recorded deposit for the requester, so their projects can draw their budgets."""
+    if amount.amount > 0:
+        record_deposit(
+            session,
+            requester_id=requester_id,
+            amount=amount,
+            channel=DepositChannel.BANK,
+            reference=f"BENCH-{uuid.uuid4().hex}",
+            recorded_by=None,
+            needs_approval=False,
+        )
 
 
 def tasks(

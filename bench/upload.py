@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from flask.testing import FlaskClient
 
 from bench.harness import BenchDatabase, Row, Table, measure, row_from
-from bench.seed import count
+from bench.seed import count, fund
 from config.settings import Settings
+from core.money import Money
 from kazi.app import create_app
 from tasks.models import Task
 from tasks.requesters import create_requester
 
-PROJECT = {
+PROJECT: dict[str, Any] = {
     "name": "Shop reviews",
     "task_type": "single_choice",
     "instructions": "Is this review positive?",
@@ -46,7 +48,9 @@ def run(db: BenchDatabase, *, rows: int, repeats: int, max_seconds: float) -> li
     app = create_app(settings)
     client = app.test_client()
     with db.sessions.begin() as session:
-        _, key = create_requester(session, "Bench requester")
+        requester, key = create_requester(session, "Bench requester")
+        budget = PROJECT["budget"]
+        fund(session, requester.id, Money(budget["amount"] * repeats, budget["currency"]))
     auth = {"Authorization": f"Bearer {key}"}
     body = _rows(rows)
     try:

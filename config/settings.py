@@ -183,6 +183,9 @@ class Settings:
         "LIVING_WAGE_FLOORS", _wage_floors, (("KE", 12500), ("UG", 2500), ("TZ", 250000))
     )
     platform_fee_percent: int = _setting("PLATFORM_FEE_PERCENT", _integer, 0)
+    # Maker-checker on recorded deposits: one admin records, another approves before the
+    # money counts in the requester's funding.
+    funding_maker_checker: bool = _setting("FUNDING_MAKER_CHECKER", _boolean, False)
     # Withdrawal limits in minor units (KES cents); Daraja pays KES 10 to 250,000.
     payout_min_minor: int = _setting("PAYOUT_MIN_MINOR", _integer, 1_000)
     payout_max_minor: int = _setting("PAYOUT_MAX_MINOR", _integer, 7_000_000)

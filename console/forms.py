@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
+
+from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS, Money, to_minor
+from tasks.models import DepositChannel
 
 
 class LoginForm(FlaskForm):
@@ -30,3 +42,40 @@ class ResolvePayoutForm(FlaskForm):
     receipt = StringField("M-Pesa receipt", validators=[Length(max=20)])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
     confirmed = BooleanField("I looked this payment up in the M-Pesa org portal")
+
+
+class DepositForm(FlaskForm):
+    """An admin's record of money a requester paid in, with the statement's reference."""
+
+    requester_id = IntegerField("Requester", validators=[DataRequired()])
+    amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
+    currency = SelectField("Currency", choices=[(c, c) for c in MINOR_UNITS])
+    channel = SelectField("Paid by", choices=[(c.value, c.value) for c in DepositChannel])
+    reference = StringField("Reference", validators=[DataRequired(), Length(max=100)])
+    note = StringField("Note", validators=[Length(max=200)])
+
+
+class CreditForm(FlaskForm):
+    """An admin's credit line for a requester: a limit, and why."""
+
+    requester_id = IntegerField("Requester", validators=[DataRequired()])
+    limit = StringField("Limit", validators=[DataRequired(), Length(max=20)])
+    currency = SelectField("Currency", choices=[(c, c) for c in MINOR_UNITS])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
+
+
+def parse_amount(text: str | None, currency: str, *, allow_zero: bool = False) -> Money:
+    """An amount typed in major units ("5,000.50") as Money; ValueError says what is wrong."""
+    cleaned = (text or "").replace(",", "").replace(" ", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount") from None
+    if not value.is_finite() or abs(value) > MAX_AMOUNT_MINOR:
+        raise ValueError(f"{text} is out of range")
+    minor = to_minor(value, currency)
+    if minor is None or Decimal(minor) != value * MINOR_UNITS[currency]:
+        raise ValueError(f"{text} is not a whole number of {currency} minor units")
+    if minor < 0 or (minor == 0 and not allow_zero) or minor > MAX_AMOUNT_MINOR:
+        raise ValueError(f"{text} is out of range")
+    return Money(minor, currency)

@@ -29,10 +29,11 @@ REVIEW_PAGE = 50
 
 @dataclass(frozen=True)
 class ProjectRow:
-    """One project with its progress counts and fair-pay figures."""
+    """One project with its progress counts, budget and fair-pay figures."""
 
     project: Project
     progress: dict[str, int]
+    budget: dict[str, Any]
     fair_pay: dict[str, Any]
 
     @property
@@ -53,11 +54,16 @@ class HeldAnswer:
 
 
 def project_rows(session: Session) -> list[ProjectRow]:
-    """The newest projects with their progress and fair-pay figures."""
+    """The newest projects with their progress, budget and fair-pay figures."""
     settings = current_app.extensions["kazi"].settings
     stmt = select(Project).order_by(Project.id.desc()).limit(PROJECT_LIMIT)
     return [
-        ProjectRow(p, reports.progress(session, p), reports.fair_pay(session, p, settings))
+        ProjectRow(
+            p,
+            reports.progress(session, p),
+            reports.budget(session, p),
+            reports.fair_pay(session, p, settings),
+        )
         for p in session.scalars(stmt)
     ]
 
@@ -80,7 +86,7 @@ def held_answers(session: Session, after_id: int) -> list[HeldAnswer]:
 
 @bp.get("/projects")
 def projects() -> Any:
-    """Projects with progress bars, effective hourly wage, worker share and the review queue."""
+    """Projects with progress bars, budgets, effective hourly wage, worker share, review queue."""
     after = request.args.get("after", "0")
     after_id = int(after) if after.isdigit() and len(after) <= 12 else 0
     with sessions()() as session:

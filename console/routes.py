@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from console import payout_views, project_views, record_views, simulator_views, views
+from console import (
+    funding_views,
+    payout_views,
+    project_views,
+    record_views,
+    simulator_views,
+    views,
+)
 from console.blueprint import bp
 
-__all__ = ["bp", "payout_views", "project_views", "record_views", "simulator_views", "views"]
+__all__ = [
+    "bp",
+    "funding_views",
+    "payout_views",
+    "project_views",
+    "record_views",
+    "simulator_views",
+    "views",
+]

@@ -143,6 +143,14 @@ def lock_row(session: Session, model: type[_Row], row_id: int) -> _Row | None:
     return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
 
 
+def lock_existing(session: Session, model: type[_Row], row_id: int) -> _Row:
+    """``lock_row`` for a row that must exist (rows of this kind are never deleted)."""
+    row = lock_row(session, model, row_id)
+    if row is None:
+        raise LookupError(f"{model.__name__} {row_id} does not exist")
+    return row
+
+
 def matched_rows(result: Result[*tuple[Any, ...]]) -> int:
     """How many rows an executed UPDATE or DELETE matched (its guard let through).
 

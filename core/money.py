@@ -9,6 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 #: currency table, read by the API's schema, the flows' formatting and the ledger.
 MINOR_UNITS = {"KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 100}
 
+#: The largest amount Kazi takes from a person (API body, console form): 10 billion
+#: major units, far below a BIGINT's range.
+MAX_AMOUNT_MINOR = 10**12
+
 #: The currency a country's wages and living-wage floor are written in.
 COUNTRY_CURRENCY = {"KE": "KES", "UG": "UGX", "TZ": "TZS", "HT": "HTG", "IN": "INR"}
 

@@ -1,4 +1,4 @@
-"""The demo: a requester, an operator login, two projects of short tasks and three workers."""
+"""The demo: a funded requester, an operator login, two projects of short tasks, three workers."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from console.models import OperatorRole
 from console.services import create_operator, operator_by_email, reset_password
 from core.db import utcnow
 from core.money import Money
+from payouts.rails import payable_currencies
 from tasks.assignment import get_next_task
-from tasks.models import Project, Requester, Task, TaskType
+from tasks.funding import record_deposit
+from tasks.models import Deposit, DepositChannel, Project, Requester, Task, TaskType
 from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
 from tasks.requesters import create_requester, rotate_api_key
 from tasks.submission import submit_answer
@@ -29,6 +32,10 @@ DEMO_WORKER_PIN = "1234"
 #: withdrawal at once (8 reviews at KES 1.50 = KES 12, above M-Pesa's KES 10 minimum).
 DEMO_HISTORY_ANSWERS = 8
 DEMO_SECONDS_PER_ANSWER = 20
+#: The demo requester's recorded deposit: the demo projects' budgets (KES 7,000) and
+#: KES 13,000 more to try creating a project through the API.
+DEMO_DEPOSIT = Money(2_000_000, "KES")
+DEMO_DEPOSIT_REFERENCE = "DEMO-BANK-0001"
 
 
 @dataclass(frozen=True)
@@ -42,17 +49,19 @@ class DemoCredentials:
     worker_phones: list[str]
 
 
-def seed_demo(session: Session) -> DemoCredentials:
+def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     """Create the demo data, or refresh its secrets if it already exists (idempotent)."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     requester, api_key = _demo_requester(session, data["requester"])
+    _demo_deposit(session, requester)
     email = data["operator"]
     operator = operator_by_email(session, email)
     if operator is None:
         _, password = create_operator(session, email, OperatorRole.ADMIN)
     else:
         password = reset_password(session, operator)
-    projects = [_demo_project(session, requester, spec) for spec in data["projects"]]
+    payable = payable_currencies(settings)
+    projects = [_demo_project(session, requester, spec, payable) for spec in data["projects"]]
     phones = [_demo_worker(session, spec) for spec in data["workers"]]
     return DemoCredentials(api_key, email, password, projects, phones)
 
@@ -64,7 +73,25 @@ def _demo_requester(session: Session, name: str) -> tuple[Requester, str]:
     return existing, rotate_api_key(session, existing)
 
 
-def _demo_project(session: Session, requester: Requester, spec: dict) -> tuple[int, str, int]:
+def _demo_deposit(session: Session, requester: Requester) -> None:
+    """The bank transfer that funds the demo, recorded once (by the seed, not an operator)."""
+    recorded = select(Deposit.id).where(Deposit.reference == DEMO_DEPOSIT_REFERENCE)
+    if session.scalar(recorded) is None:
+        record_deposit(
+            session,
+            requester_id=requester.id,
+            amount=DEMO_DEPOSIT,
+            channel=DepositChannel.BANK,
+            reference=DEMO_DEPOSIT_REFERENCE,
+            recorded_by=None,
+            needs_approval=False,
+            note="demo seed",
+        )
+
+
+def _demo_project(
+    session: Session, requester: Requester, spec: dict, payable: frozenset[str]
+) -> tuple[int, str, int]:
     existing = session.scalars(
         select(Project).where(Project.requester_id == requester.id, Project.name == spec["name"])
     ).first()
@@ -87,6 +114,7 @@ def _demo_project(session: Session, requester: Requester, spec: dict) -> tuple[i
             countries=spec["countries"],
             priority=spec["priority"],
         ),
+        payable_currencies=payable,
     )
     count = add_tasks(session, project, (TaskSpec(**task) for task in spec["tasks"]))
     return project.id, project.name, count

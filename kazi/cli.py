@@ -41,8 +41,9 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Seed the demo data (idempotent) and print fresh demo credentials."""
-    with _runtime().sessions.begin() as session:
-        creds = seed_demo(session)
+    runtime = _runtime()
+    with runtime.sessions.begin() as session:
+        creds = seed_demo(session, runtime.settings)
     for project_id, name, count in creds.projects:
         click.echo(f"project {project_id}: {name} ({count} tasks)")
     click.echo(f"demo workers (PIN {DEMO_WORKER_PIN}): {', '.join(creds.worker_phones)}")

@@ -24,3 +24,10 @@ class UnbalancedTransaction(LedgerError):
 
     http_status = 500
     code = "unbalanced_transaction"
+
+
+class AppendOnly(LedgerError):
+    """An update or delete of a ledger entry or transaction (a bug, never a user error)."""
+
+    http_status = 500
+    code = "ledger_append_only"

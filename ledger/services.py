@@ -4,6 +4,11 @@ Balances are sums of entries, never stored numbers that could drift. A transacti
 carries the business event's own reference ("wage:assignment:42"), unique in the
 database, so recording the same event twice is a no-op instead of double money.
 
+Money enters as a deposit (funding → requester funding), is committed to a project's
+budget, paid out as wages (budget → wallet), and what a closed project did not spend
+goes back to the requester's funding. Whoever checks a requester's funding before
+committing it locks that account first (``lock_requester_funding``), like a wallet.
+
 A withdrawal moves money wallet → hold (``payout:{id}:hold``), then hold → disbursed
 (``:settle``) or hold → wallet (``:release``), never both. Only the hold debits a
 wallet, and it does so with the wallet row locked (``lock_wallet``), so however many
@@ -23,6 +28,14 @@ from core.db import lock_row
 from core.money import Money
 from ledger.errors import InsufficientFunds, LedgerError, UnbalancedTransaction
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+
+#: Transaction kinds of the funding chain, for reports that add them up.
+DEPOSIT = "deposit"  # funding (outside world) → requester funding
+BUDGET_COMMIT = "budget_commit"  # requester funding → project budget
+BUDGET_RETURN = "budget_return"  # project budget → requester funding, when it closes
+WAGE = "wage"  # project budget → worker wallet
+#: Before requester funding existed, a project's budget came straight from the outside.
+LEGACY_PROJECT_FUNDING = "funding"
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ def get_account(
     *,
     worker_id: int | None = None,
     project_id: int | None = None,
+    requester_id: int | None = None,
 ) -> LedgerAccount:
     """The account of this kind and owner, created on first use (safe under races)."""
     stmt = select(LedgerAccount).where(
@@ -55,12 +69,17 @@ def get_account(
         LedgerAccount.currency == currency,
         _owner_is(LedgerAccount.worker_id, worker_id),
         _owner_is(LedgerAccount.project_id, project_id),
+        _owner_is(LedgerAccount.requester_id, requester_id),
     )
     existing = session.scalars(stmt).first()
     if existing is not None:
         return existing
     account = LedgerAccount(
-        kind=kind, currency=currency, worker_id=worker_id, project_id=project_id
+        kind=kind,
+        currency=currency,
+        worker_id=worker_id,
+        project_id=project_id,
+        requester_id=requester_id,
     )
     try:
         with session.begin_nested():
@@ -168,18 +187,75 @@ def project_budget(session: Session, project_id: int, currency: str) -> LedgerAc
     return get_account(session, AccountKind.PROJECT_BUDGET, currency, project_id=project_id)
 
 
-def fund_project(session: Session, *, project_id: int, amount: Money, reference: str) -> Posting:
-    """Record a requester's payment into a project's budget."""
-    funding = get_account(session, AccountKind.FUNDING, amount.currency)
-    budget = project_budget(session, project_id, amount.currency)
+def requester_funding(session: Session, requester_id: int, currency: str) -> LedgerAccount:
+    """The account holding a requester's deposits not yet committed to a project."""
+    return get_account(session, AccountKind.REQUESTER_FUNDING, currency, requester_id=requester_id)
+
+
+def lock_requester_funding(session: Session, requester_id: int, currency: str) -> LedgerAccount:
+    """The requester's funding, locked until the transaction ends so checks cannot race.
+
+    Every commitment of a requester's funding must take this lock first: two projects
+    created at once would otherwise both read the balance before either spends it.
+    """
+    account = requester_funding(session, requester_id, currency)
+    lock_row(session, LedgerAccount, account.id)
+    return account
+
+
+def record_deposit(
+    session: Session, *, requester_id: int, amount: Money, reference: str
+) -> Posting:
+    """Money a requester paid in (a bank transfer, an M-Pesa payment) reaches their funding."""
     return transfer(
         session,
-        kind="funding",
+        kind=DEPOSIT,
         reference=reference,
-        source=funding,
-        destination=budget,
+        source=get_account(session, AccountKind.FUNDING, amount.currency),
+        destination=requester_funding(session, requester_id, amount.currency),
         amount=amount,
     )
+
+
+def commit_budget(
+    session: Session, *, requester_id: int, project_id: int, amount: Money, reference: str
+) -> Posting:
+    """Move a requester's funding into a project's budget (the caller checked and locked it)."""
+    return transfer(
+        session,
+        kind=BUDGET_COMMIT,
+        reference=reference,
+        source=requester_funding(session, requester_id, amount.currency),
+        destination=project_budget(session, project_id, amount.currency),
+        amount=amount,
+    )
+
+
+def return_budget(
+    session: Session, *, requester_id: int, project_id: int, amount: Money, reference: str
+) -> Posting:
+    """Give a closed project's unspent budget back to the requester's funding."""
+    return transfer(
+        session,
+        kind=BUDGET_RETURN,
+        reference=reference,
+        source=project_budget(session, project_id, amount.currency),
+        destination=requester_funding(session, requester_id, amount.currency),
+        amount=amount,
+    )
+
+
+def totals_by_kind(session: Session, account_ids: Sequence[int]) -> dict[str, int]:
+    """The summed entries on these accounts, by the kind of transaction that made them."""
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(LedgerTransaction.kind, func.sum(LedgerEntry.amount_minor))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.account_id.in_(account_ids))
+        .group_by(LedgerTransaction.kind)
+    )
+    return {kind: int(total) for kind, total in rows}
 
 
 def credit_wage(
@@ -189,7 +265,7 @@ def credit_wage(
     budget = project_budget(session, project_id, amount.currency)
     wallet = worker_wallet(session, worker_id, amount.currency)
     return transfer(
-        session, kind="wage", reference=reference, source=budget, destination=wallet, amount=amount
+        session, kind=WAGE, reference=reference, source=budget, destination=wallet, amount=amount
     )
 
 

@@ -13,9 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from core.db import utcnow
+from core.db import lock_existing, utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
 from payouts import lifecycle
@@ -65,19 +63,19 @@ def _call_provider(
         # Raised before the payment request left this process: nothing was sent, so
         # the attempt is undone and rq's retry may send it.
         with runtime.sessions.begin() as session:
-            _lock_sent(session, payout_id).submit_attempts -= 1
+            lock_existing(session, Payout, payout_id).submit_attempts -= 1
         raise
     except (ProviderRejected, InvalidPayoutRequest) as error:
         _record_refusal(runtime, payout_id, error)
         return
     except OutcomeUnknown as error:
         with runtime.sessions.begin() as session:
-            payout = _lock_sent(session, payout_id)
+            payout = lock_existing(session, Payout, payout_id)
             if lifecycle.mark_unknown(payout, error.message):
                 enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
         return
     with runtime.sessions.begin() as session:
-        payout = _lock_sent(session, payout_id)
+        payout = lock_existing(session, Payout, payout_id)
         lifecycle.record_ack(session, payout, ack)
         if payout.status is PayoutStatus.SUBMITTED:
             # No callback within the deadline: the status query resolves it then.
@@ -87,14 +85,6 @@ def _call_provider(
             )
 
 
-def _lock_sent(session: Session, payout_id: int) -> Payout:
-    """A payout this job just sent or queried, locked: it exists (payouts are never deleted)."""
-    payout = lifecycle.lock_payout(session, payout_id)
-    if payout is None:
-        raise LookupError(f"payout {payout_id} vanished while its job ran")
-    return payout
-
-
 def _record_refusal(
     runtime: Runtime, payout_id: int, error: ProviderRejected | InvalidPayoutRequest
 ) -> None:
@@ -102,7 +92,7 @@ def _record_refusal(
     # result_code holds 20 characters: Daraja's code, or which field we refused.
     code = f"invalid_{error.field}" if isinstance(error, InvalidPayoutRequest) else error.error_code
     with runtime.sessions.begin() as session:
-        payout = _lock_sent(session, payout_id)
+        payout = lock_existing(session, Payout, payout_id)
         lifecycle.fail(session, payout, code=code, description=error.message)
 
 
@@ -126,7 +116,7 @@ def resolve_unknown(payout_id: int, force: bool = False) -> None:
     with runtime.sessions.begin() as session:
         if isinstance(answer, QueryAck):
             # The answer comes by callback; its query id finds this payout then.
-            payout = _lock_sent(session, payout_id)
+            payout = lock_existing(session, Payout, payout_id)
             payout.status_query_id = answer.query_id
             payout.status_queried_at = utcnow()
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import (
@@ -40,6 +40,14 @@ class Payout(Base):
         UniqueConstraint("provider", "conversation_id"),
         Index("ix_payouts_status_created_at", "status", "created_at"),
         Index("ix_payouts_worker_id_created_at", "worker_id", "created_at"),
+        # One M-Pesa transaction pays one payout: a receipt is never on two of them.
+        Index(
+            "uq_payouts_receipt",
+            "receipt",
+            unique=True,
+            postgresql_where=text("receipt IS NOT NULL"),
+            sqlite_where=text("receipt IS NOT NULL"),
+        ),
     )
 
     id: Mapped[intpk]

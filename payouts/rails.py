@@ -4,7 +4,10 @@
 every payout goes through the configured rail (``PAYOUT_PROVIDER``: ``daraja`` for
 M-Pesa B2C or the ``sandbox``). A new rail is one adapter module under
 ``payouts/providers/`` (a class with the ``PayoutProvider`` methods) plus one entry
-in ``_BUILDERS`` below.
+in ``_BUILDERS`` below, with the currencies it pays in ``_PAYS``.
+
+``payable_currencies(settings)`` is what the rest of Kazi may ask of the rails: the
+currencies a wage can be in, because some rail can pay them out.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from payouts.providers.base import CallbackKind, PayoutProvider
 from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_url
 from payouts.providers.daraja_auth import resolve_security_credential
 from payouts.providers.sandbox import SandboxProvider
+from payouts.withdrawals import PAYOUT_CURRENCY
 
 _build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
@@ -115,6 +119,18 @@ _BUILDERS: dict[str, Callable[[Runtime, str], PayoutProvider]] = {
     "sandbox": _build_sandbox,
     "daraja": _build_daraja,
 }
+
+
+#: The currencies each rail pays (the sandbox stands in for M-Pesa, so it pays the same).
+_PAYS: dict[str, frozenset[str]] = {
+    "sandbox": frozenset({PAYOUT_CURRENCY}),
+    "daraja": frozenset({PAYOUT_CURRENCY}),
+}
+
+
+def payable_currencies(settings: Settings) -> frozenset[str]:
+    """The currencies the configured rail pays out: a wage in any other cannot be withdrawn."""
+    return _PAYS.get(settings.payout_provider, frozenset())
 
 
 def _sandbox_deliver(runtime: Runtime) -> Any:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from core.jobs import enqueue
 from core.money import Money
 from tasks import counters
+from tasks.funding import return_if_closed
 from tasks.models import (
     Assignment,
     AssignmentStatus,
@@ -359,5 +360,6 @@ def _release(session: Session, assignment: Assignment, status: AssignmentStatus)
     task = session.get_one(Task, assignment.task_id)
     counters.release_task_slot(session, task.id, answered=False)
     counters.settle_budget(session, task.project_id, paid=False)
+    return_if_closed(session, task.project_id)  # a closed project's freed promise goes back
     session.expire(assignment)
     return True

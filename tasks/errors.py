@@ -87,3 +87,24 @@ class InvalidUpload(TaskError):
 
     http_status = 422
     code = "invalid_tasks"
+
+
+class InsufficientFunding(TaskError):
+    """A budget beyond the requester's funding; ``details`` names the shortfall per currency."""
+
+    http_status = 402
+    code = "insufficient_funding"
+
+
+class UnpayableCurrency(TaskError):
+    """A wage in a currency no payout rail can pay out yet."""
+
+    http_status = 422
+    code = "unpayable_currency"
+
+
+class DepositRefused(TaskError):
+    """A deposit that cannot be recorded or decided (a reused reference, the maker approving)."""
+
+    http_status = 409
+    code = "deposit_refused"

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +27,10 @@ from tasks.answers import TaskType  # pure module: the flow layer uses it withou
 __all__ = [
     "Assignment",
     "AssignmentStatus",
+    "CreditLine",
+    "Deposit",
+    "DepositChannel",
+    "DepositStatus",
     "IdempotencyKey",
     "Project",
     "ProjectStatus",
@@ -237,4 +242,82 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[created_at]
+
+
+class DepositChannel(StrEnum):
+    """How a requester's money reached Kazi."""
+
+    BANK = "bank"
+    MPESA = "mpesa"
+
+
+class DepositStatus(StrEnum):
+    """A recorded deposit counts once approved (at once when maker-checker is off)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Deposit(Base):
+    """Money a requester paid in, recorded by an operator with the payment's own reference."""
+
+    __tablename__ = "deposits"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        # Maker-checker: whoever decides on a pending deposit did not record it.
+        CheckConstraint(
+            "decided_by IS NULL OR recorded_by IS NULL OR decided_by <> recorded_by",
+            name="checker_is_not_maker",
+        ),
+        # A bank or M-Pesa reference pays in once; a rejected record frees it for a
+        # corrected one.
+        Index(
+            "uq_deposits_reference",
+            "reference",
+            unique=True,
+            postgresql_where=text("status <> 'rejected'"),
+            sqlite_where=text("status <> 'rejected'"),
+        ),
+        Index("ix_deposits_requester_id_id", "requester_id", "id"),
+        Index("ix_deposits_status_id", "status", "id"),
+    )
+
+    id: Mapped[intpk]
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.id"))
+    amount_minor: Mapped[money_minor]
+    currency: Mapped[currency_code]
+    channel: Mapped[DepositChannel] = mapped_column(str_enum(DepositChannel))
+    reference: Mapped[str] = mapped_column(String(100))  # upper case, as the statement shows it
+    note: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[DepositStatus] = mapped_column(str_enum(DepositStatus))
+    # Console operators; None when the command line or the demo seed recorded it.
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    recorded_at: Mapped[created_at]
+    decided_at: Mapped[datetime | None]
+
+
+class CreditLine(Base):
+    """A limit an admin grants: how far below zero a requester's funding may go.
+
+    Rows are never changed: a new grant (a higher or lower limit, or 0 to end it)
+    is a new row, and the latest per requester and currency is the one in force.
+    """
+
+    __tablename__ = "credit_lines"
+    __table_args__ = (
+        CheckConstraint("limit_minor >= 0", name="limit_non_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        Index("ix_credit_lines_requester_id_currency_id", "requester_id", "currency", "id"),
+    )
+
+    id: Mapped[intpk]
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.id"))
+    currency: Mapped[currency_code]
+    limit_minor: Mapped[money_minor]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     created_at: Mapped[created_at]

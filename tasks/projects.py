@@ -1,4 +1,7 @@
-"""Projects and their tasks: create, fund, add tasks, pause, resume, close.
+"""Projects and their tasks: create, top up, add tasks, pause, resume, close.
+
+A project's budget is drawn from its requester's funding (``tasks.funding``), never
+created from the number a caller sends; closing gives back what it did not spend.
 
 Services take a SQLAlchemy ``Session`` and never commit: the caller (a view, a job,
 the CLI) owns the transaction.
@@ -7,19 +10,20 @@ the CLI) owns the transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import lock_existing
 from core.errors import Conflict, NotFound
 from core.medium import ussd_length
 from core.money import Money
-from ledger import services as ledger
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec
-from tasks.errors import InvalidTaskSpec
+from tasks.errors import InvalidTaskSpec, UnpayableCurrency
+from tasks.funding import draw_budget, return_unspent
 from tasks.models import Project, ProjectStatus, Requester, Task, TaskType
 from tasks.screens import PAGE_UNITS, task_menu
 
@@ -57,9 +61,25 @@ class TaskSpec:
     gold_answer: str | None = None
 
 
-def create_project(session: Session, requester: Requester, spec: ProjectSpec) -> Project:
-    """Create an active project for the requester and fund its budget in the ledger."""
+def create_project(
+    session: Session,
+    requester: Requester,
+    spec: ProjectSpec,
+    *,
+    payable_currencies: Collection[str],
+) -> Project:
+    """Create an active project, its budget drawn from the requester's funding.
+
+    ``payable_currencies`` are those some payout rail pays (the edge asks
+    ``payouts.rails.payable_currencies``): a wage in another could never be withdrawn.
+    """
     _check_spec(spec)
+    if spec.reward.currency not in payable_currencies:
+        payable = ", ".join(sorted(payable_currencies)) or "none"
+        raise UnpayableCurrency(
+            f"no payout rail pays {spec.reward.currency} yet (wages can be in: {payable})",
+            details=[{"field": "reward", "currency": spec.reward.currency}],
+        )
     project = Project(
         requester_id=requester.id,
         name=spec.name,
@@ -68,7 +88,7 @@ def create_project(session: Session, requester: Requester, spec: ProjectSpec) ->
         options=list(spec.options),
         reward_minor=spec.reward.amount,
         currency=spec.reward.currency,
-        budget_minor=spec.budget.amount,
+        budget_minor=0,  # until drawn from the funding below
         answers_per_task=spec.answers_per_task,
         gold_rate=spec.gold_rate,
         min_accuracy=spec.min_accuracy,
@@ -89,13 +109,23 @@ def create_project(session: Session, requester: Requester, spec: ProjectSpec) ->
     session.flush()
     if spec.budget.amount > 0:
         # The ledger is the record of money; budget_minor/paid_minor mirror it as counters.
-        ledger.fund_project(
-            session,
-            project_id=project.id,
-            amount=spec.budget,
-            reference=f"funding:project:{project.id}",
-        )
+        draw_budget(session, project, spec.budget)
     return project
+
+
+def top_up_budget(session: Session, project: Project, amount: Money) -> Project:
+    """Draw more of the requester's funding into an open project's budget (402 beyond it)."""
+    locked = lock_existing(session, Project, project.id)
+    if locked.status == ProjectStatus.CLOSED:
+        raise Conflict(f"project {project.id} is closed")
+    if amount.currency != locked.currency:
+        raise InvalidTaskSpec(
+            f"project {project.id} pays in {locked.currency}, not {amount.currency}"
+        )
+    if amount.amount <= 0:
+        raise InvalidTaskSpec("a top-up is a positive amount")
+    draw_budget(session, locked, amount)
+    return locked
 
 
 def _check_spec(spec: ProjectSpec) -> None:
@@ -172,11 +202,17 @@ _TRANSITIONS = {
 
 
 def set_project_status(session: Session, project: Project, status: ProjectStatus) -> Project:
-    """Pause, resume or close a project (an illegal move is a conflict; a repeat a no-op)."""
+    """Pause, resume or close a project (an illegal move is a conflict; a repeat a no-op).
+
+    Closing hands the budget neither spent nor promised back to the requester's funding.
+    """
+    project = lock_existing(session, Project, project.id)  # reservations and top-ups wait
     if project.status == status:
         return project  # pausing a paused project twice is what a retrying client does
     if status not in _TRANSITIONS[project.status]:
         raise Conflict(f"a {project.status} project cannot become {status}")
     project.status = status
     session.flush()
+    if status == ProjectStatus.CLOSED:
+        return_unspent(session, project.id)
     return project

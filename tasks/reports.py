@@ -79,16 +79,22 @@ def progress(session: Session, project: Project) -> dict[str, int]:
 
 
 def budget(session: Session, project: Project) -> dict[str, Any]:
-    """Funded, paid, promised and remaining money of a project, with the ledger's balance."""
+    """Funded, paid, promised, remaining and returned money of a project, and its ledger balance.
+
+    ``funded`` is all ever drawn into the budget; ``returned`` went back to the
+    requester's funding when the project closed (``budget_minor`` counts what stayed).
+    """
     account = ledger.project_budget(session, project.id, project.currency)
+    returned = -ledger.totals_by_kind(session, [account.id]).get(ledger.BUDGET_RETURN, 0)
     promised = project.reserved_count * project.reward_minor
     remaining = project.budget_minor - project.paid_minor - promised
     money = lambda amount: {"amount": amount, "currency": project.currency}  # noqa: E731
     return {
-        "funded": money(project.budget_minor),
+        "funded": money(project.budget_minor + returned),
         "paid": money(project.paid_minor),
         "reserved": money(promised),
         "remaining": money(remaining),
+        "returned": money(returned),
         "ledger_balance": money(ledger.balance(session, account).amount),
     }
 

@@ -1,7 +1,8 @@
 """The operator review queue: answers held as too fast or from below-chance workers.
 
 Accepting pays the answer and counts it in its task's aggregation; rejecting gives
-the promised reward back to the project's budget. A decision is made once: the
+the promised reward back to the project's budget (or, once the project closed, to
+the requester's funding). A decision is made once: the
 guarded update refuses a second decision on the same answer.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import matched_rows
 from core.errors import Conflict, NotFound
 from tasks import counters
+from tasks.funding import return_if_closed
 from tasks.models import Assignment, Project, ReviewStatus, Task
 from tasks.progress import aggregate_task
 from tasks.submission import pay_answer
@@ -56,5 +58,6 @@ def review_answer(
             aggregate_task(session, task.id, now)
     else:
         counters.settle_budget(session, project.id, paid=False)
+        return_if_closed(session, project.id)
     session.refresh(assignment)
     return assignment

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
+from core.money import Money
 from tasks.requesters import create_requester
+from tests.tasks.factories import fund
+
+#: What a test requester has deposited: ten times the sample project's budget.
+FUNDING = Money(5_000_000, "KES")
 
 
 @pytest.fixture
@@ -14,10 +19,12 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def new_key(app: Any, name: str = "Acme") -> str:
-    """Create a requester through the service and return its API key."""
+def new_key(app: Any, name: str = "Acme", funding: Money | None = FUNDING) -> str:
+    """Create a requester through the service, fund it by a deposit, and return its API key."""
     with app.extensions["kazi"].sessions.begin() as session:
-        _, key = create_requester(session, name)
+        requester, key = create_requester(session, name)
+        if funding is not None:
+            fund(session, requester.id, funding)
     return key
 
 
@@ -30,7 +37,7 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-PROJECT = {
+PROJECT: dict[str, Any] = {
     "name": "Shop reviews",
     "task_type": "single_choice",
     "instructions": "Is this review positive?",

@@ -91,6 +91,7 @@ def test_complete_production_settings_are_accepted() -> None:
         ({**PRODUCTION, "PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL: required in production"),
         ({**PRODUCTION, "AT_WEBHOOK_TOKEN": ""}, "AT_WEBHOOK_TOKEN: required in production"),
         ({**PRODUCTION, **DARAJA}, "MPESA_WEBHOOK_TOKEN: required in production"),
+        ({"FUNDING_MAKER_CHECKER": "maybe"}, "FUNDING_MAKER_CHECKER: expected true or false"),
     ],
 )
 def test_each_bad_setting_is_named_in_one_line(env: dict[str, str], message: str) -> None:
@@ -149,3 +150,8 @@ def test_simulator_numbers_are_a_comma_separated_list() -> None:
         "+254700000002",
     )
     assert load({}).simulator_numbers == ()
+
+
+def test_maker_checker_on_deposits_is_off_unless_switched_on() -> None:
+    assert load({}).funding_maker_checker is False
+    assert load({"FUNDING_MAKER_CHECKER": "on"}).funding_maker_checker is True

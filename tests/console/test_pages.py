@@ -20,6 +20,7 @@ from ledger import services as ledger
 from payouts.models import PayoutStatus
 from tests.console import factories as make
 from tests.console.conftest import csrf_token
+from tests.tasks.factories import fund
 from workers.models import Worker, WorkerStatus
 
 SignedIn = Callable[[str], FlaskClient]
@@ -156,8 +157,13 @@ def test_worker_search_and_detail_with_earnings_accuracy_and_payouts(
         ann = make.worker(session, ANN)
         make.worker(session, BEN)
         project = make.project(session)
-        ledger.fund_project(
-            session, project_id=project.id, amount=Money(10_000, "KES"), reference="f1"
+        fund(session, project.requester_id, Money(10_000, "KES"))
+        ledger.commit_budget(
+            session,
+            requester_id=project.requester_id,
+            project_id=project.id,
+            amount=Money(10_000, "KES"),
+            reference="f1",
         )
         make.answer(session, project, ann, now, gold="yes", answer_text="Yes", seconds=1800)
         make.answer(session, project, ann, now, gold="no", answer_text="yes", seconds=1800)

@@ -15,8 +15,9 @@ from gateway.models import Direction, Message
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout
 from tasks.models import Assignment, Task, TaskType
-from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
+from tasks.projects import ProjectSpec, TaskSpec, add_tasks
 from tasks.requesters import create_requester
+from tests.tasks.factories import funded_project
 from workers.models import Worker
 
 
@@ -102,7 +103,7 @@ def test_payout_amounts_are_positive_with_a_currency(session: Session) -> None:
 
 def test_one_assignment_per_worker_per_task(session: Session) -> None:
     requester, _ = create_requester(session, "Acme")
-    project = create_project(
+    project = funded_project(
         session,
         requester,
         ProjectSpec(

@@ -12,8 +12,9 @@ from werkzeug.security import generate_password_hash
 from core.money import Money
 from ledger import services as ledger
 from tasks.models import TaskType
-from tasks.projects import ProjectSpec, create_project
+from tasks.projects import ProjectSpec
 from tasks.requesters import create_requester
+from tests.tasks.factories import funded_project
 from workers.models import Worker
 
 PIN = "4321"
@@ -42,7 +43,7 @@ def earn(session: Session, worker_id: int, amount_minor: int) -> None:
         reward=Money(amount_minor, "KES"),
         budget=Money(amount_minor, "KES"),
     )
-    project = create_project(session, requester, spec)  # funds the budget in the ledger
+    project = funded_project(session, requester, spec)  # a deposit, then the budget
     n = next(_numbers)
     ledger.credit_wage(
         session,

@@ -159,6 +159,13 @@ def _callback(name: str, payout: Payout) -> dict:
     body = copy.deepcopy(json.loads((PAYLOADS / name).read_text()))
     body["Result"]["OriginatorConversationID"] = payout.idempotency_key
     body["Result"]["ConversationID"] = f"AG_test_{payout.idempotency_key}"  # unique per payout
+    # One M-Pesa transaction per payout: receipts are unique in the database too.
+    receipt = f"UAF{payout.id:07d}"
+    if body["Result"].get("TransactionID"):
+        body["Result"]["TransactionID"] = receipt
+    for parameter in body["Result"].get("ResultParameters", {}).get("ResultParameter", []):
+        if parameter["Key"] == "TransactionReceipt":
+            parameter["Value"] = receipt
     return body
 
 

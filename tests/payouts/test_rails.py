@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from payouts.errors import PayoutConfigError
-from payouts.rails import daraja_config
+from payouts.rails import _BUILDERS, _PAYS, daraja_config, payable_currencies
 from tests.conftest import make_settings
 
 DARAJA = dict(
@@ -75,3 +75,15 @@ def test_daraja_without_public_base_url_is_a_config_error() -> None:
     settings = make_settings(**{**DARAJA, "public_base_url": None}, mpesa_security_credential="x")
     with pytest.raises(PayoutConfigError, match="PUBLIC_BASE_URL"):
         daraja_config(settings)
+
+
+@pytest.mark.parametrize("provider", ["sandbox", "daraja"])
+def test_the_payable_currencies_are_what_the_configured_rail_pays(provider: str) -> None:
+    settings = make_settings(
+        **{**DARAJA, "mpesa_security_credential": "c", "payout_provider": provider}
+    )
+    assert payable_currencies(settings) == {"KES"}  # M-Pesa B2C (and its sandbox) pays KES
+
+
+def test_every_rail_says_which_currencies_it_pays() -> None:
+    assert set(_PAYS) == set(_BUILDERS)

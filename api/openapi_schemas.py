@@ -1,0 +1,283 @@
+"""The component schemas of the requester API's OpenAPI document (``api.openapi``)."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS
+
+_MONEY: dict[str, Any] = {
+    "type": "object",
+    "required": ["amount", "currency"],
+    "properties": {
+        "amount": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_AMOUNT_MINOR,
+            "description": "integer minor units (cents)",
+        },
+        "currency": {"type": "string", "enum": list(MINOR_UNITS)},
+    },
+}
+
+
+def _amount(minimum: int, description: str) -> dict[str, Any]:
+    money = deepcopy(_MONEY)
+    money["properties"]["amount"]["minimum"] = minimum
+    return {**money, "description": description}
+
+
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+
+_PROJECT_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "task_type", "instructions", "reward", "budget"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "task_type": {"type": "string", "enum": ["single_choice", "yes_no", "free_text", "number"]},
+        "instructions": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "options": _STRINGS,
+        "reward": _amount(
+            1,
+            "per answer, paid to the worker; same currency as budget, and one a payout "
+            "rail pays (today KES; another is refused with unpayable_currency)",
+        ),
+        "budget": _amount(
+            0,
+            "drawn from your funding (GET /api/v1/balance); no task is served that it cannot pay",
+        ),
+        "answers_per_task": {"type": "integer", "minimum": 1, "maximum": 50, "default": 3},
+        "max_answers": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
+        "target_confidence": {**_FRACTION, "default": 0},
+        "aggregator": {"type": "string", "enum": ["majority", "weighted", "dawid_skene"]},
+        "gold_rate": {**_FRACTION, "default": 0.1},
+        "min_accuracy": {**_FRACTION, "default": 0},
+        "min_seconds_per_answer": {"type": "number", "minimum": 0, "maximum": 3600},
+        "reservation_minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
+        "languages": _STRINGS,
+        "countries": _STRINGS,
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
+        "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
+    },
+}
+
+_PROJECT = {
+    "type": "object",
+    "required": ["id", "name", "status", "task_type", "reward", "progress", "budget", "fair_pay"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "paused", "closed"]},
+        "task_type": {"type": "string"},
+        "instructions": {"type": "string"},
+        "options": {"type": "array", "items": {"type": "string"}},
+        "reward": {"$ref": "#/components/schemas/Money"},
+        "answers_per_task": {"type": "integer"},
+        "max_answers": {"type": "integer"},
+        "target_confidence": {"type": "number"},
+        "aggregator": {"type": "string"},
+        "gold_rate": {"type": "number"},
+        "min_accuracy": {"type": "number"},
+        "min_seconds_per_answer": {"type": "number"},
+        "reservation_minutes": {"type": "integer"},
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "countries": {"type": "array", "items": {"type": "string"}},
+        "priority": {"type": "integer"},
+        "webhook_url": {"type": ["string", "null"]},
+        "webhook_secret": {
+            "type": "string",
+            "description": "only in the create response: the HMAC-SHA256 key of webhooks",
+        },
+        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+        "progress": {
+            "type": "object",
+            "required": ["tasks", "complete", "open", "gold_tasks", "answers", "reserved"],
+            "properties": {
+                k: {"type": "integer"}
+                for k in ("tasks", "complete", "open", "gold_tasks", "answers", "reserved")
+            },
+        },
+        "budget": {
+            "type": "object",
+            "description": "funded: drawn from your funding; returned: given back on close",
+            "required": ["funded", "paid", "reserved", "remaining", "returned", "ledger_balance"],
+            "properties": {
+                k: {"$ref": "#/components/schemas/Money"}
+                for k in ("funded", "paid", "reserved", "remaining", "returned", "ledger_balance")
+            },
+        },
+        "fair_pay": {
+            "type": "object",
+            "required": ["effective_hourly_wage", "worker_share", "below_living_wage"],
+            "properties": {
+                "median_seconds_per_answer": _NULLABLE_NUMBER,
+                "effective_hourly_wage": {
+                    "oneOf": [{"$ref": "#/components/schemas/Money"}, {"type": "null"}]
+                },
+                "price_per_answer": {"$ref": "#/components/schemas/Money"},
+                "worker_share": {"type": "number"},
+                "below_living_wage": {"type": "boolean"},
+                "living_wage": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "country": {"type": "string"},
+                            "floor_per_hour": {"type": ["integer", "null"]},
+                            "below_floor": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+_TOP_UP = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["amount"],
+    "properties": {
+        "amount": _amount(1, "added to the budget from your funding; the project's currency")
+    },
+}
+
+#: An amount that may be below zero (available funding once a credit limit was lowered).
+_SIGNED_MONEY: dict[str, Any] = {
+    "type": "object",
+    "required": ["amount", "currency"],
+    "properties": {
+        "amount": {"type": "integer", "description": "integer minor units; may be negative"},
+        "currency": {"type": "string", "enum": list(MINOR_UNITS)},
+    },
+}
+
+_BALANCE = {
+    "type": "object",
+    "required": ["balances"],
+    "properties": {
+        "balances": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "currency",
+                    "funded",
+                    "committed",
+                    "spent",
+                    "available",
+                    "pending_deposits",
+                    "credit",
+                ],
+                "properties": {
+                    "currency": {"type": "string", "enum": list(MINOR_UNITS)},
+                    "funded": {
+                        "$ref": "#/components/schemas/Money",
+                        "description": "recorded deposits that count (approved)",
+                    },
+                    "committed": {
+                        "$ref": "#/components/schemas/Money",
+                        "description": "in your projects' budgets, not yet paid",
+                    },
+                    "spent": {
+                        "$ref": "#/components/schemas/Money",
+                        "description": "paid to workers as wages",
+                    },
+                    "available": {
+                        "$ref": "#/components/schemas/SignedMoney",
+                        "description": "what a new project or a top-up may draw now "
+                        "(funded - committed - spent + credit limit)",
+                    },
+                    "pending_deposits": {
+                        "$ref": "#/components/schemas/Money",
+                        "description": "recorded, waiting for a second admin's approval",
+                    },
+                    "credit": {
+                        "type": "object",
+                        "required": ["limit", "used"],
+                        "properties": {
+                            "limit": {"$ref": "#/components/schemas/Money"},
+                            "used": {"$ref": "#/components/schemas/Money"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+_TASK_ROW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {
+        "text": {"type": "string", "minLength": 1},
+        "external_id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "gold_answer": {"type": "string"},
+    },
+}
+
+_RESULTS = {
+    "type": "object",
+    "required": ["project_id", "results"],
+    "properties": {
+        "project_id": {"type": "integer"},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "task_id",
+                    "external_id",
+                    "status",
+                    "answer",
+                    "confidence",
+                    "n_answers",
+                ],
+                "properties": {
+                    "task_id": {"type": "integer"},
+                    "external_id": {"type": ["string", "null"]},
+                    "status": {"type": "string", "enum": ["open", "complete"]},
+                    "answer": {"type": ["string", "null"]},
+                    "confidence": _NULLABLE_NUMBER,
+                    "n_answers": {"type": "integer"},
+                    "answers": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array"},
+            },
+        }
+    },
+}
+
+
+#: The document's ``components.schemas``, by name.
+SCHEMAS: dict[str, Any] = {
+    "Money": _MONEY,
+    "SignedMoney": _SIGNED_MONEY,
+    "ProjectCreate": _PROJECT_CREATE,
+    "BudgetTopUp": _TOP_UP,
+    "Balance": _BALANCE,
+    "Project": _PROJECT,
+    "TaskRow": _TASK_ROW,
+    "Results": _RESULTS,
+    "Error": _ERROR,
+}
