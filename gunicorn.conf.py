@@ -6,6 +6,10 @@ from typing import Protocol
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"
+# gunicorn's default format logs the request line ``%(r)s``, query string included, and
+# our webhook URLs carry ``?token=<secret>``: log the path alone (``%(U)s``), see
+# https://docs.gunicorn.org/en/stable/settings.html#access-log-format
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 errorlog = "-"
 # Behind a TLS-terminating proxy the public URL differs from what gunicorn sees; Kazi
 # builds signature-checked URLs from PUBLIC_BASE_URL, not from these headers.

@@ -10,6 +10,7 @@ conversation behind the webhook is. Operators and admins only: it creates traffi
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +25,7 @@ from console.models import OperatorRole
 from console.services import record_audit
 from core.db import utcnow
 from core.medium import USSD_MAX_BODY
-from gateway.models import Direction, Message
+from gateway.models import Direction, Message, UssdSession
 
 #: Africa's Talking's form for a USSD hop and an incoming SMS (the fields we parse).
 USSD_PATH = "/webhooks/africastalking/ussd"
@@ -135,10 +136,16 @@ def _ussd_form(phone: str, session_id: str) -> dict[str, str]:
     }
 
 
-def _relay(path: str, form: dict[str, str], action: str, phone: str, text: str) -> str:
-    """Audit the action and post its form to the webhook; the body, or WebhookRefused."""
-    _audit(action, phone, text)
+def _relay(
+    path: str, form: dict[str, str], action: str, phone: str, shown: Callable[[], str]
+) -> str:
+    """Post the form to the webhook and audit it; the body, or WebhookRefused.
+
+    The audit records ``shown()``, read after the webhook ran: what the gateway stored
+    (a PIN masked), never the text as typed.
+    """
     status, body = _webhook(path, form)
+    _audit(action, phone, shown())
     if status != 200:
         raise WebhookRefused(status, body)
     return body
@@ -161,7 +168,7 @@ def simulator_ussd() -> Any:
     data, phone, text = _posted(USSD_TEXT)
     session_id = str(data.get("session_id") or "")[:60] or f"sim-{secrets.token_hex(8)}"
     form = _ussd_form(phone, session_id) | {"text": text}
-    body = _relay(USSD_PATH, form, "simulator.ussd", phone, text)
+    body = _relay(USSD_PATH, form, "simulator.ussd", phone, lambda: _stored_ussd(session_id))
     kind, _, screen = body.partition(" ")
     return jsonify(session_id=session_id, screen=screen, more=kind == "CON", raw=body)
 
@@ -182,7 +189,7 @@ def simulator_ussd_end() -> Any:
         "hopsCount": str(_whole(data.get("hops"))),
         "date": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
     }
-    _relay(USSD_END_PATH, form, "simulator.ussd_end", phone, status)
+    _relay(USSD_END_PATH, form, "simulator.ussd_end", phone, lambda: status)
     return jsonify(ended=True)
 
 
@@ -207,8 +214,22 @@ def simulator_sms() -> Any:
         "date": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
         "networkCode": NETWORK_CODE,
     }
-    _relay(SMS_PATH, form, "simulator.sms", phone, text)
+    _relay(SMS_PATH, form, "simulator.sms", phone, lambda: _stored_sms(form["id"]))
     return jsonify(sent=True)
+
+
+def _stored_ussd(session_id: str) -> str:
+    """The session's inputs as the gateway stored them (masked), "" when it stored none."""
+    stmt = select(UssdSession.seen_text).where(UssdSession.session_id == session_id)
+    with sessions()() as session:
+        return session.scalars(stmt).first() or ""
+
+
+def _stored_sms(provider_message_id: str) -> str:
+    """The SMS as the gateway stored it (masked), "" when it stored none."""
+    stmt = select(Message.body).where(Message.provider_message_id == provider_message_id)
+    with sessions()() as session:
+        return session.scalars(stmt).first() or ""
 
 
 @bp.get("/simulator/inbox")

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from werkzeug.security import check_password_hash, generate_password_hash
 
 API_KEY_PREFIX = "kz_"
+#: The signing key of a deployment without SECRET_KEY (the embedded default and tests;
+#: production refuses to start without one, see config.settings).
+DEV_SECRET_KEY = "dev-only-not-secret"
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,14 @@ def tokens_equal(given: str | None, expected: str | None) -> bool:
     if not given or not expected:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def keyed_digest(text: str, key: str | None) -> str:
+    """HMAC-SHA256 of ``text`` under the deployment's secret key, in hex.
+
+    What Kazi keeps instead of a text that may hold a secret but must still be
+    recognised later (the inputs of a USSD session): without the key, a four-digit PIN
+    could be found from a plain hash by trying all 10,000 of them.
+    """
+    mac = hmac.new((key or DEV_SECRET_KEY).encode(), text.encode(), hashlib.sha256)
+    return mac.hexdigest()

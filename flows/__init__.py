@@ -10,6 +10,8 @@ The host (the gateway) drives it like this on every USSD hop or inbound SMS:
 3. Then reply ``CON``/``END`` by ``continue_session`` with ``reply``; store ``state``;
    store ``resume_point(state)`` per worker (None clears it); send the fire-and-forget
    intents (``SendSms``) after commit; log ``result.error`` when it is set.
+4. Before storing or logging what the worker typed, mask secrets: a USSD input given
+   while ``awaits_secret(state)`` is a PIN; an SMS is stored as ``mask_sms(text, state)``.
 
 Nothing here does I/O beyond reading the package's own definition and catalog files.
 """
@@ -17,7 +19,15 @@ Nothing here does I/O beyond reading the package's own definition and catalog fi
 from __future__ import annotations
 
 from flows.check import check_all
-from flows.engine import Context, SprintResult, preview, resume, resume_point, start
+from flows.engine import (
+    Context,
+    SprintResult,
+    awaits_secret,
+    preview,
+    resume,
+    resume_point,
+    start,
+)
 from flows.errors import FlowDefinitionError, FlowError, FlowStateError, IntentResultError
 from flows.intents import (
     INTENTS,
@@ -34,7 +44,7 @@ from flows.intents import (
     SubmitAnswer,
     VerifyPin,
 )
-from flows.sms import SmsKeyword, handle_sms, parse_sms_keyword
+from flows.sms import SmsKeyword, handle_sms, mask_sms, parse_sms_keyword
 from flows.state import FlowState, ResumePoint
 
 __all__ = [
@@ -60,8 +70,10 @@ __all__ = [
     "SprintResult",
     "SubmitAnswer",
     "VerifyPin",
+    "awaits_secret",
     "check_all",
     "handle_sms",
+    "mask_sms",
     "parse_sms_keyword",
     "preview",
     "resume",

@@ -20,13 +20,15 @@ from flows.intents import INTENTS, intent_fields
 
 DEFINITION_DIR = Path(__file__).parent / "definitions"
 INPUT_KINDS = ("text", "number", "amount", "pin", "new_pin")
+#: Input kinds whose answer is a secret: their nodes must say ``secret = true``.
+SECRET_KINDS = ("pin", "new_pin")
 WAIT_TYPES = ("menu", "input", "task", "end")
 
 # Per node type: fields allowed, exits required, exits allowed.
 NODE_SPECS: dict[str, tuple[set[str], set[str], set[str]]] = {
     "menu": ({"text", "options"}, set(), {"back"}),
     "input": (
-        {"text", "kind", "var", "min", "max", "max_var", "confirm"},
+        {"text", "kind", "var", "min", "max", "max_var", "confirm", "secret"},
         {"next"},
         {"back", "mismatch"},
     ),
@@ -67,6 +69,11 @@ class Node:
     options: tuple[Option, ...] = ()
     exits: dict[str, Exit] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def secret(self) -> bool:
+        """Whether what the worker types at this node is a secret (a PIN input)."""
+        return self.type == "input" and self.attrs.get("secret") is True
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,10 @@ def _node(node_id: str, raw: Mapping[str, Any], where: str, problems: list[str])
         problems.append(f"{where}: node '{node_id}': unexpected exit '{name}'")
     if kind == "input" and raw.get("kind") not in INPUT_KINDS:
         problems.append(f"{where}: node '{node_id}': input kind must be one of {INPUT_KINDS}")
+    if kind == "input" and raw.get("kind") in SECRET_KINDS and raw.get("secret") is not True:
+        # What a worker types here is a PIN: the host masks it before any row or log
+        # holds it, and it learns which inputs to mask only from this flag.
+        problems.append(f"{where}: node '{node_id}': a PIN input must be marked secret = true")
     if kind == "input" and not raw.get("var"):
         problems.append(f"{where}: node '{node_id}': input needs 'var'")
     if kind in WAIT_TYPES + ("sms",) and kind != "task" and not raw.get("text"):

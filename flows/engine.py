@@ -139,6 +139,16 @@ def resume(
     raise FlowStateError("the session has ended")
 
 
+def awaits_secret(state: Mapping[str, Any] | None, *, library: Library | None = None) -> bool:
+    """Whether the worker's next input answers a screen marked secret (a PIN), so the host
+    must mask it before storing or logging it."""
+    if not state or state.get("awaiting") != "input":
+        return False
+    flow = (library or default_library()).flows.get(str(state.get("flow")))
+    node = flow.nodes.get(str(state.get("node"))) if flow else None
+    return node is not None and node.secret
+
+
 def resume_point(state: Mapping[str, Any]) -> dict[str, Any] | None:
     """Where to pick up 'the task in hand' after a drop ({flow, node, task_id}), if any."""
     rp = state.get("rp")
@@ -388,6 +398,7 @@ class _Sprint:
 
 __all__ = [
     "Context",
+    "awaits_secret",
     "SprintResult",
     "default_library",
     "preview",

@@ -9,6 +9,8 @@ import unicodedata
 
 TEXT_MAX = 160  # one SMS; USSD input boxes are shorter still
 PIN_LENGTH = 4
+#: What a secret input becomes wherever it is kept or shown (rows, logs, the console).
+MASK = "****"
 # PINs anyone would guess first; refused when a worker chooses one.
 WEAK_PINS = {"1234", "4321", "0123", "3210", "1212", "2580", "0852", "1122"}
 

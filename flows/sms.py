@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.definitions import Library
-from flows.engine import Context, SprintResult, default_library, resume, resume_point, start
+from flows.engine import (
+    Context,
+    SprintResult,
+    awaits_secret,
+    default_library,
+    resume,
+    resume_point,
+    start,
+)
 from flows.i18n import LANGUAGES, parse_amount
-from flows.inputs import is_pin
+from flows.inputs import MASK, is_pin
 
 # Keyword -> the words workers send for it (English, Swahili, French; accents dropped).
 KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -55,6 +63,23 @@ def parse_sms_keyword(text: str) -> SmsKeyword | None:
     if len(words) > 1 and name not in _WITH_ARGS:
         return None
     return SmsKeyword(name, tuple(words[1:]))
+
+
+def mask_sms(text: str, state: Mapping[str, Any] | None, *, library: Library | None = None) -> str:
+    """The SMS as it may be stored or shown: its PIN masked, everything else as sent.
+
+    ``PAY <amount> <PIN>`` keeps the amount; a PAY message that does not parse keeps
+    only its keyword (a PIN may be in any word of it); a message answering a screen
+    marked secret (``state`` waits on a PIN input) is masked whole.
+    """
+    keyword = parse_sms_keyword(text)
+    if keyword is None:
+        return MASK if awaits_secret(state, library=library) else text
+    if keyword.name != "pay" or not keyword.args:
+        return text
+    words = text.split()
+    kept = 2 if len(keyword.args) == 2 else 1  # keyword and amount, or the keyword alone
+    return " ".join(words[:kept] + [MASK] * (len(words) - kept))
 
 
 def _notice(key: str, context: Context, lib: Library) -> SprintResult:

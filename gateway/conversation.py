@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -35,6 +36,8 @@ from flows import (
     Intent,
     SendSms,
     SprintResult,
+    awaits_secret,
+    mask_sms,
     resume,
     resume_point,
     start,
@@ -42,6 +45,7 @@ from flows import (
 from flows import handle_sms as engine_sms
 from flows.engine import default_library
 from flows.i18n import LANGUAGES
+from flows.inputs import MASK
 from gateway.inbound import UssdRequest
 from gateway.outbound import send_sms
 from workers.models import Worker
@@ -108,35 +112,67 @@ def text_for(key: str, language: str | None) -> str:
     return default_library().catalogs.text(_TEXT_KEYS[key], lang, {})
 
 
+@dataclass(frozen=True)
+class UssdTurn:
+    """One hop's answer, and the hop's input as it may be stored (secrets masked)."""
+
+    text: str
+    more: bool  # whether the session continues (CON) or ends (END)
+    shown_input: str
+
+
 def handle_ussd(
     session: Session, request: UssdRequest, new_input: str, *, worker: Worker, runtime: Runtime
-) -> tuple[str, bool]:
-    """Answer one USSD hop: (screen text, whether the session continues)."""
+) -> UssdTurn:
+    """Answer one USSD hop, and say how its input may be stored.
+
+    The input stays in clear only when a screen the engine knows is not secret read it;
+    an answer to a PIN screen, or input no screen read, is masked.
+    """
     host = _host(session, worker, runtime, "ussd")
     key = f"flows:ussd:{request.provider}:{request.session_id}"
     state = _load(runtime.store, key)
     result = None
+    shown = MASK if new_input else ""
     if state is not None and state.get("awaiting") == "input":
+        secret = awaits_secret(state)
         try:
             result = _settle(host, resume(state, user_input=new_input, context=host.context()))
+            shown = MASK if secret else new_input
         except FlowStateError:
             log.warning("ussd session %s: unusable state, starting over", request.session_id)
     if result is None:
         result = _begin(host, runtime.store)
-        # A first dial may carry input already (*384*12*1#): feed it screen by screen.
-        for part in new_input.split("*") if state is None and new_input else ():
-            if result.waiting_for != "input":
-                break
-            result = _settle(host, resume(result.state, user_input=part, context=host.context()))
+        if state is None and new_input:
+            # A first dial may carry input already (*384*12*1#): feed it screen by screen.
+            shown_parts = []
+            for part in new_input.split("*"):
+                if result.waiting_for != "input":
+                    shown_parts.append(MASK)
+                    continue
+                shown_parts.append(MASK if awaits_secret(result.state) else part)
+                resumed = resume(result.state, user_input=part, context=host.context())
+                result = _settle(host, resumed)
+            shown = "*".join(shown_parts)
     _save(runtime.store, key, result, USSD_STATE_TTL)
     _keep_resume_point(host, result)
-    return result.reply, result.continue_session
+    return UssdTurn(result.reply, result.continue_session, shown)
+
+
+def masked_sms(store: KeyValueStore, phone: str, text: str) -> str:
+    """An inbound SMS as it may be stored: its PIN masked, judged by the worker's SMS
+    conversation as it stands (a PIN screen waiting means the whole text is the PIN)."""
+    return mask_sms(text, _load(store, _sms_key(phone)))
+
+
+def _sms_key(phone: str) -> str:
+    return f"flows:sms:{phone}"
 
 
 def handle_sms(session: Session, text: str, *, worker: Worker, runtime: Runtime) -> str | None:
     """The reply to a worker's SMS (STOP/START are handled before this), or None."""
     host = _host(session, worker, runtime, "sms")
-    key = f"flows:sms:{worker.msisdn}"
+    key = _sms_key(worker.msisdn)
     state = _load(runtime.store, key)
     try:
         result = engine_sms(text, state, host.context())

@@ -7,12 +7,18 @@ the raw form (``raw``) so the caller can store the provider's event as it arrive
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from flows.inputs import MASK
 from gateway.delivery import DeliveryStatus
+
+#: The longest run of ``*``-separated inputs searched for the already-seen part of a
+#: session's text (AT sessions last minutes: a few dozen hops at most).
+_MAX_SEEN_SEARCH = 100
 
 
 class UssdEndStatus(StrEnum):
@@ -123,3 +129,42 @@ def new_ussd_input(full_text: str, seen_text: str | None) -> str:
     # Our record does not match AT's (a lost hop, a restarted session store). The
     # best guess is AT's own convention: the newest input follows the last "*".
     return full_text.rsplit("*", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class UssdProgress:
+    """A hop's text against what its session has seen: the new input, and the seen part masked."""
+
+    new_input: str
+    masked_seen: str  # the part already seen, as stored (secrets masked); "" when none
+
+
+def ussd_progress(
+    full_text: str, seen_digest: str | None, masked_seen: str, digest: Callable[[str], str]
+) -> UssdProgress:
+    """Find the new input of a hop when the session keeps only a digest of its seen text.
+
+    The text seen so far is stored masked (a PIN typed in it is ``****``), so it cannot
+    be compared with AT's ``text``; its keyed digest can. The longest prefix of
+    ``full_text`` ending at a ``*`` (or all of it) whose digest matches is what was seen.
+    With no match (a lost hop) AT's convention applies, and the unknown inputs are
+    masked, since they may hold a PIN the flow never saw.
+    """
+    if seen_digest is None:
+        return UssdProgress(new_ussd_input(full_text, None), "")
+    stars = [i for i, char in enumerate(full_text) if char == "*"][-_MAX_SEEN_SEARCH:]
+    for prefix in [full_text, *(full_text[:i] for i in reversed(stars)), ""]:
+        if digest(prefix) == seen_digest:
+            return UssdProgress(new_ussd_input(full_text, prefix), masked_seen if prefix else "")
+    before, _, last = full_text.rpartition("*")
+    return UssdProgress(last, mask_inputs(before))
+
+
+def mask_inputs(text: str) -> str:
+    """Every ``*``-separated input of ``text`` masked ("" stays "")."""
+    return "*".join(MASK for _ in text.split("*")) if text else ""
+
+
+def join_inputs(before: str, new_input: str) -> str:
+    """A session's text with one more input, as AT joins them."""
+    return f"{before}*{new_input}" if before and new_input else before or new_input

@@ -32,6 +32,7 @@ from gateway.outbound import Claimed, claim, record_failure, record_sent, send_s
 from gateway.providers.base import SendResult, SmsProvider
 from gateway.providers.registry import build_sms_provider
 from gateway.ratelimit import RateLimiter
+from gateway.services import inbound_text
 from workers import services as workers
 from workers.models import Worker
 
@@ -215,4 +216,5 @@ def _reply_to(
         return conversation.text_for("started", worker.language), False
     if worker.opted_out_at is not None:
         return None, False  # an opted-out worker's message is stored, never answered
-    return conversation.handle_sms(session, message.body, worker=worker, runtime=runtime), False
+    text = inbound_text(runtime.store, message)
+    return conversation.handle_sms(session, text, worker=worker, runtime=runtime), False

@@ -81,8 +81,11 @@ class UssdSession(Base):
     service_code: Mapped[str] = mapped_column(String(30))
     network_code: Mapped[str | None] = mapped_column(String(10))
     # AT's `text` accumulates every input of the session; what we have already seen
-    # tells the next hop's new input apart from the old ones.
+    # tells the next hop's new input apart from the old ones. It may hold a PIN, so the
+    # row keeps it masked (``seen_text``, for people) and as a keyed digest
+    # (``seen_digest``, HMAC-SHA256, for recognising it in the next hop).
     seen_text: Mapped[str] = mapped_column(Text, default="")
+    seen_digest: Mapped[str | None] = mapped_column(String(64))
     hops: Mapped[int] = mapped_column(Integer, default=0)
     last_screen: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[created_at]

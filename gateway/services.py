@@ -6,8 +6,11 @@ it owns the transaction. Nothing here imports Flask or talks to the network.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
+from core.kvstore import KeyValueStore
 from core.money import to_minor
 from core.phone import normalize_msisdn
 from core.runtime import Runtime
+from core.secrets import keyed_digest
 from gateway import conversation
 from gateway.delivery import DeliveryStatus, advance
 from gateway.inbound import (
@@ -25,7 +30,9 @@ from gateway.inbound import (
     InboundSms,
     UssdRequest,
     UssdSessionEnd,
-    new_ussd_input,
+    join_inputs,
+    mask_inputs,
+    ussd_progress,
 )
 from gateway.models import Direction, Message, UssdSession
 from gateway.ussd import render_ussd
@@ -36,13 +43,17 @@ log = logging.getLogger("kazi.gateway")
 #: An inbound SMS without a provider id that repeats the same text from the same phone
 #: within this window, with nothing sent to that phone in between, is a provider retry.
 CONTENT_DEDUPE_WINDOW = timedelta(seconds=5)
+#: How long the clear text of an SMS whose stored body is masked (it holds a PIN) waits
+#: in the key-value store for its handling job; never in a row.
+RAW_SMS_TTL = timedelta(minutes=15)
 
 
 def store_inbound_sms(
-    session: Session, sms: InboundSms, *, default_language: str
+    session: Session, sms: InboundSms, *, default_language: str, store: KeyValueStore
 ) -> Message | None:
-    """Store an incoming SMS once; return None when it is a duplicate of one already stored."""
-    if _is_duplicate(session, sms):
+    """Store an incoming SMS once, its PIN masked; None when it is a duplicate of one stored."""
+    body = conversation.masked_sms(store, sms.sender, sms.text)
+    if _is_duplicate(session, sms, body):
         return None
     worker = workers.contact(session, sms.sender, default_language=default_language)
     message = Message(
@@ -52,7 +63,7 @@ def store_inbound_sms(
         phone=sms.sender,
         service_address=sms.recipient[:20],
         worker_id=worker.id,
-        body=sms.text,
+        body=body,
         status=DeliveryStatus.RECEIVED,
         segments=sms.segments or 1,
         network_code=sms.network_code,
@@ -63,12 +74,42 @@ def store_inbound_sms(
     except IntegrityError:
         # The same provider id committed by a concurrent request between our check and insert.
         return None
+    if body != sms.text:
+        ttl = RAW_SMS_TTL.total_seconds()
+        store.set(_raw_sms_key(message.id), sms.text.encode(), ttl_seconds=ttl)
     return message
 
 
-def receive_sms(session: Session, sms: InboundSms, *, default_language: str) -> Message | None:
+def _raw_sms_key(message_id: int) -> str:
+    return f"gateway:sms-text:{message_id}"
+
+
+def inbound_text(store: KeyValueStore, message: Message) -> str:
+    """The text of an inbound SMS as the worker sent it, for its one handling.
+
+    A masked body's clear text is read from the key-value store once and dropped; after
+    its expiry the masked body is all there is (a PAY then fails its PIN check safely).
+    """
+    key = _raw_sms_key(message.id)
+    raw = store.get(key)
+    if raw is None:
+        return message.body
+    store.delete(key)
+    return raw.decode()
+
+
+def masked_payload(raw: dict[str, str], text: str, masked: str) -> dict[str, Any]:
+    """A provider's form as it may be stored: any field holding the clear text, masked."""
+    if text == masked:
+        return dict(raw)
+    return {name: masked if value == text else value for name, value in raw.items()}
+
+
+def receive_sms(
+    session: Session, sms: InboundSms, *, default_language: str, store: KeyValueStore
+) -> Message | None:
     """Store an incoming SMS and queue its handling after commit; None for a duplicate."""
-    message = store_inbound_sms(session, sms, default_language=default_language)
+    message = store_inbound_sms(session, sms, default_language=default_language, store=store)
     if message is not None:
         enqueue(
             session,
@@ -80,8 +121,8 @@ def receive_sms(session: Session, sms: InboundSms, *, default_language: str) -> 
     return message
 
 
-def _is_duplicate(session: Session, sms: InboundSms) -> bool:
-    """True when this SMS was stored already (by provider id, else by content)."""
+def _is_duplicate(session: Session, sms: InboundSms, body: str) -> bool:
+    """True when this SMS was stored already (by provider id, else by its stored body)."""
     query = select(Message.id).where(
         Message.direction == Direction.INBOUND, Message.provider == sms.provider
     )
@@ -91,7 +132,7 @@ def _is_duplicate(session: Session, sms: InboundSms) -> bool:
     earlier = session.scalars(
         query.where(
             Message.phone == sms.sender,
-            Message.body == sms.text,
+            Message.body == body,
             Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW,
         )
         .order_by(Message.id.desc())
@@ -146,12 +187,13 @@ def handle_ussd_hop(
     # job's commit in between cannot leave this hop on a stale SQLite read snapshot
     # ("database is locked" at the first write, which busy_timeout does not wait out).
     workers.lock_by_phone(session, request.phone)
+    digest = _digest(runtime)
     record = _ussd_session(session, request.provider, request.session_id)
     if (
         record is not None
         and record.hops
         and record.last_screen
-        and request.text == record.seen_text
+        and record.seen_digest == digest(request.text)
     ):
         # AT retried a hop we answered (our answer was slow or lost): same screen again,
         # without feeding the same input to the flow twice.
@@ -169,16 +211,23 @@ def handle_ussd_hop(
             hops=0,
         )
         session.add(record)
-    new_input = new_ussd_input(request.text, record.seen_text if record.hops else None)
-    text, more = conversation.handle_ussd(
-        session, request, new_input, worker=worker, runtime=runtime
+    # Only the masked text and a keyed digest are kept: the text may hold the PIN.
+    seen = record.seen_digest if record.hops else None
+    progress = ussd_progress(request.text, seen, record.seen_text, digest)
+    turn = conversation.handle_ussd(
+        session, request, progress.new_input, worker=worker, runtime=runtime
     )
-    body = render_ussd(text, more)
-    record.seen_text = request.text
+    body = render_ussd(turn.text, turn.more)
+    record.seen_text = join_inputs(progress.masked_seen, turn.shown_input)
+    record.seen_digest = digest(request.text)
     record.hops += 1
     record.last_screen = body
     record.last_hop_at = utcnow()
     return body
+
+
+def _digest(runtime: Runtime) -> Callable[[str], str]:
+    return functools.partial(keyed_digest, key=runtime.settings.secret_key)
 
 
 def _ussd_session(session: Session, provider: str, session_id: str) -> UssdSession | None:
@@ -214,6 +263,19 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
     )
     record.error = end.error[:200] if end.error else None
     return record
+
+
+def ussd_end_payload(
+    record: UssdSession, end: UssdSessionEnd, *, runtime: Runtime
+) -> dict[str, Any]:
+    """AT's end-of-session form as it may be stored: its ``input`` (every input of the
+    session, a PIN among them) replaced by the session's masked text."""
+    if not end.final_input:
+        return dict(end.raw)
+    seen = record.seen_digest if record.hops else None
+    progress = ussd_progress(end.final_input, seen, record.seen_text, _digest(runtime))
+    masked = join_inputs(progress.masked_seen, mask_inputs(progress.new_input))
+    return masked_payload(end.raw, end.final_input, masked)
 
 
 def message_log(

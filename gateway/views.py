@@ -91,12 +91,12 @@ def at_ussd_events() -> tuple[str, int]:
     _check_at_token(runtime)
     end = at.parse_ussd_end(request.form)
     with runtime.sessions.begin() as session:
-        services.record_ussd_end(session, end)
+        record = services.record_ussd_end(session, end)
         record_event(
             session,
             source=end.provider,
             kind="ussd_end",
-            payload=end.raw,
+            payload=services.ussd_end_payload(record, end, runtime=runtime),
             external_id=end.session_id,
         )
     return "", 200
@@ -141,7 +141,7 @@ def twilio_sms_status() -> tuple[str, int]:
 def _receive(runtime: Runtime, sms: InboundSms) -> None:
     with runtime.sessions.begin() as session:
         message = services.receive_sms(
-            session, sms, default_language=runtime.settings.default_language
+            session, sms, default_language=runtime.settings.default_language, store=runtime.store
         )
         if message is None:
             # A provider retry of a message we hold: 200 so it stops, and nothing changes.
@@ -151,7 +151,7 @@ def _receive(runtime: Runtime, sms: InboundSms) -> None:
             session,
             source=sms.provider,
             kind="sms",
-            payload=sms.raw,
+            payload=services.masked_payload(sms.raw, sms.text, message.body),
             external_id=sms.provider_message_id,
         )
 

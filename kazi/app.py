@@ -14,8 +14,10 @@ from api.views import bp as api_bp
 from config.settings import Settings
 from console.metrics import bp as metrics_bp
 from console.routes import bp as console_bp
+from core import redact
 from core.errors import ErrorBody, KaziError
 from core.runtime import Runtime, build_runtime
+from core.secrets import DEV_SECRET_KEY
 from gateway.conversation import install_host
 from gateway.outbound import SmsChannel
 from gateway.views import bp as gateway_bp
@@ -36,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask("kazi")
     app.config.update(
-        SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+        SECRET_KEY=settings.secret_key or DEV_SECRET_KEY,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Ids in URLs are 64-bit database keys; a larger number is a 404, not an overflow
     # error from the database driver.
     app.url_map.converters["int"] = DatabaseIdConverter
+    redact.install()  # webhook tokens ride in query strings: keep them out of request logs
     runtime = build_kazi_runtime(settings)
     app.extensions["kazi"] = runtime
     console.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, created_at, intpk, msisdn, str_enum, updated_at
@@ -33,6 +33,10 @@ class Worker(Base):
     )
     status_reason: Mapped[str | None] = mapped_column(String(200))
     pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # Locks after wrong PINs escalate: how many in a row, and until when the current one
+    # holds (None at the last level: until an operator unlocks it). See workers.services.
+    pin_lock_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None]
     consented_at: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
     qualified_at: Mapped[datetime | None]  # passed the qualification quiz of gold tasks
