@@ -190,6 +190,7 @@ class Settings:
     payout_min_minor: int = _setting("PAYOUT_MIN_MINOR", _integer, 1_000)
     payout_max_minor: int = _setting("PAYOUT_MAX_MINOR", _integer, 7_000_000)
     payout_daily_cap_minor: int = _setting("PAYOUT_DAILY_CAP_MINOR", _integer, 10_000_000)
+    payout_daily_withdrawals: int = _setting("PAYOUT_DAILY_WITHDRAWALS", _integer, 3)
     payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)

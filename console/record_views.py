@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from console.blueprint import bp, sessions
 from console.forms import ReasonForm
 from console.models import OperatorRole
 from console.services import set_worker_blocked
+from console.services import unlock_worker_pin as unlock_pin_audited
 from core.errors import KaziError
 from gateway.delivery import DeliveryStatus
 from gateway.models import Direction, Message
@@ -121,7 +123,8 @@ def worker(worker_id: int) -> Any:
     return render_template("console/worker.html", form=ReasonForm(), can_act=can_act, **record)
 
 
-def _set_blocked(worker_id: int, blocked: bool) -> Any:
+def _with_reason(worker_id: int, act: Callable[[Session, str], object], done: str) -> Any:
+    """Run an audited worker action that needs a reason, then back to the worker's page."""
     form = ReasonForm()
     back = redirect(url_for("console.worker", worker_id=worker_id))
     if not form.validate_on_submit():
@@ -129,19 +132,26 @@ def _set_blocked(worker_id: int, blocked: bool) -> Any:
         return back
     try:
         with sessions().begin() as session:
-            set_worker_blocked(
-                session,
-                worker_id=worker_id,
-                blocked=blocked,
-                reason=form.reason.data or "",
-                operator_id=current_user.operator_id,
-                ip=request.remote_addr,
-            )
+            act(session, form.reason.data or "")
     except KaziError as error:
         flash(error.message, "error")
         return back
-    flash("Worker blocked." if blocked else "Worker unblocked.", "info")
+    flash(done, "info")
     return back
+
+
+def _set_blocked(worker_id: int, blocked: bool) -> Any:
+    def act(session: Session, reason: str) -> object:
+        return set_worker_blocked(
+            session,
+            worker_id=worker_id,
+            blocked=blocked,
+            reason=reason,
+            operator_id=current_user.operator_id,
+            ip=request.remote_addr,
+        )
+
+    return _with_reason(worker_id, act, "Worker blocked." if blocked else "Worker unblocked.")
 
 
 @bp.post("/workers/<int:worker_id>/block")
@@ -156,3 +166,21 @@ def block_worker(worker_id: int) -> Any:
 def unblock_worker(worker_id: int) -> Any:
     """Let a blocked worker receive tasks again (operators and admins)."""
     return _set_blocked(worker_id, False)
+
+
+@bp.post("/workers/<int:worker_id>/unlock-pin")
+@role_required(OperatorRole.OPERATOR)
+def unlock_worker_pin(worker_id: int) -> Any:
+    """Lift a worker's PIN lock after wrong PINs (operators and admins), with a reason."""
+
+    def act(session: Session, reason: str) -> object:
+        return unlock_pin_audited(
+            session,
+            current_app.extensions["kazi"].store,
+            worker_id=worker_id,
+            reason=reason,
+            operator_id=current_user.operator_id,
+            ip=request.remote_addr,
+        )
+
+    return _with_reason(worker_id, act, "PIN unlocked: the worker may withdraw again.")

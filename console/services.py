@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from console.models import AuditEntry, Operator, OperatorRole
 from core.db import utcnow
+from core.kvstore import KeyValueStore
 from core.secrets import check_password, hash_password, new_password
 from workers import services as workers
+from workers.errors import ReasonRequired
 from workers.models import Worker
 
 #: A hash to check against when the email is unknown, so both cases take as long.
@@ -113,6 +115,31 @@ def set_worker_blocked(
         action="worker.block" if blocked else "worker.unblock",
         target=f"worker:{worker_id}",
         details={"reason": reason},
+        ip=ip,
+    )
+    return worker
+
+
+def unlock_worker_pin(
+    session: Session,
+    store: KeyValueStore,
+    *,
+    worker_id: int,
+    reason: str,
+    operator_id: int,
+    ip: str | None,
+) -> Worker:
+    """Lift a worker's PIN lock (the last level waits for this), audited with the reason."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired("give a reason")
+    worker = workers.unlock_pin(session, store, worker_id)
+    record_audit(
+        session,
+        operator_id=operator_id,
+        action="worker.pin_unlock",
+        target=f"worker:{worker_id}",
+        details={"reason": reason[: workers.REASON_MAX]},
         ip=ip,
     )
     return worker

@@ -176,7 +176,8 @@ class RequestPayout(Intent):
     """Queue a withdrawal to mobile money; the outcome reaches the worker by SMS.
 
     Result: ``{"ok": True}`` or ``{"ok": False, "reason": "below_minimum" (with
-    "minimum": money) | "insufficient_funds" | "locked" | "pending" | other}``.
+    "minimum": money) | "insufficient_funds" | "daily_limit" | "locked" | "pending" |
+    other}``.
     """
 
     kind: ClassVar[str] = "request_payout"
@@ -184,6 +185,7 @@ class RequestPayout(Intent):
         "ok",
         "below_minimum",
         "insufficient_funds",
+        "daily_limit",
         "locked",
         "pending",
         "fail",

@@ -67,7 +67,8 @@ _REFUSALS = {
     "pin_locked": "locked",
     "below_minimum": "below_minimum",
     "insufficient_funds": "insufficient_funds",
-    "daily_cap": "insufficient_funds",
+    "daily_cap": "daily_limit",
+    "daily_withdrawals": "daily_limit",
     "above_maximum": "insufficient_funds",
 }
 
@@ -167,7 +168,14 @@ class IntentHost:
     def _do_verify_pin(self, intent: fi.VerifyPin) -> dict[str, Any]:
         minutes = self.runtime.settings.payout_pin_lock_minutes
         try:
-            workers.check_pin(self.runtime.store, self.worker, intent.pin, lock_minutes=minutes)
+            workers.check_pin(
+                self.session,
+                self.runtime.store,
+                self.worker,
+                intent.pin,
+                lock_minutes=minutes,
+                now=self.now,
+            )
         except PinRefused as refused:
             locked = refused.reason in ("pin_locked", "no_pin")
             left = 0 if locked else refused.attempts_left
@@ -196,6 +204,7 @@ class IntentHost:
                     store=self.runtime.store,
                     provider=settings.payout_provider,
                     pin_lock_minutes=settings.payout_pin_lock_minutes,
+                    now=self.now,
                 )
         except WithdrawalRefused as exc:
             reason = _REFUSALS.get(exc.reason, "fail")

@@ -121,11 +121,12 @@ class WithdrawalRefused(PayoutError):
             "blocked",  # the worker's account is blocked
             "no_pin",  # the worker never set a PIN
             "wrong_pin",
-            "pin_locked",  # three wrong PINs: withdrawals paused for a while
+            "pin_locked",  # three wrong PINs: withdrawals locked (escalating, see workers)
             "not_whole",  # M-Pesa pays whole shillings
             "below_minimum",
             "above_maximum",
             "daily_cap",
+            "daily_withdrawals",  # PAYOUT_DAILY_WITHDRAWALS reached today (local day)
             "insufficient_funds",
         }
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from rq import Retry
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -21,6 +21,7 @@ from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.jobs import enqueue
 from core.kvstore import KeyValueStore
+from core.localtime import local_midnight, zone_of_phone
 from core.money import MINOR_UNITS, Money
 from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
@@ -38,17 +39,22 @@ SUBMIT_RETRY = Retry(max=3, interval=[10, 60, 300])
 
 @dataclass(frozen=True)
 class WithdrawalLimits:
-    """Per-payout minimum and maximum and the per-worker daily cap, in minor units."""
+    """Per-payout minimum and maximum and the per-worker daily cap, in minor units, and
+    how many withdrawals a worker may make a day (None: no count limit)."""
 
     minimum: int
     maximum: int
     daily_cap: int
+    daily_withdrawals: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WithdrawalLimits:
         """The limits configured for this deployment."""
         return cls(
-            settings.payout_min_minor, settings.payout_max_minor, settings.payout_daily_cap_minor
+            settings.payout_min_minor,
+            settings.payout_max_minor,
+            settings.payout_daily_cap_minor,
+            settings.payout_daily_withdrawals,
         )
 
 
@@ -62,17 +68,27 @@ def request_withdrawal(
     store: KeyValueStore,
     provider: str,
     pin_lock_minutes: float = 30.0,
+    now: datetime | None = None,
 ) -> Payout:
-    """Record a withdrawal (default: the whole balance in whole shillings) and its hold."""
+    """Record a withdrawal (default: the whole balance in whole shillings) and its hold.
+
+    Daily limits count from midnight in the worker's country (``core.localtime``).
+    """
+    now = now or utcnow()
     worker = session.get_one(Worker, worker_id)
+    # The worker's row lock first: a concurrent withdrawal by the same worker waits
+    # here, so today's count of withdrawals (and the PIN lock) cannot be read stale.
+    workers.lock_by_phone(session, worker.msisdn)
+    session.refresh(worker)
     if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
-    check_pin(store, worker, pin, lock_minutes=pin_lock_minutes)
-    # Locked before reading anything about money: a concurrent withdrawal by the same
-    # worker waits here, so neither the balance nor today's total can be read stale.
+    check_pin(session, store, worker, pin, lock_minutes=pin_lock_minutes, now=now)
+    since = local_midnight(zone_of_phone(worker.msisdn), now)
+    _check_count(session, worker.id, since, limits)
+    # Locked before reading anything about money, so the balance cannot be read stale.
     wallet = ledger.lock_wallet(session, worker.id, PAYOUT_CURRENCY)
     available = ledger.balance(session, wallet).amount
-    withdrawn_today = _withdrawn_today(session, worker.id)
+    withdrawn_today = _withdrawn_since(session, worker.id, since)
     amount = amount_minor
     if amount is None:
         amount = min(available, limits.maximum, limits.daily_cap - withdrawn_today)
@@ -130,7 +146,9 @@ def retry_failed_payout(
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     wallet = ledger.lock_wallet(session, worker.id, failed.currency)
     available = ledger.balance(session, wallet).amount
-    _check_amount(failed.amount_minor, available, _withdrawn_today(session, worker.id), limits)
+    since = local_midnight(zone_of_phone(worker.msisdn), utcnow())
+    withdrawn_today = _withdrawn_since(session, worker.id, since)
+    _check_amount(failed.amount_minor, available, withdrawn_today, limits)
     return _new_payout(session, worker, failed.amount_minor, provider, retry_of=payout_id)
 
 
@@ -146,10 +164,18 @@ def queue_submit(session: Session, payout_id: int) -> None:
     )
 
 
-def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: float) -> None:
+def check_pin(
+    session: Session,
+    store: KeyValueStore,
+    worker: Worker,
+    pin: str,
+    *,
+    lock_minutes: float,
+    now: datetime | None = None,
+) -> None:
     """The worker's PIN check (``workers.services``), its refusal worded as a withdrawal's."""
     try:
-        workers.check_pin(store, worker, pin, lock_minutes=lock_minutes)
+        workers.check_pin(session, store, worker, pin, lock_minutes=lock_minutes, now=now)
     except PinRefused as refused:
         details = {"attempts_left": refused.attempts_left} if refused.reason == "wrong_pin" else {}
         raise WithdrawalRefused(refused.reason, refused.message, **details) from None
@@ -173,17 +199,35 @@ def _check_amount(amount: int, available: int, withdrawn_today: int, limits: Wit
         raise WithdrawalRefused("insufficient_funds", "balance too low", balance=available)
 
 
-def _withdrawn_today(session: Session, worker_id: int) -> int:
-    """What the worker withdrew since midnight UTC; failed payouts gave it back."""
-    midnight = datetime.combine(utcnow().date(), time(), tzinfo=utcnow().tzinfo)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
-            Payout.worker_id == worker_id,
-            Payout.created_at >= midnight,
-            Payout.status != PayoutStatus.FAILED,
+def _check_count(
+    session: Session, worker_id: int, since: datetime, limits: WithdrawalLimits
+) -> None:
+    if limits.daily_withdrawals is None:
+        return
+    count = session.scalar(select(func.count()).where(*_counted(worker_id, since)))
+    if (count or 0) >= limits.daily_withdrawals:
+        raise WithdrawalRefused(
+            "daily_withdrawals",
+            "daily number of withdrawals reached",
+            limit=limits.daily_withdrawals,
         )
+
+
+def _withdrawn_since(session: Session, worker_id: int, since: datetime) -> int:
+    """What the worker withdrew since ``since``; failed payouts gave it back."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(*_counted(worker_id, since))
     )
     return int(total or 0)
+
+
+def _counted(worker_id: int, since: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The worker's payouts that count against today's limits: all but the failed ones."""
+    return (
+        Payout.worker_id == worker_id,
+        Payout.created_at >= since,
+        Payout.status != PayoutStatus.FAILED,
+    )
 
 
 def stuck_payouts(session: Session, *, older_than: timedelta) -> list[Payout]:

@@ -2,7 +2,8 @@
 
 First contact creates the worker; registration records consent and a PIN;
 qualification is recorded once the quiz is passed (the quiz itself belongs to
-``tasks.qualification``); a PIN is checked with a lockout after three wrong ones;
+``tasks.qualification``); a PIN is checked with a lock after three wrong ones, which
+escalates (30 minutes, 24 hours, then until an operator unlocks it);
 language, SMS opt-out and blocking are set here. The gateway, payouts, tasks and
 the console call these functions and keep no worker rules of their own.
 
@@ -11,7 +12,8 @@ Functions take a Session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.errors import Conflict, NotFound
+from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.phone import normalize_msisdn
 from core.secrets import check_password, hash_password
@@ -119,36 +122,105 @@ def mark_qualified(worker: Worker, now: datetime) -> None:
 # -- PIN ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PinLock:
+    """Where a worker's PIN lock stands: its level in the escalation and until when it holds."""
+
+    level: int  # locks in a row since the last right PIN (0: never locked)
+    until: datetime | None  # None while locked at the last level: until an operator unlocks
+
+    @property
+    def needs_operator(self) -> bool:
+        """Locked for good, until an operator unlocks it."""
+        return self.level >= len(LOCK_STEPS) + 1
+
+
+#: How long each lock in a row lasts after the first (``lock_minutes``); the lock after
+#: these is for good, until an operator unlocks it (``unlock_pin``).
+LOCK_STEPS = (timedelta(hours=24),)
+
+
 def _pin_failures_key(worker_id: int) -> str:
     return f"workers:pin-failures:{worker_id}"
 
 
-def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: float) -> None:
-    """Refuse a wrong PIN (``PinRefused``); the third wrong one in a row locks it for a while.
+def check_pin(
+    session: Session,
+    store: KeyValueStore,
+    worker: Worker,
+    pin: str,
+    *,
+    lock_minutes: float,
+    now: datetime | None = None,
+) -> None:
+    """Refuse a wrong PIN (``PinRefused``); the third wrong one in a row locks withdrawals.
 
-    The count lives in the shared store with the lock's expiry, so every web and
-    worker process sees it and the lock lifts by itself.
+    Locks escalate: ``lock_minutes`` (30 by default), then 24 hours, then until an
+    operator unlocks them; a right PIN starts the escalation over. Wrong PINs are
+    counted in the shared store (every process sees them); the lock itself is on the
+    worker's row, so a lock for good survives a flushed store. Each new lock tells the
+    worker by SMS (``workers.jobs.notify``, sent after commit). The caller holds the
+    worker's row lock (``lock_by_phone``), so two checks at once cannot both miss it.
     """
-    key = _pin_failures_key(worker.id)
-    failures = int(store.get(key) or 0)
-    if failures >= PIN_ATTEMPTS:
-        raise PinRefused("pin_locked", "too many wrong PINs; try again later")
+    now = now or utcnow()
+    if pin_locked(worker, now):
+        raise PinRefused("pin_locked", "too many wrong PINs; withdrawals are locked")
     if not worker.pin_hash:
         raise PinRefused("no_pin", "set a PIN before withdrawing")
+    key = _pin_failures_key(worker.id)
     if check_password(worker.pin_hash, pin):
         store.delete(key)
+        worker.pin_lock_level, worker.pin_locked_until = 0, None
         return
-    failures = store.incr(key, ttl_seconds=lock_minutes * 60)
-    if failures >= PIN_ATTEMPTS:
-        # The lock runs from the third failure, not from the first.
-        store.set(key, str(failures).encode(), ttl_seconds=lock_minutes * 60)
-        raise PinRefused("pin_locked", "too many wrong PINs; try again later")
-    raise PinRefused("wrong_pin", "wrong PIN", attempts_left=PIN_ATTEMPTS - failures)
+    # The counter outlives the longest timed lock, so three wrong PINs in a row count
+    # however slowly they come; a lock starts a new count.
+    failures = store.incr(key, ttl_seconds=LOCK_STEPS[-1].total_seconds())
+    if failures < PIN_ATTEMPTS:
+        raise PinRefused("wrong_pin", "wrong PIN", attempts_left=PIN_ATTEMPTS - failures)
+    store.delete(key)
+    _lock(session, worker, timedelta(minutes=lock_minutes), now)
+    raise PinRefused("pin_locked", "too many wrong PINs; withdrawals are locked")
 
 
-def pin_locked(store: KeyValueStore, worker_id: int) -> bool:
-    """True while a worker's PIN is locked by wrong attempts (for menus to say so)."""
-    return int(store.get(_pin_failures_key(worker_id)) or 0) >= PIN_ATTEMPTS
+def _lock(session: Session, worker: Worker, first: timedelta, now: datetime) -> None:
+    steps = (first, *LOCK_STEPS)
+    worker.pin_lock_level += 1
+    level = worker.pin_lock_level
+    worker.pin_locked_until = now + steps[level - 1] if level <= len(steps) else None
+    if worker.pin_locked_until is None:
+        key, values = "payout.pin_locked_operator", {}
+    else:
+        hours = steps[level - 1].total_seconds() / 3600
+        key = "payout.pin_locked_hours" if hours >= 1 else "payout.pin_locked_minutes"
+        values = {"hours": round(hours)} if hours >= 1 else {"minutes": round(hours * 60)}
+    enqueue(session, "workers.jobs.notify", worker.id, key, values, queue="sms")
+
+
+def pin_lock(worker: Worker) -> PinLock:
+    """The worker's PIN lock as it stands (for the console)."""
+    return PinLock(worker.pin_lock_level, worker.pin_locked_until)
+
+
+def pin_locked(worker: Worker, now: datetime | None = None) -> bool:
+    """True while wrong PINs keep the worker's withdrawals locked (for menus to say so)."""
+    if worker.pin_lock_level == 0:
+        return False
+    until = worker.pin_locked_until
+    if until is None:
+        return True  # the last level: until an operator unlocks it
+    return until.astimezone(UTC) > (now or utcnow())
+
+
+def unlock_pin(session: Session, store: KeyValueStore, worker_id: int) -> Worker:
+    """An operator lifts a worker's PIN lock and starts the escalation over."""
+    worker = session.get(Worker, worker_id, with_for_update=True)
+    if worker is None:
+        raise NotFound(f"no worker {worker_id}")
+    if worker.pin_lock_level == 0:
+        raise Conflict(f"worker {worker_id} has no PIN lock")
+    worker.pin_lock_level, worker.pin_locked_until = 0, None
+    store.delete(_pin_failures_key(worker.id))
+    return worker
 
 
 # -- standing: blocking and opting out ------------------------------------------------

@@ -223,3 +223,35 @@ def test_operator_blocks_and_unblocks_with_a_reason_audited(
             ("worker.unblock", f"worker:{worker_id}", "appeal upheld"),
         ]
         assert all(e.operator_id is not None and e.ip == "127.0.0.1" for e in entries)
+
+
+def test_operator_unlocks_a_pin_locked_for_good_audited(app: Flask, signed_in: SignedIn) -> None:
+    with db(app) as session:
+        worker = make.worker(session, ANN)
+        worker.pin_lock_level, worker.pin_locked_until = 3, None  # the last level
+        worker_id = worker.id
+    path = f"/console/workers/{worker_id}"
+    viewer = signed_in("viewer")
+    page = viewer.get(path).get_data(as_text=True)
+    assert "until an operator unlocks them" in page and "Unlock PIN" not in page
+    assert viewer.post(f"{path}/unlock-pin", data={"reason": "x"}).status_code in (400, 403)
+    client = signed_in("operator")
+    token = csrf_token(client, path)
+    assert "Unlock PIN" in client.get(path).get_data(as_text=True)
+    client.post(f"{path}/unlock-pin", data={"reason": "   ", "csrf_token": token})
+    with db(app) as session:
+        assert session.get_one(Worker, worker_id).pin_lock_level == 3  # no reason, no unlock
+    client.post(f"{path}/unlock-pin", data={"reason": "called support", "csrf_token": token})
+    again = client.post(
+        f"{path}/unlock-pin", data={"reason": "twice", "csrf_token": token}, follow_redirects=True
+    )
+    assert "has no PIN lock" in again.get_data(as_text=True)
+    with db(app) as session:
+        unlocked = session.get_one(Worker, worker_id)
+        assert (unlocked.pin_lock_level, unlocked.pin_locked_until) == (0, None)
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "worker.pin_unlock")
+        ).all()
+        assert [(e.target, e.details["reason"]) for e in entries] == [
+            (f"worker:{worker_id}", "called support")
+        ]

@@ -48,7 +48,9 @@ def test_wrong_pins_by_sms_lock_withdrawals(kazi: Flask) -> None:
     phone = SimulatedPhone(kazi, "+254733000002")
     assert phone.sms("PAY 10 1111") == [t("withdraw.wrong_pin", "en", attempts_left=2)]
     assert phone.sms("PAY 10 1111") == [t("withdraw.wrong_pin", "en", attempts_left=1)]
-    assert phone.sms("PAY 10 1111") == [t("withdraw.locked", "en")]
+    # Locked: the reply says so, and a notice tells how long the lock lasts.
+    locked_for = t("payout.pin_locked_minutes", "en", minutes=30)
+    assert phone.sms("PAY 10 1111") == [t("withdraw.locked", "en"), locked_for]
     assert phone.sms(f"PAY 10 {PIN}") == [t("withdraw.locked", "en")]  # even the right one
     assert phone.sms("PAY ten") == [t("withdraw.sms_usage", "en")]
     assert payouts_of(kazi, phone.phone) == []

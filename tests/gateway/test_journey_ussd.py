@@ -201,6 +201,9 @@ def test_three_wrong_pins_on_ussd_lock_withdrawals(kazi: Flask) -> None:
     assert body.startswith("CON " + t("withdraw.wrong_pin", "fr", attempts_left=2))
     assert t("withdraw.wrong_pin", "fr", attempts_left=1) in phone.press("2222")
     assert phone.press("3333") == "END " + t("withdraw.locked", "fr")
+    in_process_jobs(runtime_of(kazi)).drain()
+    sent = [m.body for m in messages(kazi) if m.direction == Direction.OUTBOUND]
+    assert sent == [t("payout.pin_locked_minutes", "fr", minutes=30)]  # in French, by SMS
     for key in ("", "3", "1", PIN):  # even the right PIN, on a new session
         body = phone.press(key) if key else phone.dial()
     assert body == "END " + t("withdraw.locked", "fr")

@@ -117,7 +117,7 @@ def test_three_wrong_pins_lock_withdrawals_and_a_right_pin_resets_the_count(
     for _ in range(2):
         assert refusal(session, worker.id, 1_000, pin="0000", store=store) == "wrong_pin"
     assert refusal(session, worker.id, 1_000, pin="0000", store=store) == "pin_locked"
-    assert pin_locked(store, worker.id)
+    assert pin_locked(worker)
     # Locked: even the right PIN is refused until the lock expires.
     assert refusal(session, worker.id, 1_000, store=store) == "pin_locked"
     assert wallet_balance(session, worker.id) == 9_000
