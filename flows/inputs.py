@@ -11,6 +11,9 @@ TEXT_MAX = 160  # one SMS; USSD input boxes are shorter still
 PIN_LENGTH = 4
 #: What a secret input becomes wherever it is kept or shown (rows, logs, the console).
 MASK = "****"
+#: The same in a USSD session's text, where Africa's Talking joins inputs with "*": a
+#: mask of stars would read as several empty inputs (the console splits on "*").
+USSD_MASK = "####"
 # PINs anyone would guess first; refused when a worker chooses one.
 WEAK_PINS = {"1234", "4321", "0123", "3210", "1212", "2580", "0852", "1122"}
 

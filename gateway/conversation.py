@@ -45,7 +45,7 @@ from flows import (
 from flows import handle_sms as engine_sms
 from flows.engine import default_library
 from flows.i18n import LANGUAGES
-from flows.inputs import MASK
+from flows.inputs import USSD_MASK
 from gateway.inbound import UssdRequest
 from gateway.outbound import send_sms
 from workers.models import Worker
@@ -133,12 +133,12 @@ def handle_ussd(
     key = f"flows:ussd:{request.provider}:{request.session_id}"
     state = _load(runtime.store, key)
     result = None
-    shown = MASK if new_input else ""
+    shown = USSD_MASK if new_input else ""
     if state is not None and state.get("awaiting") == "input":
         secret = awaits_secret(state)
         try:
             result = _settle(host, resume(state, user_input=new_input, context=host.context()))
-            shown = MASK if secret else new_input
+            shown = USSD_MASK if secret else new_input
         except FlowStateError:
             log.warning("ussd session %s: unusable state, starting over", request.session_id)
     if result is None:
@@ -148,9 +148,9 @@ def handle_ussd(
             shown_parts = []
             for part in new_input.split("*"):
                 if result.waiting_for != "input":
-                    shown_parts.append(MASK)
+                    shown_parts.append(USSD_MASK)
                     continue
-                shown_parts.append(MASK if awaits_secret(result.state) else part)
+                shown_parts.append(USSD_MASK if awaits_secret(result.state) else part)
                 resumed = resume(result.state, user_input=part, context=host.context())
                 result = _settle(host, resumed)
             shown = "*".join(shown_parts)

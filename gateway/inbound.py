@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from flows.inputs import MASK
+from flows.inputs import USSD_MASK
 from gateway.delivery import DeliveryStatus
 
 #: The longest run of ``*``-separated inputs searched for the already-seen part of a
@@ -162,7 +162,7 @@ def ussd_progress(
 
 def mask_inputs(text: str) -> str:
     """Every ``*``-separated input of ``text`` masked ("" stays "")."""
-    return "*".join(MASK for _ in text.split("*")) if text else ""
+    return "*".join(USSD_MASK for _ in text.split("*")) if text else ""
 
 
 def join_inputs(before: str, new_input: str) -> str:

@@ -38,6 +38,7 @@ _FOUR_DIGITS = re.compile(r"\A\s*\d{4}\s*\Z")
 # change meaning when the code changes): flows.inputs.MASK and the PAY keyword's words
 # from flows.sms.KEYWORDS.
 _MASK = "****"
+_USSD_MASK = "####"  # flows.inputs.USSD_MASK
 _PAY_WORDS = {"PAY", "WITHDRAW", "TOA", "RETRAIT"}
 
 
@@ -75,7 +76,7 @@ def _old_sms(text: str) -> str:
 
 
 def _old_inputs(text: str) -> str:
-    return "*".join(_MASK if _FOUR_DIGITS.match(part) else part for part in text.split("*"))
+    return "*".join(_USSD_MASK if _FOUR_DIGITS.match(part) else part for part in text.split("*"))
 
 
 def _mask_column(

@@ -12,7 +12,7 @@ from core.migrate import upgrade
 from tests.conftest import fresh_database_url
 
 NOW = "2026-01-01 00:00:00"
-MASK = "****"
+MASK = "####"  # in a USSD session's text
 _MESSAGE = (
     "INSERT INTO messages (id, direction, channel, provider, phone, body, status, segments,"
     " attempts, created_at, updated_at) VALUES"

@@ -27,12 +27,13 @@ from sqlalchemy import MetaData, select
 
 from console.models import OperatorRole
 from console.services import create_operator
+from flows.inputs import USSD_MASK
 from gateway.inbound import UssdProgress, ussd_progress
 from payouts.models import PayoutStatus
 from tests.console.conftest import sign_in
 from tests.emulators.daraja import DarajaEmulator
 from tests.gateway.journeys import GOLD, PIN, REWARD, RIGHT_KEYS, TASKS, Handset, payouts_of
-from tests.gateway.web import AT_TOKEN, at_url
+from tests.gateway.web import AT_TOKEN, at_url, events, ussd_sessions
 from tests.payouts.conftest import WEBHOOK_TOKEN, Kazi, build_kazi, emulator
 from tests.payouts.factories import wait_until
 from tests.tasks import factories
@@ -62,10 +63,10 @@ def _digest(text: str) -> str:
         ("1", "d()", "", UssdProgress("1", "")),
         ("5*3", "d()", "", UssdProgress("5*3", "")),  # one answer holding a "*"
         ("3*1*4821", "d(3*1)", "3*1", UssdProgress("4821", "3*1")),
-        ("3*1*4821*1", "d(3*1*4821)", "3*1*****", UssdProgress("1", "3*1*****")),
+        ("3*1*4821*1", "d(3*1*4821)", "3*1*####", UssdProgress("1", "3*1*####")),
         ("3*1", "d(3*1)", "3*1", UssdProgress("", "3*1")),  # a retried hop
         # Lost hops: every input not recognised is masked, one mask per input.
-        ("3*1*4821*1", "d(9)", "9", UssdProgress("1", "**************")),
+        ("3*1*4821*1", "d(9)", "9", UssdProgress("1", "####*####*####")),
     ],
 )
 def test_ussd_progress_finds_the_seen_part_by_its_digest(
@@ -209,6 +210,12 @@ def test_no_pin_or_token_in_any_table_log_or_console_page(
     _journeys(kazi)
 
     assert _rows_with_secrets(kazi) == []
+    first, _ = ussd_sessions(kazi.app)
+    # Registration (the PIN twice) and the withdrawal: three masked inputs, in their places.
+    assert first.seen_text.split("*").count(USSD_MASK) == 3
+    assert first.seen_text.split("*")[:4] == ["1", "1", USSD_MASK, USSD_MASK]
+    [end] = [e for e in events(kazi.app) if e.kind == "ussd_end"]
+    assert end.payload["input"] == first.seen_text
     logged = [r.getMessage() + (r.exc_text or "") for r in caplog.records]
     assert any("/webhooks/payouts/b2c/result" in line for line in logged), "no request log seen"
     assert [line for line in logged if _found(line)] == []
