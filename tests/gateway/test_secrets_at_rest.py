@@ -27,13 +27,25 @@ from sqlalchemy import MetaData, select
 
 from console.models import OperatorRole
 from console.services import create_operator
+from core.kvstore import MemoryStore
 from flows.inputs import USSD_MASK
-from gateway.inbound import UssdProgress, ussd_progress
+from gateway import services
+from gateway.inbound import InboundSms, UssdProgress, ussd_progress
+from gateway.models import Message
 from payouts.models import PayoutStatus
 from tests.console.conftest import sign_in
 from tests.emulators.daraja import DarajaEmulator
 from tests.gateway.journeys import GOLD, PIN, REWARD, RIGHT_KEYS, TASKS, Handset, payouts_of
-from tests.gateway.web import AT_TOKEN, at_url, events, ussd_sessions
+from tests.gateway.payloads import load_form
+from tests.gateway.web import (
+    AT_TOKEN,
+    at_url,
+    events,
+    messages,
+    runtime_of,
+    twilio_post,
+    ussd_sessions,
+)
 from tests.payouts.conftest import WEBHOOK_TOKEN, Kazi, build_kazi, emulator
 from tests.payouts.factories import wait_until
 from tests.tasks import factories
@@ -225,3 +237,40 @@ def test_no_pin_or_token_in_any_table_log_or_console_page(
     assert [line for line in lines if _found(line)] == []
     pages = _console_pages(kazi)
     assert [url for url, page in pages.items() if _found(page)] == []
+
+
+def test_a_twilio_pay_sms_is_stored_and_recorded_masked(web: Flask) -> None:
+    form = {**load_form("twilio_sms_inbound.form"), "Body": f"PAY 10 {PIN}"}
+    assert twilio_post(web.test_client(), "sms", form).status_code == 200
+    [message] = [m for m in messages(web) if m.direction == "in"]
+    assert message.body == "PAY 10 ****"
+    [event] = [e for e in events(web) if e.kind == "sms"]
+    assert event.payload["Body"] == "PAY 10 ****"
+    assert event.payload["MessageSid"] == form["MessageSid"]  # the rest as it arrived
+
+
+def test_the_clear_text_waits_only_in_the_store_read_once_and_expiring(web: Flask) -> None:
+    clock = [0.0]
+    store = MemoryStore(clock=lambda: clock[0])
+
+    def stored(provider_id: str) -> Message:
+        sms = InboundSms(
+            provider="africastalking",
+            provider_message_id=provider_id,
+            sender="+254722555009",
+            recipient="22384",
+            text=f"PAY 10 {PIN}",
+            received_at=None,
+        )
+        with runtime_of(web).sessions.begin() as session:
+            message = services.store_inbound_sms(session, sms, default_language="en", store=store)
+            assert message is not None
+            return message
+
+    first, second = stored("at-1"), stored("at-2")
+    assert first.body == second.body == "PAY 10 ****"
+    clock[0] = services.RAW_SMS_TTL.total_seconds() - 1
+    assert services.inbound_text(store, first) == f"PAY 10 {PIN}"
+    assert services.inbound_text(store, first) == "PAY 10 ****"  # read once, then gone
+    clock[0] = services.RAW_SMS_TTL.total_seconds()
+    assert services.inbound_text(store, second) == "PAY 10 ****"  # expired unread
