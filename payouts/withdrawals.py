@@ -68,6 +68,10 @@ def request_withdrawal(
     if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     check_pin(store, worker, pin, lock_minutes=pin_lock_minutes)
+    if _under_review(session, worker.id):
+        raise WithdrawalRefused(
+            "under_review", "a payout of this worker waits for an operator's review"
+        )
     # Locked before reading anything about money: a concurrent withdrawal by the same
     # worker waits here, so neither the balance nor today's total can be read stale.
     wallet = ledger.lock_wallet(session, worker.id, PAYOUT_CURRENCY)
@@ -184,6 +188,17 @@ def _withdrawn_today(session: Session, worker_id: int) -> int:
         )
     )
     return int(total or 0)
+
+
+def _under_review(session: Session, worker_id: int) -> bool:
+    """A payout the provider contradicted (paid after the money was returned, another
+    amount) blocks withdrawals until an operator resolves it."""
+    stmt = select(Payout.id).where(
+        Payout.worker_id == worker_id,
+        Payout.contradiction.is_not(None),
+        Payout.contradiction_resolved_at.is_(None),
+    )
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def stuck_payouts(session: Session, *, older_than: timedelta) -> list[Payout]:

@@ -59,7 +59,11 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
     payout = kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     assert len(b2c_requests(kazi, payout_id)) == 1
     assert len(kazi.emulator.received(STATUS_PATH)) == 1
-    assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
+    assert legs(kazi, payout_id) == [
+        "payout_fee",
+        "payout_hold",
+        "payout_settle",
+    ]  # the status answer has the charge
     assert balance_of(kazi, payout_id) == 5_000
 
 
