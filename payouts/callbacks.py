@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime
-from core.webhooks import record_event
+from core.webhooks import WebhookEvent, record_event
 from payouts import lifecycle
 from payouts.float_balance import warn_if_low
 from payouts.models import Payout
@@ -104,7 +104,9 @@ def handle_callback(
             _queue_status_query(session, payout)
         return Handled(kind, payout.id)
     if isinstance(event, StatusAnswer):
-        record(event.idempotency_key)
+        # By the query's own id: an answer that overtakes the query job's note of that
+        # id (and names no payout, e.g. "not found") is found again by it (early_answer).
+        record(event.query_id)
         return Handled(kind, apply_status_answer(session, event, context))
     if isinstance(event, BalanceAnswer):
         record(event.query_id)
@@ -139,16 +141,27 @@ def apply_status_answer(
             job_id=f"payout-{payout.id}-resend",
             retry=RESEND_RETRY,
         )
-    elif (
-        payout.status in lifecycle.OPEN
-        and payout.contradiction is None
-        and utcnow() - payout.created_at < REQUERY_FOR
-    ):
-        # Not proven paid (not found yet, pending): ask again later, backing off,
-        # rather than guess; after a day only an operator (reconcile) asks again.
-        delay = query_backoff(context.requery_after, payout.status_queries)
-        _queue_status_query(session, payout, delay=delay)
+    # Otherwise, not proven paid (not found yet, pending): the follow-up check queued
+    # with the query asks again, backing off, rather than guess (``jobs.follow_up_query``).
     return payout.id
+
+
+def early_answer(session: Session, provider: PayoutProvider, query_id: str) -> StatusAnswer | None:
+    """A status answer for this query that arrived before its id was recorded, if any."""
+    event = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.source == provider.name,
+            WebhookEvent.kind == f"b2c_{CallbackKind.STATUS}",
+            WebhookEvent.external_id == query_id,
+        )
+        .order_by(WebhookEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return None
+    answer = provider.parse_callback(CallbackKind.STATUS, event.payload)
+    return answer if isinstance(answer, StatusAnswer) else None
 
 
 def _payout_for_status(

@@ -21,6 +21,7 @@ from payouts.callbacks import (
     REQUERY_FOR,
     apply_status_answer,
     callback_context,
+    early_answer,
     handle_callback,
     query_backoff,
     queue_status_query,
@@ -134,7 +135,16 @@ def resolve_unknown(payout_id: int, force: bool = False) -> None:
         if isinstance(answer, QueryAck):
             # The answer comes by callback; its query id finds this payout then.
             payout.status_query_id = answer.query_id
-            # Callbacks may never come: a follow-up check asks again if none did.
+            early = early_answer(session, provider, answer.query_id)
+            if early is not None and early.idempotency_key is None:
+                # It came first and could not name the payout ("not found"): apply it now.
+                apply_status_answer(session, early, callback_context(runtime))
+        else:
+            apply_status_answer(session, answer, callback_context(runtime))
+        resend_queued = payout.resent_at is not None and payout.submit_attempts < 2
+        if payout.status in lifecycle.OPEN and not resend_queued:
+            # Callbacks may never come, and an answer may prove nothing: a follow-up
+            # check asks again, backing off, unless an answer settled it by then.
             base = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
             enqueue(
                 session,
@@ -144,8 +154,6 @@ def resolve_unknown(payout_id: int, force: bool = False) -> None:
                 queue="payouts",
                 delay=query_backoff(base, payout.status_queries),
             )
-        else:
-            apply_status_answer(session, answer, callback_context(runtime))
 
 
 def follow_up_query(payout_id: int, queries: int) -> None:

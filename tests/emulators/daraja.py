@@ -103,6 +103,11 @@ class DarajaEmulator:
     requests: list[Recorded] = field(default_factory=list)
     callbacks_sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
+    silent_status: bool = False  # accept status queries but never post their answer
+    # Hold a status query's callback, or its synchronous answer, until the test sets it:
+    # which of the two reaches Kazi first is then the test's choice, not the machine's.
+    status_callback_after: threading.Event | None = None
+    status_reply_after: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._token: str | None = None
@@ -266,7 +271,11 @@ class DarajaEmulator:
             payment = next(
                 (p for p in self._payments.values() if p.receipt == body.get("TransactionID")), None
             )
-        self._post_later(body["ResultURL"], _status_result(originator, conversation_id, payment))
+        if not self.silent_status:  # Daraja sometimes never sends a callback
+            answer = _status_result(originator, conversation_id, payment)
+            self._post_later(body["ResultURL"], answer, hold=self.status_callback_after)
+        if self.status_reply_after is not None:
+            self.status_reply_after.wait(REPLY_HOLD_SECONDS)
         return 200, _ack(conversation_id, originator)
 
     def _balance(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -289,9 +298,18 @@ class DarajaEmulator:
         self._post_later(body["ResultURL"], result)
         return 200, _ack(conversation_id, originator)
 
-    def _post_later(self, url: str, payload: dict[str, Any], delay: float = 0.0, times: int = 1):
+    def _post_later(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        delay: float = 0.0,
+        times: int = 1,
+        hold: threading.Event | None = None,
+    ) -> None:
         def run() -> None:
             time.sleep(delay)
+            if hold is not None:
+                hold.wait(REPLY_HOLD_SECONDS)
             for _ in range(times):
                 self.callbacks_sent.append((url, payload))
                 # Daraja does not retry a callback it could not deliver.
