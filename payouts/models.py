@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import (
     Base,
+    JSONType,
     created_at,
     currency_code,
     intpk,
@@ -142,8 +142,8 @@ class StatementImport(Base):
     lines: Mapped[int]
     matched: Mapped[int]
     # Statement lines no payout explains, and settled payouts the statement lacks.
-    unmatched_lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
-    unmatched_payouts: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    unmatched_lines: Mapped[list[dict[str, object]]] = mapped_column(JSONType)
+    unmatched_payouts: Mapped[list[dict[str, object]]] = mapped_column(JSONType)
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     created_at: Mapped[created_at]
