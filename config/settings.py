@@ -193,6 +193,12 @@ class Settings:
     payout_daily_withdrawals: int = _setting("PAYOUT_DAILY_WITHDRAWALS", _integer, 3)
     payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
+    # A payout with no proof of payment this long after it was requested, and "not found"
+    # at the provider, is sent once more under its own key; past it, an alert is raised.
+    payout_resolve_window_minutes: float = _setting("PAYOUT_RESOLVE_WINDOW_MINUTES", _number, 60.0)
+    # The periodic reconcile (rq's scheduler under `flask worker`, a timer when embedded).
+    payout_reconcile_minutes: float = _setting("PAYOUT_RECONCILE_MINUTES", _number, 5.0)
+    payout_reconcile_timer: bool = _setting("PAYOUT_RECONCILE_TIMER", _boolean, True)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
     payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
     # The console's phone simulator acts as these numbers only; none listed means any
@@ -277,6 +283,11 @@ class Settings:
             problems.append(
                 "PAYOUT_MIN_MINOR, PAYOUT_MAX_MINOR: need 1000 <= min <= max <= 25000000 "
                 "(Daraja pays KES 10 to 250,000)"
+            )
+        if self.payout_reconcile_minutes < 0 or self.payout_resolve_window_minutes <= 0:
+            problems.append(
+                "PAYOUT_RECONCILE_MINUTES, PAYOUT_RESOLVE_WINDOW_MINUTES: need reconcile >= 0 "
+                "(0: off) and window > 0"
             )
         if self.sms_rate_per_second <= 0:
             problems.append("SMS_RATE_PER_SECOND: must be greater than 0")

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from console.queries import payouts_by_status
 from core import metrics as process_metrics
@@ -26,6 +27,8 @@ from core.errors import Unauthorized
 from core.runtime import Runtime
 from core.secrets import tokens_equal
 from gateway.models import Direction, Message
+from payouts.pauses import active_pauses
+from payouts.reconcile import open_contradictions, overdue_payouts
 
 bp = Blueprint("metrics", __name__)
 log = logging.getLogger("kazi.metrics")
@@ -66,7 +69,30 @@ class DatabaseCollector:
                 labels = [total.status, total.amount.currency]
                 count.add_metric(labels, total.count)
                 amount.add_metric(labels, total.amount.amount)
-        yield from (messages, count, amount)
+            alerts = list(self._payout_alerts(session))
+        yield from (messages, count, amount, *alerts)
+
+    def _payout_alerts(self, session: Session) -> Iterator[Metric]:
+        """Gauges an alert rule fires on: overdue, contradicted, paused."""
+        window = timedelta(minutes=self._runtime.settings.payout_resolve_window_minutes)
+        yield GaugeMetricFamily(
+            "kazi_payouts_overdue",
+            "Payouts sent and still without an outcome after PAYOUT_RESOLVE_WINDOW_MINUTES.",
+            value=len(overdue_payouts(session, window=window)),
+        )
+        yield GaugeMetricFamily(
+            "kazi_payouts_contradicted",
+            "Payouts the provider contradicted that an operator has not resolved.",
+            value=len(open_contradictions(session)),
+        )
+        paused = GaugeMetricFamily(
+            "kazi_payouts_paused",
+            "1 while a rail is paused because its provider says our configuration is wrong.",
+            labels=["provider"],
+        )
+        for pause in active_pauses(session):
+            paused.add_metric([pause.provider], 1)
+        yield paused
 
 
 class QueueCollector:

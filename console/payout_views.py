@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,13 +22,27 @@ from core.errors import KaziError
 from core.jobs import enqueue
 from core.runtime import Runtime
 from payouts import manual
+from payouts.float_balance import float_drift
 from payouts.lifecycle import OPEN
 from payouts.models import Payout, PayoutStatus
-from payouts.reconcile import contradicted_payouts, ledger_mismatches, queue_stuck
+from payouts.operator import Resolution, resolve_contradiction, resume_rail
+from payouts.pauses import active_pauses
+from payouts.reconcile import (
+    contradicted_payouts,
+    ledger_mismatches,
+    open_contradictions,
+    overdue_payouts,
+    queue_stuck,
+)
+from payouts.statements import last_import
 from payouts.withdrawals import WithdrawalLimits, retry_failed_payout
+
+log = logging.getLogger("kazi.console.payouts")
 
 #: Rows on the payouts page; filtering by status narrows to what needs attention.
 PAGE_SIZE = 100
+#: The float readings the drift is worked out over.
+DRIFT_WINDOW = timedelta(days=1)
 
 
 def _runtime() -> Runtime:
@@ -50,6 +65,12 @@ def payouts() -> Any:
         )
         mismatches = ledger_mismatches(session) + contradicted_payouts(session)
         reading = float_reading(session)
+        window = timedelta(minutes=_runtime().settings.payout_resolve_window_minutes)
+        overdue = overdue_payouts(session, window=window)
+        contradictions = open_contradictions(session)
+        pauses = active_pauses(session)
+        drift = float_drift(session, utcnow() - DRIFT_WINDOW)
+        statement = last_import(session)
     return render_template(
         "console/payouts.html",
         payouts=rows,
@@ -64,6 +85,12 @@ def payouts() -> Any:
         open_statuses={s.value for s in OPEN},
         form=ConfirmForm(),
         resolve_form=ResolvePayoutForm(),
+        overdue=overdue,
+        window_minutes=window.total_seconds() / 60,
+        contradictions=contradictions,
+        pauses=pauses,
+        drift=drift,
+        statement=statement,
     )
 
 
@@ -219,3 +246,51 @@ def _audit(session: Session, action: str, payout_id: int, details: dict[str, Any
         details=details,
         ip=request.remote_addr,
     )
+
+
+@bp.post("/payouts/<int:payout_id>/contradiction")
+@role_required(OperatorRole.ADMIN)
+def resolve_payout_contradiction(payout_id: int) -> Any:
+    """Clear a paid-after-release payout: recover it from the wallet or write it off (audited)."""
+    asked = request.form.get("how", "")
+    if asked not in {r.value for r in Resolution}:
+        log.info("console: contradiction of payout %s: unknown resolution %r", payout_id, asked)
+        flash(f"Payout {payout_id} unchanged: choose recover or write off.", "error")
+        return _back()
+    try:
+        with sessions().begin() as session:
+            payout = resolve_contradiction(session, payout_id, Resolution(asked))
+            _audit(
+                session,
+                "payout.contradiction_resolved",
+                payout_id,
+                {"how": asked, "amount_minor": payout.amount_minor},
+            )
+    except KaziError as error:
+        flash(f"Payout {payout_id} unchanged: {error.message}", "error")
+        return _back()
+    done = "recovered from the wallet" if asked == Resolution.RECOVER else "written off"
+    flash(f"Payout {payout_id}: {done}; the worker may withdraw again.", "info")
+    return _back()
+
+
+@bp.post("/payouts/rails/<provider>/resume")
+@role_required(OperatorRole.ADMIN)
+def resume_payout_rail(provider: str) -> Any:
+    """Resume a rail paused for its configuration and send what waited (audited)."""
+    try:
+        with sessions().begin() as session:
+            sent = resume_rail(session, provider, current_user.operator_id)
+            record_audit(
+                session,
+                operator_id=current_user.operator_id,
+                action="payout.rail_resumed",
+                target=f"rail:{provider}",
+                details={"queued": sent},
+                ip=request.remote_addr,
+            )
+    except KaziError as error:
+        flash(f"{provider}: {error.message}", "error")
+        return _back()
+    flash(f"{provider} resumed: {len(sent)} waiting payout(s) sent.", "info")
+    return _back()

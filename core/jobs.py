@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from redis import Redis
 from rq import Queue, Retry
@@ -220,3 +220,59 @@ class InProcessJobQueue:
         """The jobs still waiting, soonest first."""
         with self._cond:
             return iter([item.spec for item in sorted(self._heap)])
+
+
+class PeriodicJob:
+    """Submits one job every ``interval`` seconds from a daemon thread, until stopped.
+
+    The embedded default's stand-in for rq's scheduler: it only submits, so the job runs
+    on the in-process queue like any other. One per job function per process: a
+    second ``start`` (another app built in the same process) is refused.
+    """
+
+    _running: ClassVar[set[str]] = set()
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, jobs: JobQueue, spec: JobSpec, interval: float) -> None:
+        if interval <= 0:
+            raise ValueError("a periodic job needs an interval above zero")
+        self._jobs = jobs
+        self._spec = spec
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """True between a successful ``start`` and ``stop``."""
+        return self._thread is not None
+
+    def start(self) -> bool:
+        """Start the timer; False if this process already runs one for the same job."""
+        with self._registry_lock:
+            if self._thread is not None or self._spec.func in self._running:
+                return False
+            self._running.add(self._spec.func)
+            self._thread = threading.Thread(
+                target=self._run, name=f"kazi-every-{self._spec.func}", daemon=True
+            )
+            self._thread.start()
+        return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the timer and wait for its thread (a job already submitted still runs)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        with self._registry_lock:
+            if self._thread is not None:
+                self._running.discard(self._spec.func)
+                self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._jobs.submit(self._spec)
+            except Exception:  # the next tick tries again; the timer must not die
+                log.exception("periodic job %s not queued", self._spec.func)

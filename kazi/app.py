@@ -21,6 +21,7 @@ from core.secrets import DEV_SECRET_KEY
 from gateway.conversation import install_host
 from gateway.outbound import SmsChannel
 from gateway.views import bp as gateway_bp
+from kazi.background import start_with_first_request
 from kazi.cli import register_commands
 from kazi.health import bp as health_bp
 from kazi.intent_host import IntentHost
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     register_commands(app)
+    start_with_first_request(app, runtime)
     return app
 
 

@@ -15,6 +15,7 @@ from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
 from payouts.cli import payouts_cli
+from payouts.jobs import schedule_reconcile_tick
 from tasks.cli import tasks_cli
 from tasks.requesters import create_requester
 
@@ -65,6 +66,11 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
         )
     if runtime.redis is None:
         raise click.UsageError("REDIS_URL: required for `worker` (without it jobs run in-process)")
+    if "payouts" in (queues or QUEUE_NAMES) and not burst:
+        # Start the periodic reconcile's chain (its slot's job id keeps one per slot,
+        # however many workers start); rq's scheduler in this worker runs it.
+        with runtime.sessions.begin() as session:
+            schedule_reconcile_tick(session, runtime.settings.payout_reconcile_minutes)
     run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
 
 

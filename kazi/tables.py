@@ -8,7 +8,7 @@ from core.db import Base
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
-from payouts.models import Payout
+from payouts.models import Payout, RailPause, StatementImport
 from tasks.models import (  # noqa: F401
     Assignment,
     IdempotencyKey,
@@ -30,7 +30,9 @@ __all__ = [
     "Operator",
     "Payout",
     "Project",
+    "RailPause",
     "Requester",
+    "StatementImport",
     "Task",
     "UssdSession",
     "WebhookEvent",

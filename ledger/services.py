@@ -346,3 +346,67 @@ def account_total(session: Session, kind: AccountKind, currency: str) -> Money:
         .where(LedgerAccount.kind == kind, LedgerAccount.currency == currency)
     )
     return Money(int(total or 0), currency)
+
+
+def receivable(session: Session, worker_id: int, currency: str) -> LedgerAccount:
+    """What a worker owes Kazi (it runs below zero by the amount owed)."""
+    return get_account(session, AccountKind.RECEIVABLE, currency, worker_id=worker_id)
+
+
+def owed_by_worker(session: Session, worker_id: int, currency: str) -> Money:
+    """How much the worker owes Kazi (zero or more)."""
+    return Money(-balance(session, receivable(session, worker_id, currency)).amount, currency)
+
+
+def receivable_for_payout(
+    session: Session, *, payout_id: int, worker_id: int, amount: Money
+) -> Posting:
+    """A payout whose money was returned was paid after all: the worker owes it (once).
+
+    The money left through the rail (disbursed) and came from the worker's receivable,
+    not from the wallet: taking it from the wallet is an operator's decision.
+    """
+    return transfer(
+        session,
+        kind="payout_receivable",
+        reference=f"payout:{payout_id}:receivable",
+        source=receivable(session, worker_id, amount.currency),
+        destination=get_account(session, AccountKind.DISBURSED, amount.currency),
+        amount=amount,
+    )
+
+
+def settle_receivable(
+    session: Session, *, payout_id: int, worker_id: int, amount: Money, from_wallet: bool
+) -> Posting:
+    """Clear a payout's receivable from the worker's wallet, or write it off (once)."""
+    source = (
+        lock_wallet(session, worker_id, amount.currency)
+        if from_wallet
+        else get_account(session, AccountKind.FUNDING, amount.currency)
+    )
+    if from_wallet and balance(session, source).amount < amount.amount:
+        raise InsufficientFunds(
+            f"the wallet holds less than {amount.format()}",
+            details=[{"balance": balance(session, source).amount, "owed": amount.amount}],
+        )
+    return transfer(
+        session,
+        kind="receivable_recovered" if from_wallet else "receivable_written_off",
+        reference=f"payout:{payout_id}:receivable_cleared",
+        source=source,
+        destination=receivable(session, worker_id, amount.currency),
+        amount=amount,
+    )
+
+
+def post_payout_fee(session: Session, *, payout_id: int, amount: Money) -> Posting:
+    """The rail's charge for one payout, paid from Kazi's float, into the fee account (once)."""
+    return transfer(
+        session,
+        kind="payout_fee",
+        reference=f"payout:{payout_id}:fee",
+        source=get_account(session, AccountKind.FUNDING, amount.currency),
+        destination=get_account(session, AccountKind.FEES, amount.currency),
+        amount=amount,
+    )

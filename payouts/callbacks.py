@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime
-from core.webhooks import record_event
+from core.webhooks import WebhookEvent, record_event
 from payouts import lifecycle
 from payouts.float_balance import warn_if_low
 from payouts.models import Payout
@@ -38,6 +39,10 @@ log = logging.getLogger("kazi.payouts.callbacks")
 
 #: How long inconclusive status answers lead to automatic re-queries.
 REQUERY_FOR = timedelta(days=1)
+#: A status query that could not be sent (network, 5xx) is asked again, backing off.
+QUERY_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
+#: The resend is retried only when it never left this machine (``NotSent``).
+RESEND_RETRY = Retry(max=3, interval=[10, 60, 300])
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class CallbackContext:
 
     float_alert_minor: int
     requery_after: timedelta = timedelta(minutes=10)  # after an inconclusive status answer
+    # How long a payout may stay without proof of payment before its one resend.
+    resolve_window: timedelta = timedelta(minutes=60)
 
 
 def callback_context(runtime: Runtime) -> CallbackContext:
@@ -62,7 +69,13 @@ def callback_context(runtime: Runtime) -> CallbackContext:
     return CallbackContext(
         settings.payout_float_alert_minor,
         timedelta(minutes=settings.payout_unknown_after_minutes),
+        timedelta(minutes=settings.payout_resolve_window_minutes),
     )
+
+
+def query_backoff(base: timedelta, queries: int) -> timedelta:
+    """The wait before the next status query: doubling with each one sent, up to 16x."""
+    return base * 2 ** min(max(queries - 1, 0), 4)
 
 
 def handle_callback(
@@ -91,7 +104,9 @@ def handle_callback(
             _queue_status_query(session, payout)
         return Handled(kind, payout.id)
     if isinstance(event, StatusAnswer):
-        record(event.idempotency_key)
+        # By the query's own id: an answer that overtakes the query job's note of that
+        # id (and names no payout, e.g. "not found") is found again by it (early_answer).
+        record(event.query_id)
         return Handled(kind, apply_status_answer(session, event, context))
     if isinstance(event, BalanceAnswer):
         record(event.query_id)
@@ -114,11 +129,39 @@ def apply_status_answer(
         _unknown(CallbackKind.STATUS, answer.query_id)
         return None
     lifecycle.apply_status(session, payout, answer)
-    if payout.status in lifecycle.OPEN and utcnow() - payout.created_at < REQUERY_FOR:
-        # Not proven paid (not found yet, Failed, pending): ask again later rather
-        # than guess; after a day only an operator (reconcile) asks again.
-        _queue_status_query(session, payout, delay=context.requery_after)
+    if lifecycle.wants_resend(payout, answer, context.resolve_window):
+        # Not found after the whole window: the first request never arrived. One
+        # resend under the same key, which the provider refuses if it did arrive.
+        payout.resent_at = utcnow()
+        enqueue(
+            session,
+            "payouts.jobs.resend_payout",
+            payout.id,
+            queue="payouts",
+            job_id=f"payout-{payout.id}-resend",
+            retry=RESEND_RETRY,
+        )
+    # Otherwise, not proven paid (not found yet, pending): the follow-up check queued
+    # with the query asks again, backing off, rather than guess (``jobs.follow_up_query``).
     return payout.id
+
+
+def early_answer(session: Session, provider: PayoutProvider, query_id: str) -> StatusAnswer | None:
+    """A status answer for this query that arrived before its id was recorded, if any."""
+    event = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.source == provider.name,
+            WebhookEvent.kind == f"b2c_{CallbackKind.STATUS}",
+            WebhookEvent.external_id == query_id,
+        )
+        .order_by(WebhookEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return None
+    answer = provider.parse_callback(CallbackKind.STATUS, event.payload)
+    return answer if isinstance(answer, StatusAnswer) else None
 
 
 def _payout_for_status(
@@ -134,7 +177,19 @@ def _payout_for_status(
 
 
 def _queue_status_query(session: Session, payout: Payout, delay: timedelta | None = None) -> None:
-    enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts", delay=delay)
+    queue_status_query(session, payout.id, delay=delay)
+
+
+def queue_status_query(
+    session: Session, payout_id: int, *, force: bool = False, delay: timedelta | None = None
+) -> None:
+    """Queue a status query after commit; a query that cannot reach the provider is
+    retried by rq with backoff (a query never moves money, so retrying is safe)."""
+    args = (payout_id, True) if force else (payout_id,)
+    enqueue(
+        session, "payouts.jobs.resolve_unknown", *args, queue="payouts", delay=delay,
+        retry=QUERY_RETRY,
+    )  # fmt: skip
 
 
 def _unknown(kind: CallbackKind, key: str) -> Handled:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -18,6 +19,7 @@ from payouts.providers.base import PayoutProvider
 from payouts.rails import balance_provider
 from payouts.receipts import format_amount
 from payouts.reconcile import contradicted_payouts, ledger_mismatches
+from payouts.statements import StatementError, import_statement
 from payouts.withdrawals import queue_submit, stuck_payouts
 
 payouts_cli = AppGroup("payouts", help="Payouts: reconciliation and the disbursement float.")
@@ -76,6 +78,37 @@ def _await_outcomes(runtime: Runtime, ids: list[int], wait: float) -> dict[int, 
         if all(s in FINAL for s in states.values()) or time.monotonic() >= deadline:
             return states
         time.sleep(0.2)
+
+
+statement_cli = AppGroup("statement", help="M-Pesa organisation statements.")
+payouts_cli.add_command(statement_cli)
+
+
+@statement_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def statement_import(file: str) -> None:
+    """Match an M-Pesa org statement (CSV) to payouts; print what is unmatched on both sides."""
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")  # the portal's export has a BOM
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not a UTF-8 CSV statement") from None
+    try:
+        with _runtime().sessions.begin() as session:
+            result = import_statement(session, Path(file).name, text)
+    except StatementError as error:
+        raise click.ClickException(f"{file}: {error.message}") from None
+    click.echo(
+        f"{result.lines} line(s), {len(result.matched)} matched, {result.charges} charge line(s)"
+    )
+    for line in result.unmatched_lines:
+        click.echo(f"UNMATCHED LINE row {line['row']} {line['receipt']}: {line['why']}")
+    for payout in result.unmatched_payouts:
+        click.echo(
+            f"UNMATCHED PAYOUT {payout['payout']} ({payout['receipt']}, "
+            f"{payout['amount_minor']}): not on the statement"
+        )
+    unmatched = len(result.unmatched_lines) + len(result.unmatched_payouts)
+    click.echo(f"unmatched {unmatched}")
 
 
 @payouts_cli.command("balance")

@@ -82,6 +82,16 @@ class OutcomeUnknown(PayoutError):
         self.status_code = status_code
 
 
+class NotSent(PayoutError):
+    """The request never left this machine (connection refused, connect timeout).
+
+    Safe to send again under the same idempotency key: the provider never saw it, and
+    had it seen it, the same key would be refused as a duplicate rather than paid twice.
+    """
+
+    code = "payout_not_sent"
+
+
 class ProviderUnavailable(OutcomeUnknown):
     """A network error, timeout, 5xx or garbled answer after the request was sent."""
 
@@ -128,6 +138,7 @@ class WithdrawalRefused(PayoutError):
             "daily_cap",
             "daily_withdrawals",  # PAYOUT_DAILY_WITHDRAWALS reached today (local day)
             "insufficient_funds",
+            "under_review",  # a payout contradicted by the provider waits for an operator
         }
     )
 

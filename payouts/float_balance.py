@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.webhooks import WebhookEvent
+from payouts.models import Payout
 from payouts.providers.base import BalanceAnswer, CallbackKind, PayoutProvider
 
 log = logging.getLogger("kazi.payouts.float")
@@ -77,3 +78,47 @@ def latest_reading(
     balance = provider.parse_callback(CallbackKind.BALANCE, event.payload)
     assert isinstance(balance, BalanceAnswer)  # a balance callback decodes to its answer
     return reading(balance, alert_minor, event_id=event.id, at=event.received_at)
+
+
+@dataclass(frozen=True)
+class FloatDrift:
+    """How the float moved between two results against what the ledger says left it."""
+
+    since: datetime | None
+    first_minor: int
+    last_minor: int
+    explained_minor: int  # payouts and their charges booked in between
+    unknown_fees: int  # payouts in between whose charge is not known
+
+    @property
+    def drift_minor(self) -> int:
+        """Float change the ledger does not explain: a top-up (negative), or money that
+        left without Kazi's books knowing (positive)."""
+        return self.first_minor - self.explained_minor - self.last_minor
+
+
+def float_drift(session: Session, since: datetime) -> FloatDrift | None:
+    """Ledger-vs-float drift over the payouts whose results reported the float since ``since``.
+
+    Each B2C result reports the utility account's funds after that payment: between the
+    first and the last reading, the float should fall by exactly the payouts settled
+    in between plus their charges; any other change is drift an operator explains.
+    """
+    stmt = (
+        select(Payout)
+        .where(Payout.float_after_minor.is_not(None), Payout.created_at >= since)
+        .order_by(Payout.id)  # request order: the provider's times are to the second
+    )
+    readings = list(session.scalars(stmt))
+    if len(readings) < 2:
+        return None
+    first, later = readings[0], readings[1:]
+    explained = sum(p.amount_minor + (p.fee_minor or 0) for p in later)
+    assert first.float_after_minor is not None and later[-1].float_after_minor is not None
+    return FloatDrift(
+        since=first.created_at,
+        first_minor=first.float_after_minor,
+        last_minor=later[-1].float_after_minor,
+        explained_minor=explained,
+        unknown_fees=sum(1 for p in later if p.fee_minor is None),
+    )

@@ -17,17 +17,28 @@ from core.db import lock_existing, utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
 from payouts import lifecycle
-from payouts.callbacks import apply_status_answer, callback_context, handle_callback
+from payouts.callbacks import (
+    REQUERY_FOR,
+    apply_status_answer,
+    callback_context,
+    early_answer,
+    handle_callback,
+    query_backoff,
+    queue_status_query,
+)
 from payouts.errors import (
     InvalidPayoutRequest,
+    NotSent,
     OutcomeUnknown,
     PayoutConfigError,
     ProviderAuthError,
     ProviderRejected,
 )
 from payouts.models import Payout, PayoutStatus
+from payouts.pauses import active_pause
 from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, QueryAck
 from payouts.rails import balance_provider, configured_provider, provider_for
+from payouts.reconcile import queue_stuck
 
 log = logging.getLogger("kazi.payouts.jobs")
 
@@ -43,7 +54,12 @@ def submit_payout(payout_id: int) -> None:
             # An earlier run may have reached the provider and died before recording
             # the answer. Resending is what pays twice; the status query decides.
             lifecycle.mark_unknown(payout, "an earlier submit attempt left no answer")
-            enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
+            queue_status_query(session, payout.id)
+            return
+        if active_pause(session, payout.provider) is not None:
+            # The rail is paused for its configuration: leave it queued, untouched;
+            # resuming the rail sends it.
+            log.warning("payout %s: %s is paused; not sent", payout.id, payout.provider)
             return
         payout.submit_attempts += 1
         assert payout.idempotency_key is not None  # written with the row, before any job
@@ -59,9 +75,10 @@ def _call_provider(
 ) -> None:
     try:
         ack = provider.submit(request)
-    except (ProviderAuthError, PayoutConfigError):
-        # Raised before the payment request left this process: nothing was sent, so
-        # the attempt is undone and rq's retry may send it.
+    except (ProviderAuthError, PayoutConfigError, NotSent):
+        # Raised before the payment request left this process (or reached the
+        # provider): nothing was sent, so the attempt is undone and rq's retry sends
+        # it again under the same idempotency key.
         with runtime.sessions.begin() as session:
             lock_existing(session, Payout, payout_id).submit_attempts -= 1
         raise
@@ -72,17 +89,15 @@ def _call_provider(
         with runtime.sessions.begin() as session:
             payout = lock_existing(session, Payout, payout_id)
             if lifecycle.mark_unknown(payout, error.message):
-                enqueue(session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts")
+                queue_status_query(session, payout.id)
         return
     with runtime.sessions.begin() as session:
         payout = lock_existing(session, Payout, payout_id)
         lifecycle.record_ack(session, payout, ack)
-        if payout.status is PayoutStatus.SUBMITTED:
+        if payout.status in (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN):
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
-            enqueue(
-                session, "payouts.jobs.resolve_unknown", payout.id, queue="payouts", delay=delay
-            )
+            queue_status_query(session, payout.id, delay=delay)
 
 
 def _record_refusal(
@@ -114,18 +129,106 @@ def resolve_unknown(payout_id: int, force: bool = False) -> None:
     # Errors escape: rq retries the query (a query never moves money).
     answer = provider.query_status(idempotency_key=key)
     with runtime.sessions.begin() as session:
+        payout = lock_existing(session, Payout, payout_id)
+        payout.status_queries += 1
+        payout.status_queried_at = utcnow()
         if isinstance(answer, QueryAck):
             # The answer comes by callback; its query id finds this payout then.
-            payout = lock_existing(session, Payout, payout_id)
             payout.status_query_id = answer.query_id
-            payout.status_queried_at = utcnow()
+            early = early_answer(session, provider, answer.query_id)
+            if early is not None and early.idempotency_key is None:
+                # It came first and could not name the payout ("not found"): apply it now.
+                apply_status_answer(session, early, callback_context(runtime))
         else:
             apply_status_answer(session, answer, callback_context(runtime))
+        resend_queued = payout.resent_at is not None and payout.submit_attempts < 2
+        if payout.status in lifecycle.OPEN and not resend_queued:
+            # Callbacks may never come, and an answer may prove nothing: a follow-up
+            # check asks again, backing off, unless an answer settled it by then.
+            base = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
+            enqueue(
+                session,
+                "payouts.jobs.follow_up_query",
+                payout_id,
+                payout.status_queries,
+                queue="payouts",
+                delay=query_backoff(base, payout.status_queries),
+            )
+
+
+def follow_up_query(payout_id: int, queries: int) -> None:
+    """After a status query: ask again unless an answer (or a newer query) came since."""
+    runtime = current()
+    with runtime.sessions() as session:
+        payout = session.get(Payout, payout_id)
+        if payout is None or payout.status in lifecycle.FINAL or payout.contradiction:
+            return
+        if payout.status_queries != queries:
+            return  # answered (its re-query is queued) or asked again meanwhile
+        if utcnow() - payout.created_at >= REQUERY_FOR:
+            return  # after a day only an operator (reconcile) asks again
+    resolve_unknown(payout_id, force=True)
+
+
+def resend_payout(payout_id: int) -> None:
+    """Send an unresolved payout once more under its own key (``lifecycle.wants_resend``)."""
+    runtime = current()
+    with runtime.sessions.begin() as session:
+        payout = lifecycle.lock_payout(session, payout_id)
+        if payout is None or payout.status in lifecycle.FINAL or payout.resent_at is None:
+            return
+        if payout.submit_attempts >= 2:
+            return  # the resend already went out (or died on the way): never a third
+        if active_pause(session, payout.provider) is not None:
+            return  # resumed later: reconcile asks about it meanwhile
+        payout.submit_attempts += 1
+        assert payout.idempotency_key is not None  # written with the row, before any job
+        request = PayoutRequest(
+            payout.idempotency_key, payout.phone, payout.amount_minor, payout.currency
+        )
+        provider = provider_for(runtime, payout)
+    log.warning("payout %s: not found at the provider after the window; resending once", payout_id)
+    _call_provider(runtime, payout_id, provider, request)
 
 
 def _queried_lately(runtime: Runtime, queried_at: datetime | None) -> bool:
     spacing = timedelta(minutes=runtime.settings.payout_unknown_after_minutes / 2)
     return queried_at is not None and utcnow() - queried_at < spacing
+
+
+def reconcile_tick(reschedule: bool = True) -> None:
+    """The periodic reconcile: chase stuck payouts, then schedule the next tick.
+
+    Run by rq's scheduler under ``flask worker`` (each tick queues the next one, under
+    a job id naming its time slot, so several workers keep one chain), and by the
+    embedded default's background timer (``reschedule=False``: the timer repeats it).
+    """
+    runtime = current()
+    settings = runtime.settings
+    with runtime.sessions.begin() as session:
+        queued = queue_stuck(
+            session, older_than=timedelta(minutes=settings.payout_unknown_after_minutes)
+        )
+        if reschedule:
+            schedule_reconcile_tick(session, settings.payout_reconcile_minutes)
+    if queued:
+        log.info("reconcile: %d stuck payout(s) chased", len(queued))
+
+
+def schedule_reconcile_tick(session: Any, minutes: float) -> None:
+    """Queue the next reconcile tick for the next slot of ``minutes`` (one job per slot)."""
+    if minutes <= 0:
+        return
+    period = minutes * 60
+    now = utcnow().timestamp()
+    next_slot = int(now // period) + 1
+    enqueue(
+        session,
+        "payouts.jobs.reconcile_tick",
+        queue="payouts",
+        job_id=f"payouts-reconcile-{int(period)}-{next_slot}",
+        delay=timedelta(seconds=next_slot * period - now),
+    )
 
 
 def check_float() -> None:

@@ -10,8 +10,9 @@ impossible to record twice even if that guard were bypassed.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,8 @@ from core.db import lock_row, utcnow
 from core.money import Money
 from ledger import services as ledger
 from payouts.errors import IllegalTransition
-from payouts.models import Payout, PayoutStatus
+from payouts.models import Contradiction, Payout, PayoutStatus
+from payouts.pauses import pause_rail
 from payouts.providers.base import PaymentResult, ResultStatus, StatusAnswer, SubmitAck
 from payouts.receipts import send_receipt
 
@@ -31,8 +33,10 @@ S = PayoutStatus
 #: record of the provider's answer, so REQUESTED can end directly in SETTLED or FAILED.
 TRANSITIONS: Mapping[PayoutStatus, frozenset[PayoutStatus]] = {
     S.REQUESTED: frozenset({S.SUBMITTED, S.UNKNOWN, S.SETTLED, S.FAILED}),
-    S.SUBMITTED: frozenset({S.UNKNOWN, S.SETTLED, S.FAILED}),
-    S.UNKNOWN: frozenset({S.SETTLED, S.FAILED}),
+    # A result saying our configuration is wrong (pauses.py) proves the payment was not
+    # made: the payout goes back to REQUESTED under a new key, to be sent on resume.
+    S.SUBMITTED: frozenset({S.REQUESTED, S.UNKNOWN, S.SETTLED, S.FAILED}),
+    S.UNKNOWN: frozenset({S.REQUESTED, S.SETTLED, S.FAILED}),
     S.SETTLED: frozenset(),
     S.FAILED: frozenset(),
 }
@@ -62,6 +66,8 @@ def lock_by_key(session: Session, idempotency_key: str) -> Payout | None:
 
 def record_ack(session: Session, payout: Payout, ack: SubmitAck) -> None:
     """The provider accepted the payment; its result will come by callback."""
+    if ack.idempotency_key != payout.idempotency_key:
+        return  # an answer for a key this payout gave up (requeued under a new one)
     payout.provider_reference = payout.provider_reference or ack.provider_reference
     payout.submitted_at = payout.submitted_at or utcnow()
     if payout.status is S.REQUESTED:
@@ -90,7 +96,9 @@ def settle(
     completed_at: datetime | None = None,
 ) -> bool:
     """The worker was paid: move the hold out, send the receipt; True if this call did it."""
-    if not _may_finish(payout, S.SETTLED):
+    if not _may_finish(session, payout, S.SETTLED):
+        if payout.status is S.FAILED and receipt:
+            _paid_after_release(session, payout, receipt)
         return False
     payout.receipt = receipt
     payout.recipient_name = recipient_name or payout.recipient_name
@@ -101,7 +109,7 @@ def settle(
 
 def fail(session: Session, payout: Payout, *, code: str, description: str) -> bool:
     """The payout definitely did not pay: return the hold once, tell the worker."""
-    if not _may_finish(payout, S.FAILED):
+    if not _may_finish(session, payout, S.FAILED):
         return False
     payout.result_code = code[:20]
     payout.result_description = description[:1000]
@@ -110,7 +118,7 @@ def fail(session: Session, payout: Payout, *, code: str, description: str) -> bo
     return True
 
 
-def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
+def _may_finish(session: Session, payout: Payout, to: PayoutStatus) -> bool:
     if payout.status is to:
         return False  # a duplicate callback or a late status answer: already recorded
     if payout.status in FINAL:
@@ -126,6 +134,29 @@ def _may_finish(payout: Payout, to: PayoutStatus) -> bool:
     return True
 
 
+def _paid_after_release(session: Session, payout: Payout, receipt: str) -> None:
+    """The money went back to the wallet, yet the provider paid: the worker owes it.
+
+    Posted once (by reference) as a receivable against the worker, and the payout is
+    marked contradicted, which blocks the worker's withdrawals until an operator
+    resolves it (``contradictions.py``); nothing is taken from the wallet automatically.
+    """
+    posting = ledger.receivable_for_payout(
+        session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout)
+    )
+    if posting.created:
+        payout.contradiction = Contradiction.PAID_AFTER_RELEASE
+        payout.contradiction_resolved_at = None
+        if not session.scalar(select(Payout.id).where(Payout.receipt == receipt)):
+            payout.receipt = receipt
+        log.error(
+            "PAYOUT CONTRADICTION: payout %s was returned to the wallet but paid (%s): "
+            "receivable posted, withdrawals blocked until an operator resolves it",
+            payout.id,
+            receipt,
+        )
+
+
 def _finish(session: Session, payout: Payout, to: PayoutStatus) -> None:
     move(payout, to)
     leg = ledger.settle_payout if to is S.SETTLED else ledger.release_payout
@@ -137,7 +168,9 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
     """Apply a payment's result (or its timeout); True when a status query is now needed."""
     payout.provider_reference = payout.provider_reference or result.provider_reference or None
     if result.status is ResultStatus.SUCCESS:
-        _check_amount(payout, result.amount_minor)
+        record_costs(session, payout, result)
+        if not _amount_agrees(payout, result.amount_minor, result.receipt):
+            return False
         if settle(
             session,
             payout,
@@ -149,6 +182,9 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
             payout.result_description = result.description
         return False
     if result.status is ResultStatus.FAILED:
+        if result.configuration_error and payout.status in OPEN:
+            requeue_for_configuration(session, payout, result.code, result.description)
+            return False
         fail(session, payout, code=result.code, description=result.description)
         return False
     why = "queue timeout" if result.timed_out else f"result {result.code}"
@@ -157,8 +193,17 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
 
 def apply_status(session: Session, payout: Payout, answer: StatusAnswer) -> bool:
     """Apply a status query's answer; True when it proved the payout paid."""
+    if answer.status is ResultStatus.FAILED:
+        # The provider's documented "Failed": the payment did not happen.
+        fail(
+            session,
+            payout,
+            code=answer.code,
+            description=f"status query: {answer.provider_status} {answer.description}".strip(),
+        )
+        return False
     if answer.status is not ResultStatus.SUCCESS:
-        # Only "Completed" proves anything; any other answer (not found, Failed, an
+        # Only "Completed" or "Failed" prove anything; any other answer (not found, an
         # undocumented status) leaves the money on hold for the next query or an operator.
         log.warning(
             "payout %s: status query says %s %s (%s); still %s",
@@ -169,7 +214,10 @@ def apply_status(session: Session, payout: Payout, answer: StatusAnswer) -> bool
             payout.status,
         )
         return False
-    _check_amount(payout, answer.amount_minor)
+    if answer.fee_minor is not None and payout.fee_minor is None:
+        post_fee(session, payout, answer.fee_minor)
+    if not _amount_agrees(payout, answer.amount_minor, answer.receipt):
+        return False
     return settle(
         session,
         payout,
@@ -179,14 +227,84 @@ def apply_status(session: Session, payout: Payout, answer: StatusAnswer) -> bool
     )
 
 
-def _check_amount(payout: Payout, paid_minor: int | None) -> None:
-    if paid_minor is not None and paid_minor != payout.amount_minor:
-        log.error(
-            "PAYOUT MISMATCH: payout %s booked %s but the provider paid %s",
-            payout.id,
-            payout.amount_minor,
-            paid_minor,
-        )
+def wants_resend(payout: Payout, answer: StatusAnswer, window: timedelta) -> bool:
+    """True when a payout should be sent once more under its own idempotency key.
+
+    Only when the provider has no trace of it ("not found"), the resolve window passed
+    with no proof of payment, and it was never resent: the same key means the provider's
+    duplicate guard refuses the resend if the first request did arrive after all.
+    """
+    return (
+        answer.not_found
+        and payout.status in (S.SUBMITTED, S.UNKNOWN)
+        and payout.resent_at is None
+        and payout.contradiction is None
+        and utcnow() - payout.created_at >= window
+    )
+
+
+def requeue_for_configuration(session: Session, payout: Payout, code: str, why: str) -> None:
+    """The provider refused the payment for our configuration: it was not paid, keep it.
+
+    Its key is spent (the provider remembers it), so it gets a fresh one and waits,
+    REQUESTED and never attempted, until an operator resumes the paused rail.
+    """
+    if payout.status is not S.REQUESTED:  # the callback may overtake the submit's answer
+        move(payout, S.REQUESTED)
+    payout.idempotency_key = f"{(payout.idempotency_key or '')[:80]}-r{secrets.token_hex(3)}"
+    payout.submit_attempts = 0
+    payout.provider_reference = None
+    payout.status_query_id = None
+    payout.result_code = code[:20]
+    payout.result_description = f"paused: {why}"[:1000]
+    pause_rail(session, payout.provider, code=code, reason=why, payout_id=payout.id)
+
+
+def record_costs(session: Session, payout: Payout, result: PaymentResult) -> None:
+    """Record the float after this payment and post its charge to the fee account."""
+    payout.float_after_minor = result.float_minor
+    if result.charges_account_minor is None:
+        return
+    payout.charges_account_minor = result.charges_account_minor
+    previous = session.scalar(
+        select(Payout.charges_account_minor)
+        .where(Payout.charges_account_minor.is_not(None), Payout.id != payout.id)
+        .order_by(Payout.completed_at.desc(), Payout.id.desc())
+        .limit(1)
+    )
+    # The charges-paid account goes down by each payment's charge (it runs negative):
+    # the drop since the previous payment's reading is this payment's fee.
+    fee = None if previous is None else previous - result.charges_account_minor
+    if fee is not None and fee > 0 and payout.fee_minor is None:
+        post_fee(session, payout, fee)
+
+
+def post_fee(session: Session, payout: Payout, fee_minor: int) -> None:
+    """Post the provider's charge for this payout to the fee account, once."""
+    payout.fee_minor = fee_minor
+    if fee_minor <= 0:
+        return  # nothing charged (the sandbox's fee is zero): nothing to post
+    ledger.post_payout_fee(session, payout_id=payout.id, amount=Money(fee_minor, payout.currency))
+
+
+def _amount_agrees(payout: Payout, paid_minor: int | None, receipt: str | None) -> bool:
+    if paid_minor is None or paid_minor == payout.amount_minor:
+        return True
+    # Settling would book one amount while another left the float: flag it, keep the
+    # hold, and let an operator decide (console) instead of settling silently.
+    log.error(
+        "PAYOUT MISMATCH: payout %s booked %s but the provider paid %s (%s)",
+        payout.id,
+        payout.amount_minor,
+        paid_minor,
+        receipt,
+    )
+    payout.paid_amount_minor = paid_minor
+    if payout.contradiction is None:
+        payout.contradiction = Contradiction.AMOUNT_DIFFERS
+    if payout.status in OPEN:
+        mark_unknown(payout, f"the provider paid {paid_minor}, not {payout.amount_minor}")
+    return False
 
 
 def _money(payout: Payout) -> Money:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
-from core.jobs import enqueue
 from payouts import lifecycle
+from payouts.callbacks import queue_status_query
 from payouts.errors import InvalidResolution
 from payouts.models import Payout, PayoutStatus
 
@@ -37,7 +37,7 @@ def ask_provider(session: Session, payout_id: int) -> Payout:
         raise Conflict(
             f"payout {payout_id} was never sent to M-Pesa: run reconciliation to send it"
         )
-    enqueue(session, "payouts.jobs.resolve_unknown", payout.id, True, queue="payouts")
+    queue_status_query(session, payout.id, force=True)
     return payout
 
 
@@ -59,6 +59,7 @@ def operator_settle(
     lifecycle.settle(session, payout, receipt=receipt, completed_at=now)
     payout.result_code = MANUAL_CODE
     payout.result_description = f"marked paid by an operator: {reason}"
+    _resolved(payout, now)
     return payout
 
 
@@ -74,7 +75,15 @@ def operator_fail(
     description = f"marked failed by an operator: {reason}"
     lifecycle.fail(session, payout, code=MANUAL_CODE, description=description)
     payout.completed_at = now
+    _resolved(payout, now)
     return payout
+
+
+def _resolved(payout: Payout, now: datetime) -> None:
+    # An amount the provider reported differently is settled (or failed) by this
+    # decision: the contradiction no longer blocks the worker.
+    if payout.contradiction is not None and payout.contradiction_resolved_at is None:
+        payout.contradiction_resolved_at = now
 
 
 def normalize_receipt(receipt: str | None) -> str:

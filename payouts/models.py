@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import (
     Base,
+    JSONType,
     created_at,
     currency_code,
     intpk,
@@ -73,6 +83,22 @@ class Payout(Base):
     status_queried_at: Mapped[datetime | None]
     # The failed payout an operator retried with this one; unique: one retry per failure.
     retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), unique=True)
+    # How many status queries were sent: the backoff between them grows with it.
+    status_queries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the one resend under the same idempotency key went out (after the resolve
+    # window with no proof of payment and a "not found" answer); never a second one.
+    resent_at: Mapped[datetime | None]
+    # What the provider said that contradicts our books (``Contradiction``); an operator
+    # clears it (``contradiction_resolved_at``), and until then the worker cannot withdraw.
+    contradiction: Mapped[str | None] = mapped_column(String(30), index=True)
+    contradiction_resolved_at: Mapped[datetime | None]
+    # What the provider reports having paid, when it differs from ``amount_minor``.
+    paid_amount_minor: Mapped[int | None] = mapped_column(BigInteger())
+    # The provider's charge for this payment (posted to the fee account) and the float
+    # (the paying account's available funds) right after it, as the result reported them.
+    fee_minor: Mapped[int | None] = mapped_column(BigInteger())
+    float_after_minor: Mapped[int | None] = mapped_column(BigInteger())
+    charges_account_minor: Mapped[int | None] = mapped_column(BigInteger())
     receipt: Mapped[str | None] = mapped_column(String(50))
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     result_code: Mapped[str | None] = mapped_column(String(20))
@@ -81,3 +107,43 @@ class Payout(Base):
     updated_at: Mapped[updated_at]
     submitted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+
+
+class Contradiction(StrEnum):
+    """Ways a provider's answer contradicts what Kazi booked; each waits for an operator."""
+
+    PAID_AFTER_RELEASE = "paid_after_release"  # money returned, then the provider paid it
+    AMOUNT_DIFFERS = "amount_differs"  # the provider paid another amount than requested
+
+
+class RailPause(Base):
+    """A rail's payouts paused because the provider says our configuration is wrong."""
+
+    __tablename__ = "payout_rail_pauses"
+    __table_args__ = (Index("ix_payout_rail_pauses_provider_resumed_at", "provider", "resumed_at"),)
+
+    id: Mapped[intpk]
+    provider: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
+    created_at: Mapped[created_at]
+    resumed_at: Mapped[datetime | None]
+    resumed_by: Mapped[int | None]  # the operator's id (the audit log has the details)
+
+
+class StatementImport(Base):
+    """One imported M-Pesa organisation statement and what matched."""
+
+    __tablename__ = "payout_statement_imports"
+
+    id: Mapped[intpk]
+    filename: Mapped[str] = mapped_column(String(200))
+    lines: Mapped[int]
+    matched: Mapped[int]
+    # Statement lines no payout explains, and settled payouts the statement lacks.
+    unmatched_lines: Mapped[list[dict[str, object]]] = mapped_column(JSONType)
+    unmatched_payouts: Mapped[list[dict[str, object]]] = mapped_column(JSONType)
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    created_at: Mapped[created_at]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.jobs import enqueue
 from ledger import services as ledger
 from ledger.models import AccountKind
+from payouts.callbacks import queue_status_query
 from payouts.lifecycle import MISMATCH, OPEN
-from payouts.models import Payout, PayoutStatus
+from payouts.models import Contradiction, Payout, PayoutStatus
+from payouts.pauses import active_pause
 from payouts.withdrawals import queue_submit, stuck_payouts
 
 
@@ -33,18 +34,24 @@ class Mismatch:
 
 def ledger_mismatches(session: Session, currency: str = "KES") -> list[Mismatch]:
     """Holds must equal open payouts, and disbursed money must equal settled payouts."""
+    late = Payout.contradiction == Contradiction.PAID_AFTER_RELEASE
     checks = [
-        ("money on hold vs open payouts", AccountKind.PAYOUT_HOLD, OPEN),
-        ("money disbursed vs settled payouts", AccountKind.DISBURSED, {PayoutStatus.SETTLED}),
+        ("money on hold vs open payouts", AccountKind.PAYOUT_HOLD, Payout.status.in_(OPEN)),
+        # A payout paid after its money was returned left through the rail too.
+        (
+            "money disbursed vs settled payouts",
+            AccountKind.DISBURSED,
+            or_(Payout.status == PayoutStatus.SETTLED, late),
+        ),
     ]
     found = []
-    for what, kind, statuses in checks:
+    for what, kind, which in checks:
         # Both accounts are credited by their leg (hold, settle), so balances are positive.
         held = ledger.account_total(session, kind, currency).amount
         owed = int(
             session.scalar(
                 select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
-                    Payout.status.in_(list(statuses)), Payout.currency == currency
+                    which, Payout.currency == currency
                 )
             )
             or 0
@@ -81,10 +88,37 @@ def queue_stuck(session: Session, *, older_than: timedelta) -> list[Queued]:
     """
     queued = []
     for payout in stuck_payouts(session, older_than=older_than):
+        if payout.contradiction is not None:
+            continue  # an operator decides (console); asking again changes nothing
         if payout.status is PayoutStatus.REQUESTED and not payout.submit_attempts:
+            if active_pause(session, payout.provider) is not None:
+                continue  # its rail is paused: resuming it sends the payout
             queue_submit(session, payout.id)
             queued.append(Queued(payout.id, payout.status, "submit"))
         else:
-            enqueue(session, "payouts.jobs.resolve_unknown", payout.id, True, queue="payouts")
+            queue_status_query(session, payout.id, force=True)
             queued.append(Queued(payout.id, payout.status, "status query"))
     return queued
+
+
+def overdue_payouts(session: Session, *, window: timedelta) -> list[Payout]:
+    """Payouts sent (or maybe sent) and still without an outcome after the resolve window.
+
+    Nothing may stay unknown past the window in silence: the console's payouts page
+    and ``/metrics`` (kazi_payouts_overdue) raise these for an operator.
+    """
+    return [
+        p
+        for p in stuck_payouts(session, older_than=window)
+        if p.status is not PayoutStatus.REQUESTED or p.submit_attempts
+    ]
+
+
+def open_contradictions(session: Session) -> list[Payout]:
+    """Payouts the provider contradicted that an operator has not resolved yet."""
+    stmt = (
+        select(Payout)
+        .where(Payout.contradiction.is_not(None), Payout.contradiction_resolved_at.is_(None))
+        .order_by(Payout.id)
+    )
+    return list(session.scalars(stmt))

@@ -83,6 +83,10 @@ def request_withdrawal(
     if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     check_pin(session, store, worker, pin, lock_minutes=pin_lock_minutes, now=now)
+    if _under_review(session, worker.id):
+        raise WithdrawalRefused(
+            "under_review", "a payout of this worker waits for an operator's review"
+        )
     since = local_midnight(zone_of_phone(worker.msisdn), now)
     _check_count(session, worker.id, since, limits)
     # Locked before reading anything about money, so the balance cannot be read stale.
@@ -228,6 +232,17 @@ def _counted(worker_id: int, since: datetime) -> tuple[ColumnElement[bool], ...]
         Payout.created_at >= since,
         Payout.status != PayoutStatus.FAILED,
     )
+
+
+def _under_review(session: Session, worker_id: int) -> bool:
+    """A payout the provider contradicted (paid after the money was returned, another
+    amount) blocks withdrawals until an operator resolves it."""
+    stmt = select(Payout.id).where(
+        Payout.worker_id == worker_id,
+        Payout.contradiction.is_not(None),
+        Payout.contradiction_resolved_at.is_(None),
+    )
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def stuck_payouts(session: Session, *, older_than: timedelta) -> list[Payout]:

@@ -181,7 +181,8 @@ def empty_tables(connection: Connection) -> None:
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: the embedded default unless overridden."""
-    base = Settings(secret_key="test-secret-" + uuid.uuid4().hex)
+    # No background reconcile timer unless a test asks for one.
+    base = Settings(secret_key="test-secret-" + uuid.uuid4().hex, payout_reconcile_timer=False)
     return replace(base, **overrides)
 
 

@@ -119,6 +119,11 @@ class PaymentResult:
     float_minor: int | None = None  # what the paying account holds after this payment
     recipient_registered: bool | None = None
     timed_out: bool = False  # the provider's queue timed out: the outcome is unknown
+    # Failed because our own set-up is wrong (credentials, roles): every payment would
+    # fail alike, so the rail is paused instead of failing each payout.
+    configuration_error: bool = False
+    # The balance of the account the provider takes its charges from, after this payment.
+    charges_account_minor: int | None = None
 
     @property
     def success(self) -> bool:
@@ -144,6 +149,9 @@ class StatusAnswer:
     recipient_name: str | None = None
     initiated_at: datetime | None = None
     finalised_at: datetime | None = None
+    # The provider has no payment under the key asked about (nothing was ever received).
+    not_found: bool = False
+    fee_minor: int | None = None  # the provider's charge for the payment, when reported
 
 
 @dataclass(frozen=True)

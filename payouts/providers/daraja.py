@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from core.kvstore import KeyValueStore
 from payouts.errors import (
     DuplicateSubmission,
     InvalidPayoutRequest,
+    NotSent,
     PayoutConfigError,
     ProviderRejected,
     ProviderUnavailable,
@@ -209,9 +211,25 @@ class DarajaClient:
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
-            # Even "connection refused" is reported as unknown: requests cannot always
-            # tell a refused connect from a reset after the body went out.
+            if _never_connected(exc):
+                # No TCP connection was made, so no byte of the request reached Daraja:
+                # sending again under the same OriginatorConversationID is safe.
+                raise NotSent(f"Daraja {path} not reached: {exc}") from exc
+            # A read timeout or a reset after the body went out: Daraja may have it.
             raise ProviderUnavailable(f"Daraja {path} unreachable: {exc}") from exc
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when the connection itself failed (refused, DNS, connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    # requests wraps urllib3's MaxRetryError, whose reason says what failed; a
+    # NewConnectionError (refused, unreachable, DNS) is raised before anything is sent.
+    # https://urllib3.readthedocs.io/en/stable/reference/urllib3.exceptions.html
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
 def whole_kes(amount_minor: int, currency: str) -> int:

@@ -73,6 +73,15 @@ MPESA_RESULT_CODES: Mapping[str, ResultCode] = {
 }
 
 
+#: Result codes that mean our own configuration is wrong, not the payment: the
+#: initiator lacks its role (21), its credentials are invalid (2001) or locked after
+#: repeated failures (8006), the shortcode may not do B2C (2028). Daraja's B2C page,
+#: https://developer.safaricom.co.ke/APIs/BusinessToCustomer (result codes).
+CONFIGURATION_CODES = frozenset({"21", "2001", "2028", "8006"})
+#: What Transaction Status reports in TransactionStatus for a payment that did not happen.
+FAILED_STATUS = "Failed"
+
+
 def classify_result_code(code: object) -> ResultStatus:
     """Map an M-Pesa result code to success, failed or unknown (undocumented codes)."""
     info = MPESA_RESULT_CODES.get(str(code).strip())
@@ -128,6 +137,8 @@ def parse_b2c_result(body: Mapping[str, Any]) -> PaymentResult:
         ),
         float_minor=_opt_minor(params, "B2CUtilityAccountAvailableFunds"),
         recipient_registered=_yes_no(params.get("b2crecipientisregisteredcustomer")),
+        configuration_error=code in CONFIGURATION_CODES,
+        charges_account_minor=_opt_minor(params, "B2CChargesPaidAccountAvailableFunds"),
     )
 
 
@@ -156,7 +167,13 @@ def parse_status_result(body: Mapping[str, Any]) -> StatusAnswer:
     tx_status = _opt_str(params.get("transactionstatus"))
     # Only a successful query reporting "Completed" proves payment; the other
     # TransactionStatus values are not documented, so they stay for an operator.
-    paid = classify_result_code(code) is ResultStatus.SUCCESS and tx_status == "Completed"
+    answered = classify_result_code(code) is ResultStatus.SUCCESS
+    status = ResultStatus.UNKNOWN
+    if answered and tx_status == "Completed":
+        status = ResultStatus.SUCCESS
+    elif answered and tx_status == FAILED_STATUS:
+        status = ResultStatus.FAILED
+    key = _opt_str(params.get("originatorconversationid"))
     amount = params.get("amount")
     _phone, credit_name = _split_party(params.get("creditpartyname"))
     return StatusAnswer(
@@ -164,8 +181,8 @@ def parse_status_result(body: Mapping[str, Any]) -> StatusAnswer:
         provider_reference=_req_str(result, "ConversationID"),
         code=code,
         description=_opt_str(result.get("ResultDesc")) or "",
-        status=ResultStatus.SUCCESS if paid else ResultStatus.UNKNOWN,
-        idempotency_key=_opt_str(params.get("originatorconversationid")),
+        status=status,
+        idempotency_key=key,
         payment_reference=_opt_str(params.get("conversationid")),
         receipt=_opt_str(params.get("receiptno")),
         provider_status=tx_status,
@@ -174,7 +191,21 @@ def parse_status_result(body: Mapping[str, Any]) -> StatusAnswer:
         recipient_name=credit_name,
         initiated_at=_time(params.get("initiatedtime"), "%Y%m%d%H%M%S", "InitiatedTime"),
         finalised_at=_time(params.get("finalisedtime"), "%Y%m%d%H%M%S", "FinalisedTime"),
+        # A query that failed and names no payment: Daraja has nothing under the id.
+        not_found=not answered and key is None and not params.get("receiptno"),
+        fee_minor=_charge(params.get("debitpartycharges")),
     )
+
+
+def _charge(value: Any) -> int | None:
+    """DebitPartyCharges, e.g. "Fee For B2C Payment|KES|22.40", as minor units."""
+    text = _opt_str(value)
+    if text is None:
+        return None
+    parts = text.split("|")
+    if len(parts) < 3:
+        raise BadCallback(f"bad DebitPartyCharges {text!r}", field="DebitPartyCharges")
+    return _minor(parts[2], "DebitPartyCharges")
 
 
 def parse_balance_result(body: Mapping[str, Any]) -> BalanceAnswer:

@@ -156,6 +156,7 @@ def test_admin_marks_failed_the_money_returns_once_then_a_late_success_is_a_mism
     assert "say what the M-Pesa org portal showed" in post(admin, path, reason=" ", confirmed="y")
     page = post(admin, path, **NOT_PAID)
     assert f"Payout {payout_id} marked failed" in page
+    app.extensions["kazi"].jobs.drain()
     assert state(app, payout_id) == ("failed", 7_000, 0, 0, 1)
     assert "already failed" in post(admin, path, **NOT_PAID)
     assert "already failed" in post(admin, f"/console/payouts/{payout_id}/mark-paid", **PAID)
@@ -169,14 +170,30 @@ def test_admin_marks_failed_the_money_returns_once_then_a_late_success_is_a_mism
         )
     ]
     _late_callback(app, payout_id, "daraja_b2c_result_success.json")
-    assert state(app, payout_id) == ("failed", 7_000, 0, 0, 1)  # no money moved, no SMS
+    # The wallet keeps its money and no SMS goes out; what M-Pesa paid left through the
+    # rail (disbursed) and is owed by the worker until an operator decides.
+    assert state(app, payout_id) == ("failed", 7_000, 0, 5_000, 1)
     page = admin.get(PAGE).get_data(as_text=True)
     assert (
         f"MISMATCH payout {payout_id} (failed, 5000): MISMATCH: the provider says settled" in page
     )
+    assert "Contradicted payouts: withdrawals blocked until resolved" in page
     page = post(admin, f"/console/payouts/{payout_id}/retry")  # nor is it paid again
     assert "was contradicted by the provider" in page
-    assert state(app, payout_id) == ("failed", 7_000, 0, 0, 1)
+    assert state(app, payout_id) == ("failed", 7_000, 0, 5_000, 1)
+    # An admin recovers it from the wallet: the worker owes nothing and may withdraw.
+    page = post(admin, f"/console/payouts/{payout_id}/contradiction", how="recover")
+    assert f"Payout {payout_id}: recovered from the wallet" in page
+    assert state(app, payout_id) == ("failed", 2_000, 0, 5_000, 1)
+    assert "Contradicted payouts" not in page
+    assert audit(app)[-1] == (
+        "payout.contradiction_resolved",
+        f"payout:{payout_id}",
+        {"how": "recover", "amount_minor": 5_000},
+    )
+    page = post(admin, f"/console/payouts/{payout_id}/contradiction", how="recover")
+    assert "has no open contradiction" in page  # a second click moves nothing
+    assert state(app, payout_id) == ("failed", 2_000, 0, 5_000, 1)
 
 
 def _late_callback(app: Flask, payout_id: int, name: str) -> None:

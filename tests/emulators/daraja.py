@@ -41,6 +41,12 @@ FAILURE_DESCRIPTIONS = {
     "SFC_IC0003": "The operator does not exist.",
 }
 
+#: What the emulated organisation holds before any payment, and each payment's charge
+#: (Daraja reports the utility account's and the charges-paid account's funds after
+#: each payment; the charge itself appears in Transaction Status' DebitPartyCharges).
+UTILITY_START_KES = 228_037
+CHARGE_KES = 15
+
 #: The longest a held synchronous answer waits: under our client's 30 s read timeout.
 REPLY_HOLD_SECONDS = 20.0
 
@@ -58,6 +64,7 @@ class Scenario:
     # The synchronous answer waits until the test sets this (at most REPLY_HOLD_SECONDS):
     # "before the answer" then holds however slow the machine is, unlike a delay.
     reply_after: threading.Event | None = None
+    paid_amount: int | None = None  # whole KES the result reports paid, if not the request's
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class _Payment:
     scenario: Scenario
     conversation_id: str
     receipt: str
+    utility_after: float = 0.0
+    charges_after: float = 0.0
 
 
 @dataclass
@@ -94,6 +103,11 @@ class DarajaEmulator:
     requests: list[Recorded] = field(default_factory=list)
     callbacks_sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
+    silent_status: bool = False  # accept status queries but never post their answer
+    # Hold a status query's callback, or its synchronous answer, until the test sets it:
+    # which of the two reaches Kazi first is then the test's choice, not the machine's.
+    status_callback_after: threading.Event | None = None
+    status_reply_after: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._token: str | None = None
@@ -103,6 +117,8 @@ class DarajaEmulator:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopped = False
+        self.utility_kes = float(UTILITY_START_KES)
+        self.charges_kes = 0.0
         self._server = BackgroundServer(self._app)
         self.url = self._server.url
 
@@ -230,6 +246,12 @@ class DarajaEmulator:
             )  # fmt: skip
             url = body["ResultURL"]
         else:
+            with self._lock:
+                # The payment and its charge leave the utility account; the charge is
+                # booked (negative) on the charges-paid account.
+                self.utility_kes -= int(body["Amount"]) + CHARGE_KES
+                self.charges_kes -= CHARGE_KES
+                payment.utility_after, payment.charges_after = self.utility_kes, self.charges_kes
             result = _success(payment)
             url = body["ResultURL"]
         self._post_later(url, result, scenario.delay, scenario.duplicates)
@@ -249,7 +271,11 @@ class DarajaEmulator:
             payment = next(
                 (p for p in self._payments.values() if p.receipt == body.get("TransactionID")), None
             )
-        self._post_later(body["ResultURL"], _status_result(originator, conversation_id, payment))
+        if not self.silent_status:  # Daraja sometimes never sends a callback
+            answer = _status_result(originator, conversation_id, payment)
+            self._post_later(body["ResultURL"], answer, hold=self.status_callback_after)
+        if self.status_reply_after is not None:
+            self.status_reply_after.wait(REPLY_HOLD_SECONDS)
         return 200, _ack(conversation_id, originator)
 
     def _balance(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -260,9 +286,10 @@ class DarajaEmulator:
             f"AG_EMU_{secrets.token_hex(8)}",
             f"emu-b-{secrets.token_hex(4)}",
         )
+        utility = f"{self.utility_kes:.2f}"
         balance = (
             "Working Account|KES|700000.00|700000.00|0.00|0.00"
-            "&Utility Account|KES|228037.00|228037.00|0.00|0.00"
+            f"&Utility Account|KES|{utility}|{utility}|0.00|0.00"
         )
         params = [{"Key": "AccountBalance", "Value": balance},
                   {"Key": "BOCompletedTime", "Value": "20260115110000"}]  # fmt: skip
@@ -271,9 +298,18 @@ class DarajaEmulator:
         self._post_later(body["ResultURL"], result)
         return 200, _ack(conversation_id, originator)
 
-    def _post_later(self, url: str, payload: dict[str, Any], delay: float = 0.0, times: int = 1):
+    def _post_later(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        delay: float = 0.0,
+        times: int = 1,
+        hold: threading.Event | None = None,
+    ) -> None:
         def run() -> None:
             time.sleep(delay)
+            if hold is not None:
+                hold.wait(REPLY_HOLD_SECONDS)
             for _ in range(times):
                 self.callbacks_sent.append((url, payload))
                 # Daraja does not retry a callback it could not deliver.
@@ -326,14 +362,14 @@ def _success(payment: _Payment) -> dict[str, Any]:
     body = payment.body
     result = _result(body["OriginatorConversationID"], payment.conversation_id, 0, payment.receipt)
     params = [
-        {"Key": "TransactionAmount", "Value": body["Amount"]},
+        {"Key": "TransactionAmount", "Value": payment.scenario.paid_amount or body["Amount"]},
         {"Key": "TransactionReceipt", "Value": payment.receipt},
         {"Key": "ReceiverPartyPublicName", "Value": f"{body['PartyB']} - JANE TEST WANJIKU"},
         {"Key": "TransactionCompletedDateTime", "Value": "15.01.2026 10:15:02"},
-        {"Key": "B2CUtilityAccountAvailableFunds", "Value": 104950.00},
+        {"Key": "B2CUtilityAccountAvailableFunds", "Value": payment.utility_after},
         {"Key": "B2CWorkingAccountAvailableFunds", "Value": 0.00},
         {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
-        {"Key": "B2CChargesPaidAccountAvailableFunds", "Value": -45.00},
+        {"Key": "B2CChargesPaidAccountAvailableFunds", "Value": payment.charges_after},
     ]
     result["Result"]["ResultParameters"] = {"ResultParameter": params}
     return result
@@ -354,10 +390,14 @@ def _status_result(
         {"Key": "CreditPartyName", "Value": f"{payment.body['PartyB']} - JANE TEST WANJIKU"},
         {"Key": "OriginatorConversationID", "Value": payment.body["OriginatorConversationID"]},
         {"Key": "InitiatedTime", "Value": "20260115101501"},
+        {
+            "Key": "DebitPartyCharges",
+            "Value": f"Fee For B2C Payment|KES|{CHARGE_KES if paid else 0}.00",
+        },
         {"Key": "TransactionReason"},
         {"Key": "TransactionStatus", "Value": "Completed" if paid else "Failed"},
         {"Key": "FinalisedTime", "Value": "20260115101502"},
-        {"Key": "Amount", "Value": str(payment.body["Amount"])},
+        {"Key": "Amount", "Value": str(payment.scenario.paid_amount or payment.body["Amount"])},
         {"Key": "ConversationID", "Value": payment.conversation_id},
         {"Key": "ReceiptNo", "Value": payment.receipt},
     ]

@@ -103,12 +103,37 @@ def test_status_keys_with_spaces_are_matched_loosely():
     assert parse_status_result(body).idempotency_key == "mw-payout-000000000042-a1"
 
 
-def test_a_status_other_than_completed_proves_nothing():
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("Completed", ResultStatus.SUCCESS), ("Failed", ResultStatus.FAILED),
+     ("Pending", ResultStatus.UNKNOWN), ("", ResultStatus.UNKNOWN)],
+)  # fmt: skip
+def test_only_completed_and_failed_statuses_prove_an_outcome(value, status):
     body = load("transaction_status_result")
     for item in body["Result"]["ResultParameters"]["ResultParameter"]:
         if item["Key"] == "TransactionStatus":
-            item["Value"] = "Failed"
-    assert parse_status_result(body).status is ResultStatus.UNKNOWN
+            item["Value"] = value
+    answer = parse_status_result(body)
+    assert answer.status is status
+    assert not answer.not_found  # it names the payment
+
+
+def test_a_status_answer_carries_the_charge_and_a_failed_query_is_not_found():
+    body = load("transaction_status_result")
+    for item in body["Result"]["ResultParameters"]["ResultParameter"]:
+        if item["Key"] == "DebitPartyCharges":
+            item["Value"] = "Fee For B2C Payment|KES|22.40"
+    assert parse_status_result(body).fee_minor == 2240
+    body["Result"].update(ResultCode=2032, ResultParameters=None)
+    answer = parse_status_result(body)
+    assert answer.not_found and answer.status is ResultStatus.UNKNOWN
+
+
+def test_a_configuration_code_is_flagged_and_the_charges_account_read():
+    result = parse_b2c_result(load("b2c_result_success"))
+    assert result.charges_account_minor == -4500 and not result.configuration_error
+    failure = parse_b2c_result(load("b2c_result_failure"))
+    assert failure.code == "2001" and failure.configuration_error
 
 
 def test_account_balance_payload():

@@ -59,7 +59,11 @@ def test_a_worker_killed_between_the_provider_call_and_the_write_never_pays_twic
     payout = kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     assert len(b2c_requests(kazi, payout_id)) == 1
     assert len(kazi.emulator.received(STATUS_PATH)) == 1
-    assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
+    assert legs(kazi, payout_id) == [
+        "payout_fee",
+        "payout_hold",
+        "payout_settle",
+    ]  # the status answer has the charge
     assert balance_of(kazi, payout_id) == 5_000
 
 
@@ -107,7 +111,8 @@ def test_the_balance_command_reads_the_float_and_alerts_below_the_threshold(
         kazi.wait_for(kazi.withdraw(5_000), PayoutStatus.SETTLED)
         result = kazi.app.test_cli_runner().invoke(args=["payouts", "balance", "--wait", "30"])
         assert result.exit_code == exit_code, result.output
-        assert "utility account: KES 228,037 available" in result.output
+        # The payment (KES 50) and its charge (KES 15) left the utility account.
+        assert "utility account: KES 227,972 available" in result.output
         assert says in result.output
         [query] = emulator.received("/mpesa/accountbalance/v1/query")
         assert query.body["ResultURL"].endswith("&kind=balance")

@@ -14,6 +14,7 @@ from core.kvstore import MemoryStore
 from payouts.errors import (
     DuplicateSubmission,
     InvalidPayoutRequest,
+    NotSent,
     OutcomeUnknown,
     ProviderAuthError,
     ProviderRejected,
@@ -211,14 +212,14 @@ def test_system_internal_error_under_the_duplicate_code_is_unknown_not_duplicate
     assert not isinstance(caught.value, DuplicateSubmission)
 
 
-def test_connection_refused_is_outcome_unknown_not_rejected(make_client, emulator):
+def test_connection_refused_is_not_sent_neither_unknown_nor_rejected(make_client, emulator):
     client = make_client()
     client.access_token()  # cached: the failure is on the payment call itself
     emulator.stop()
-    with pytest.raises(ProviderUnavailable) as caught:
+    with pytest.raises(NotSent) as caught:
         client.submit(payout())
-    assert isinstance(caught.value, OutcomeUnknown)
-    assert not isinstance(caught.value, ProviderRejected)
+    # Safe to send again under the same key: not a refusal, not an unknown outcome.
+    assert not isinstance(caught.value, OutcomeUnknown | ProviderRejected)
 
 
 def test_a_500_after_processing_is_unknown_and_a_status_query_resolves_it(

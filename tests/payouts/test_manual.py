@@ -186,7 +186,14 @@ def test_a_late_provider_answer_contradicting_the_operator_moves_no_money(
     )
     assert not lifecycle.apply_status(session, failed, status)
     assert (failed.status, paid.status) == (PayoutStatus.FAILED, PayoutStatus.SETTLED)
-    assert (money(session, failed), money(session, paid)) == before
+    # The wallets and holds stay as they were; the late success left through the rail
+    # (disbursed) and is owed by the worker (a receivable), once for all answers.
+    after = (money(session, failed), money(session, paid))
+    assert [m[:2] for m in after] == [m[:2] for m in before]
+    assert after[0][2] == before[0][2] + failed.amount_minor
+    assert ledger.owed_by_worker(session, failed.worker_id, "KES").amount == failed.amount_minor
+    assert ledger.owed_by_worker(session, paid.worker_id, "KES").amount == 0
+    assert failed.contradiction == "paid_after_release" and paid.contradiction is None
     assert paid.receipt == RECEIPT
     flagged = {m.what.split()[1] for m in contradicted_payouts(session)}
     assert flagged == {str(failed.id), str(paid.id)}
