@@ -45,6 +45,13 @@ def _fold_number(match: re.Match[str]) -> str:
     return format(value.normalize(), "f")
 
 
+def _decimal_point(text: str, i: int) -> bool:
+    # The point of "3.14" (after number folding, the only decimal mark left) stays.
+    return (
+        text[i] == "." and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+    )
+
+
 def normalise_text(text: str) -> str:
     """Fold a free-text answer for comparison: accents, case, punctuation, spaces, numbers."""
     # NFKD splits "é" into "e" + a combining accent (dropped) and folds compatibility
@@ -56,7 +63,10 @@ def normalise_text(text: str) -> str:
     # Punctuation and symbols (Unicode categories P* and S*) become spaces, so
     # "Nairobi." and "nairobi!" agree; an answer made only of them (say "*" or "#",
     # which a USSD keypad types) keeps them rather than becoming empty.
-    words = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in plain)
+    words = "".join(
+        " " if unicodedata.category(c)[0] in "PS" and not _decimal_point(plain, i) else c
+        for i, c in enumerate(plain)
+    )
     folded = _SPACES.sub(" ", words).strip()
     return folded or plain
 

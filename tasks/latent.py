@@ -10,6 +10,7 @@ Every sum over answers is an ``np.bincount``, which is several times faster than
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +31,15 @@ from tasks.crowd import (
 #: Default relative change of the log-likelihood at which EM stops.
 DEFAULT_TOL = 1e-5
 DEFAULT_MAX_ITER = 100
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted model's results and how EM got there (rounds run, log-likelihood per round)."""
+
+    results: dict[TaskId, AggregateResult]
+    iterations: int
+    log_likelihood: list[float] = field(default_factory=list)
 
 
 def _check(max_iter: int, tol: float, smoothing: float) -> None:
@@ -60,8 +70,11 @@ def _normalise(log_post: np.ndarray, rows: dict[int, int]) -> tuple[np.ndarray, 
     return clamp(post / total, rows), float(row_ll.sum())
 
 
-def _converged(ll: float, previous: float | None, tol: float) -> bool:
-    return previous is not None and abs(ll - previous) <= tol * max(abs(previous), 1e-300)
+def _converged(trace: list[float], tol: float) -> bool:
+    if len(trace) < 2:
+        return False
+    previous, ll = trace[-2], trace[-1]
+    return abs(ll - previous) <= tol * max(abs(previous), 1e-300)
 
 
 def dawid_skene(
@@ -75,12 +88,28 @@ def dawid_skene(
     smoothing: float = 0.01,
 ) -> dict[TaskId, AggregateResult]:
     """Estimate each worker's confusion matrix and each task's label jointly by EM."""
-    # Dawid & Skene (1979), https://doi.org/10.2307/2346806. `accuracies` is ignored:
-    # confusion matrices are learnt from the answers themselves (and from `gold`).
+    # `accuracies` is ignored: confusion matrices are learnt from the answers themselves.
+    return fit_dawid_skene(
+        answers, labels, gold=gold, max_iter=max_iter, tol=tol, smoothing=smoothing
+    ).results
+
+
+def fit_dawid_skene(
+    answers: Iterable[Answer],
+    labels: Sequence[Label],
+    *,
+    gold: Mapping[TaskId, Label] | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    smoothing: float = 0.01,
+) -> Fit:
+    """Dawid-Skene by EM, with the rounds it took and the log-likelihood of each."""
+    # Dawid & Skene (1979), https://doi.org/10.2307/2346806; gold tasks are held at
+    # their known label, which anchors the matrices of the workers who answered them.
     _check(max_iter, tol, smoothing)
     enc = encode(answers, labels, gold)
     rows, counts, post = _start(enc, labels, gold)
-    previous: float | None = None
+    trace: list[float] = []
     for _ in range(max_iter):
         log_prior, log_conf = _ds_m_step(enc, post, smoothing)
         # log_conf[w, :, lab]: each answer's log P(answer | truth c), for every c.
@@ -89,10 +118,10 @@ def dawid_skene(
         for c in range(enc.k):
             log_post[:, c] += np.bincount(enc.t, weights=per_answer[:, c], minlength=enc.n)
         post, ll = _normalise(log_post, rows)
-        if _converged(ll, previous, tol):
+        trace.append(ll)
+        if _converged(trace, tol):
             break
-        previous = ll
-    return results(enc, labels, post, gold, tiebreak=counts)
+    return Fit(results(enc, labels, post, gold, tiebreak=counts), len(trace), trace)
 
 
 def _ds_m_step(enc: Encoded, post: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +156,22 @@ def mace(
     smoothing: float = MACE_SPAM_PRIOR,
 ) -> dict[TaskId, AggregateResult]:
     """Multi-Annotator Competence Estimation: who answers honestly, who spams, and how."""
+    # `accuracies` is ignored: each worker's honesty is learnt from the answers.
+    return fit_mace(
+        answers, labels, gold=gold, max_iter=max_iter, tol=tol, smoothing=smoothing
+    ).results
+
+
+def fit_mace(
+    answers: Iterable[Answer],
+    labels: Sequence[Label],
+    *,
+    gold: Mapping[TaskId, Label] | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    smoothing: float = MACE_SPAM_PRIOR,
+) -> Fit:
+    """MACE by EM, with the rounds it took and the log-likelihood of each."""
     # Hovy, Berg-Kirkpatrick, Vaswani & Hovy (2013), https://aclanthology.org/N13-1132/.
     # Each worker j answers honestly (the true label) with probability theta_j and
     # otherwise draws from their own spam distribution xi_j, so
@@ -140,7 +185,7 @@ def mace(
     rows, counts, post = _start(enc, labels, gold)
     theta = np.full(enc.m, 0.5)
     xi = np.full((enc.m, enc.k), 1.0 / enc.k)
-    previous: float | None = None
+    trace: list[float] = []
     for _ in range(max_iter):
         theta, xi = _mace_m_step(enc, post, theta, xi, smoothing)
         spam = (1.0 - theta[enc.w]) * xi[enc.w, enc.lab]
@@ -150,10 +195,10 @@ def mace(
             enc.t * enc.k + enc.lab, weights=hit - base, minlength=enc.n * enc.k
         ).reshape(enc.n, enc.k)
         post, ll = _normalise(log_post, rows)
-        if _converged(ll, previous, tol):
+        trace.append(ll)
+        if _converged(trace, tol):
             break
-        previous = ll
-    return results(enc, labels, post, gold, tiebreak=counts)
+    return Fit(results(enc, labels, post, gold, tiebreak=counts), len(trace), trace)
 
 
 def _mace_m_step(
