@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tasks.aggregation import AggregateResult, Label, TaskId, normalise_text
@@ -112,8 +113,14 @@ def refresh_snapshot(session: Session, project: Project, now: datetime) -> Resul
         },
         created_at=now,
     )
-    session.add(snapshot)
-    session.flush()
+    try:
+        # No lock is held while the model runs (answers must not wait on it); two
+        # refreshes racing to write the same version are told apart by the unique
+        # (project, version) constraint, and the loser's work is the winner's anyway.
+        with session.begin_nested():
+            session.add(snapshot)
+    except IntegrityError:
+        return None
     session.execute(
         delete(ResultSnapshot).where(
             ResultSnapshot.project_id == project.id,
