@@ -49,8 +49,8 @@ class Scale:
     wallet_entries: list[int] = field(default_factory=lambda: [10, 10_000])
     wallet_workers: int = 5
     withdrawals: int = 100
-    aggregation_answers: int = 100_000
-    aggregation_repeats: int = 3
+    crowd_tasks: int = 200_000  # five answers each: a million answers
+    decision_tasks: int = 2_000
     max_seconds: float = 6.0
 
 
@@ -68,8 +68,8 @@ SMOKE = Scale(
     wallet_entries=[2],
     wallet_workers=2,
     withdrawals=2,
-    aggregation_answers=30,
-    aggregation_repeats=1,
+    crowd_tasks=60,
+    decision_tasks=5,
     max_seconds=5.0,
 )
 
@@ -163,13 +163,9 @@ def run_all(
             run_database(db, scale, tables, say)
     tables["ledger"].rows.append(ledger.pin_check(checks=20, max_seconds=scale.max_seconds))
     say("aggregation")
-    tables["aggregation"].rows.extend(
-        aggregation.run(
-            answers=scale.aggregation_answers,
-            repeats=scale.aggregation_repeats,
-            max_seconds=scale.max_seconds * 3,
-        )
-    )
+    rows, extra = aggregation.run(tasks=scale.crowd_tasks, decisions=scale.decision_tasks)
+    tables["aggregation"].rows.extend(rows)
+    tables["aggregation"].extra.extend(extra)
     return list(tables.values())
 
 

@@ -67,4 +67,5 @@ def render(tables: list[Table], machine: Machine, *, total_seconds: float) -> st
                 f"{_ms(row.p95_ms)} | {_ms(row.p99_ms)} | {row.throughput:,.0f} {row.unit} |"
             )
         lines.append("")
+        lines += table.extra
     return "\n".join(lines)
