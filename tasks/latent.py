@@ -24,6 +24,7 @@ from tasks.crowd import (
     clamp,
     encode,
     gold_rows,
+    newcomer_accuracy,
     results,
     vote_counts,
 )
@@ -31,6 +32,8 @@ from tasks.crowd import (
 #: Default relative change of the log-likelihood at which EM stops.
 DEFAULT_TOL = 1e-5
 DEFAULT_MAX_ITER = 100
+#: Pseudo-answers of newcomer behaviour in each Dawid-Skene confusion row (see _ds_m_step).
+DS_PRIOR_ANSWERS = 10.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ def fit_dawid_skene(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     smoothing: float = 0.01,
+    prior_answers: float = DS_PRIOR_ANSWERS,
 ) -> Fit:
     """Dawid-Skene by EM, with the rounds it took and the log-likelihood of each."""
     # Dawid & Skene (1979), https://doi.org/10.2307/2346806; gold tasks are held at
@@ -111,7 +115,7 @@ def fit_dawid_skene(
     rows, counts, post = _start(enc, labels, gold)
     trace: list[float] = []
     for _ in range(max_iter):
-        log_prior, log_conf = _ds_m_step(enc, post, smoothing)
+        log_prior, log_conf = _ds_m_step(enc, post, smoothing, prior_answers)
         # log_conf[w, :, lab]: each answer's log P(answer | truth c), for every c.
         per_answer = log_conf[enc.w, :, enc.lab]
         log_post = np.tile(log_prior, (enc.n, 1))
@@ -124,7 +128,15 @@ def fit_dawid_skene(
     return Fit(results(enc, labels, post, gold, tiebreak=counts), len(trace), trace)
 
 
-def _ds_m_step(enc: Encoded, post: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+def _newcomer_row(k: int) -> np.ndarray:
+    """The one-coin confusion matrix of a newcomer: newcomer accuracy on the diagonal."""
+    a = newcomer_accuracy(k)
+    return np.full((k, k), (1.0 - a) / (k - 1)) + np.eye(k) * (a - (1.0 - a) / (k - 1))
+
+
+def _ds_m_step(
+    enc: Encoded, post: np.ndarray, smoothing: float, prior_answers: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Class priors and per-worker confusion matrices [worker, true, observed], in logs."""
     k, m = enc.k, enc.m
     prior = (post.sum(axis=0) + smoothing) / (enc.n + k * smoothing)
@@ -133,8 +145,14 @@ def _ds_m_step(enc: Encoded, post: np.ndarray, smoothing: float) -> tuple[np.nda
     for c in range(k):
         # Each answer counts towards "truth c, said lab" by the task's P(truth = c).
         conf[:, c, :] = np.bincount(cell, weights=post[enc.t, c], minlength=m * k).reshape(m, k)
-    # Smoothing keeps every probability positive; a row with no evidence is uniform.
-    conf += smoothing
+    # A Dirichlet prior on each row: `prior_answers` pseudo-answers from a newcomer
+    # (right with newcomer_accuracy, otherwise uniformly wrong), plus `smoothing`
+    # everywhere. A worker seen once then votes about like a newcomer instead of
+    # being "certain" from one answer (which makes EM collapse on crowds of one-off
+    # workers, among them spammers: 0.31 right instead of 0.72 on the MACE test's
+    # crowd); a worker seen 500 times is judged by the 500 answers. Ten pseudo-answers
+    # still let EM find label swappers among ten workers with 100 answers each.
+    conf += smoothing + prior_answers * _newcomer_row(k)
     conf /= conf.sum(axis=2, keepdims=True)
     return np.log(prior), np.log(conf)
 
