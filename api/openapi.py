@@ -9,6 +9,7 @@ from copy import deepcopy
 from typing import Any
 
 from api.openapi_schemas import SCHEMAS
+from tasks.results import DEFAULT_PAGE, MAX_PAGE
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -44,6 +45,37 @@ _IDEMPOTENCY_KEY = {
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": "a repeat with the same key and body replays the first answer",
+}
+
+
+_PAGING = [
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "next_cursor of the previous page",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+    },
+]
+_SINCE = {
+    "name": "since",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "only results that changed after this time (incremental download)",
+}
+_INCLUDE = {
+    "name": "include",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["answers"]},
+    "description": "each answer with its worker's pseudonym and reputation",
 }
 
 
@@ -181,21 +213,34 @@ _PATHS: dict[str, Any] = {
     },
     "/api/v1/projects/{project_id}/results": {
         "get": {
-            "summary": "Aggregated answers with confidence; CSV with Accept: text/csv",
-            "parameters": [
-                _ID,
-                {
-                    "name": "include",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["answers"]},
-                },
-            ],
+            "summary": "Aggregated answers with their posterior confidence, a page at a time "
+            "(every row as CSV with Accept: text/csv)",
+            "parameters": [_ID, *_PAGING, _SINCE, _INCLUDE],
             "responses": {
                 "200": {
                     "description": "results",
                     "content": {**_json("Results"), "text/csv": {"schema": {"type": "string"}}},
                 },
+                **_errors(401, 404, 422),
+            },
+        }
+    },
+    "/api/v1/projects/{project_id}/results/gold": {
+        "get": {
+            "summary": "Gold tasks apart: the known answer and how the workers did",
+            "parameters": [_ID, *_PAGING, _INCLUDE],
+            "responses": {
+                "200": {"description": "gold tasks", "content": _json("GoldResults")},
+                **_errors(401, 404, 422),
+            },
+        }
+    },
+    "/api/v1/projects/{project_id}/workers": {
+        "get": {
+            "summary": "The project's workers by pseudonym: agreement and gold accuracy",
+            "parameters": [_ID, *_PAGING],
+            "responses": {
+                "200": {"description": "workers", "content": _json("Workers")},
                 **_errors(401, 404, 422),
             },
         }

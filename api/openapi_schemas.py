@@ -6,6 +6,8 @@ from copy import deepcopy
 from typing import Any
 
 from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS
+from tasks.aggregation import AGGREGATORS
+from tasks.projects import DEFAULT_EXTRA_ANSWERS, DEFAULT_TARGET_CONFIDENCE
 
 _MONEY: dict[str, Any] = {
     "type": "object",
@@ -51,9 +53,15 @@ _PROJECT_CREATE = {
             "drawn from your funding (GET /api/v1/balance); no task is served that it cannot pay",
         ),
         "answers_per_task": {"type": "integer", "minimum": 1, "maximum": 50, "default": 3},
-        "max_answers": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
-        "target_confidence": {**_FRACTION, "default": 0},
-        "aggregator": {"type": "string", "enum": ["majority", "weighted", "dawid_skene"]},
+        "max_answers": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 50,
+            "description": f"cap on answers per task while unsure; null: answers_per_task + "
+            f"{DEFAULT_EXTRA_ANSWERS}",
+        },
+        "target_confidence": {**_FRACTION, "default": DEFAULT_TARGET_CONFIDENCE},
+        "aggregator": {"type": "string", "enum": sorted(AGGREGATORS), "default": "majority"},
         "gold_rate": {**_FRACTION, "default": 0.1},
         "min_accuracy": {**_FRACTION, "default": 0},
         "min_seconds_per_answer": {"type": "number", "minimum": 0, "maximum": 3600},
@@ -221,36 +229,129 @@ _TASK_ROW = {
     },
 }
 
-_RESULTS = {
+_ANSWER = {
     "type": "object",
-    "required": ["project_id", "results"],
+    "required": ["value", "worker", "reputation", "seconds", "answered_at", "review", "correct"],
     "properties": {
-        "project_id": {"type": "integer"},
-        "results": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": [
-                    "task_id",
-                    "external_id",
-                    "status",
-                    "answer",
-                    "confidence",
-                    "n_answers",
-                ],
-                "properties": {
-                    "task_id": {"type": "integer"},
-                    "external_id": {"type": ["string", "null"]},
-                    "status": {"type": "string", "enum": ["open", "complete"]},
-                    "answer": {"type": ["string", "null"]},
-                    "confidence": _NULLABLE_NUMBER,
-                    "n_answers": {"type": "integer"},
-                    "answers": {"type": "array", "items": {"type": "object"}},
-                },
+        "value": {"type": ["string", "null"]},
+        "worker": {
+            "type": "string",
+            "description": "the worker's pseudonym in this project (never a phone number)",
+        },
+        "reputation": {
+            **_NULLABLE_NUMBER,
+            "description": "the gold accuracy the aggregators weigh this worker by; null "
+            "before any gold answer (a newcomer)",
+        },
+        "seconds": _NULLABLE_NUMBER,
+        "answered_at": {"type": ["string", "null"], "format": "date-time"},
+        "review": {"type": ["string", "null"]},
+        "correct": {"type": ["boolean", "null"], "description": "gold tasks only"},
+    },
+}
+
+
+def _page(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A page of rows: the snapshot version they come from and the next page's cursor."""
+    return {
+        "type": "object",
+        "required": ["project_id", "version", "computed_at", name, "next_cursor"],
+        "properties": {
+            "project_id": {"type": "integer"},
+            "version": {
+                "type": ["integer", "null"],
+                "description": "the results snapshot (whole-project aggregation, refreshed "
+                "in the background); null before the first",
             },
+            "computed_at": {"type": ["string", "null"], "format": "date-time"},
+            name: {"type": "array", "items": row},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "pass as ?cursor= for the next page; null on the last",
+            },
+        },
+    }
+
+
+_RESULT_ROW = {
+    "type": "object",
+    "required": [
+        "task_id",
+        "external_id",
+        "text",
+        "status",
+        "answer",
+        "confidence",
+        "tied",
+        "n_answers",
+        "changed_at",
+    ],
+    "properties": {
+        "task_id": {"type": "integer"},
+        "external_id": {"type": ["string", "null"]},
+        "text": {"type": "string"},
+        "status": {"type": "string", "enum": ["open", "complete"]},
+        "answer": {"type": ["string", "null"]},
+        "confidence": {
+            **_NULLABLE_NUMBER,
+            "description": "posterior probability of the answer under the project's model",
+        },
+        "tied": {"type": "boolean", "description": "another answer is exactly as likely"},
+        "n_answers": {"type": "integer"},
+        "changed_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when this result last changed (what ?since= compares)",
+        },
+        "answers": {"type": "array", "items": _ANSWER},
+    },
+}
+
+_GOLD_ROW = {
+    "type": "object",
+    "required": ["task_id", "external_id", "text", "gold_answer", "n_answers", "n_correct"],
+    "properties": {
+        "task_id": {"type": "integer"},
+        "external_id": {"type": ["string", "null"]},
+        "text": {"type": "string"},
+        "gold_answer": {"type": ["string", "null"]},
+        "n_answers": {"type": "integer"},
+        "n_correct": {"type": "integer"},
+        "answers": {"type": "array", "items": _ANSWER},
+    },
+}
+
+_WORKER_ROW = {
+    "type": "object",
+    "required": [
+        "worker",
+        "answers",
+        "agreement",
+        "gold_answered",
+        "gold_correct",
+        "gold_accuracy",
+        "reputation",
+    ],
+    "properties": {
+        "worker": {"type": "string", "description": "pseudonym in this project"},
+        "answers": {"type": "integer", "description": "answers to this project's real tasks"},
+        "agreement": {
+            **_NULLABLE_NUMBER,
+            "description": "share of those answers that match the results",
+        },
+        "gold_answered": {"type": "integer"},
+        "gold_correct": {"type": "integer"},
+        "gold_accuracy": {**_NULLABLE_NUMBER, "description": "raw share right on gold"},
+        "reputation": {
+            **_NULLABLE_NUMBER,
+            "description": "smoothed gold accuracy the aggregators use; null: a newcomer",
         },
     },
 }
+
+_RESULTS = _page("results", _RESULT_ROW)
+_GOLD_RESULTS = _page("gold", _GOLD_ROW)
+_WORKERS = _page("workers", _WORKER_ROW)
 
 _ERROR = {
     "type": "object",
@@ -279,5 +380,7 @@ SCHEMAS: dict[str, Any] = {
     "Project": _PROJECT,
     "TaskRow": _TASK_ROW,
     "Results": _RESULTS,
+    "GoldResults": _GOLD_RESULTS,
+    "Workers": _WORKERS,
     "Error": _ERROR,
 }

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import KaziError
 from core.money import MAX_AMOUNT_MINOR, Money
 from tasks.answers import TaskType
-from tasks.projects import ProjectSpec
+from tasks.projects import DEFAULT_TARGET_CONFIDENCE, ProjectSpec
+from tasks.results import DEFAULT_PAGE, MAX_PAGE, Query
 
 
 class InvalidRequest(KaziError):
@@ -87,7 +92,9 @@ def project_spec(body: Any) -> ProjectSpec:
         countries=_strings(body, "countries", ["KE"]),
         priority=_field(body, "priority", int, 0, lambda v: -1000 <= v <= 1000),
         aggregator=_field(body, "aggregator", str, "majority"),
-        target_confidence=float(_field(body, "target_confidence", _NUMBERS, 0.0, fraction)),
+        target_confidence=float(
+            _field(body, "target_confidence", _NUMBERS, DEFAULT_TARGET_CONFIDENCE, fraction)
+        ),
         max_answers=_field(
             body, "max_answers", (int, type(None)), None, lambda v: v is None or 1 <= v <= 50
         ),
@@ -133,3 +140,56 @@ PROJECT_FIELDS = {
     "reservation_minutes",
     "webhook_url",
 }
+
+
+def encode_cursor(last_key: int | None) -> str | None:
+    """The opaque cursor naming the page after ``last_key`` (None: there is none)."""
+    if last_key is None:
+        return None
+    return base64.urlsafe_b64encode(f"k:{last_key}".encode()).decode().rstrip("=")
+
+
+def _cursor(value: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        kind, _, key = text.partition(":")
+        if kind != "k" or not key.isdigit():
+            raise ValueError(text)
+        return int(key)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidRequest(
+            "cursor: not a cursor this API gave out", details=[{"field": "cursor"}]
+        ) from None
+
+
+def _since(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(
+            "since: expected an ISO 8601 date-time, e.g. 2026-12-01T08:00:00Z",
+            details=[{"field": "since"}],
+        ) from None
+    # A time without a zone is read as UTC, the zone every stored time is in.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def page_query(args: Mapping[str, str], *, paged: bool = True) -> Query:
+    """Read ``cursor``, ``limit``, ``since`` and ``include`` query parameters into a Query."""
+    unknown = sorted(set(args) - {"cursor", "limit", "since", "include"})
+    if unknown:
+        raise InvalidRequest(f"unknown parameter(s): {', '.join(unknown)}", details=unknown)
+    include = args.get("include", "")
+    if include not in ("", "answers"):
+        raise InvalidRequest("include: only 'answers' is supported", details=[{"field": "include"}])
+    limit_text = args.get("limit", str(DEFAULT_PAGE))
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+        raise InvalidRequest(
+            f"limit: expected an integer from 1 to {MAX_PAGE}", details=[{"field": "limit"}]
+        )
+    return Query(
+        after=_cursor(args["cursor"]) if "cursor" in args else 0,
+        limit=int(limit_text) if paged else None,
+        since=_since(args["since"]) if "since" in args else None,
+        include_answers=bool(include),
+    )

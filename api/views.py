@@ -9,6 +9,7 @@ exactly these routes (a test checks both ways).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.auth import authenticate
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
-from api.schemas import InvalidRequest, project_spec, top_up_amount
+from api.schemas import InvalidRequest, encode_cursor, page_query, project_spec, top_up_amount
 from core.errors import Conflict
 from core.runtime import Runtime
 from payouts.rails import payable_currencies
@@ -31,7 +32,7 @@ from tasks.projects import (
     top_up_budget,
 )
 from tasks.reports import project_summary
-from tasks.results import project_results, results_csv
+from tasks.results import Page, gold_results, project_results, project_workers, results_csv
 from tasks.upload import parse_body, upload_tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -168,16 +169,56 @@ def add(project_id: int) -> tuple[Response, int]:
     return jsonify(payload), 201
 
 
+def _pseudonym_key() -> bytes:
+    # The server's secret (required in production): pseudonyms cannot be recomputed
+    # by a requester. The development fallback matches the app's own (kazi.app).
+    return (_runtime().settings.secret_key or "dev-only-not-secret").encode()
+
+
+def _page_json(project_id: int, page: Page, name: str) -> Response:
+    return jsonify(
+        {
+            "project_id": project_id,
+            "version": page.version,
+            "computed_at": page.computed_at,
+            name: page.rows,
+            "next_cursor": encode_cursor(page.last_key),
+        }
+    )
+
+
 @bp.get("/projects/<int:project_id>/results")
 def results(project_id: int) -> Response:
-    """Per task the aggregated answer and confidence; CSV with ``Accept: text/csv``."""
-    include = request.args.get("include", "")
-    if include not in ("", "answers"):
-        raise InvalidRequest("include: only 'answers' is supported")
+    """Per task the aggregated answer and confidence, a page at a time; CSV (every row) with ``Accept: text/csv``."""
     wants_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    query = page_query(request.args, paged=not wants_csv)
+    if wants_csv:
+        query = replace(query, include_answers=False)  # raw answers are JSON-only
     with _runtime().sessions.begin() as session:
         project = get_project(session, authenticate(session, request), project_id)
-        rows = project_results(session, project, include_answers=bool(include) and not wants_csv)
+        page = project_results(session, project, query, key=_pseudonym_key())
     if wants_csv:
-        return Response(results_csv(rows), mimetype="text/csv")
-    return jsonify({"project_id": project_id, "results": rows})
+        return Response(results_csv(page.rows), mimetype="text/csv")
+    return _page_json(project_id, page, "results")
+
+
+@bp.get("/projects/<int:project_id>/results/gold")
+def gold(project_id: int) -> Response:
+    """The gold tasks apart: each known answer and how many workers gave it."""
+    query = page_query(request.args)
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        page = gold_results(session, project, query, key=_pseudonym_key())
+    return _page_json(project_id, page, "gold")
+
+
+@bp.get("/projects/<int:project_id>/workers")
+def workers(project_id: int) -> Response:
+    """The project's workers by pseudonym: answers, agreement with the results, gold record."""
+    query = page_query(request.args)
+    if query.since is not None or query.include_answers:
+        raise InvalidRequest("workers: only cursor and limit apply")
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        page = project_workers(session, project, query, key=_pseudonym_key())
+    return _page_json(project_id, page, "workers")

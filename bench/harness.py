@@ -52,6 +52,8 @@ class Table:
     title: str
     note: str
     rows: list[Row] = field(default_factory=list)
+    # Markdown lines after the table, for results that are not latencies.
+    extra: list[str] = field(default_factory=list)
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -60,11 +60,31 @@ def render(tables: list[Table], machine: Machine, *, total_seconds: float) -> st
         "",
     ]
     for table in tables:
-        lines += [f"## {table.title}", "", table.note, "", HEADER, RULE]
-        for row in table.rows:
-            lines.append(
-                f"| {row.database} | {row.dataset} | {row.n:,} | {_ms(row.p50_ms)} | "
-                f"{_ms(row.p95_ms)} | {_ms(row.p99_ms)} | {row.throughput:,.0f} {row.unit} |"
-            )
-        lines.append("")
+        lines += render_table(table)
     return "\n".join(lines)
+
+
+def render_table(table: Table) -> list[str]:
+    """One benchmark's section: its heading, note, latency table and any extra lines."""
+    lines = [f"## {table.title}", "", table.note, "", HEADER, RULE]
+    for row in table.rows:
+        lines.append(
+            f"| {row.database} | {row.dataset} | {row.n:,} | {_ms(row.p50_ms)} | "
+            f"{_ms(row.p95_ms)} | {_ms(row.p99_ms)} | {row.throughput:,.0f} {row.unit} |"
+        )
+    return [*lines, "", *table.extra]
+
+
+def replace_section(page: str, table: Table, machine: Machine) -> str:
+    """The page with one benchmark's section replaced by a fresh run of it alone."""
+    heading = f"## {table.title}"
+    note = (
+        f"This section alone was re-run on {machine.date} (load average "
+        f"{machine.load}); the rest of the page is from the run dated above."
+    )
+    fresh = "\n".join([*render_table(table), note, ""])
+    start = page.find(heading)
+    if start < 0:
+        return page.rstrip("\n") + "\n\n" + fresh
+    end = page.find("\n## ", start + len(heading))
+    return page[:start] + fresh + (page[end + 1 :] if end >= 0 else "")

@@ -163,6 +163,10 @@ class InProcessJobQueue:
 
     def submit(self, spec: JobSpec) -> None:
         delay = spec.delay.total_seconds() if spec.delay else 0.0
+        with self._cond:
+            # Like rq, a job id names one job: while it waits, queuing it again adds nothing.
+            if spec.job_id is not None and any(i.spec.job_id == spec.job_id for i in self._heap):
+                return
         self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec))
 
     def _push(self, item: _Scheduled) -> None:

@@ -22,6 +22,7 @@ from tasks.funding import record_deposit
 from tasks.models import Deposit, DepositChannel, Project, Requester, Task, TaskType
 from tasks.projects import ProjectSpec, TaskSpec, add_tasks, create_project
 from tasks.requesters import create_requester, rotate_api_key
+from tasks.snapshots import refresh_snapshot
 from tasks.submission import submit_answer
 from workers import services as workers
 from workers.models import Worker
@@ -63,6 +64,9 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     payable = payable_currencies(settings)
     projects = [_demo_project(session, requester, spec, payable) for spec in data["projects"]]
     phones = [_demo_worker(session, spec) for spec in data["workers"]]
+    for project_id, _, _ in projects:
+        # The demo's answers have results to download at once, not after the refresh job.
+        refresh_snapshot(session, session.get_one(Project, project_id), utcnow())
     return DemoCredentials(api_key, email, password, projects, phones)
 
 

@@ -14,6 +14,7 @@ from tasks.models import (  # noqa: F401
     IdempotencyKey,
     Project,
     Requester,
+    ResultSnapshot,
     Task,
     WorkerProjectStats,
 )

@@ -1,4 +1,4 @@
-"""Background jobs of the tasks domain: reservation expiry and completion webhooks.
+"""Background jobs of the tasks domain: reservation expiry, results refresh, completion webhooks.
 
 Thin functions taking ids: each opens its own session, loads by id and calls a
 service. A webhook that fails raises, so rq's ``Retry`` runs it again with backoff.
@@ -15,7 +15,7 @@ import requests
 
 from core.db import utcnow
 from core.runtime import current
-from tasks import assignment
+from tasks import assignment, snapshots
 from tasks.models import Project, Task, TaskStatus
 from tasks.progress import webhook_url_of
 
@@ -35,6 +35,16 @@ def expire_reservations() -> int:
     """Release every reservation past its expiry (a sweep for a scheduler or an operator)."""
     with current().sessions.begin() as session:
         return assignment.expire_due(session, utcnow())
+
+
+def refresh_results(project_id: int) -> int | None:
+    """Re-aggregate a whole project into a new results snapshot; returns its version, if new."""
+    with current().sessions.begin() as session:
+        project = session.get_one(Project, project_id)
+        snapshot = snapshots.refresh_snapshot(session, project, utcnow())
+        version = snapshot.version if snapshot else None
+    log.info("results of project %s refreshed: version %s", project_id, version or "unchanged")
+    return version
 
 
 def sign(secret: str, body: bytes) -> str:

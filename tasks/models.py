@@ -134,6 +134,8 @@ class Project(Base):
         str_enum(ProjectStatus), default=ProjectStatus.ACTIVE
     )
     aggregator: Mapped[str] = mapped_column(String(20), default="majority")
+    # Defaults come from tasks.projects.ProjectSpec (adaptive redundancy); these only
+    # serve rows built without a spec.
     target_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     max_answers: Mapped[int] = mapped_column(Integer, default=3)
     min_seconds_per_answer: Mapped[float] = mapped_column(Float, default=3.0)
@@ -320,4 +322,29 @@ class CreditLine(Base):
     limit_minor: Mapped[money_minor]
     reason: Mapped[str | None] = mapped_column(String(200))
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    created_at: Mapped[created_at]
+
+
+class ResultSnapshot(Base):
+    """A project's results as last aggregated over all its answers, one row per version.
+
+    Written by the ``tasks.jobs.refresh_results`` job, read by the results API, so
+    no request ever runs a whole-project model. ``results`` holds ``tasks`` (per
+    task id: label, confidence, answers, tied, and when that result last changed)
+    and ``workers`` (per worker id: counted answers and how many agree with the
+    results).
+    """
+
+    __tablename__ = "result_snapshots"
+    __table_args__ = (
+        UniqueConstraint("project_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[intpk]
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    aggregator: Mapped[str] = mapped_column(String(20))
+    answers_count: Mapped[int] = mapped_column(Integer)
+    results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[created_at]

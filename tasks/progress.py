@@ -2,30 +2,36 @@
 
 A task is aggregated from its counted answers only (answered, and not held or
 rejected in review), so this stays O(answers of one task) however big the project.
-Dawid-Skene learns from a whole project, so for the per-answer decision a
-``dawid_skene`` project uses the accuracy-weighted vote; its results download
-re-runs Dawid-Skene over the whole project (``tasks.results``).
+Dawid-Skene and MACE learn from a whole project, so for the per-answer decision
+such a project uses the accuracy-weighted vote; the whole project is re-aggregated
+by the ``tasks.jobs.refresh_results`` job, queued (at most once per
+``REFRESH_RESULTS_SECONDS``) after answers, into a versioned snapshot the results
+API reads (``tasks.snapshots``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import cast
 
 from rq import Retry
-from sqlalchemy import false, or_, select, update
+from sqlalchemy import false, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from core.db import matched_rows
 from core.jobs import enqueue
 from tasks import counters
 from tasks.aggregation import (
+    WHOLE_PROJECT,
     AggregateResult,
     Decision,
+    Label,
+    TaskId,
     WorkerId,
     choose_aggregator,
     decide,
+    newcomer_accuracy,
     numeric_median,
     text_majority,
 )
@@ -45,18 +51,28 @@ from tasks.quality import smoothed_accuracy
 
 Row = tuple[int, int, str]
 
+#: Whole-project re-aggregation runs at most once per this many seconds per project:
+#: answers within one window share one job, run at the window's end.
+REFRESH_RESULTS_SECONDS = 30
+
 #: Completion webhooks retry with backoff: 30 s, 2 min, 10 min, 30 min, 2 h.
 WEBHOOK_RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 7200])
 
 
-def counted_answers(session: Session, task_ids: Sequence[int] | None, project_id: int) -> list[Row]:
-    """The (task, worker, value) answers that count, of some tasks or of a whole project."""
+def counted_answers(
+    session: Session, task_ids: Sequence[int] | None, project_id: int, *, gold: bool = False
+) -> list[Row]:
+    """The (task, worker, value) answers that count, of some tasks or of a whole project.
+
+    With ``gold`` the answers to the project's gold tasks come too (to anchor a
+    whole-project model); otherwise only answers to real tasks.
+    """
     stmt = (
         select(Assignment.task_id, Assignment.worker_id, Assignment.answer)
         .join(Task, Task.id == Assignment.task_id)
         .where(
             Task.project_id == project_id,
-            Task.is_gold == false(),
+            true() if gold else Task.is_gold == false(),
             Assignment.status == AssignmentStatus.ANSWERED,
             or_(
                 Assignment.review_status.is_(None),
@@ -73,24 +89,48 @@ def counted_answers(session: Session, task_ids: Sequence[int] | None, project_id
 def worker_accuracies(
     session: Session, project_id: int, worker_ids: Iterable[int]
 ) -> dict[WorkerId, float]:
-    """Smoothed gold accuracy on the project of each of these workers."""
+    """Smoothed gold accuracy of those of these workers who have a gold record.
+
+    The one lookup every aggregator's weights come from (and the results API's
+    reputation). A worker with no gold answered is left out: aggregators then give
+    them the newcomer accuracy (``tasks.crowd.newcomer_accuracy``), and the
+    smoothing starts from that same value, so a first gold answer moves a worker
+    from the newcomer's weight rather than from some other prior.
+    """
     ids = sorted(set(worker_ids))
     if not ids:
         return {}
+    project = session.get_one(Project, project_id)
+    k = max(2, len(labels_for(answer_spec(project)))) if _categorical(project) else 3
     stmt = select(WorkerProjectStats).where(
-        WorkerProjectStats.project_id == project_id, WorkerProjectStats.worker_id.in_(ids)
+        WorkerProjectStats.project_id == project_id,
+        WorkerProjectStats.worker_id.in_(ids),
+        WorkerProjectStats.gold_answered > 0,
     )
-    found = {
-        s.worker_id: smoothed_accuracy(s.gold_correct, s.gold_answered)
+    prior = newcomer_accuracy(k)
+    return {
+        s.worker_id: smoothed_accuracy(s.gold_correct, s.gold_answered, prior_mean=prior)
         for s in session.scalars(stmt)
     }
-    return {w: found.get(w, smoothed_accuracy(0, 0)) for w in ids}
+
+
+def _categorical(project: Project) -> bool:
+    return project.task_type not in (TaskType.FREE_TEXT, TaskType.NUMBER)
 
 
 def aggregate(
-    session: Session, project: Project, rows: list[Row], *, whole_project: bool = False
+    session: Session,
+    project: Project,
+    rows: list[Row],
+    *,
+    whole_project: bool = False,
+    gold: Mapping[TaskId, Label] | None = None,
 ) -> dict[int, AggregateResult]:
-    """Aggregate answers with the project's method (Dawid-Skene only over a whole project)."""
+    """Aggregate answers with the project's method (Dawid-Skene and MACE only over a whole project).
+
+    ``gold`` (task id to known answer) clamps those tasks' truth for the models
+    that learn from it, and their results report the known answer.
+    """
     if not rows:
         return {}
     if project.task_type is TaskType.FREE_TEXT:
@@ -98,12 +138,28 @@ def aggregate(
     if project.task_type is TaskType.NUMBER:
         return {int(k): v for k, v in numeric_median((t, w, float(a)) for t, w, a in rows).items()}
     name = project.aggregator
-    if name == "dawid_skene" and not whole_project:
+    if name in WHOLE_PROJECT and not whole_project:
         name = "weighted"
     method = choose_aggregator(name)
     accuracies = worker_accuracies(session, project.id, (w for _, w, _ in rows))
     labels = labels_for(answer_spec(project))
-    return {int(k): v for k, v in method(rows, labels, accuracies=accuracies).items()}
+    found = method(rows, labels, accuracies=accuracies, gold=gold)
+    return {int(k): v for k, v in found.items()}
+
+
+def schedule_refresh(session: Session, project_id: int, now: datetime) -> None:
+    """Queue the project's whole re-aggregation for the end of the current refresh window."""
+    # One job id per project and window: rq and the embedded queue then hold one job
+    # for all the answers of a window, however many arrive.
+    window = int(now.timestamp()) // REFRESH_RESULTS_SECONDS
+    due = (window + 1) * REFRESH_RESULTS_SECONDS - now.timestamp()
+    enqueue(
+        session,
+        "tasks.jobs.refresh_results",
+        project_id,
+        job_id=f"refresh-results-{project_id}-{window}",
+        delay=timedelta(seconds=due),
+    )
 
 
 def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
@@ -121,6 +177,7 @@ def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
     if result is not None:
         task.result = str(result.label)
         task.confidence = result.confidence
+    schedule_refresh(session, project.id, now)
     if decision is Decision.COMPLETE and task.status != TaskStatus.COMPLETE:
         task.status = TaskStatus.COMPLETE
         task.completed_at = now

@@ -27,6 +27,13 @@ from tasks.funding import draw_budget, return_unspent
 from tasks.models import Project, ProjectStatus, Requester, Task, TaskType
 from tasks.screens import PAGE_UNITS, task_menu
 
+#: Adaptive redundancy by default: a task completes once its answer's posterior
+#: reaches this (three agreeing newcomers on three options: 0.80, two: 0.67; see
+#: tasks.crowd.newcomer_accuracy), and a task whose workers disagree gets up to
+#: DEFAULT_EXTRA_ANSWERS more answers than answers_per_task.
+DEFAULT_TARGET_CONFIDENCE = 0.75
+DEFAULT_EXTRA_ANSWERS = 2
+
 
 @dataclass(frozen=True)
 class ProjectSpec:
@@ -45,8 +52,8 @@ class ProjectSpec:
     countries: list[str] = field(default_factory=lambda: ["KE"])
     priority: int = 0
     aggregator: str = "majority"
-    target_confidence: float = 0.0
-    max_answers: int | None = None  # None: answers_per_task (no extra answers)
+    target_confidence: float = DEFAULT_TARGET_CONFIDENCE
+    max_answers: int | None = None  # None: answers_per_task + DEFAULT_EXTRA_ANSWERS
     min_seconds_per_answer: float = 3.0
     reservation_minutes: int = 10
     webhook_url: str | None = None
@@ -97,7 +104,7 @@ def create_project(
         priority=spec.priority,
         aggregator=spec.aggregator,
         target_confidence=spec.target_confidence,
-        max_answers=spec.max_answers or spec.answers_per_task,
+        max_answers=spec.max_answers or spec.answers_per_task + DEFAULT_EXTRA_ANSWERS,
         min_seconds_per_answer=spec.min_seconds_per_answer,
         reservation_minutes=spec.reservation_minutes,
         webhook_url=spec.webhook_url,

@@ -8,7 +8,7 @@ import pytest
 
 from bench.harness import percentile, row_from
 from bench.main import SMOKE, run_all
-from bench.report import HEADER, Machine, render
+from bench.report import HEADER, Machine, render, replace_section
 from config.settings import REPO_ROOT
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -52,3 +52,27 @@ def test_every_benchmark_runs_and_reports(monkeypatch: pytest.MonkeyPatch) -> No
     for title in TITLES:
         assert f"## {title}" in page
     assert "PostgreSQL 15" in page and "CPUs" in page
+
+
+def test_one_section_is_replaced_and_the_rest_kept() -> None:
+    from bench.harness import Table
+
+    machine = Machine.here("15")
+    old = render([Table("A", "first"), Table("B", "second")], machine, total_seconds=1.0)
+    fresh = Table("A", "rerun", extra=["extra line"])
+    page = replace_section(old, fresh, machine)
+    assert page.count("## A") == 1 and "rerun" in page and "extra line" in page
+    assert "first" not in page and "## B" in page and "second" in page
+    assert page.index("## A") < page.index("## B")
+    assert "## C" in replace_section(page, Table("C", "new"), machine)  # appended
+
+
+def test_aggregation_compares_with_the_reference_when_installed() -> None:
+    from bench import aggregation
+    from bench.crowd import REFERENCE_PYTHON
+
+    rows, extra = aggregation.run(tasks=40, decisions=3)
+    assert rows[0].n == 15 and rows[0].p50_ms > 0  # 3 tasks of 5 answers, one per answer
+    table = "\n".join(extra)
+    assert "| Kazi | majority vote |" in table and "| Kazi | Dawid-Skene |" in table
+    assert ("| crowd-kit | Dawid-Skene |" in table) == REFERENCE_PYTHON.exists()

@@ -200,10 +200,13 @@ def test_projects_show_progress_fair_pay_and_the_review_queue(
     app: Flask, signed_in: SignedIn
 ) -> None:
     with db(app) as session:
-        slow = tasks_factories.project(session, name="Slow", texts=["s1"], answers_per_task=1)
+        # One answer per task, no extra ones: each answer completes its task.
+        slow = tasks_factories.project(
+            session, name="Slow", texts=["s1"], answers_per_task=1, max_answers=1
+        )
         _answer(session, slow, "1", seconds=60)  # KES 1.00 a minute: below KE's KES 125/hour
         project = tasks_factories.project(
-            session, texts=["t1", "t2"], answers_per_task=1, min_seconds_per_answer=5
+            session, texts=["t1", "t2"], answers_per_task=1, max_answers=1, min_seconds_per_answer=5
         )
         held = _answer(session, project, "1", seconds=1)  # too fast: held for review
     client = signed_in("viewer")

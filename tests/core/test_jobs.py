@@ -116,6 +116,17 @@ def test_in_process_runner_honours_a_delay(embedded_runtime: Runtime) -> None:
     assert [spec.args for spec in in_process_jobs(embedded_runtime).pending()] == [("later", 0)]
 
 
+def test_in_process_runner_keeps_one_waiting_job_per_id(embedded_runtime: Runtime) -> None:
+    # Like rq: a job id names one job, so queuing it again while it waits adds nothing.
+    for n in range(3):
+        embedded_runtime.jobs.submit(
+            JobSpec(FLAKY, ("once", n), job_id="same-id", delay=timedelta(hours=1))
+        )
+    embedded_runtime.jobs.submit(JobSpec(FLAKY, ("other", 0), delay=timedelta(hours=1)))
+    pending = [spec.args for spec in in_process_jobs(embedded_runtime).pending()]
+    assert sorted(pending) == [("once", 0), ("other", 0)]
+
+
 @pytest.mark.redis
 def test_a_job_enqueued_after_commit_runs_in_a_real_rq_worker(
     committed_runtime: Runtime, redis_client: Redis

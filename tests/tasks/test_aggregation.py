@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
+from typing import Any
 
 import pytest
 
@@ -18,6 +18,7 @@ from tasks.aggregation import (
     dawid_skene,
     decide,
     majority_vote,
+    newcomer_accuracy,
     numeric_median,
     text_majority,
     weighted_vote,
@@ -27,6 +28,13 @@ from tasks.quality import smoothed_accuracy
 from tests.tasks.synthetic import LABELS, hit_rate, make_crowd
 
 SEEDS = [0, 1, 2]
+
+
+def fields(result: AggregateResult) -> tuple[Any, ...]:
+    """A result as a plain tuple, to compare with pytest.approx inside."""
+    return tuple(result)
+
+
 SWAPPERS = frozenset({0, 3, 6})  # a third of ten workers, mixed among the honest ones
 
 
@@ -119,11 +127,32 @@ def test_zero_weight_workers_fall_back_to_counts_then_label_order() -> None:
     assert result.confidence == pytest.approx(1 / 3)  # no trusted voter: no information
 
 
-def test_majority_confidence_is_the_vote_share() -> None:
+def test_majority_confidence_is_the_newcomer_posterior() -> None:
+    # Three labels: a newcomer is right half the time, so a vote doubles its label's odds.
     answers = [(7, 1, "neg"), (7, 2, "neg"), (7, 3, "pos"), (8, 1, "neu")]
     results = majority_vote(answers, LABELS)
-    assert astuple(results[7]) == ("neg", pytest.approx(2 / 3), 3)
-    assert results[8] == AggregateResult("neu", 1.0, 1)
+    assert newcomer_accuracy(3) == pytest.approx(0.5)
+    assert fields(results[7]) == ("neg", pytest.approx(4 / 7), 3, False)
+    assert fields(results[8]) == ("neu", pytest.approx(2 / 4), 1, False)
+
+
+@pytest.mark.parametrize("aggregate", [majority_vote, weighted_vote])
+def test_two_agreeing_newcomers_are_not_confident(aggregate) -> None:
+    two = aggregate([(1, "a", "pos"), (1, "b", "pos")], LABELS)[1]
+    three = aggregate([(1, "a", "pos"), (1, "b", "pos"), (1, "c", "pos")], LABELS)[1]
+    assert two.confidence == pytest.approx(4 / 6)  # not the 0.92 of a 0.7 prior
+    assert three.confidence == pytest.approx(8 / 10)
+    assert decide(two, 2, 2, 4, 0.75) is Decision.NEEDS_MORE
+    assert decide(three, 3, 3, 5, 0.75) is Decision.COMPLETE
+
+
+@pytest.mark.parametrize("aggregate", list(AGGREGATORS.values()))
+def test_a_tie_is_flagged_and_never_completes_below_the_cap(aggregate) -> None:
+    result = aggregate([(1, "a", "pos"), (1, "b", "neg")], LABELS)[1]
+    assert result.tied
+    assert decide(result, 2, 2, 4, 0.0) is Decision.NEEDS_MORE  # even with no target
+    assert decide(result, 4, 2, 4, 0.0) is Decision.COMPLETE  # the cap ends it
+    assert not aggregate([(1, "a", "pos"), (1, "b", "pos")], LABELS)[1].tied
 
 
 @pytest.mark.parametrize("aggregate", list(AGGREGATORS.values()))
@@ -141,14 +170,18 @@ def test_gold_tasks_report_their_known_answer(aggregate) -> None:
     assert 99 not in results  # gold for a task with no answers adds nothing
 
 
-def test_dawid_skene_learns_from_gold() -> None:
-    # Worker "s" always swaps pos<->neg; gold tasks 0-9 prove it. Task 10 has only s.
-    answers = [(t, "s", "neg" if t % 2 else "pos") for t in range(10)] + [(10, "s", "neg")]
-    gold: dict[TaskId, Label] = {t: ("pos" if t % 2 else "neg") for t in range(10)}
-    assert dawid_skene(answers, LABELS)[10].label == "neg"
-    result = dawid_skene(answers, LABELS, gold=gold)[10]
+@pytest.mark.parametrize(("n_gold", "at_least"), [(10, 0.55), (60, 0.85)])
+def test_dawid_skene_learns_from_gold(n_gold: int, at_least: float) -> None:
+    # Worker "s" always swaps pos<->neg; the gold tasks prove it. The last task has only
+    # s. Ten gold answers half convince (the confusion rows' newcomer prior weighs ten
+    # pseudo-answers), sixty nearly settle it.
+    answers = [(t, "s", "neg" if t % 2 else "pos") for t in range(n_gold)]
+    answers.append((n_gold, "s", "neg"))
+    gold: dict[TaskId, Label] = {t: ("pos" if t % 2 else "neg") for t in range(n_gold)}
+    assert dawid_skene(answers, LABELS)[n_gold].label == "neg"
+    result = dawid_skene(answers, LABELS, gold=gold)[n_gold]
     assert result.label == "pos"
-    assert result.confidence > 0.9
+    assert result.confidence > at_least
 
 
 @pytest.mark.parametrize("aggregate", list(AGGREGATORS.values()))
@@ -187,7 +220,7 @@ def test_choose_aggregator_by_name() -> None:
     assert choose_aggregator("dawid_skene") is dawid_skene
     with pytest.raises(UnknownAggregator) as err:
         choose_aggregator("median")
-    assert err.value.details == ["dawid_skene", "majority", "weighted"]
+    assert err.value.details == ["dawid_skene", "mace", "majority", "weighted"]
 
 
 def test_text_majority_normalises_case_and_spaces() -> None:
@@ -199,8 +232,9 @@ def test_text_majority_normalises_case_and_spaces() -> None:
     ]
     answers += [(2, "a", "Kisumu  town"), (2, "b", "kisumu town"), (2, "c", "Eldoret")]
     results = text_majority(answers)
-    assert results[1] == AggregateResult("nairobi", 0.75, 4)
-    assert astuple(results[2]) == ("kisumu town", pytest.approx(2 / 3), 3)
+    # One-coin posterior over the answers given plus an unsaid one, newcomer voters.
+    assert fields(results[1]) == ("nairobi", pytest.approx(8 / 11), 4, False)
+    assert fields(results[2]) == ("kisumu town", pytest.approx(4 / 7), 3, False)
 
 
 def test_text_majority_breaks_ties_by_text_not_order() -> None:
@@ -211,7 +245,8 @@ def test_text_majority_breaks_ties_by_text_not_order() -> None:
 
 def test_numeric_median_resists_outliers() -> None:
     results = numeric_median([(1, "a", 10), (1, "b", 11), (1, "c", 10000)])
-    assert astuple(results[1]) == (11, pytest.approx(1 / 3), 3)
+    # Three different numbers: no majority, flagged like a tie (k = 4, weight 7/3).
+    assert fields(results[1]) == (11, pytest.approx(7 / 24), 3, True)
 
 
 def test_numeric_median_confidence_uses_tolerance() -> None:
@@ -220,8 +255,8 @@ def test_numeric_median_confidence_uses_tolerance() -> None:
     loose = numeric_median(answers, abs_tol=0.5)[1]
     assert exact.label == pytest.approx(10.2)
     assert exact.confidence == 0.0
-    assert loose.confidence == pytest.approx(3 / 4)
-    assert numeric_median(answers, rel_tol=0.2)[1].confidence == 1.0
+    assert loose.confidence == pytest.approx(8 / 11)  # three agree, one apart
+    assert numeric_median(answers, rel_tol=0.2)[1].confidence == pytest.approx(16 / 18)
 
 
 def test_numeric_median_reports_integral_values_as_int() -> None:

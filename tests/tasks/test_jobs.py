@@ -55,7 +55,9 @@ class Receiver:
 
 
 def _finish_project(session: Session, url: str) -> Project:
-    project = factories.project(session, texts=["t1"], answers_per_task=1, webhook_url=url)
+    project = factories.project(
+        session, texts=["t1"], answers_per_task=1, max_answers=1, webhook_url=url
+    )
     worker = factories.worker(session)
     now = utcnow()
     view = get_next_task(session, worker, now)

@@ -14,8 +14,9 @@ from tasks.aggregation import majority_vote
 from tasks.assignment import get_next_task
 from tasks.models import Project, ReviewStatus
 from tasks.reports import fair_pay, project_summary, worker_earnings
-from tasks.results import project_results, results_csv
+from tasks.results import Query, project_results, results_csv
 from tasks.review import flagged_answers, review_answer
+from tasks.snapshots import refresh_snapshot
 from tasks.submission import SubmitResult, submit_answer
 from tests.conftest import make_settings
 from tests.tasks import factories
@@ -48,20 +49,22 @@ def test_review_accepts_and_pays_or_rejects_and_releases(session: Session, accep
     assert flagged_answers(session) == []
     with pytest.raises(Conflict):
         review_answer(session, held.assignment_id, accept=True, now=utcnow())
-    result = project_results(session, project)[0]
+    result = project_results(session, project).rows[0]
     assert (result["answer"], result["n_answers"]) == (("A", 1) if accept else (None, 0))
 
 
 def test_results_and_csv(session: Session) -> None:
-    project = factories.project(session, texts=["t1"], answers_per_task=2)
+    # Fixed redundancy (no extra answers): two agreeing newcomers complete it at 4/6.
+    project = factories.project(session, texts=["t1"], answers_per_task=2, max_answers=2)
     _answer(session, project, "1", 10)
     _answer(session, project, "A", 10)
-    results = project_results(session, project, include_answers=True)
-    assert results[0]["answer"] == "A" and results[0]["confidence"] == 1.0
+    results = project_results(session, project, Query(include_answers=True)).rows
+    assert results[0]["answer"] == "A" and results[0]["confidence"] == pytest.approx(4 / 6)
+    assert results[0]["text"] == "t1" and results[0]["external_id"] == "t1"
     assert [a["value"] for a in results[0]["answers"]] == ["A", "A"]
     lines = results_csv(results).splitlines()
     assert lines[0] == "task_id,external_id,status,answer,confidence,n_answers"
-    assert lines[1].endswith(",t1,complete,A,1.0,2")
+    assert lines[1].endswith(f",t1,complete,A,{4 / 6},2")
 
 
 def test_low_confidence_asks_for_more_answers_up_to_the_cap(session: Session) -> None:
@@ -69,12 +72,13 @@ def test_low_confidence_asks_for_more_answers_up_to_the_cap(session: Session) ->
         session, texts=["t1"], answers_per_task=2, max_answers=4, target_confidence=0.7
     )
     _answer(session, project, "1", 10)
-    _answer(session, project, "2", 10)  # 1-1: unsure, a third answer is wanted
-    _answer(session, project, "1", 10)  # 2-1: 0.67 < 0.7, a fourth
-    _answer(session, project, "2", 10)  # the cap: complete at 0.5
+    _answer(session, project, "2", 10)  # 1-1: a tie, a third answer is wanted
+    _answer(session, project, "1", 10)  # 2-1: 4/7 = 0.57 < 0.7, a fourth
+    _answer(session, project, "2", 10)  # the cap: complete, tied at 2^2 / (2^2 + 2^2 + 1)
     assert get_next_task(session, factories.worker(session), utcnow()) is None
-    result = project_results(session, project)[0]
-    assert (result["status"], result["n_answers"], result["confidence"]) == ("complete", 4, 0.5)
+    result = project_results(session, project).rows[0]
+    assert (result["status"], result["n_answers"]) == ("complete", 4)
+    assert result["confidence"] == pytest.approx(4 / 9)
 
 
 def test_fair_pay_flags_a_project_below_the_living_wage(session: Session) -> None:
@@ -105,7 +109,12 @@ def test_dawid_skene_project_results_beat_majority_against_swappers(session: Ses
     crowd = make_crowd(3, n_tasks=30, accuracies=(0.85,) * 10, swappers=frozenset({0, 1, 2, 3}))
     texts = [f"t{i}" for i in range(30)]
     project = factories.project(
-        session, texts=texts, options=list(LABELS), answers_per_task=5, aggregator="dawid_skene"
+        session,
+        texts=texts,
+        options=list(LABELS),
+        answers_per_task=5,
+        max_answers=5,
+        aggregator="dawid_skene",
     )
     workers = [factories.worker(session) for _ in range(10)]
     now = utcnow()
@@ -114,7 +123,12 @@ def test_dawid_skene_project_results_beat_majority_against_swappers(session: Ses
         view = get_next_task(session, worker, now)
         assert view is not None and view.text == f"t{task_index}"
         submit_answer(session, worker, view.task_id, label, now + timedelta(seconds=8))
-    by_text = {r["external_id"]: r for r in project_results(session, project)}
+    before = project_results(session, project)
+    assert before.version is None  # no whole-project run inside a request
+    assert refresh_snapshot(session, project, utcnow()) is not None
+    page = project_results(session, project)
+    assert page.version == 1
+    by_text = {r["external_id"]: r for r in page.rows}
     ds = sum(by_text[f"t{i}"]["answer"] == crowd.truth[i] for i in range(30)) / 30
     majority = majority_vote(crowd.answers, LABELS)
     mv = sum(majority[i].label == crowd.truth[i] for i in range(30)) / 30
