@@ -268,14 +268,17 @@ def record_costs(session: Session, payout: Payout, result: PaymentResult) -> Non
     payout.charges_account_minor = result.charges_account_minor
     previous = session.scalar(
         select(Payout.charges_account_minor)
-        .where(Payout.charges_account_minor.is_not(None), Payout.id != payout.id)
-        .order_by(Payout.completed_at.desc(), Payout.id.desc())
+        .where(Payout.charges_account_minor.is_not(None), Payout.id < payout.id)
+        .order_by(Payout.id.desc())
         .limit(1)
     )
     # The charges-paid account goes down by each payment's charge (it runs negative):
-    # the drop since the previous payment's reading is this payment's fee.
+    # the drop since the previous payment's reading is this payment's fee. Daraja's B2C
+    # result carries no per-payment charge (B2C page, result parameters), so payments
+    # completing out of request order may shift a charge between neighbours; a status
+    # answer's DebitPartyCharges is exact and wins when the fee is still unknown.
     fee = None if previous is None else previous - result.charges_account_minor
-    if fee is not None and fee > 0 and payout.fee_minor is None:
+    if fee is not None and fee >= 0 and payout.fee_minor is None:  # < 0: out of order
         post_fee(session, payout, fee)
 
 

@@ -60,6 +60,8 @@ def unknown_payout(app: Flask) -> int:
 
 def state(app: Flask, payout_id: int) -> tuple[str, int, int, int, int]:
     """(status, wallet, hold, disbursed, SMS count) for the payout's worker."""
+    # The receipt SMS is a job after commit: wait for the queue, never race it.
+    app.extensions["kazi"].jobs.drain()
     with db(app) as session:
         payout = session.get_one(Payout, payout_id)
         hold = ledger.payout_hold(session, payout.worker_id, "KES")
@@ -156,7 +158,6 @@ def test_admin_marks_failed_the_money_returns_once_then_a_late_success_is_a_mism
     assert "say what the M-Pesa org portal showed" in post(admin, path, reason=" ", confirmed="y")
     page = post(admin, path, **NOT_PAID)
     assert f"Payout {payout_id} marked failed" in page
-    app.extensions["kazi"].jobs.drain()
     assert state(app, payout_id) == ("failed", 7_000, 0, 0, 1)
     assert "already failed" in post(admin, path, **NOT_PAID)
     assert "already failed" in post(admin, f"/console/payouts/{payout_id}/mark-paid", **PAID)
