@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -15,6 +17,7 @@ from console.auth import role_required
 from console.blueprint import bp, sessions
 from console.forms import ReasonForm
 from console.models import OperatorRole
+from console.services import reinstate_worker as reinstate
 from console.services import set_worker_blocked
 from core.errors import KaziError
 from gateway.delivery import DeliveryStatus
@@ -122,6 +125,12 @@ def worker(worker_id: int) -> Any:
 
 
 def _set_blocked(worker_id: int, blocked: bool) -> Any:
+    change = functools.partial(set_worker_blocked, blocked=blocked)
+    return _with_reason(worker_id, "Worker blocked." if blocked else "Worker unblocked.", change)
+
+
+def _with_reason(worker_id: int, done: str, change: Callable[..., Worker]) -> Any:
+    """Run an audited change to a worker that needs a reason, and go back to their page."""
     form = ReasonForm()
     back = redirect(url_for("console.worker", worker_id=worker_id))
     if not form.validate_on_submit():
@@ -129,10 +138,9 @@ def _set_blocked(worker_id: int, blocked: bool) -> Any:
         return back
     try:
         with sessions().begin() as session:
-            set_worker_blocked(
+            change(
                 session,
                 worker_id=worker_id,
-                blocked=blocked,
                 reason=form.reason.data or "",
                 operator_id=current_user.operator_id,
                 ip=request.remote_addr,
@@ -140,7 +148,7 @@ def _set_blocked(worker_id: int, blocked: bool) -> Any:
     except KaziError as error:
         flash(error.message, "error")
         return back
-    flash("Worker blocked." if blocked else "Worker unblocked.", "info")
+    flash(done, "info")
     return back
 
 
@@ -149,6 +157,13 @@ def _set_blocked(worker_id: int, blocked: bool) -> Any:
 def block_worker(worker_id: int) -> Any:
     """Stop a worker from receiving tasks (operators and admins)."""
     return _set_blocked(worker_id, True)
+
+
+@bp.post("/workers/<int:worker_id>/reinstate")
+@role_required(OperatorRole.OPERATOR)
+def reinstate_worker(worker_id: int) -> Any:
+    """Lift a suspension by the spam checks, with a reason (operators and admins; audited)."""
+    return _with_reason(worker_id, "Worker reinstated.", reinstate)
 
 
 @bp.post("/workers/<int:worker_id>/unblock")

@@ -1,4 +1,4 @@
-"""Background jobs of the tasks domain: reservation expiry and completion webhooks.
+"""Background jobs of the tasks domain: reservation expiry, reweighing, completion webhooks.
 
 Thin functions taking ids: each opens its own session, loads by id and calls a
 service. A webhook that fails raises, so rq's ``Retry`` runs it again with backoff.
@@ -15,7 +15,7 @@ import requests
 
 from core.db import utcnow
 from core.runtime import current
-from tasks import assignment
+from tasks import assignment, discounting
 from tasks.models import Project, Task, TaskStatus
 from tasks.progress import webhook_url_of
 
@@ -35,6 +35,12 @@ def expire_reservations() -> int:
     """Release every reservation past its expiry (a sweep for a scheduler or an operator)."""
     with current().sessions.begin() as session:
         return assignment.expire_due(session, utcnow())
+
+
+def reweigh_worker(worker_id: int) -> int:
+    """Re-aggregate every task a suspended worker answered; returns how many reopened."""
+    with current().sessions.begin() as session:
+        return len(discounting.reweigh_worker(session, worker_id, utcnow()))
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -105,6 +105,9 @@ class Project(Base):
             "target_confidence >= 0 AND target_confidence <= 1", name="target_confidence_fraction"
         ),
         CheckConstraint("reservation_minutes >= 1", name="reservation_minutes_positive"),
+        CheckConstraint(
+            "quiz_pass_mark >= 0 AND quiz_pass_mark <= 1", name="quiz_pass_mark_fraction"
+        ),
         CheckConstraint("reserved_count >= 0", name="reserved_count_non_negative"),
         CheckConstraint("paid_minor >= 0", name="paid_non_negative"),
         # The budget guard: wages paid plus wages promised to held answers never exceed
@@ -137,6 +140,8 @@ class Project(Base):
     target_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     max_answers: Mapped[int] = mapped_column(Integer, default=3)
     min_seconds_per_answer: Mapped[float] = mapped_column(Float, default=3.0)
+    # Share of qualification quiz questions a worker must get right to work on the project.
+    quiz_pass_mark: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
     reservation_minutes: Mapped[int] = mapped_column(Integer, default=10)
     # Answers reserved or held for review, not yet paid: money promised out of the budget.
     reserved_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import matched_rows
 from core.jobs import enqueue
-from tasks import counters
+from tasks import counters, reputation
 from tasks.aggregation import (
     AggregateResult,
     Decision,
@@ -38,10 +38,8 @@ from tasks.models import (
     Task,
     TaskStatus,
     TaskType,
-    WorkerProjectStats,
 )
 from tasks.projects import answer_spec
-from tasks.quality import smoothed_accuracy
 
 Row = tuple[int, int, str]
 
@@ -73,18 +71,14 @@ def counted_answers(session: Session, task_ids: Sequence[int] | None, project_id
 def worker_accuracies(
     session: Session, project_id: int, worker_ids: Iterable[int]
 ) -> dict[WorkerId, float]:
-    """Smoothed gold accuracy on the project of each of these workers."""
-    ids = sorted(set(worker_ids))
-    if not ids:
-        return {}
-    stmt = select(WorkerProjectStats).where(
-        WorkerProjectStats.project_id == project_id, WorkerProjectStats.worker_id.in_(ids)
+    """Each worker's reputation on the project's task type, from gold across all projects."""
+    # One estimate everywhere (tasks.reputation): probation and weights do not restart
+    # per project, and a newcomer's prior sits near chance, not at an expert's 0.7.
+    project = session.get_one(Project, project_id)
+    found = reputation.accuracies(
+        session, worker_ids, project.task_type, reputation.options_of(project)
     )
-    found = {
-        s.worker_id: smoothed_accuracy(s.gold_correct, s.gold_answered)
-        for s in session.scalars(stmt)
-    }
-    return {w: found.get(w, smoothed_accuracy(0, 0)) for w in ids}
+    return {w: a for w, a in found.items()}
 
 
 def aggregate(

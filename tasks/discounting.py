@@ -1,0 +1,81 @@
+"""Discounting a worker found unreliable: their tasks are re-aggregated, and reopened if unsure.
+
+When the spam checks suspend a worker, ``tasks.jobs.reweigh_worker`` calls
+``reweigh_worker``: every task the worker answered is aggregated again with the
+current reputations (``tasks.progress.aggregate``, whose weights come from
+``tasks.reputation``, so the worker's answers now weigh what a guesser's do), its
+confidence is stored, and the stopping rule (``tasks.aggregation.decide``) is asked
+again. A complete task that no longer reaches the project's target reopens for one
+more answer, never beyond ``max_answers``; the budget guard on every claim
+(``tasks.counters.reserve_budget``) keeps the extra answers within the budget.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import false, select, update
+from sqlalchemy.orm import Session
+
+from tasks import counters
+from tasks.aggregation import AggregateResult, Decision, decide
+from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus
+from tasks.progress import aggregate, counted_answers
+
+
+def tasks_answered_by(session: Session, worker_id: int) -> dict[int, list[int]]:
+    """The non-gold tasks a worker answered, by project."""
+    stmt = (
+        select(Task.project_id, Task.id)
+        .join(Assignment, Assignment.task_id == Task.id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.status == AssignmentStatus.ANSWERED,
+            Task.is_gold == false(),
+        )
+        .order_by(Task.project_id, Task.id)
+    )
+    out: dict[int, list[int]] = {}
+    for project_id, task_id in session.execute(stmt):
+        out.setdefault(project_id, []).append(task_id)
+    return out
+
+
+def reweigh_worker(session: Session, worker_id: int, now: datetime) -> list[int]:
+    """Recompute the confidence of every task the worker answered; returns the reopened ones."""
+    reopened: list[int] = []
+    for project_id, task_ids in tasks_answered_by(session, worker_id).items():
+        project = session.get_one(Project, project_id)
+        results = aggregate(session, project, counted_answers(session, task_ids, project_id))
+        for task_id in task_ids:
+            if _reweigh(session, project, session.get_one(Task, task_id), results.get(task_id)):
+                reopened.append(task_id)
+    return reopened
+
+
+def _reweigh(session: Session, project: Project, task: Task, found: AggregateResult | None) -> bool:
+    n = found.n_answers if found else 0
+    task.result = str(found.label) if found else None
+    task.confidence = found.confidence if found else None
+    decision = decide(
+        found, n, project.answers_per_task, project.max_answers, project.target_confidence
+    )
+    if decision is Decision.COMPLETE or task.status != TaskStatus.COMPLETE:
+        return False
+    return _reopen(session, project, task)
+
+
+def _reopen(session: Session, project: Project, task: Task) -> bool:
+    # The task wants one answer beyond those counted, within the project's cap; a
+    # project that looked finished is not any more (its webhook goes again when it is).
+    task.status = TaskStatus.OPEN
+    task.completed_at = None
+    session.flush()
+    # No-op when the task still has a free slot (decide said more, so it is under the cap).
+    counters.want_one_more(session, task.id, project.max_answers)
+    session.execute(
+        update(Project).where(Project.id == project.id).values(completed_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(task)
+    return True
