@@ -59,12 +59,14 @@ class TaskStatus(StrEnum):
 
 
 class AssignmentStatus(StrEnum):
-    """A worker's hold on a task: reserved, then answered, skipped or expired."""
+    """A worker's hold on a task: reserved, then answered, skipped or expired (or a quiz item)."""
 
     RESERVED = "reserved"
     ANSWERED = "answered"
     SKIPPED = "skipped"
     EXPIRED = "expired"
+    # A gold task asked in the qualification quiz: unpaid, and never served again.
+    QUIZ = "quiz"
 
 
 class ReviewStatus(StrEnum):

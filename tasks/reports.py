@@ -46,6 +46,7 @@ def project_summary(session: Session, project: Project, settings: Settings) -> d
         "min_accuracy": project.min_accuracy,
         "min_seconds_per_answer": project.min_seconds_per_answer,
         "reservation_minutes": project.reservation_minutes,
+        "quiz_pass_mark": project.quiz_pass_mark,
         "languages": list(project.languages),
         "countries": list(project.countries),
         "priority": project.priority,
