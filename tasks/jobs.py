@@ -15,7 +15,7 @@ import requests
 
 from core.db import utcnow
 from core.runtime import current
-from tasks import assignment, discounting
+from tasks import assignment, discounting, review
 from tasks.models import Project, Task, TaskStatus
 from tasks.progress import webhook_url_of
 
@@ -41,6 +41,12 @@ def reweigh_worker(worker_id: int) -> int:
     """Re-aggregate every task a suspended worker answered; returns how many reopened."""
     with current().sessions.begin() as session:
         return len(discounting.reweigh_worker(session, worker_id, utcnow()))
+
+
+def release_proven(worker_id: int) -> int:
+    """Accept (pay and count) the answers held while a now-proven worker was unproven."""
+    with current().sessions.begin() as session:
+        return len(review.release_unproven(session, worker_id, utcnow()))
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -103,4 +103,27 @@ def screen_answer(
         return detection.FLAG_TOO_FAST
     if k is not None and detection.is_unproven(*gold, k, rules):
         return detection.HOLD_UNPROVEN
+    if k is not None and detection.is_proven(*gold, k, rules):
+        _release_when_proven(session, worker.id, now)
     return None
+
+
+def _release_when_proven(session: Session, worker_id: int, now: datetime) -> None:
+    # Gold has now shown competent work: the answers held while the record leaned
+    # towards guessing were honest work, and are paid without waiting for an operator.
+    waiting = session.scalar(
+        select(Assignment.id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.review_status == ReviewStatus.PENDING,
+            Assignment.flag_reason == detection.HOLD_UNPROVEN,
+        )
+        .limit(1)
+    )
+    if waiting is not None:
+        enqueue(
+            session,
+            "tasks.jobs.release_proven",
+            worker_id,
+            job_id=f"release-proven-{worker_id}-{int(now.timestamp())}",
+        )

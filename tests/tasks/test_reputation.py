@@ -14,6 +14,7 @@ from tasks.assignment import get_next_task, unavailable_reason
 from tasks.detection import QualityRules
 from tasks.models import Task, TaskStatus, TaskType
 from tasks.progress import worker_accuracies
+from tasks.review import release_unproven
 from tasks.submission import submit_answer
 from tests.conftest import RecordingJobQueue
 from tests.tasks import factories
@@ -104,3 +105,24 @@ def test_reweighing_reopens_a_task_whose_confidence_fell(session: Session) -> No
     assert task.status is TaskStatus.OPEN and task.confidence is not None
     assert task.confidence < project.target_confidence
     assert task.wanted_answers == 2
+
+
+def test_answers_held_while_unproven_are_paid_once_gold_proves_the_worker(
+    session: Session, sent_jobs: RecordingJobQueue
+) -> None:
+    gold = {f"g{i:02d}": "A" for i in range(20)}
+    factories.project(session, gold=gold, gold_rate=1.0, texts=["t"])
+    worker = factories.worker(session)
+    now = utcnow()
+    # Wrong twice, then right: unproven (held) at the third gold answer, proven later.
+    outcomes = []
+    for raw in ["2", "2", "1", "1", "1", "1", "1", "1", "1"]:
+        view = get_next_task(session, worker, now)
+        assert view is not None
+        outcomes.append(submit_answer(session, worker, view.task_id, raw, now).flag_reason)
+    assert "unproven" in outcomes and outcomes[-1] is None
+    session.commit()
+    assert [j.args for j in sent_jobs.sent if j.func == "tasks.jobs.release_proven"] != []
+    released = release_unproven(session, worker.id, now)
+    assert len(released) == outcomes.count("unproven")
+    assert release_unproven(session, worker.id, now) == []  # once only
