@@ -1,8 +1,9 @@
 """Discounting a worker found unreliable: their tasks are re-aggregated, and reopened if unsure.
 
 When the spam checks suspend a worker, ``tasks.jobs.reweigh_worker`` calls
-``reweigh_worker``: every task the worker answered is aggregated again with the
-current reputations (``tasks.progress.aggregate``, whose weights come from
+``reweigh_worker``: the worker's counted answers stop counting (marked rejected;
+the wages paid for them stay paid), and every task the worker answered is
+aggregated again with the current reputations (``tasks.progress.aggregate``, whose weights come from
 ``tasks.reputation``, so the worker's answers now weigh what a guesser's do), its
 confidence is stored, and the stopping rule (``tasks.aggregation.decide``) is asked
 again. A complete task that no longer reaches the project's target reopens for one
@@ -19,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from tasks import counters
 from tasks.aggregation import AggregateResult, Decision, decide
-from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus
+from tasks.models import Assignment, AssignmentStatus, Project, ReviewStatus, Task, TaskStatus
 from tasks.progress import aggregate, counted_answers
+from workers import services as workers
+from workers.models import Worker
 
 
 def tasks_answered_by(session: Session, worker_id: int) -> dict[int, list[int]]:
@@ -42,15 +45,50 @@ def tasks_answered_by(session: Session, worker_id: int) -> dict[int, list[int]]:
 
 
 def reweigh_worker(session: Session, worker_id: int, now: datetime) -> list[int]:
-    """Recompute the confidence of every task the worker answered; returns the reopened ones."""
+    """Discount a suspended worker's answers and re-decide their tasks; returns those reopened."""
+    answered = tasks_answered_by(session, worker_id)
+    if workers_is_suspended(session, worker_id):
+        _discount(session, worker_id)
     reopened: list[int] = []
-    for project_id, task_ids in tasks_answered_by(session, worker_id).items():
+    for project_id, task_ids in answered.items():
         project = session.get_one(Project, project_id)
         results = aggregate(session, project, counted_answers(session, task_ids, project_id))
         for task_id in task_ids:
             if _reweigh(session, project, session.get_one(Task, task_id), results.get(task_id)):
                 reopened.append(task_id)
     return reopened
+
+
+def workers_is_suspended(session: Session, worker_id: int) -> bool:
+    """Whether the worker is (still) suspended when the job runs (a reinstatement may precede it)."""
+    return workers.is_suspended(session.get_one(Worker, worker_id))
+
+
+def _discount(session: Session, worker_id: int) -> None:
+    # The answers stop counting (marked rejected, so aggregation and the fair-pay
+    # figures leave them out); the wages already paid stay paid, never clawed back.
+    # Each task's counted answers drop by one, freeing a slot for a trustworthy answer.
+    rows = session.execute(
+        select(Assignment.id, Assignment.task_id)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.status == AssignmentStatus.ANSWERED,
+            Assignment.review_status.is_(None),
+            Task.is_gold == false(),
+        )
+    ).all()
+    for assignment_id, task_id in rows:
+        session.execute(
+            update(Assignment)
+            .where(Assignment.id == assignment_id)
+            .values(review_status=ReviewStatus.REJECTED),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            update(Task).where(Task.id == task_id).values(answers_count=Task.answers_count - 1),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _reweigh(session: Session, project: Project, task: Task, found: AggregateResult | None) -> bool:

@@ -126,3 +126,25 @@ def test_answers_held_while_unproven_are_paid_once_gold_proves_the_worker(
     released = release_unproven(session, worker.id, now)
     assert len(released) == outcomes.count("unproven")
     assert release_unproven(session, worker.id, now) == []  # once only
+
+
+def test_a_suspended_workers_answers_stop_counting_and_their_tasks_reopen(
+    session: Session,
+) -> None:
+    project = factories.project(session, texts=["t"], answers_per_task=1, max_answers=2)
+    worker = factories.worker(session)
+    now = utcnow()
+    view = get_next_task(session, worker, now)
+    assert view is not None
+    submit_answer(session, worker, view.task_id, "1", now + timedelta(seconds=5))
+    task = session.get_one(Task, view.task_id)
+    assert task.status is TaskStatus.COMPLETE and task.answers_count == 1
+    assert workers.record_flag(session, worker.id, "pattern", now, flags_to_suspend=1)
+    assert discounting.reweigh_worker(session, worker.id, now) == [task.id]
+    session.refresh(task)
+    assert (task.status, task.answers_count, task.result) == (TaskStatus.OPEN, 0, None)
+    session.refresh(project)
+    assert project.paid_minor == project.reward_minor  # the wage paid stays paid
+    other = factories.worker(session)
+    again = get_next_task(session, other, now)
+    assert again is not None and again.task_id == task.id  # open for a trustworthy answer
