@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,6 +19,15 @@ from tasks.submission import submit_answer
 from tests.conftest import RecordingJobQueue
 from tests.tasks import factories
 from workers import services as workers
+from workers.models import Worker
+
+
+def _answer_one(session: Session, worker: Worker, now: datetime) -> Task:
+    """Take the next task and answer "1" at a human pace; the task answered."""
+    view = get_next_task(session, worker, now)
+    assert view is not None
+    submit_answer(session, worker, view.task_id, "1", now + timedelta(seconds=5))
+    return session.get_one(Task, view.task_id)
 
 
 def test_a_newcomer_starts_near_chance_not_at_seventy_percent(session: Session) -> None:
@@ -93,10 +102,7 @@ def test_reweighing_reopens_a_task_whose_confidence_fell(session: Session) -> No
     )
     worker = factories.worker(session)
     now = utcnow()
-    view = get_next_task(session, worker, now)
-    assert view is not None
-    submit_answer(session, worker, view.task_id, "1", now + timedelta(seconds=5))
-    task = session.get_one(Task, view.task_id)
+    task = _answer_one(session, worker, now)
     # Complete by hand as an earlier, more trusting rule would have left it.
     task.status, task.confidence = TaskStatus.COMPLETE, 0.9
     session.flush()
@@ -134,10 +140,7 @@ def test_a_suspended_workers_answers_stop_counting_and_their_tasks_reopen(
     project = factories.project(session, texts=["t"], answers_per_task=1, max_answers=2)
     worker = factories.worker(session)
     now = utcnow()
-    view = get_next_task(session, worker, now)
-    assert view is not None
-    submit_answer(session, worker, view.task_id, "1", now + timedelta(seconds=5))
-    task = session.get_one(Task, view.task_id)
+    task = _answer_one(session, worker, now)
     assert task.status is TaskStatus.COMPLETE and task.answers_count == 1
     assert workers.record_flag(session, worker.id, "pattern", now, flags_to_suspend=1)
     assert discounting.reweigh_worker(session, worker.id, now) == [task.id]
