@@ -102,6 +102,7 @@ def project_spec(body: Any) -> ProjectSpec:
             _field(body, "min_seconds_per_answer", _NUMBERS, 3.0, lambda v: 0 <= v <= 3600)
         ),
         reservation_minutes=_field(body, "reservation_minutes", int, 10, lambda v: 1 <= v <= 1440),
+        quiz_pass_mark=float(_field(body, "quiz_pass_mark", _NUMBERS, 0.8, fraction)),
         webhook_url=_field(body, "webhook_url", (str, type(None)), None, _is_http_url),
     )
 
@@ -138,6 +139,7 @@ PROJECT_FIELDS = {
     "max_answers",
     "min_seconds_per_answer",
     "reservation_minutes",
+    "quiz_pass_mark",
     "webhook_url",
 }
 

@@ -201,6 +201,17 @@ class Settings:
     payout_reconcile_timer: bool = _setting("PAYOUT_RECONCILE_TIMER", _boolean, True)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
     payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
+    # Spam detection (tasks.detection): gold answers before a chance verdict, the test's
+    # significance, the margin above chance a worker must keep, answers in a row of one
+    # option or too fast, flags before suspension, and held answers before no more tasks.
+    quality_min_gold: int = _setting("QUALITY_MIN_GOLD", _integer, 6)
+    quality_chance_alpha: float = _setting("QUALITY_CHANCE_ALPHA", _number, 0.05)
+    quality_min_margin: float = _setting("QUALITY_MIN_MARGIN", _number, 0.15)
+    quality_unproven_after: int = _setting("QUALITY_UNPROVEN_AFTER", _integer, 3)
+    quality_same_option_run: int = _setting("QUALITY_SAME_OPTION_RUN", _integer, 12)
+    quality_fast_streak: int = _setting("QUALITY_FAST_STREAK", _integer, 3)
+    quality_flags_to_suspend: int = _setting("QUALITY_FLAGS_TO_SUSPEND", _integer, 2)
+    quality_max_held: int = _setting("QUALITY_MAX_HELD", _integer, 15)
     # The console's phone simulator acts as these numbers only; none listed means any
     # number outside production and the simulator switched off in production.
     simulator_numbers: tuple[str, ...] = _setting("SIMULATOR_NUMBERS", _phone_numbers, ())

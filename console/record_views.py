@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from console.auth import role_required
 from console.blueprint import bp, sessions
 from console.forms import ReasonForm
 from console.models import OperatorRole
+from console.services import reinstate_worker as reinstate
 from console.services import set_worker_blocked
 from console.services import unlock_worker_pin as unlock_pin_audited
 from core.errors import KaziError
@@ -123,8 +125,13 @@ def worker(worker_id: int) -> Any:
     return render_template("console/worker.html", form=ReasonForm(), can_act=can_act, **record)
 
 
-def _with_reason(worker_id: int, act: Callable[[Session, str], object], done: str) -> Any:
-    """Run an audited worker action that needs a reason, then back to the worker's page."""
+def _set_blocked(worker_id: int, blocked: bool) -> Any:
+    change = functools.partial(set_worker_blocked, blocked=blocked)
+    return _with_reason(worker_id, "Worker blocked." if blocked else "Worker unblocked.", change)
+
+
+def _with_reason(worker_id: int, done: str, change: Callable[..., Worker]) -> Any:
+    """Run an audited change to a worker that needs a reason, and go back to their page."""
     form = ReasonForm()
     back = redirect(url_for("console.worker", worker_id=worker_id))
     if not form.validate_on_submit():
@@ -132,7 +139,13 @@ def _with_reason(worker_id: int, act: Callable[[Session, str], object], done: st
         return back
     try:
         with sessions().begin() as session:
-            act(session, form.reason.data or "")
+            change(
+                session,
+                worker_id=worker_id,
+                reason=form.reason.data or "",
+                operator_id=current_user.operator_id,
+                ip=request.remote_addr,
+            )
     except KaziError as error:
         flash(error.message, "error")
         return back
@@ -140,25 +153,18 @@ def _with_reason(worker_id: int, act: Callable[[Session, str], object], done: st
     return back
 
 
-def _set_blocked(worker_id: int, blocked: bool) -> Any:
-    def act(session: Session, reason: str) -> object:
-        return set_worker_blocked(
-            session,
-            worker_id=worker_id,
-            blocked=blocked,
-            reason=reason,
-            operator_id=current_user.operator_id,
-            ip=request.remote_addr,
-        )
-
-    return _with_reason(worker_id, act, "Worker blocked." if blocked else "Worker unblocked.")
-
-
 @bp.post("/workers/<int:worker_id>/block")
 @role_required(OperatorRole.OPERATOR)
 def block_worker(worker_id: int) -> Any:
     """Stop a worker from receiving tasks (operators and admins)."""
     return _set_blocked(worker_id, True)
+
+
+@bp.post("/workers/<int:worker_id>/reinstate")
+@role_required(OperatorRole.OPERATOR)
+def reinstate_worker(worker_id: int) -> Any:
+    """Lift a suspension by the spam checks, with a reason (operators and admins; audited)."""
+    return _with_reason(worker_id, "Worker reinstated.", reinstate)
 
 
 @bp.post("/workers/<int:worker_id>/unblock")
@@ -173,14 +179,5 @@ def unblock_worker(worker_id: int) -> Any:
 def unlock_worker_pin(worker_id: int) -> Any:
     """Lift a worker's PIN lock after wrong PINs (operators and admins), with a reason."""
 
-    def act(session: Session, reason: str) -> object:
-        return unlock_pin_audited(
-            session,
-            current_app.extensions["kazi"].store,
-            worker_id=worker_id,
-            reason=reason,
-            operator_id=current_user.operator_id,
-            ip=request.remote_addr,
-        )
-
-    return _with_reason(worker_id, act, "PIN unlocked: the worker may withdraw again.")
+    change = functools.partial(unlock_pin_audited, store=current_app.extensions["kazi"].store)
+    return _with_reason(worker_id, "PIN unlocked: the worker may withdraw again.", change)

@@ -97,6 +97,23 @@ def recent_audit(session: Session, limit: int = 200) -> list[tuple[AuditEntry, s
     return [(entry, email) for entry, email in rows]
 
 
+def reinstate_worker(
+    session: Session, *, worker_id: int, reason: str, operator_id: int, ip: str | None
+) -> Worker:
+    """Lift a worker's suspension by the spam checks, audited in the same transaction."""
+    suspended_for = session.get_one(Worker, worker_id).suspension_reason
+    worker = workers.reinstate(session, worker_id, reason=reason)
+    record_audit(
+        session,
+        operator_id=operator_id,
+        action="worker.reinstate",
+        target=f"worker:{worker_id}",
+        details={"reason": worker.status_reason or "", "suspended_for": suspended_for},
+        ip=ip,
+    )
+    return worker
+
+
 def set_worker_blocked(
     session: Session,
     *,

@@ -12,6 +12,7 @@ from core.money import Money
 from ledger import services as ledger
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout
+from tasks import reputation
 from tasks.models import Assignment, AssignmentStatus, Task
 from workers.models import Worker
 
@@ -129,6 +130,9 @@ def worker_record(session: Session, worker_id: int) -> dict[str, Any] | None:
     return {
         "worker": worker,
         "stats": stats,
+        # The same estimate aggregation weighs answers by and the earnings screen shows.
+        "reputations": reputation.summary(session, worker_id),
+        "headline_accuracy": reputation.headline(session, worker_id),
         "earnings": earnings(session, worker_id, stats.seconds),
         "payouts": recent_payouts(session, worker_id),
     }

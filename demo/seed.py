@@ -64,6 +64,7 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     payable = payable_currencies(settings)
     projects = [_demo_project(session, requester, spec, payable) for spec in data["projects"]]
     phones = [_demo_worker(session, spec) for spec in data["workers"]]
+    _demo_rote_bot(session, data["rote_bot"])
     for project_id, _, _ in projects:
         # The demo's answers have results to download at once, not after the refresh job.
         refresh_snapshot(session, session.get_one(Project, project_id), utcnow())
@@ -138,6 +139,28 @@ def _demo_worker(session: Session, spec: dict) -> str:
     else:
         workers.mark_qualified(worker, utcnow())
     return worker.msisdn
+
+
+def _demo_rote_bot(session: Session, phone: str) -> None:
+    """A worker who always picks the last option, answered until the spam checks suspend them.
+
+    The console then shows a suspended worker (reason, flags, the Reinstate form).
+    """
+    if workers.by_phone(session, phone) is not None:
+        return
+    now = utcnow()
+    bot = workers.contact(session, phone, default_language="en")
+    workers.record_consent(bot, True, now)
+    workers.set_pin(bot, DEMO_WORKER_PIN, now)
+    workers.mark_qualified(bot, now)
+    session.flush()
+    clock = now - timedelta(seconds=DEMO_SECONDS_PER_ANSWER * 40)
+    for _ in range(40):
+        view = get_next_task(session, bot, clock, rng=random.Random(bot.id))
+        if view is None or not view.options:
+            return
+        clock += timedelta(seconds=DEMO_SECONDS_PER_ANSWER)
+        submit_answer(session, bot, view.task_id, view.options[-1], clock)
 
 
 def _demo_history(session: Session, worker: Worker) -> None:

@@ -38,6 +38,7 @@ class Context:
     language: str = "en"
     registered: bool = False  # consent recorded and PIN set
     qualified: bool = False  # passed the qualification quiz
+    suspended: str = ""  # why the spam checks suspended the worker ("chance", ...), "" if not
     currency: str = "KES"
     ussd_code: str = "*384*12#"
     terms_version: str = "1"

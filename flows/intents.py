@@ -50,12 +50,13 @@ class GetTask(Intent):
     """Reserve the next task (or re-fetch ``task_id`` after a dropped session).
 
     Result: ``{"task": {"task_id", "text", "task_type", "options": [str]}}``, or
-    ``{"task": None, "reason": "none_available" | "passed" | "failed"}`` (the last two
-    end a qualification quiz). If ``task_id``'s reservation lapsed, return another task.
+    ``{"task": None, "reason": "none_available" | "suspended" | "held" | "passed" |
+    "failed"}`` (the last two end a qualification quiz; "suspended" and "held" say the
+    worker gets no paid task for now). If ``task_id``'s reservation lapsed, return another task.
     """
 
     kind: ClassVar[str] = "get_task"
-    outcomes: ClassVar[tuple[str, ...]] = ("task", "none", "passed", "failed")
+    outcomes: ClassVar[tuple[str, ...]] = ("task", "none", "suspended", "held", "passed", "failed")
     qualification: bool = False
     task_id: int | None = None
     channel: str = "ussd"
@@ -65,7 +66,7 @@ class GetTask(Intent):
         if result.get("task"):
             return "task"
         reason = result.get("reason")
-        return reason if reason in ("passed", "failed") else "none"
+        return reason if reason in ("suspended", "held", "passed", "failed") else "none"
 
     @classmethod
     def check_result(cls, result: Mapping[str, Any]) -> None:

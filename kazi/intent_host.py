@@ -7,7 +7,7 @@ Intent (flows.intents) → service → result shape the engine routes on:
 =================  ===========================================  ===============================
 get_task           tasks.assignment.get_next_task               {"task": {...}} | {"task": None,
                    (qualification: tasks.qualification.          "reason": "none_available" |
-                   next_question)
+                   next_question)                                "suspended" | "held" |
                                                                  "passed" | "failed"}
 submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None}
                    (qualification: tasks.qualification.          NoReservation/ReservationExpired
@@ -52,7 +52,8 @@ from flows import intents as fi
 from payouts.errors import WithdrawalRefused
 from payouts.withdrawals import PAYOUT_CURRENCY, WithdrawalLimits, request_withdrawal
 from tasks import qualification
-from tasks.assignment import TaskView, get_next_task, skip_task
+from tasks.assignment import TaskView, get_next_task, skip_task, unavailable_reason
+from tasks.detection import QualityRules
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.reports import worker_earnings
 from tasks.submission import submit_answer
@@ -85,6 +86,7 @@ def worker_context(worker: Worker, *, channel: str, runtime: Runtime) -> Context
         language=workers.speaks(worker),
         registered=workers.is_registered(worker),
         qualified=workers.is_qualified(worker),
+        suspended=workers.suspension_of(worker),
         # M-Pesa (KES) is the only payout rail: balances and withdrawals are in its currency
         # whatever the worker's country (core.money.COUNTRY_CURRENCY is for wage floors).
         currency=PAYOUT_CURRENCY,
@@ -108,6 +110,10 @@ class IntentHost:
         """The engine context as it stands now (a register or quiz may have changed it)."""
         return worker_context(self.worker, channel=self.channel, runtime=self.runtime)
 
+    def rules(self) -> QualityRules:
+        """The spam detectors' thresholds, as configured."""
+        return QualityRules.from_settings(self.runtime.settings)
+
     def execute(self, intent: fi.Intent) -> dict[str, Any]:
         """The result of one blocking intent, in the shape its flow routes on."""
         handler = getattr(self, f"_do_{intent.kind}")
@@ -121,9 +127,11 @@ class IntentHost:
             return qualification.next_question(self.session, store, self.worker, self.now)
         # get_next_task hands back the reservation the worker holds, so a resumed
         # task_id needs no special case; a lapsed one simply yields another task.
-        view = get_next_task(self.session, self.worker, self.now)
+        rules = self.rules()
+        view = get_next_task(self.session, self.worker, self.now, rules=rules)
         if view is None:
-            return {"task": None, "reason": "none_available"}
+            why = unavailable_reason(self.session, self.worker, rules)
+            return {"task": None, "reason": why or "none_available"}
         self.task_expires_at = view.expires_at
         return {"task": task_view(view)}
 
@@ -138,7 +146,12 @@ class IntentHost:
         try:
             with self.session.begin_nested():  # a refusal leaves nothing half-written
                 result = submit_answer(
-                    self.session, self.worker, intent.task_id, intent.answer, self.now
+                    self.session,
+                    self.worker,
+                    intent.task_id,
+                    intent.answer,
+                    self.now,
+                    rules=self.rules(),
                 )
         except (NoReservation, ReservationExpired):
             return {"ok": False, "reason": "expired"}

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from core.jobs import enqueue
 from core.money import Money
-from tasks import counters
+from tasks import counters, detection, reputation
+from tasks.detection import QualityRules
 from tasks.funding import return_if_closed
 from tasks.models import (
     Assignment,
@@ -37,16 +38,15 @@ from tasks.models import (
     Task,
     TaskStatus,
     TaskType,
-    WorkerProjectStats,
 )
 from tasks.quality import (
     RandomSource,
     eligible_for_project,
     gold_rate_for,
-    is_below_chance,
     should_serve_gold,
-    smoothed_accuracy,
 )
+from tasks.reputation import GoldRecord
+from tasks.screening import held_count
 from tasks.screens import task_menu
 from workers import services as workers
 from workers.models import Worker
@@ -84,10 +84,16 @@ class TaskView:
 
 
 def get_next_task(
-    session: Session, worker: Worker, now: datetime, *, rng: RandomSource | None = None
+    session: Session,
+    worker: Worker,
+    now: datetime,
+    *,
+    rng: RandomSource | None = None,
+    rules: QualityRules | None = None,
 ) -> TaskView | None:
     """Reserve the next task for a worker (or return the one they hold); None when none fits."""
-    if not workers.may_work(worker):
+    rules = rules or QualityRules()
+    if unavailable_reason(session, worker, rules) is not None:
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
@@ -97,13 +103,26 @@ def get_next_task(
         return _view(session, held, resumed=True)
     expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
-    projects = _eligible_projects(session, worker)
-    for project, gold_answered in projects:
-        gold_first = should_serve_gold(rng, gold_rate_for(gold_answered, project.gold_rate))
+    projects = _eligible_projects(session, worker, rules)
+    for project, rate in projects:
+        gold_first = should_serve_gold(rng, rate)
         for gold in (True, False) if gold_first else (False,):
             assignment = _claim(session, project, worker.id, gold=gold, now=now)
             if assignment is not None:
                 return _view(session, assignment, resumed=False)
+    return None
+
+
+def unavailable_reason(session: Session, worker: Worker, rules: QualityRules) -> str | None:
+    """Why a worker gets no paid task at all ("suspended", "held"), or None when they may."""
+    if workers.is_suspended(worker):
+        return "suspended"
+    if not workers.may_work(worker):
+        return "blocked"
+    # The held cap: answers waiting for review freeze budget and prove nothing yet, so
+    # a worker with many of them gets no more until an operator has looked.
+    if held_count(session, worker.id) >= rules.max_held:
+        return "held"
     return None
 
 
@@ -122,8 +141,10 @@ def _current_reservation(session: Session, worker_id: int, now: datetime) -> Ass
     return session.scalars(stmt).first()
 
 
-def _eligible_projects(session: Session, worker: Worker) -> list[tuple[Project, int]]:
-    """Active projects open to this worker, by priority, with their gold count on each."""
+def _eligible_projects(
+    session: Session, worker: Worker, rules: QualityRules
+) -> list[tuple[Project, float]]:
+    """Active projects open to this worker, by priority, with the share of gold to serve."""
     stmt = (
         select(Project)
         .where(Project.status == ProjectStatus.ACTIVE)
@@ -136,41 +157,45 @@ def _eligible_projects(session: Session, worker: Worker) -> list[tuple[Project, 
         if (not p.languages or worker.language in p.languages)
         and (not p.countries or worker.country in p.countries)
     ]
-    stats = _stats_by_project(session, worker.id, [p.id for p in projects])
+    # The worker's reputation per task type (gold pooled over every project), so
+    # probation and verdicts carry over from one project to the next.
+    records = {
+        t: reputation.gold_records(session, [worker.id], t)[worker.id]
+        for t in {p.task_type for p in projects}
+    }
     out = []
     for project in projects:
-        answered, correct = stats.get(project.id, (0, 0))
-        if project_allows(project, answered, correct):
-            out.append((project, answered))
+        record = records[project.task_type]
+        if project_allows(project, record.answered, record.correct, rules):
+            out.append((project, _gold_rate(project, record, rules)))
     return out
 
 
-def _stats_by_project(
-    session: Session, worker_id: int, project_ids: list[int]
-) -> dict[int, tuple[int, int]]:
-    if not project_ids:
-        return {}
-    stmt = select(WorkerProjectStats).where(
-        WorkerProjectStats.worker_id == worker_id, WorkerProjectStats.project_id.in_(project_ids)
-    )
-    return {s.project_id: (s.gold_answered, s.gold_correct) for s in session.scalars(stmt)}
+def _gold_rate(project: Project, record: GoldRecord, rules: QualityRules) -> float:
+    # A record leaning towards guessing gets gold only (its answers are held anyway)
+    # until gold clears or convicts the worker: the quickest verdict, and the cheapest.
+    k = reputation.categories(project)
+    if k is not None and detection.is_unproven(record.correct, record.answered, k, rules):
+        return 1.0
+    return gold_rate_for(record.answered, project.gold_rate)
 
 
-def n_options(project: Project) -> int | None:
-    """How many answers a guesser chooses from, for categorical projects."""
-    if project.task_type is TaskType.SINGLE_CHOICE:
-        return len(project.options)
-    if project.task_type is TaskType.YES_NO:
-        return 2
-    return None
-
-
-def project_allows(project: Project, gold_answered: int, gold_correct: int) -> bool:
-    """Tell whether a worker's gold record on a project lets them take its tasks."""
-    k = n_options(project)
-    below = k is not None and is_below_chance(gold_correct, gold_answered, k)
-    accuracy = smoothed_accuracy(gold_correct, gold_answered)
-    return eligible_for_project(accuracy, project.min_accuracy, gold_answered, below_chance=below)
+def project_allows(
+    project: Project, gold_answered: int, gold_correct: int, rules: QualityRules | None = None
+) -> bool:
+    """Tell whether a worker's gold record (on the project's task type) lets them take its tasks."""
+    rules = rules or QualityRules()
+    k = reputation.categories(project)
+    accuracy = reputation.estimate(gold_correct, gold_answered, reputation.options_of(project))
+    if k is None:
+        return eligible_for_project(accuracy, project.min_accuracy, gold_answered)
+    below = detection.is_chance_level(gold_correct, gold_answered, k, rules)
+    if not below and detection.is_unproven(gold_correct, gold_answered, k, rules):
+        # Under test: served gold only, answers held (and capped) until gold decides,
+        # so a guesser ends suspended and told why rather than silently starved.
+        return True
+    needed = detection.minimum_accuracy(project.min_accuracy, k, rules)
+    return eligible_for_project(accuracy, needed, gold_answered, below_chance=below)
 
 
 def _claim(

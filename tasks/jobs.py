@@ -1,4 +1,5 @@
-"""Background jobs of the tasks domain: reservation expiry, results refresh, completion webhooks.
+"""Background jobs of the tasks domain: reservation expiry, results refresh, reweighing,
+completion webhooks.
 
 Thin functions taking ids: each opens its own session, loads by id and calls a
 service. A webhook that fails raises, so rq's ``Retry`` runs it again with backoff.
@@ -15,7 +16,7 @@ import requests
 
 from core.db import utcnow
 from core.runtime import current
-from tasks import assignment, snapshots
+from tasks import assignment, discounting, review, snapshots
 from tasks.models import Project, Task, TaskStatus
 from tasks.progress import webhook_url_of
 
@@ -45,6 +46,18 @@ def refresh_results(project_id: int) -> int | None:
         version = snapshot.version if snapshot else None
     log.info("results of project %s refreshed: version %s", project_id, version or "unchanged")
     return version
+
+
+def reweigh_worker(worker_id: int) -> int:
+    """Re-aggregate every task a suspended worker answered; returns how many reopened."""
+    with current().sessions.begin() as session:
+        return len(discounting.reweigh_worker(session, worker_id, utcnow()))
+
+
+def release_proven(worker_id: int) -> int:
+    """Accept (pay and count) the answers held while a now-proven worker was unproven."""
+    with current().sessions.begin() as session:
+        return len(review.release_unproven(session, worker_id, utcnow()))
 
 
 def sign(secret: str, body: bytes) -> str:

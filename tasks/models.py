@@ -59,12 +59,14 @@ class TaskStatus(StrEnum):
 
 
 class AssignmentStatus(StrEnum):
-    """A worker's hold on a task: reserved, then answered, skipped or expired."""
+    """A worker's hold on a task: reserved, then answered, skipped or expired (or a quiz item)."""
 
     RESERVED = "reserved"
     ANSWERED = "answered"
     SKIPPED = "skipped"
     EXPIRED = "expired"
+    # A gold task asked in the qualification quiz: unpaid, and never served again.
+    QUIZ = "quiz"
 
 
 class ReviewStatus(StrEnum):
@@ -105,6 +107,9 @@ class Project(Base):
             "target_confidence >= 0 AND target_confidence <= 1", name="target_confidence_fraction"
         ),
         CheckConstraint("reservation_minutes >= 1", name="reservation_minutes_positive"),
+        CheckConstraint(
+            "quiz_pass_mark >= 0 AND quiz_pass_mark <= 1", name="quiz_pass_mark_fraction"
+        ),
         CheckConstraint("reserved_count >= 0", name="reserved_count_non_negative"),
         CheckConstraint("paid_minor >= 0", name="paid_non_negative"),
         # The budget guard: wages paid plus wages promised to held answers never exceed
@@ -139,6 +144,8 @@ class Project(Base):
     target_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     max_answers: Mapped[int] = mapped_column(Integer, default=3)
     min_seconds_per_answer: Mapped[float] = mapped_column(Float, default=3.0)
+    # Share of qualification quiz questions a worker must get right to work on the project.
+    quiz_pass_mark: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
     reservation_minutes: Mapped[int] = mapped_column(Integer, default=10)
     # Answers reserved or held for review, not yet paid: money promised out of the budget.
     reserved_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.db import matched_rows
 from core.jobs import enqueue
-from tasks import counters
+from tasks import counters, reputation
 from tasks.aggregation import (
     WHOLE_PROJECT,
     AggregateResult,
@@ -31,7 +31,6 @@ from tasks.aggregation import (
     WorkerId,
     choose_aggregator,
     decide,
-    newcomer_accuracy,
     numeric_median,
     text_majority,
 )
@@ -44,10 +43,8 @@ from tasks.models import (
     Task,
     TaskStatus,
     TaskType,
-    WorkerProjectStats,
 )
 from tasks.projects import answer_spec
-from tasks.quality import smoothed_accuracy
 
 Row = tuple[int, int, str]
 
@@ -89,33 +86,21 @@ def counted_answers(
 def worker_accuracies(
     session: Session, project_id: int, worker_ids: Iterable[int]
 ) -> dict[WorkerId, float]:
-    """Smoothed gold accuracy of those of these workers who have a gold record.
+    """Reputation of those of these workers who have a gold record on the project's task type.
 
     The one lookup every aggregator's weights come from (and the results API's
-    reputation). A worker with no gold answered is left out: aggregators then give
-    them the newcomer accuracy (``tasks.crowd.newcomer_accuracy``), and the
-    smoothing starts from that same value, so a first gold answer moves a worker
-    from the newcomer's weight rather than from some other prior.
+    reputation), pooled over all projects of the task type (``tasks.reputation``), so
+    probation does not restart per project. A worker with no gold answered is left
+    out: aggregators then give them the newcomer accuracy
+    (``tasks.crowd.newcomer_accuracy``), which is also the reputation's prior, so a
+    first gold answer moves a worker from the newcomer's weight.
     """
-    ids = sorted(set(worker_ids))
-    if not ids:
-        return {}
     project = session.get_one(Project, project_id)
-    k = max(2, len(labels_for(answer_spec(project)))) if _categorical(project) else 3
-    stmt = select(WorkerProjectStats).where(
-        WorkerProjectStats.project_id == project_id,
-        WorkerProjectStats.worker_id.in_(ids),
-        WorkerProjectStats.gold_answered > 0,
-    )
-    prior = newcomer_accuracy(k)
+    records = reputation.gold_records(session, worker_ids, project.task_type)
+    k = reputation.options_of(project)
     return {
-        s.worker_id: smoothed_accuracy(s.gold_correct, s.gold_answered, prior_mean=prior)
-        for s in session.scalars(stmt)
+        w: reputation.estimate(r.correct, r.answered, k) for w, r in records.items() if r.answered
     }
-
-
-def _categorical(project: Project) -> bool:
-    return project.task_type not in (TaskType.FREE_TEXT, TaskType.NUMBER)
 
 
 def aggregate(

@@ -55,6 +55,7 @@ class ProjectSpec:
     target_confidence: float = DEFAULT_TARGET_CONFIDENCE
     max_answers: int | None = None  # None: answers_per_task + DEFAULT_EXTRA_ANSWERS
     min_seconds_per_answer: float = 3.0
+    quiz_pass_mark: float = 0.8  # share of quiz questions a new worker must get right
     reservation_minutes: int = 10
     webhook_url: str | None = None
 
@@ -106,6 +107,7 @@ def create_project(
         target_confidence=spec.target_confidence,
         max_answers=spec.max_answers or spec.answers_per_task + DEFAULT_EXTRA_ANSWERS,
         min_seconds_per_answer=spec.min_seconds_per_answer,
+        quiz_pass_mark=spec.quiz_pass_mark,
         reservation_minutes=spec.reservation_minutes,
         webhook_url=spec.webhook_url,
         webhook_secret=secrets.token_hex(32),  # always: a requester-level URL may sign with it
@@ -147,6 +149,8 @@ def _check_spec(spec: ProjectSpec) -> None:
     for name in ("gold_rate", "min_accuracy", "target_confidence"):
         if not 0.0 <= getattr(spec, name) <= 1.0:
             raise InvalidTaskSpec(f"{name} must be between 0 and 1")
+    if not 0.0 <= spec.quiz_pass_mark <= 1.0:
+        raise InvalidTaskSpec("quiz_pass_mark must be between 0 and 1")
     if spec.reservation_minutes < 1 or spec.min_seconds_per_answer < 0:
         raise InvalidTaskSpec("reservation_minutes >= 1 and min_seconds_per_answer >= 0")
     menu = task_menu(spec.task_type, spec.options)

@@ -1,19 +1,23 @@
-"""Qualification: the quiz of a few gold tasks a new worker answers before real work.
+"""Qualification: the quiz of gold tasks a new worker answers before real work.
 
-Decision (the issue leaves it open): the quiz asks up to ``QUIZ_SIZE`` gold tasks of
-active projects open to the worker (their language and country), one at a time, in
-task-id order. It passes when at least ``QUIZ_PASS`` of ``QUIZ_SIZE`` are right, scaled
-down when fewer gold tasks exist (two thirds, rounded up); with no gold task at all
-there is nothing to test with, so the worker passes. A failed quiz may be retaken
-after ``RETRY_AFTER``. Quiz answers are not assignments: they pay nothing and take no
-task slot or budget; the progress lives in the shared store, so any web process (and
-a redial after a drop) continues the same quiz.
+The quiz draws ``QUIZ_SIZE`` questions at random from a gold pool: the gold tasks,
+of one task type, of the active projects open to the worker (their language and
+country). The task type is that of the highest-priority such project with gold, and
+that project's ``quiz_pass_mark`` (a share, 0.8 by default) sets how many must be
+right. Every question asked is recorded as a ``quiz`` assignment, so it is never
+asked again (a retake draws different questions) nor served to the worker as a
+paid task. A pool with fewer than ``QUIZ_SIZE`` questions the worker has not seen
+cannot test anyone: the worker is not qualified and hears that the quiz is not ready
+yet. A failed quiz may be retaken after ``RETRY_AFTER``. Quiz answers pay nothing
+and take no budget; the progress lives in the shared store, so any web process
+(and a redial after a drop) continues the same quiz.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,14 +28,15 @@ from sqlalchemy.orm import Session
 from core.kvstore import KeyValueStore
 from tasks.answers import normalise_answer
 from tasks.errors import InvalidAnswer
-from tasks.models import Project, ProjectStatus, Task, TaskType
+from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task, TaskType
 from tasks.projects import answer_spec
 from tasks.submission import is_correct
 from workers import services as workers
 from workers.models import Worker
 
-QUIZ_SIZE = 3
-QUIZ_PASS = 2
+QUIZ_SIZE = 5
+#: Gold ids read from the pool per draw: plenty to sample from, bounded per hop.
+POOL_LIMIT = 500
 #: How long a started quiz is remembered, and how long a failed one blocks a retake.
 PROGRESS_TTL = timedelta(days=1)
 RETRY_AFTER = timedelta(days=1)
@@ -44,6 +49,8 @@ class QuizProgress:
     asked: list[int] = field(default_factory=list)
     correct: int = 0
     current: int | None = None
+    plan: list[int] = field(default_factory=list)  # the questions drawn, in order
+    pass_mark: float = 0.8
 
 
 def _key(worker_id: int) -> str:
@@ -66,23 +73,101 @@ def _save(store: KeyValueStore, worker_id: int, progress: QuizProgress) -> None:
 
 
 def next_question(
-    session: Session, store: KeyValueStore, worker: Worker, now: datetime
+    session: Session,
+    store: KeyValueStore,
+    worker: Worker,
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
 ) -> dict[str, Any]:
-    """A ``get_task`` result for the quiz: the next gold task, or passed/failed."""
+    """A ``get_task`` result for the quiz: the next gold task, or passed/failed/none."""
     if workers.is_qualified(worker):
         return {"task": None, "reason": "passed"}
     if store.get(_failed_key(worker.id)):
         return {"task": None, "reason": "failed"}
     progress = load_progress(store, worker.id)
+    if not progress.plan:
+        drawn = draw(session, worker, rng or random.Random())
+        if drawn is None:
+            return {"task": None, "reason": "none_available"}
+        progress.plan, progress.pass_mark = drawn
     task_id = progress.current
-    if task_id is None and len(progress.asked) < QUIZ_SIZE:
-        task_id = _next_gold(session, worker, progress.asked)
     if task_id is None:
-        return {"task": None, "reason": _finish(store, worker, progress, now)}
+        left = [t for t in progress.plan if t not in progress.asked]
+        if not left:
+            return {"task": None, "reason": _finish(store, worker, progress, now)}
+        task_id = left[0]
+        _mark_asked(session, worker.id, task_id, now)
     progress.current = task_id
     _save(store, worker.id, progress)
     task = session.get_one(Task, task_id)
     return {"task": question_view(task, session.get_one(Project, task.project_id))}
+
+
+def draw(session: Session, worker: Worker, rng: random.Random) -> tuple[list[int], float] | None:
+    """Questions drawn at random from the worker's gold pool, and the pass mark; None if too few."""
+    projects = [p for p in _open_projects(session, worker) if _has_gold(session, p.id)]
+    if not projects:
+        return None
+    lead = projects[0]  # the highest-priority project: its type and pass mark
+    ids = [p.id for p in projects if p.task_type is lead.task_type]
+    seen = select(Assignment.task_id).where(Assignment.worker_id == worker.id)
+    pool = list(
+        session.scalars(
+            select(Task.id)
+            .where(Task.project_id.in_(ids), Task.is_gold.is_(True), Task.id.not_in(seen))
+            .order_by(Task.id)
+            .limit(POOL_LIMIT)
+        )
+    )
+    if len(pool) < QUIZ_SIZE:
+        return None
+    return rng.sample(pool, QUIZ_SIZE), lead.quiz_pass_mark
+
+
+def _open_projects(session: Session, worker: Worker) -> list[Project]:
+    stmt = (
+        select(Project)
+        .where(Project.status == ProjectStatus.ACTIVE)
+        .order_by(Project.priority.desc(), Project.id)
+        .limit(200)
+    )
+    return [
+        p
+        for p in session.scalars(stmt)
+        if (not p.languages or worker.language in p.languages)
+        and (not p.countries or worker.country in p.countries)
+    ]
+
+
+def _has_gold(session: Session, project_id: int) -> bool:
+    found = session.scalar(
+        select(Task.id).where(Task.project_id == project_id, Task.is_gold.is_(True)).limit(1)
+    )
+    return found is not None
+
+
+def _mark_asked(session: Session, worker_id: int, task_id: int, now: datetime) -> None:
+    # The (task, worker) row keeps the question out of every later quiz and out of paid
+    # work; it holds no slot, no budget and no pay.
+    exists = session.scalar(
+        select(Assignment.id).where(
+            Assignment.task_id == task_id, Assignment.worker_id == worker_id
+        )
+    )
+    if exists is None:
+        session.add(
+            Assignment(
+                task_id=task_id,
+                worker_id=worker_id,
+                status=AssignmentStatus.QUIZ,
+                reserved_at=now,
+                expires_at=now,
+                flagged=False,
+                paid=False,
+            )
+        )
+        session.flush()
 
 
 def question_view(task: Task, project: Project) -> dict[str, Any]:
@@ -118,26 +203,9 @@ def answer_question(
     return {"ok": True, "reward": None}
 
 
-def _next_gold(session: Session, worker: Worker, asked: list[int]) -> int | None:
-    stmt = (
-        select(Task.id, Project.languages, Project.countries)
-        .join(Project, Project.id == Task.project_id)
-        .where(Project.status == ProjectStatus.ACTIVE, Task.is_gold.is_(True))
-        .order_by(Task.id)
-        .limit(200)
-    )
-    for task_id, languages, countries in session.execute(stmt):
-        if task_id in asked:
-            continue
-        if (not languages or worker.language in languages) and (
-            not countries or worker.country in countries
-        ):
-            return task_id
-    return None
-
-
 def _finish(store: KeyValueStore, worker: Worker, progress: QuizProgress, now: datetime) -> str:
-    needed = math.ceil(len(progress.asked) * QUIZ_PASS / QUIZ_SIZE)
+    # A little below the exact product so that 0.8 of 5 needs 4, not 5 by rounding.
+    needed = math.ceil(len(progress.asked) * progress.pass_mark - 1e-9)
     store.delete(_key(worker.id))
     if progress.correct >= needed:
         workers.mark_qualified(worker, now)

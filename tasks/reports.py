@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from core.money import COUNTRY_CURRENCY, Money
 from ledger import services as ledger
-from tasks.models import Assignment, AssignmentStatus, Project, Task, TaskStatus, WorkerProjectStats
+from tasks import reputation
+from tasks.models import Assignment, AssignmentStatus, Project, ReviewStatus, Task, TaskStatus
 from tasks.quality import (
     SECONDS_PER_HOUR,
     below_wage_floor,
     effective_hourly_wage,
-    smoothed_accuracy,
     worker_share,
 )
 from workers.models import Worker
@@ -46,6 +46,7 @@ def project_summary(session: Session, project: Project, settings: Settings) -> d
         "min_accuracy": project.min_accuracy,
         "min_seconds_per_answer": project.min_seconds_per_answer,
         "reservation_minutes": project.reservation_minutes,
+        "quiz_pass_mark": project.quiz_pass_mark,
         "languages": list(project.languages),
         "countries": list(project.countries),
         "priority": project.priority,
@@ -100,7 +101,9 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
 
 
 def median_seconds(session: Session, project_id: int) -> float | None:
-    """The median measured time on task of a project's answers, or None before any."""
+    """The median measured time on task of a project's paid answers, or None before any."""
+    # Held answers (pending review) and rejected ones are not wages: a spammer's
+    # two-second answers must not make the published hourly wage look generous.
     answered = (
         select(Assignment.seconds_taken)
         .join(Task, Task.id == Assignment.task_id)
@@ -108,6 +111,10 @@ def median_seconds(session: Session, project_id: int) -> float | None:
             Task.project_id == project_id,
             Assignment.status == AssignmentStatus.ANSWERED,
             Assignment.seconds_taken.is_not(None),
+            or_(
+                Assignment.review_status.is_(None),
+                Assignment.review_status == ReviewStatus.ACCEPTED,
+            ),
         )
     )
     n = session.scalar(select(func.count()).select_from(answered.subquery())) or 0
@@ -161,7 +168,7 @@ class Earnings:
     balance: Money
     tasks_today: int
     pay_today: Money
-    accuracy: float | None  # smoothed gold accuracy over all projects; None before any gold
+    accuracy: float | None  # reputation on the worker's main task type; None before any gold
     hourly: Money | None  # paid rewards per hour of measured time on task; None before any
 
 
@@ -197,16 +204,6 @@ def worker_earnings(session: Session, worker: Worker, now: datetime, currency: s
         balance=ledger.balance(session, wallet),
         tasks_today=int(n_today),
         pay_today=Money(int(paid_today), currency),
-        accuracy=_gold_accuracy(session, worker.id),
+        accuracy=reputation.headline(session, worker.id),
         hourly=hourly,
     )
-
-
-def _gold_accuracy(session: Session, worker_id: int) -> float | None:
-    answered, correct = session.execute(
-        select(
-            func.coalesce(func.sum(WorkerProjectStats.gold_answered), 0),
-            func.coalesce(func.sum(WorkerProjectStats.gold_correct), 0),
-        ).where(WorkerProjectStats.worker_id == worker_id)
-    ).one()
-    return smoothed_accuracy(int(correct), int(answered)) if answered else None

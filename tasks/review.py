@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import matched_rows
 from core.errors import Conflict, NotFound
 from tasks import counters
+from tasks.detection import HOLD_UNPROVEN
 from tasks.funding import return_if_closed
 from tasks.models import Assignment, Project, ReviewStatus, Task
 from tasks.progress import aggregate_task
@@ -31,6 +32,23 @@ def flagged_answers(session: Session, *, limit: int = 50, after_id: int = 0) -> 
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def release_unproven(session: Session, worker_id: int, now: datetime) -> list[int]:
+    """Accept every answer held as "unproven" for a worker whose gold has since proven them."""
+    stmt = (
+        select(Assignment.id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.review_status == ReviewStatus.PENDING,
+            Assignment.flag_reason == HOLD_UNPROVEN,
+        )
+        .order_by(Assignment.id)
+    )
+    ids = list(session.scalars(stmt))
+    for assignment_id in ids:
+        review_answer(session, assignment_id, accept=True, now=now)
+    return ids
 
 
 def review_answer(

@@ -1,9 +1,10 @@
 """Answers: validate, record time on task, check quality, pay, and aggregate incrementally.
 
 ``submit_answer`` is what the flow layer calls when a worker answers a reserved task.
-An answer faster than the project's minimum time, or from a worker whose gold record
-is below chance, is held for operator review (``tasks.review``) instead of being paid
-and counted; every other answer is paid at once through the ledger, by reference
+An answer faster than the project's minimum time, or one the spam detectors flag
+(``tasks.screening``: guessing, a fixed pattern, a too-fast streak, or a gold record
+not yet better than guessing), is held for operator review (``tasks.review``) instead
+of being paid and counted; every other answer is paid at once through the ledger, by reference
 ``wage:assignment:<id>``, so paying twice is impossible.
 """
 
@@ -22,7 +23,7 @@ from ledger import services as ledger
 from tasks import counters
 from tasks.aggregation import normalise_text
 from tasks.answers import TaskType, normalise_answer
-from tasks.assignment import n_options
+from tasks.detection import QualityRules
 from tasks.errors import NoReservation, ReservationExpired
 from tasks.models import (
     Assignment,
@@ -34,11 +35,9 @@ from tasks.models import (
 )
 from tasks.progress import aggregate_task
 from tasks.projects import answer_spec
-from tasks.quality import is_below_chance, is_too_fast
+from tasks.quality import is_too_fast
+from tasks.screening import screen_answer
 from workers.models import Worker
-
-FLAG_TOO_FAST = "too_fast"
-FLAG_BELOW_CHANCE = "below_chance"
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,13 @@ class SubmitResult:
 
 
 def submit_answer(
-    session: Session, worker: Worker, task_id: int, raw_answer: str, now: datetime
+    session: Session,
+    worker: Worker,
+    task_id: int,
+    raw_answer: str,
+    now: datetime,
+    *,
+    rules: QualityRules | None = None,
 ) -> SubmitResult:
     """Record a worker's answer to their reserved task; raises InvalidAnswer with a reason."""
     assignment = _assignment_of(session, worker.id, task_id)
@@ -75,8 +80,12 @@ def submit_answer(
     if not moved:
         # A parallel submit of the same answer won the race; report its outcome.
         return _result(session, assignment, duplicate=True)
-    stats = _record_gold(session, worker.id, project.id, correct) if correct is not None else None
-    flag = _flag_for(project, seconds, stats)
+    if correct is not None:
+        _record_gold(session, worker.id, project.id, correct)
+    too_fast = is_too_fast(seconds, project.min_seconds_per_answer)
+    flag = screen_answer(
+        session, worker, project, too_fast=too_fast, now=now, rules=rules or QualityRules()
+    )
     if flag is not None:
         _hold(session, assignment.id, task, flag)
     else:
@@ -134,15 +143,6 @@ def _record_gold(
     row = session.get_one(WorkerProjectStats, (worker_id, project_id))
     session.refresh(row)
     return row.gold_answered, row.gold_correct
-
-
-def _flag_for(project: Project, seconds: float, stats: tuple[int, int] | None) -> str | None:
-    if is_too_fast(seconds, project.min_seconds_per_answer):
-        return FLAG_TOO_FAST
-    k = n_options(project)
-    if stats is not None and k is not None and is_below_chance(stats[1], stats[0], k):
-        return FLAG_BELOW_CHANCE
-    return None
 
 
 def _hold(session: Session, assignment_id: int, task: Task, flag: str) -> None:

@@ -41,5 +41,9 @@ class Worker(Base):
     registered_at: Mapped[datetime | None]
     qualified_at: Mapped[datetime | None]  # passed the qualification quiz of gold tasks
     opted_out_at: Mapped[datetime | None]
+    # Suspension from paid work by the spam detectors (blocking is an operator's act).
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(String(40))
+    quality_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

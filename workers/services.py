@@ -227,8 +227,8 @@ def unlock_pin(session: Session, store: KeyValueStore, worker_id: int) -> Worker
 
 
 def may_work(worker: Worker) -> bool:
-    """Whether the worker may be given tasks (a blocked worker may not)."""
-    return worker.status is WorkerStatus.ACTIVE
+    """Whether the worker may be given paid tasks (a blocked or suspended worker may not)."""
+    return worker.status is WorkerStatus.ACTIVE and not is_suspended(worker)
 
 
 def may_withdraw(worker: Worker) -> bool:
@@ -236,18 +236,73 @@ def may_withdraw(worker: Worker) -> bool:
     return worker.status is not WorkerStatus.BLOCKED
 
 
-def set_blocked(session: Session, worker_id: int, *, blocked: bool, reason: str) -> Worker:
-    """Block or unblock a worker, with the reason kept on the worker's row."""
+def _locked_with_reason(session: Session, worker_id: int, reason: str) -> tuple[Worker, str]:
+    """The worker's row, locked for an operator's change, and the change's stripped reason."""
     reason = reason.strip()
     if not reason:
         raise ReasonRequired("give a reason")
     worker = session.get(Worker, worker_id, with_for_update=True)
     if worker is None:
         raise NotFound(f"no worker {worker_id}")
+    return worker, reason
+
+
+def set_blocked(session: Session, worker_id: int, *, blocked: bool, reason: str) -> Worker:
+    """Block or unblock a worker, with the reason kept on the worker's row."""
+    worker, reason = _locked_with_reason(session, worker_id, reason)
     wanted = WorkerStatus.BLOCKED if blocked else WorkerStatus.ACTIVE
     if worker.status == wanted:
         raise Conflict(f"worker {worker_id} is already {wanted.value}")
     worker.status = wanted
+    worker.status_reason = reason[:REASON_MAX]
+    return worker
+
+
+# -- suspension by the spam detectors ----------------------------------------------
+
+#: Why a worker was suspended, as the detectors name it; each has a screen in
+#: flows/locales (``suspended.<reason>``) telling the worker on their next dial.
+SUSPENSION_REASONS = ("chance", "pattern", "too_fast")
+
+
+def is_suspended(worker: Worker) -> bool:
+    """Whether the spam detectors suspended the worker from paid work."""
+    return worker.suspended_at is not None
+
+
+def suspension_of(worker: Worker) -> str:
+    """The suspension's reason code for the worker's screens, or "" when not suspended."""
+    return (worker.suspension_reason or "chance") if is_suspended(worker) else ""
+
+
+def record_flag(
+    session: Session, worker_id: int, reason: str, now: datetime, *, flags_to_suspend: int
+) -> bool:
+    """Count one detector flag against the worker; True when it suspends them now."""
+    if reason not in SUSPENSION_REASONS:
+        raise ValueError(f"unknown flag reason {reason!r}")
+    # The increment is one UPDATE, so two answers flagged at once both count.
+    session.execute(
+        update(Worker).where(Worker.id == worker_id).values(quality_flags=Worker.quality_flags + 1),
+        execution_options={"synchronize_session": False},
+    )
+    worker = session.get_one(Worker, worker_id)
+    session.refresh(worker, ["quality_flags", "suspended_at"])
+    if worker.suspended_at is not None or worker.quality_flags < flags_to_suspend:
+        return False
+    worker.suspended_at = now
+    worker.suspension_reason = reason
+    return True
+
+
+def reinstate(session: Session, worker_id: int, *, reason: str) -> Worker:
+    """Lift a suspension (an operator's decision, with a reason); the flag count restarts."""
+    worker, reason = _locked_with_reason(session, worker_id, reason)
+    if worker.suspended_at is None:
+        raise Conflict(f"worker {worker_id} is not suspended")
+    worker.suspended_at = None
+    worker.suspension_reason = None
+    worker.quality_flags = 0
     worker.status_reason = reason[:REASON_MAX]
     return worker
 

@@ -255,3 +255,24 @@ def test_operator_unlocks_a_pin_locked_for_good_audited(app: Flask, signed_in: S
         assert [(e.target, e.details["reason"]) for e in entries] == [
             (f"worker:{worker_id}", "called support")
         ]
+
+
+def test_operator_reinstates_a_suspended_worker_audited(app: Flask, signed_in: SignedIn) -> None:
+    with db(app) as session:
+        worker = make.worker(session, ANN)
+        worker.suspended_at, worker.suspension_reason, worker.quality_flags = utcnow(), "pattern", 2
+        worker_id = worker.id
+    client = signed_in("operator")
+    path = f"/console/workers/{worker_id}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'id="worker-suspension">pattern' in page and "Reinstate" in page
+    token = csrf_token(client, path)
+    client.post(f"{path}/reinstate", data={"reason": "answers checked", "csrf_token": token})
+    with db(app) as session:
+        row = session.get_one(Worker, worker_id)
+        assert (row.suspended_at, row.quality_flags) == (None, 0)
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "worker.reinstate")
+        ).all()
+        assert entry.details == {"reason": "answers checked", "suspended_for": "pattern"}
+    assert "worker-suspension" not in client.get(path).get_data(as_text=True)

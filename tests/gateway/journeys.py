@@ -22,9 +22,24 @@ from workers.models import Worker
 
 PIN = "4821"
 TASKS = ["Task one: the food was good", "Task two: late delivery", "Task three: fine"]
-#: Gold questions in the order the quiz asks them, and the key to press for each.
-GOLD = {"Gold one: say A": "A", "Gold two: say B": "B", "Gold three: say C": "C"}
-RIGHT_KEYS = ["1", "2", "3"]
+#: Gold questions (the quiz draws all five, in a random order) and their answers.
+GOLD = {
+    "Gold one: say A": "A",
+    "Gold two: say B": "B",
+    "Gold three: say C": "C",
+    "Gold four: say A": "A",
+    "Gold five: say B": "B",
+}
+KEYS = {"A": "1", "B": "2", "C": "3"}
+
+
+def quiz_key(screen: str, *, right: bool = True) -> str:
+    """The key answering the quiz question on this screen, rightly or wrongly."""
+    [answer] = [a for q, a in GOLD.items() if q in screen]
+    key = KEYS[answer]
+    return key if right else ("2" if key == "1" else "1")
+
+
 REWARD = Money(2_000, "KES")  # KES 20: one answer is above the KES 10 minimum payout
 REWARD_MONEY = {"amount": REWARD.amount, "currency": REWARD.currency}  # as the engine has it
 

@@ -35,7 +35,7 @@ from gateway.models import Message
 from payouts.models import PayoutStatus
 from tests.console.conftest import sign_in
 from tests.emulators.daraja import DarajaEmulator
-from tests.gateway.journeys import GOLD, PIN, REWARD, RIGHT_KEYS, TASKS, Handset, payouts_of
+from tests.gateway.journeys import GOLD, PIN, REWARD, TASKS, Handset, payouts_of, quiz_key
 from tests.gateway.payloads import load_form
 from tests.gateway.web import (
     AT_TOKEN,
@@ -119,9 +119,9 @@ def _journeys(kazi: Kazi) -> None:
     phone.press("1")  # English
     phone.press("1")  # accept the terms
     phone.press(PIN)
-    phone.press(PIN)  # registered
-    for key in RIGHT_KEYS:
-        phone.press(key)  # qualified
+    body = phone.press(PIN)  # registered
+    for _ in range(len(GOLD)):
+        body = phone.press(quiz_key(body))  # qualified
     assert TASKS[0] in phone.press("1")
     assert TASKS[1] in phone.press("1")  # task one answered: KES 20 earned
     phone.press("00")

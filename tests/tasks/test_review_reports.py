@@ -148,3 +148,18 @@ def test_no_extra_answer_is_wanted_while_the_first_ones_are_still_out(session: S
     assert get_next_task(session, third, now) is None  # the second answer is still out
     submit_answer(session, second, two.task_id, "2", now + timedelta(seconds=9))
     assert get_next_task(session, third, now) is not None  # 1-1: unsure, one more wanted
+
+
+def test_fair_pay_leaves_out_held_and_rejected_answers(session: Session) -> None:
+    settings = make_settings()
+    project = factories.project(
+        session, texts=["t1", "t2", "t3"], answers_per_task=1, min_seconds_per_answer=5
+    )
+    _answer(session, project, "1", 60)  # paid: one minute
+    _, held = _answer(session, project, "1", 1)  # too fast: held
+    _, rejected = _answer(session, project, "1", 2)
+    review_answer(session, rejected.assignment_id, accept=False, now=utcnow())
+    # Only the paid minute counts; with the 1 s and 2 s answers the median would be 2 s.
+    assert fair_pay(session, project, settings)["median_seconds_per_answer"] == 60
+    review_answer(session, held.assignment_id, accept=True, now=utcnow())
+    assert fair_pay(session, project, settings)["median_seconds_per_answer"] == 30.5

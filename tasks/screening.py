@@ -1,0 +1,129 @@
+"""Screening each answer: run the spam detectors, count flags, suspend, and say whether to hold.
+
+``screen_answer`` is called by ``tasks.submission`` once an answer (and, for a gold
+task, its verdict) is recorded. It loads the worker's pooled gold record and latest
+answers, asks the pure detectors (``tasks.detection``) and returns why the answer
+must wait for review, or None to pay it. A flag is counted on the worker
+(``workers.services.record_flag``); the flag that suspends queues
+``tasks.jobs.reweigh_worker`` so that the worker's earlier answers stop carrying
+the weight they had.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import false, func, select
+from sqlalchemy.orm import Session
+
+from core.jobs import enqueue
+from tasks import detection, reputation
+from tasks.detection import QualityRules, RecentAnswer
+from tasks.models import Assignment, AssignmentStatus, Project, ReviewStatus, Task, TaskType
+from tasks.quality import is_too_fast
+from workers import services as workers
+from workers.models import Worker
+
+
+def recent_answers(
+    session: Session, worker_id: int, task_type: TaskType, limit: int
+) -> list[RecentAnswer]:
+    """The worker's latest answers on one task type, newest first."""
+    stmt = (
+        select(
+            Assignment.answer,
+            Assignment.seconds_taken,
+            Assignment.correct,
+            Project.min_seconds_per_answer,
+        )
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.status == AssignmentStatus.ANSWERED,
+            Project.task_type == task_type,
+        )
+        .order_by(Assignment.answered_at.desc(), Assignment.id.desc())
+        .limit(limit)
+    )
+    return [
+        RecentAnswer(str(value), is_too_fast(seconds or 0.0, minimum), correct)
+        for value, seconds, correct, minimum in session.execute(stmt)
+    ]
+
+
+def held_count(session: Session, worker_id: int) -> int:
+    """How many of the worker's answers to real (non-gold) tasks wait for review."""
+    # Held gold answers do not count: they are the test that decides an unproven
+    # worker's fate, and a project's gold pool bounds them anyway.
+    stmt = (
+        select(func.count())
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.review_status == ReviewStatus.PENDING,
+            Task.is_gold == false(),
+        )
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def screen_answer(
+    session: Session,
+    worker: Worker,
+    project: Project,
+    *,
+    too_fast: bool,
+    now: datetime,
+    rules: QualityRules,
+) -> str | None:
+    """Run the detectors after an answer; the reason to hold it for review, or None to pay."""
+    k = reputation.categories(project)
+    depth = max(rules.same_option_run, rules.fast_streak)
+    recent = recent_answers(session, worker.id, project.task_type, depth)
+    record = reputation.gold_records(session, [worker.id], project.task_type)[worker.id]
+    gold = (record.correct, record.answered)
+    flags = detection.flags_for(recent, gold, k, rules)
+    if flags:
+        # One flag per answer, whatever number of detectors agree on it. The chance
+        # verdict is a significance test already (and shuts the worker out of the
+        # project's tasks), so it suspends at once; the heuristics need a few flags.
+        needed = 1 if flags[0] == detection.FLAG_CHANCE else rules.flags_to_suspend
+        suspended = workers.record_flag(session, worker.id, flags[0], now, flags_to_suspend=needed)
+        if suspended:
+            enqueue(
+                session,
+                "tasks.jobs.reweigh_worker",
+                worker.id,
+                job_id=f"reweigh-worker-{worker.id}-{int(now.timestamp())}",
+            )
+        return flags[0]
+    if too_fast:
+        return detection.FLAG_TOO_FAST
+    if k is not None and detection.is_unproven(*gold, k, rules):
+        return detection.HOLD_UNPROVEN
+    if k is not None and detection.is_proven(*gold, k, rules):
+        _release_when_proven(session, worker.id, now)
+    return None
+
+
+def _release_when_proven(session: Session, worker_id: int, now: datetime) -> None:
+    # Gold has now shown competent work: the answers held while the record leaned
+    # towards guessing were honest work, and are paid without waiting for an operator.
+    waiting = session.scalar(
+        select(Assignment.id)
+        .where(
+            Assignment.worker_id == worker_id,
+            Assignment.review_status == ReviewStatus.PENDING,
+            Assignment.flag_reason == detection.HOLD_UNPROVEN,
+        )
+        .limit(1)
+    )
+    if waiting is not None:
+        enqueue(
+            session,
+            "tasks.jobs.release_proven",
+            worker_id,
+            job_id=f"release-proven-{worker_id}-{int(now.timestamp())}",
+        )
