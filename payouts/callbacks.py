@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
+from core.money import MINOR_UNITS
 from core.runtime import Runtime
 from core.webhooks import record_event
 from payouts import lifecycle
@@ -103,6 +105,25 @@ def handle_callback(
     record(None)
     log.warning("payout %s callback: the query timed out at the provider", kind)
     return Handled(kind, None)
+
+
+def record_balance(
+    session: Session, source: str, answer: BalanceAnswer, context: CallbackContext
+) -> None:
+    """Record a synchronous balance answer as the float watch reads it, and alert if low."""
+    # Stored in the synchronous rails' shape ({"availableBalance": "2500000", "currency":
+    # "UGX"}, major units as MoMo sends them), which their parse_callback(BALANCE) reads.
+    account = answer.accounts[0] if answer.accounts else None
+    payload = {
+        "availableBalance": (
+            str(Decimal(account.available_minor) / MINOR_UNITS[account.currency])
+            if account
+            else None
+        ),
+        "currency": account.currency if account else None,
+    }
+    record_event(session, source=source, kind="b2c_balance", payload=payload, external_id=None)
+    warn_if_low(answer, context.float_alert_minor)
 
 
 def apply_status_answer(

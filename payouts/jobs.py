@@ -17,17 +17,29 @@ from core.db import lock_existing, utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
 from payouts import lifecycle
-from payouts.callbacks import apply_status_answer, callback_context, handle_callback
+from payouts.callbacks import (
+    apply_status_answer,
+    callback_context,
+    handle_callback,
+    record_balance,
+)
 from payouts.errors import (
     InvalidPayoutRequest,
     OutcomeUnknown,
     PayoutConfigError,
+    PrecheckFailed,
     ProviderAuthError,
     ProviderRejected,
 )
 from payouts.models import Payout, PayoutStatus
-from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, QueryAck
-from payouts.rails import balance_provider, configured_provider, provider_for
+from payouts.providers.base import (
+    BalanceAnswer,
+    CallbackKind,
+    PayoutProvider,
+    PayoutRequest,
+    QueryAck,
+)
+from payouts.rails import balance_providers, configured_provider, provider_for
 
 log = logging.getLogger("kazi.payouts.jobs")
 
@@ -59,7 +71,7 @@ def _call_provider(
 ) -> None:
     try:
         ack = provider.submit(request)
-    except (ProviderAuthError, PayoutConfigError):
+    except (ProviderAuthError, PayoutConfigError, PrecheckFailed):
         # Raised before the payment request left this process: nothing was sent, so
         # the attempt is undone and rq's retry may send it.
         with runtime.sessions.begin() as session:
@@ -129,8 +141,15 @@ def _queried_lately(runtime: Runtime, queried_at: datetime | None) -> bool:
 
 
 def check_float() -> None:
-    """Ask the provider for the disbursement account's balance (answer by callback)."""
-    balance_provider(current()).query_balance()
+    """Ask every rail in use for its float; a synchronous answer (MoMo) is recorded at once."""
+    runtime = current()
+    for provider in balance_providers(runtime):
+        answer = provider.query_balance()
+        if isinstance(answer, BalanceAnswer):
+            # Recorded as a callback would be, so every process reads the latest float.
+            with runtime.sessions.begin() as session:
+                record_balance(session, provider.name, answer, callback_context(runtime))
+        # A QueryAck (Daraja): the answer arrives by callback and is recorded there.
 
 
 def deliver_sandbox_callback(kind: str, body: dict[str, Any]) -> None:

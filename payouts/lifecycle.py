@@ -157,6 +157,10 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
 
 def apply_status(session: Session, payout: Payout, answer: StatusAnswer) -> bool:
     """Apply a status query's answer; True when it proved the payout paid."""
+    if answer.status is ResultStatus.FAILED and answer.authoritative:
+        # The provider's own record says the transfer failed (MoMo's GET): not paid.
+        fail(session, payout, code=answer.code, description=answer.description)
+        return False
     if answer.status is not ResultStatus.SUCCESS:
         # Only "Completed" proves anything; any other answer (not found, Failed, an
         # undocumented status) leaves the money on hold for the next query or an operator.

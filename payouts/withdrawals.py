@@ -8,7 +8,7 @@ derived from the payout, so the same payout is never queued twice under two ids.
 
 from __future__ import annotations
 
-import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -30,7 +30,7 @@ from workers import services as workers
 from workers.errors import PinRefused
 from workers.models import Worker
 
-#: M-Pesa pays Kenyan shillings; other rails will bring their own currency.
+#: The wallet a withdrawal draws from when none is named (M-Pesa's Kenyan shillings).
 PAYOUT_CURRENCY = "KES"
 #: The provider call is retried by rq only when nothing reached the provider.
 SUBMIT_RETRY = Retry(max=3, interval=[10, 60, 300])
@@ -45,8 +45,11 @@ class WithdrawalLimits:
     daily_cap: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WithdrawalLimits:
-        """The limits configured for this deployment."""
+    def from_settings(cls, settings: Settings, currency: str = PAYOUT_CURRENCY) -> WithdrawalLimits:
+        """The limits configured for withdrawals in ``currency`` (PAYOUT_LIMITS beyond KES)."""
+        for code, minimum, maximum, cap in settings.payout_limits:
+            if code == currency:
+                return cls(minimum, maximum, cap)
         return cls(
             settings.payout_min_minor, settings.payout_max_minor, settings.payout_daily_cap_minor
         )
@@ -62,43 +65,46 @@ def request_withdrawal(
     store: KeyValueStore,
     provider: str,
     pin_lock_minutes: float = 30.0,
+    currency: str = PAYOUT_CURRENCY,
 ) -> Payout:
-    """Record a withdrawal (default: the whole balance in whole shillings) and its hold."""
+    """Record a withdrawal from the ``currency`` wallet (default: the whole balance in whole
+    major units) and its hold; ``limits`` and ``provider`` are that currency's."""
     worker = session.get_one(Worker, worker_id)
     if not workers.may_withdraw(worker):
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     check_pin(store, worker, pin, lock_minutes=pin_lock_minutes)
     # Locked before reading anything about money: a concurrent withdrawal by the same
     # worker waits here, so neither the balance nor today's total can be read stale.
-    wallet = ledger.lock_wallet(session, worker.id, PAYOUT_CURRENCY)
+    wallet = ledger.lock_wallet(session, worker.id, currency)
     available = ledger.balance(session, wallet).amount
-    withdrawn_today = _withdrawn_today(session, worker.id)
+    withdrawn_today = _withdrawn_today(session, worker.id, currency)
     amount = amount_minor
     if amount is None:
         amount = min(available, limits.maximum, limits.daily_cap - withdrawn_today)
-        amount -= amount % MINOR_UNITS[PAYOUT_CURRENCY]  # whole shillings, rounded down
-    _check_amount(amount, available, withdrawn_today, limits)
-    return _new_payout(session, worker, amount, provider)
+        amount -= amount % MINOR_UNITS[currency]  # whole major units, rounded down
+    _check_amount(amount, available, withdrawn_today, limits, currency)
+    return _new_payout(session, worker, Money(amount, currency), provider)
 
 
 def _new_payout(
-    session: Session, worker: Worker, amount: int, provider: str, retry_of: int | None = None
+    session: Session, worker: Worker, amount: Money, provider: str, retry_of: int | None = None
 ) -> Payout:
     """Write a checked payout and its hold, and queue its submit job after commit."""
     payout = Payout(
         worker_id=worker.id,
         phone=worker.msisdn,
-        amount_minor=amount,
-        currency=PAYOUT_CURRENCY,
+        amount_minor=amount.amount,
+        currency=amount.currency,
         status=PayoutStatus.REQUESTED,
         provider=provider,
         retry_of_id=retry_of,
     )
     session.add(payout)
     session.flush()
-    # Random suffix: a restored or re-created database reuses ids, and the provider
-    # remembers old ones (a reused id would be "found paid" by a status query).
-    payout.idempotency_key = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
+    # A random UUID v4, not the row id: a restored or re-created database reuses ids, and
+    # the provider remembers old ones (a reused id would be "found paid" by a status
+    # query). MoMo requires this form for X-Reference-Id; Daraja takes any string.
+    payout.idempotency_key = str(uuid.uuid4())
     ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
     queue_submit(session, payout.id)
     return payout
@@ -130,8 +136,9 @@ def retry_failed_payout(
         raise WithdrawalRefused("blocked", "this worker's account is blocked")
     wallet = ledger.lock_wallet(session, worker.id, failed.currency)
     available = ledger.balance(session, wallet).amount
-    _check_amount(failed.amount_minor, available, _withdrawn_today(session, worker.id), limits)
-    return _new_payout(session, worker, failed.amount_minor, provider, retry_of=payout_id)
+    today = _withdrawn_today(session, worker.id, failed.currency)
+    _check_amount(failed.amount_minor, available, today, limits, failed.currency)
+    return _new_payout(session, worker, _money(failed), provider, retry_of=payout_id)
 
 
 def queue_submit(session: Session, payout_id: int) -> None:
@@ -155,9 +162,11 @@ def check_pin(store: KeyValueStore, worker: Worker, pin: str, *, lock_minutes: f
         raise WithdrawalRefused(refused.reason, refused.message, **details) from None
 
 
-def _check_amount(amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits):
-    if amount % MINOR_UNITS[PAYOUT_CURRENCY]:
-        raise WithdrawalRefused("not_whole", "M-Pesa pays whole shillings", amount=amount)
+def _check_amount(
+    amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits, currency: str
+) -> None:
+    if amount % MINOR_UNITS[currency]:
+        raise WithdrawalRefused("not_whole", "mobile money pays whole units", amount=amount)
     if available < limits.minimum:
         raise WithdrawalRefused(
             "insufficient_funds", "balance below the minimum withdrawal", balance=available
@@ -173,13 +182,14 @@ def _check_amount(amount: int, available: int, withdrawn_today: int, limits: Wit
         raise WithdrawalRefused("insufficient_funds", "balance too low", balance=available)
 
 
-def _withdrawn_today(session: Session, worker_id: int) -> int:
-    """What the worker withdrew since midnight UTC; failed payouts gave it back."""
+def _withdrawn_today(session: Session, worker_id: int, currency: str) -> int:
+    """What the worker withdrew in ``currency`` since midnight UTC; failed payouts gave it back."""
     midnight = datetime.combine(utcnow().date(), time(), tzinfo=utcnow().tzinfo)
     total = session.scalar(
         select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
             Payout.worker_id == worker_id,
             Payout.created_at >= midnight,
+            Payout.currency == currency,
             Payout.status != PayoutStatus.FAILED,
         )
     )

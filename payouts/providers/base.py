@@ -144,6 +144,9 @@ class StatusAnswer:
     recipient_name: str | None = None
     initiated_at: datetime | None = None
     finalised_at: datetime | None = None
+    # True when the provider's status record is the truth for a failure too (MoMo's
+    # GET), not only for a payment (Daraja's query, whose "Failed" is not trusted).
+    authoritative: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,15 @@ class QueryTimedOut:
 
 
 ProviderEvent = PaymentResult | StatusAnswer | BalanceAnswer | QueryTimedOut
+
+
+def json_object(response: Any) -> dict[str, Any] | None:
+    """An HTTP answer's JSON object (a ``requests.Response``'s), or None if it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 class PayoutProvider(Protocol):
