@@ -23,7 +23,7 @@ import requests
 
 from config.settings import Settings
 from core.jobs import JobSpec
-from core.money import MINOR_UNITS
+from core.money import COUNTRY_CURRENCY, MINOR_UNITS
 from core.runtime import Runtime
 from payouts.errors import PayoutConfigError
 from payouts.models import Payout
@@ -167,6 +167,15 @@ def payable_currencies(settings: Settings) -> frozenset[str]:
         for currency in MINOR_UNITS
         if currency in _PAYS[rail_for(settings, currency)](settings)
     )
+
+
+def wallet_currency(settings: Settings, country: str) -> str:
+    """The wallet a worker from ``country`` earns into and withdraws from: their country's
+    currency when a rail pays it out, else the deployment's default country's."""
+    currency = COUNTRY_CURRENCY.get(country.upper())
+    if currency is not None and currency in payable_currencies(settings):
+        return currency
+    return COUNTRY_CURRENCY.get(settings.default_country.upper(), "KES")
 
 
 def balance_providers(runtime: Runtime) -> list[PayoutProvider]:

@@ -26,11 +26,11 @@ SANDBOX_SERVICES = {"KES": "M-Pesa", "UGX": "MTN MoMo"}
 NO_WALLET_CODES = frozenset({"PAYEE_NOT_REGISTERED", "PAYEE_NOT_FOUND"})
 
 
-def service_name(payout: Payout) -> str:
-    """The service the worker's money went to, as they know it."""
-    if payout.provider in SERVICES:
-        return SERVICES[payout.provider]
-    return SANDBOX_SERVICES.get(payout.currency, "mobile money")
+def service_name(rail: str, currency: str) -> str:
+    """The service a rail pays into, as the worker knows it (the sandbox: by currency)."""
+    if rail in SERVICES:
+        return SERVICES[rail]
+    return SANDBOX_SERVICES.get(currency, "mobile money")
 
 
 def format_amount(amount_minor: int, currency: str) -> str:
@@ -47,7 +47,7 @@ def receipt_notice(payout: Payout) -> tuple[str, dict[str, Any]]:
     values = {
         "amount": format_amount(payout.amount_minor, payout.currency),
         "receipt": payout.receipt or "-",
-        "service": service_name(payout),
+        "service": service_name(payout.provider, payout.currency),
     }
     if payout.status is PayoutStatus.FAILED and payout.result_code in NO_WALLET_CODES:
         return "payout.no_wallet", values

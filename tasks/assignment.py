@@ -17,6 +17,7 @@ ids, however many tasks and answers a project has.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,9 +85,18 @@ class TaskView:
 
 
 def get_next_task(
-    session: Session, worker: Worker, now: datetime, *, rng: RandomSource | None = None
+    session: Session,
+    worker: Worker,
+    now: datetime,
+    *,
+    rng: RandomSource | None = None,
+    currencies: Collection[str] | None = None,
 ) -> TaskView | None:
-    """Reserve the next task for a worker (or return the one they hold); None when none fits."""
+    """Reserve the next task for a worker (or return the one they hold); None when none fits.
+
+    ``currencies``: the wage currencies this worker can be paid out in (the caller asks
+    the payout rails); a project paying in another is not offered. None: any.
+    """
     if not workers.may_work(worker):
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
@@ -97,7 +107,7 @@ def get_next_task(
         return _view(session, held, resumed=True)
     expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
-    projects = _eligible_projects(session, worker)
+    projects = _eligible_projects(session, worker, currencies)
     for project, gold_answered in projects:
         gold_first = should_serve_gold(rng, gold_rate_for(gold_answered, project.gold_rate))
         for gold in (True, False) if gold_first else (False,):
@@ -122,7 +132,9 @@ def _current_reservation(session: Session, worker_id: int, now: datetime) -> Ass
     return session.scalars(stmt).first()
 
 
-def _eligible_projects(session: Session, worker: Worker) -> list[tuple[Project, int]]:
+def _eligible_projects(
+    session: Session, worker: Worker, currencies: Collection[str] | None = None
+) -> list[tuple[Project, int]]:
     """Active projects open to this worker, by priority, with their gold count on each."""
     stmt = (
         select(Project)
@@ -135,6 +147,7 @@ def _eligible_projects(session: Session, worker: Worker) -> list[tuple[Project, 
         for p in session.scalars(stmt)
         if (not p.languages or worker.language in p.languages)
         and (not p.countries or worker.country in p.countries)
+        and (currencies is None or p.currency in currencies)
     ]
     stats = _stats_by_project(session, worker.id, [p.id for p in projects])
     out = []
