@@ -24,7 +24,7 @@ DEFAULT_SQLITE_PATH = REPO_ROOT / "instance" / "kazi.db"
 
 ENVIRONMENTS = ("development", "production", "test")
 SMS_PROVIDERS = ("console", "africastalking", "twilio")
-PAYOUT_PROVIDERS = ("sandbox", "daraja", "mtn_momo")
+PAYOUT_PROVIDERS = ("sandbox", "daraja", "mtn_momo", "airtime")
 LANGUAGES = ("en", "sw", "fr")
 
 
@@ -187,6 +187,8 @@ class Settings:
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
+    # Another host for AT's airtime API (a local emulator); none: the SDK's own.
+    at_airtime_base_url: str | None = _setting("AT_AIRTIME_BASE_URL", _http_url)
     twilio_account_sid: str | None = _setting("TWILIO_ACCOUNT_SID", _optional_text)
     twilio_auth_token: str | None = _setting("TWILIO_AUTH_TOKEN", _optional_text)
     twilio_from_number: str | None = _setting("TWILIO_FROM_NUMBER", _optional_text)
@@ -293,6 +295,8 @@ class Settings:
             # A Messaging Service picks its own sender, so either one will do.
             if not self.twilio_messaging_service_sid:
                 required.append("TWILIO_FROM_NUMBER")
+        if "airtime" in self.rails_in_use and self.sms_provider != "africastalking":
+            required += ["AT_USERNAME", "AT_API_KEY"]
         if "mtn_momo" in self.rails_in_use:
             required += ["MOMO_API_USER", "MOMO_API_KEY", "MOMO_SUBSCRIPTION_KEY"]
             if self.is_production:
@@ -344,6 +348,8 @@ class Settings:
     def _why(self, env_name: str) -> str:
         if env_name.startswith("AT_") and self.sms_provider == "africastalking":
             return "with SMS_PROVIDER=africastalking"
+        if env_name.startswith("AT_") and "airtime" in self.rails_in_use:
+            return "with the airtime rail (PAYOUT_PROVIDER or PAYOUT_RAILS)"
         if env_name.startswith("TWILIO_"):
             return "with SMS_PROVIDER=twilio"
         if env_name.startswith("MPESA_") and env_name != "MPESA_WEBHOOK_TOKEN":

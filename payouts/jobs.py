@@ -16,8 +16,9 @@ from typing import Any
 from core.db import lock_existing, utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
-from payouts import lifecycle
+from payouts import callbacks, lifecycle
 from payouts.callbacks import (
+    apply_early_result,
     apply_status_answer,
     callback_context,
     handle_callback,
@@ -39,7 +40,7 @@ from payouts.providers.base import (
     PayoutRequest,
     QueryAck,
 )
-from payouts.rails import balance_providers, configured_provider, provider_for
+from payouts.rails import balance_providers, configured_provider, provider_for, provider_named
 
 log = logging.getLogger("kazi.payouts.jobs")
 
@@ -89,6 +90,7 @@ def _call_provider(
     with runtime.sessions.begin() as session:
         payout = lock_existing(session, Payout, payout_id)
         lifecycle.record_ack(session, payout, ack)
+        apply_early_result(session, provider, payout)
         if payout.status is PayoutStatus.SUBMITTED:
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
@@ -150,6 +152,14 @@ def check_float() -> None:
             with runtime.sessions.begin() as session:
                 record_balance(session, provider.name, answer, callback_context(runtime))
         # A QueryAck (Daraja): the answer arrives by callback and is recorded there.
+
+
+def rematch_result(provider_name: str, body: dict[str, Any]) -> None:
+    """Match once more a result callback that came before its reference was recorded."""
+    runtime = current()
+    provider = provider_named(runtime, provider_name)
+    with runtime.sessions.begin() as session:
+        callbacks.rematch_result(session, provider, body)
 
 
 def deliver_sandbox_callback(kind: str, body: dict[str, Any]) -> None:

@@ -60,6 +60,14 @@ def lock_by_key(session: Session, idempotency_key: str) -> Payout | None:
     return None if payout_id is None else lock_payout(session, payout_id)
 
 
+def lock_by_reference(session: Session, provider: str, reference: str) -> Payout | None:
+    """The payout a provider knows by its own reference (AT airtime's requestId), locked."""
+    payout_id = session.scalar(
+        select(Payout.id).where(Payout.provider == provider, Payout.provider_reference == reference)
+    )
+    return None if payout_id is None else lock_payout(session, payout_id)
+
+
 def record_ack(session: Session, payout: Payout, ack: SubmitAck) -> None:
     """The provider accepted the payment; its result will come by callback."""
     payout.provider_reference = payout.provider_reference or ack.provider_reference

@@ -27,6 +27,7 @@ from core.money import COUNTRY_CURRENCY, MINOR_UNITS
 from core.runtime import Runtime
 from payouts.errors import PayoutConfigError
 from payouts.models import Payout
+from payouts.providers.at_airtime import AIRTIME_CURRENCIES, AirtimeClient
 from payouts.providers.base import CallbackKind, PayoutProvider
 from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_url
 from payouts.providers.daraja_auth import resolve_security_credential
@@ -37,6 +38,9 @@ _build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
 TIMEOUT_PATH = "/webhooks/payouts/b2c/timeout"
 MOMO_PATH = "/webhooks/payouts/momo"
+AIRTIME_PATH = "/webhooks/payouts/airtime"  # set as the airtime status callback on AT's dashboard
+#: Rails that keep no float of their own to watch (airtime comes from the AT account).
+_NO_FLOAT = frozenset({"airtime"})
 
 
 def callback_url(
@@ -144,11 +148,19 @@ def _build_momo(runtime: Runtime, purpose: str) -> PayoutProvider:
     return MomoClient(config, requests.Session(), runtime.store)
 
 
+def _build_airtime(runtime: Runtime, purpose: str) -> PayoutProvider:
+    settings = runtime.settings
+    return AirtimeClient(
+        settings.at_username or "", settings.at_api_key or "", base_url=settings.at_airtime_base_url
+    )
+
+
 #: Every rail by the name PAYOUT_PROVIDER, PAYOUT_RAILS and a payout's ``provider`` give it.
 _BUILDERS: dict[str, Callable[[Runtime, str], PayoutProvider]] = {
     "sandbox": _build_sandbox,
     "daraja": _build_daraja,
     "mtn_momo": _build_momo,
+    "airtime": _build_airtime,
 }
 
 
@@ -157,6 +169,7 @@ _PAYS: dict[str, Callable[[Settings], frozenset[str]]] = {
     "sandbox": lambda settings: frozenset(MINOR_UNITS),
     "daraja": lambda settings: frozenset({"KES"}),
     "mtn_momo": lambda settings: frozenset({settings.momo_currency}),
+    "airtime": lambda settings: AIRTIME_CURRENCIES,
 }
 
 
@@ -182,7 +195,7 @@ def balance_providers(runtime: Runtime) -> list[PayoutProvider]:
     """Every rail in use, set up to ask for its float."""
     return [
         provider_named(runtime, name, purpose="balance")
-        for name in sorted(runtime.settings.rails_in_use)
+        for name in sorted(runtime.settings.rails_in_use - _NO_FLOAT)
     ]
 
 

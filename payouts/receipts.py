@@ -19,7 +19,7 @@ from workers.notify import notice_text
 _KEYS = {PayoutStatus.SETTLED: "payout.settled", PayoutStatus.FAILED: "payout.failed"}
 #: What the worker calls each rail's service ("sent to your MTN MoMo"); the sandbox
 #: stands in for the real rail of the payout's currency.
-SERVICES = {"daraja": "M-Pesa", "mtn_momo": "MTN MoMo"}
+SERVICES = {"daraja": "M-Pesa", "mtn_momo": "MTN MoMo", "airtime": "airtime"}
 SANDBOX_SERVICES = {"KES": "M-Pesa", "UGX": "MTN MoMo"}
 #: Refusal codes meaning "this number has no wallet on the rail" (MoMo's account-holder
 #: check); the receipt then says so, so the worker knows what to fix.

@@ -72,12 +72,25 @@ def momo_callback() -> tuple[Response, int]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _refuse(runtime, "result", request.get_data(as_text=True), "not JSON", "mtn_momo")
-    provider = provider_named(runtime, "mtn_momo")
+    return _rail_result(runtime, "mtn_momo", body)
+
+
+@bp.post("/airtime")
+def airtime_callback() -> tuple[Response, int]:
+    """Africa's Talking's airtime status callback: the final Success or Failed."""
+    runtime = current_app.extensions["kazi"]
+    require_token(request.args.get("token"), runtime.settings.at_webhook_token, source="airtime")
+    return _rail_result(runtime, "airtime", request.get_json(silent=True) or request.form.to_dict())
+
+
+def _rail_result(runtime: Any, rail: str, body: dict[str, Any]) -> tuple[Response, int]:
+    """One transaction through the callback service; a malformed body is a 400, recorded."""
+    provider = provider_named(runtime, rail)
     try:
         with runtime.sessions.begin() as session:
             handle_callback(session, provider, CallbackKind.RESULT, body, callback_context(runtime))
     except BadCallback as error:
-        return _refuse(runtime, "result", body, f"{error.field}: {error.message}", "mtn_momo")
+        return _refuse(runtime, "result", body, f"{error.field}: {error.message}", rail)
     return jsonify({}), 200
 
 
