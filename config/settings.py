@@ -238,6 +238,11 @@ class Settings:
     payout_limits: tuple[tuple[str, int, int, int], ...] = _setting(
         "PAYOUT_LIMITS", _currency_limits, (("UGX", 500, 5_000_000, 10_000_000),)
     )
+    # Airtime for withdrawals below the mobile-money minimum, CUR:min:max:daily_cap in minor
+    # units (e.g. KES:500:999:2000: KES 5 up to just under M-Pesa's KES 10); none: off.
+    payout_airtime_limits: tuple[tuple[str, int, int, int], ...] = _setting(
+        "PAYOUT_AIRTIME_LIMITS", _currency_limits, ()
+    )
     payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
@@ -270,7 +275,8 @@ class Settings:
     @property
     def rails_in_use(self) -> frozenset[str]:
         """Every payout rail this deployment may pay through."""
-        return frozenset({self.payout_provider, *(rail for _, rail in self.payout_rails)})
+        airtime = {"airtime"} if self.payout_airtime_limits else set()
+        return frozenset({self.payout_provider, *(rail for _, rail in self.payout_rails), *airtime})
 
     @property
     def is_production(self) -> bool:

@@ -50,9 +50,9 @@ from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
 from payouts.errors import WithdrawalRefused
-from payouts.rails import rail_for, wallet_currency
+from payouts.rails import rail_for, route_withdrawal, wallet_currency
 from payouts.receipts import service_name
-from payouts.withdrawals import WithdrawalLimits, request_withdrawal
+from payouts.withdrawals import request_withdrawal
 from tasks import qualification
 from tasks.assignment import TaskView, get_next_task, skip_task
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
@@ -188,19 +188,20 @@ class IntentHost:
         settings = self.runtime.settings
         amount = intent.amount.get("amount")
         currency = self.context().currency
-        limits = WithdrawalLimits.from_settings(settings, currency)
         balance = worker_earnings(self.session, self.worker, self.now, currency).balance.amount
+        # "All" may hold cents mobile money cannot pay: let the service round down.
+        wanted = None if amount is None or amount >= balance else int(amount)
+        rail, limits = route_withdrawal(settings, currency, wanted)
         try:
             with self.session.begin_nested():
                 payout = request_withdrawal(
                     self.session,
                     worker_id=self.worker.id,
                     pin=self.verified_pin,
-                    # "All" may hold cents M-Pesa cannot pay: let the service round down.
-                    amount_minor=None if amount is None or amount >= balance else int(amount),
+                    amount_minor=wanted,
                     limits=limits,
                     store=self.runtime.store,
-                    provider=rail_for(settings, currency),
+                    provider=rail,
                     pin_lock_minutes=settings.payout_pin_lock_minutes,
                     currency=currency,
                 )

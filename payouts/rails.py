@@ -33,6 +33,7 @@ from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_ur
 from payouts.providers.daraja_auth import resolve_security_credential
 from payouts.providers.mtn_momo import MomoClient, MomoConfig
 from payouts.providers.sandbox import SandboxProvider
+from payouts.withdrawals import WithdrawalLimits
 
 _build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
@@ -79,6 +80,18 @@ def daraja_config(settings: Settings, query_kind: str = "status") -> DarajaConfi
 def rail_for(settings: Settings, currency: str) -> str:
     """The rail a new payout from a wallet in ``currency`` goes to (PAYOUT_RAILS, else the default)."""
     return dict(settings.payout_rails).get(currency, settings.payout_provider)
+
+
+def route_withdrawal(
+    settings: Settings, currency: str, amount_minor: int | None
+) -> tuple[str, WithdrawalLimits]:
+    """The rail and limits of a withdrawal: the currency's mobile-money rail, or airtime for
+    an amount below that rail's minimum where PAYOUT_AIRTIME_LIMITS offers it."""
+    limits = WithdrawalLimits.from_settings(settings, currency)
+    for code, minimum, maximum, cap in settings.payout_airtime_limits:
+        if code == currency and amount_minor is not None and amount_minor < limits.minimum:
+            return "airtime", WithdrawalLimits(minimum, maximum, cap)
+    return rail_for(settings, currency), limits
 
 
 def provider_for(runtime: Runtime, payout: Payout) -> PayoutProvider:

@@ -148,3 +148,44 @@ def test_a_callback_without_the_token_is_refused(kazi: Kazi, airtime: AirtimeEmu
     bad = requests.post(f"{kazi.url}/webhooks/payouts/airtime?token={TOKEN}", data={}, timeout=5)
     assert bad.status_code == 400
     assert kazi.payout(payout_id).status is PayoutStatus.SUBMITTED
+
+
+@pytest.fixture
+def small_amounts_as_airtime(committed_url: str, airtime: AirtimeEmulator) -> Iterator[Any]:
+    """M-Pesa's stand-in (the sandbox) for KES, airtime for KES 5 to 9.99 (PAYOUT_AIRTIME_LIMITS)."""
+    holder: dict[str, Any] = {}
+    server = BackgroundServer(lambda environ, start: holder["app"](environ, start))
+    app = create_app(
+        make_settings(
+            database_url=committed_url, payout_airtime_limits=(("KES", 500, 999, 2_000),),
+            at_username=airtime.username, at_api_key=airtime.api_key, at_webhook_token=TOKEN,
+            at_airtime_base_url=airtime.url, payout_sandbox_delay_seconds=0.0,
+        )
+    )  # fmt: skip
+    holder["app"] = app
+    server.start()
+    airtime.callback_url = f"{server.url}/webhooks/payouts/airtime?token={TOKEN}"
+    yield app
+    airtime.join_callbacks()
+    in_process_jobs(app.extensions["kazi"]).drain(timeout=10)
+    server.stop()
+    app.extensions["kazi"].engine.dispose()
+
+
+def test_an_amount_below_the_mobile_money_minimum_goes_as_airtime(
+    small_amounts_as_airtime: Any, airtime: AirtimeEmulator
+) -> None:
+    from gateway.simulated_phone import SimulatedPhone
+    from tests.gateway.journeys import PIN, fund, payouts_of, registered
+    from tests.payouts.factories import wait_until
+
+    app = small_amounts_as_airtime
+    worker = registered(app, "+254733555001")
+    fund(app, worker.id, 2_000)  # KES 20
+    phone = SimulatedPhone(app, "+254733555001")
+    phone.sms(f"PAY 5 {PIN}")  # below M-Pesa's KES 10: airtime
+    phone.sms(f"PAY 10 {PIN}")  # M-Pesa's (here the sandbox's)
+    wait_until(lambda: {p.status for p in payouts_of(app, phone.phone)} == {PayoutStatus.SETTLED})
+    paid = sorted((p.amount_minor, p.provider) for p in payouts_of(app, phone.phone))
+    assert paid == [(500, "airtime"), (1_000, "sandbox")]
+    assert [s["amount"] for s in airtime.sends] == ["KES 5"]
