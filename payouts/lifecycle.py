@@ -155,6 +155,10 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
         ):
             payout.result_code = result.code
             payout.result_description = result.description
+            if result.discount_minor:
+                # The rail's commission (AT airtime's discount) is Kazi's: to the fee account.
+                discount = Money(result.discount_minor, payout.currency)
+                ledger.book_provider_discount(session, payout_id=payout.id, amount=discount)
         return False
     if result.status is ResultStatus.FAILED:
         fail(session, payout, code=result.code, description=result.description)

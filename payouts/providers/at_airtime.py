@@ -22,13 +22,14 @@ Facts and their sources:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
 from africastalking.Airtime import AirtimeService
 from africastalking.Service import AfricasTalkingException
 
-from core.money import MINOR_UNITS
+from core.money import MINOR_UNITS, to_minor
 from payouts.errors import BadCallback, InvalidPayoutRequest, ProviderRejected, ProviderUnavailable
 from payouts.providers.base import (
     BalanceAnswer,
@@ -104,6 +105,7 @@ class AirtimeClient:
             description=str(body.get("description") or said)[:1000],
             status=STATUSES[str(said)],
             receipt=request_id if said == "Success" else None,
+            discount_minor=_discount(body.get("discount")),
         )
 
     def query_status(
@@ -126,6 +128,16 @@ def airtime_amount(amount_minor: int, currency: str) -> str:
         raise InvalidPayoutRequest("no airtime in this currency", field="currency", value=currency)
     whole, cents = divmod(amount_minor, MINOR_UNITS[currency])
     return f"{whole}.{cents:02d}" if cents else str(whole)
+
+
+def _discount(value: Any) -> int | None:
+    """AT's "KES 2.0000" as minor units (None when absent or unreadable)."""
+    currency, _, amount = str(value or "").partition(" ")
+    try:
+        minor = to_minor(Decimal(amount), currency) if amount else None
+    except InvalidOperation:
+        return None
+    return minor if minor and minor > 0 else None
 
 
 def _ack(key: str, answer: Any) -> SubmitAck:

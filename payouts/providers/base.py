@@ -119,6 +119,7 @@ class PaymentResult:
     float_minor: int | None = None  # what the paying account holds after this payment
     recipient_registered: bool | None = None
     timed_out: bool = False  # the provider's queue timed out: the outcome is unknown
+    discount_minor: int | None = None  # what the rail gives back on a payment (AT airtime)
 
     @property
     def success(self) -> bool:

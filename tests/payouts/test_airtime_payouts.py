@@ -101,6 +101,24 @@ def test_airtime_is_final_only_when_the_callback_says_success(
     ]
 
 
+def test_ats_discount_is_posted_to_the_fee_account_once(
+    kazi: Kazi, airtime: AirtimeEmulator
+) -> None:
+    from ledger import services as ledger
+    from ledger.models import AccountKind
+
+    payout_id = withdraw(kazi, airtime, AirtimeScenario(callbacks=2))
+    kazi.wait_for(payout_id, PayoutStatus.SETTLED)
+    airtime.join_callbacks()
+    in_process_jobs(kazi.runtime).drain()
+    assert airtime.sends[0]["discount"] == "KES 2.0000"  # 4% of KES 50
+    assert legs(kazi, payout_id) == ["payout_discount", "payout_hold", "payout_settle"]
+    with kazi.runtime.sessions() as session:
+        fees = ledger.account_total(session, AccountKind.FEES, "KES").amount
+        disbursed = ledger.account_total(session, AccountKind.DISBURSED, "KES").amount
+    assert (fees, disbursed) == (200, 5_000)  # the face value still left through the rail
+
+
 def test_a_failed_callback_returns_the_money(kazi: Kazi, airtime: AirtimeEmulator) -> None:
     payout_id = withdraw(kazi, airtime, AirtimeScenario(status="Failed"))
     kazi.wait_for(payout_id, PayoutStatus.FAILED)
@@ -114,7 +132,7 @@ def test_three_duplicate_callbacks_move_the_money_once(
     payout_id = withdraw(kazi, airtime, AirtimeScenario(callbacks=3))
     kazi.wait_for(payout_id, PayoutStatus.SETTLED)
     airtime.join_callbacks()
-    assert legs(kazi, payout_id) == ["payout_hold", "payout_settle"]
+    assert legs(kazi, payout_id) == ["payout_discount", "payout_hold", "payout_settle"]
     with kazi.runtime.sessions() as session:
         events = session.scalar(
             select(func.count()).select_from(WebhookEvent).where(WebhookEvent.source == "airtime")
