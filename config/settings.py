@@ -24,7 +24,7 @@ DEFAULT_SQLITE_PATH = REPO_ROOT / "instance" / "kazi.db"
 
 ENVIRONMENTS = ("development", "production", "test")
 SMS_PROVIDERS = ("console", "africastalking", "twilio")
-PAYOUT_PROVIDERS = ("sandbox", "daraja")
+PAYOUT_PROVIDERS = ("sandbox", "daraja", "mtn_momo", "airtime")
 LANGUAGES = ("en", "sw", "fr")
 
 
@@ -125,6 +125,34 @@ def _wage_floors(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(floors)
 
 
+def _payout_rails(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    rails = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        currency, _, rail = (p.strip() for p in item.partition(":"))
+        if len(currency) != 3 or not currency.isalpha() or rail.lower() not in PAYOUT_PROVIDERS:
+            raise SettingsError(
+                f"{name}: expected e.g. KES:daraja,UGX:mtn_momo (rails: "
+                f"{', '.join(PAYOUT_PROVIDERS)}), got {item!r}"
+            )
+        rails.append((currency.upper(), rail.lower()))
+    return tuple(rails)
+
+
+def _currency_limits(name: str, raw: str) -> tuple[tuple[str, int, int, int], ...]:
+    limits = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) != 4 or len(parts[0]) != 3 or not all(p.isdigit() for p in parts[1:]):
+            raise SettingsError(
+                f"{name}: expected CUR:min:max:daily_cap, e.g. UGX:500:5000000:10000000, got {item!r}"
+            )
+        minimum, maximum, cap = (int(p) for p in parts[1:])
+        if not 0 < minimum <= maximum <= cap:
+            raise SettingsError(f"{name}: {parts[0]} needs 0 < min <= max <= daily cap")
+        limits.append((parts[0].upper(), minimum, maximum, cap))
+    return tuple(limits)
+
+
 def _phone_numbers(name: str, raw: str) -> tuple[str, ...]:
     numbers = tuple(filter(None, (part.strip() for part in raw.split(","))))
     for number in numbers:
@@ -159,6 +187,8 @@ class Settings:
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
+    # Another host for AT's airtime API (a local emulator); none: the SDK's own.
+    at_airtime_base_url: str | None = _setting("AT_AIRTIME_BASE_URL", _http_url)
     twilio_account_sid: str | None = _setting("TWILIO_ACCOUNT_SID", _optional_text)
     twilio_auth_token: str | None = _setting("TWILIO_AUTH_TOKEN", _optional_text)
     twilio_from_number: str | None = _setting("TWILIO_FROM_NUMBER", _optional_text)
@@ -176,6 +206,19 @@ class Settings:
     mpesa_initiator_password: str | None = _setting("MPESA_INITIATOR_PASSWORD", _optional_text)
     mpesa_cert_path: str | None = _setting("MPESA_CERT_PATH", _optional_text)
     mpesa_webhook_token: str | None = _setting("MPESA_WEBHOOK_TOKEN", _optional_text)
+    # Which rail pays each wallet currency; a currency not listed goes to PAYOUT_PROVIDER.
+    payout_rails: tuple[tuple[str, str], ...] = _setting("PAYOUT_RAILS", _payout_rails, ())
+    momo_base_url: str = _setting(
+        "MOMO_BASE_URL", _http_url, "https://sandbox.momodeveloper.mtn.com"
+    )
+    momo_api_user: str | None = _setting("MOMO_API_USER", _optional_text)
+    momo_api_key: str | None = _setting("MOMO_API_KEY", _optional_text)
+    momo_subscription_key: str | None = _setting("MOMO_SUBSCRIPTION_KEY", _optional_text)
+    momo_target_environment: str = _setting("MOMO_TARGET_ENVIRONMENT", _text, "sandbox")
+    # The currency of the MoMo market's wallets (UGX in Uganda; MTN's sandbox takes EUR).
+    momo_currency: str = _setting("MOMO_CURRENCY", _text, "UGX")
+    momo_webhook_token: str | None = _setting("MOMO_WEBHOOK_TOKEN", _optional_text)
+    momo_timeout_seconds: float = _setting("MOMO_TIMEOUT_SECONDS", _number, 30.0)
     metrics_token: str | None = _setting("METRICS_TOKEN", _optional_text)
 
     # Hourly living-wage floors in the country's own currency, minor units (KES 125.00 = 12500).
@@ -191,6 +234,16 @@ class Settings:
     payout_max_minor: int = _setting("PAYOUT_MAX_MINOR", _integer, 7_000_000)
     payout_daily_cap_minor: int = _setting("PAYOUT_DAILY_CAP_MINOR", _integer, 10_000_000)
     payout_daily_withdrawals: int = _setting("PAYOUT_DAILY_WITHDRAWALS", _integer, 3)
+    # Limits of other currencies, CUR:min:max:daily_cap in minor units (KES uses the three
+    # settings above). UGX has no minor unit: UGX 500 is 500.
+    payout_limits: tuple[tuple[str, int, int, int], ...] = _setting(
+        "PAYOUT_LIMITS", _currency_limits, (("UGX", 500, 5_000_000, 10_000_000),)
+    )
+    # Airtime for withdrawals below the mobile-money minimum, CUR:min:max:daily_cap in minor
+    # units (e.g. KES:500:999:2000: KES 5 up to just under M-Pesa's KES 10); none: off.
+    payout_airtime_limits: tuple[tuple[str, int, int, int], ...] = _setting(
+        "PAYOUT_AIRTIME_LIMITS", _currency_limits, ()
+    )
     payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
     # A payout with no proof of payment this long after it was requested, and "not found"
@@ -238,6 +291,12 @@ class Settings:
             raise SettingsError(problem)
 
     @property
+    def rails_in_use(self) -> frozenset[str]:
+        """Every payout rail this deployment may pay through."""
+        airtime = {"airtime"} if self.payout_airtime_limits else set()
+        return frozenset({self.payout_provider, *(rail for _, rail in self.payout_rails), *airtime})
+
+    @property
     def is_production(self) -> bool:
         return self.env == "production"
 
@@ -260,7 +319,13 @@ class Settings:
             # A Messaging Service picks its own sender, so either one will do.
             if not self.twilio_messaging_service_sid:
                 required.append("TWILIO_FROM_NUMBER")
-        if self.payout_provider == "daraja":
+        if "airtime" in self.rails_in_use and self.sms_provider != "africastalking":
+            required += ["AT_USERNAME", "AT_API_KEY"]
+        if "mtn_momo" in self.rails_in_use:
+            required += ["MOMO_API_USER", "MOMO_API_KEY", "MOMO_SUBSCRIPTION_KEY"]
+            if self.is_production:
+                required.append("MOMO_WEBHOOK_TOKEN")
+        if "daraja" in self.rails_in_use:
             required += [
                 "MPESA_CONSUMER_KEY",
                 "MPESA_CONSUMER_SECRET",
@@ -270,13 +335,13 @@ class Settings:
         if self.is_production:
             # Webhooks that providers do not sign are only as safe as these tokens.
             required += ["SECRET_KEY", "PUBLIC_BASE_URL", "AT_WEBHOOK_TOKEN"]
-            if self.payout_provider == "daraja":
+            if "daraja" in self.rails_in_use:
                 required.append("MPESA_WEBHOOK_TOKEN")
         problems = [
             f"{name}: required {self._why(name)}" for name in required if not self._get(name)
         ]
         if (
-            self.payout_provider == "daraja"
+            "daraja" in self.rails_in_use
             and not self.mpesa_security_credential
             and not (self.mpesa_initiator_password and self.mpesa_cert_path)
         ):
@@ -312,8 +377,12 @@ class Settings:
     def _why(self, env_name: str) -> str:
         if env_name.startswith("AT_") and self.sms_provider == "africastalking":
             return "with SMS_PROVIDER=africastalking"
+        if env_name.startswith("AT_") and "airtime" in self.rails_in_use:
+            return "with the airtime rail (PAYOUT_PROVIDER or PAYOUT_RAILS)"
         if env_name.startswith("TWILIO_"):
             return "with SMS_PROVIDER=twilio"
         if env_name.startswith("MPESA_") and env_name != "MPESA_WEBHOOK_TOKEN":
             return "with PAYOUT_PROVIDER=daraja"
+        if env_name.startswith("MOMO_") and env_name != "MOMO_WEBHOOK_TOKEN":
+            return "with the mtn_momo rail (PAYOUT_PROVIDER or PAYOUT_RAILS)"
         return "in production (KAZI_ENV=production)"

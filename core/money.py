@@ -7,7 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 #: The currencies Kazi pays in (ISO 4217) and their minor units per major unit: the one
 #: currency table, read by the API's schema, the flows' formatting and the ledger.
-MINOR_UNITS = {"KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 100}
+#: UGX has no minor unit in use (ISO 4217 gives it 0 decimals: https://www.six-group.com/en/
+#: products-services/financial-information/data-standards.html); EUR is MTN MoMo's sandbox currency.
+MINOR_UNITS = {
+    "KES": 100, "UGX": 1, "HTG": 100, "INR": 100, "USD": 100, "TZS": 100, "EUR": 100,
+}  # fmt: skip
 
 #: The largest amount Kazi takes from a person (API body, console form): 10 billion
 #: major units, far below a BIGINT's range.

@@ -1,4 +1,8 @@
-"""The demo: a funded requester, an operator login, two projects of short tasks, three workers."""
+"""The demo: a funded requester, an operator login, projects of short tasks, four workers.
+
+Each worker earns in their country's wallet: the Kenyans in KES, the Ugandan
+(+256772000004) in UGX, paid out as MTN MoMo, the Haitian in HTG.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from console.models import OperatorRole
 from console.services import create_operator, operator_by_email, reset_password
 from core.db import utcnow
 from core.money import Money
-from payouts.rails import payable_currencies
+from payouts.rails import payable_currencies, wallet_currency
 from tasks.assignment import get_next_task
 from tasks.funding import record_deposit
 from tasks.models import Deposit, DepositChannel, Project, Requester, Task, TaskType
@@ -37,6 +41,11 @@ DEMO_SECONDS_PER_ANSWER = 20
 #: KES 13,000 more to try creating a project through the API.
 DEMO_DEPOSIT = Money(2_000_000, "KES")
 DEMO_DEPOSIT_REFERENCE = "DEMO-BANK-0001"
+#: The deposits that fund the demo's projects in other currencies (their budgets exactly).
+DEMO_OTHER_DEPOSITS = {
+    "UGX": (Money(300_000, "UGX"), "DEMO-BANK-UGX-0001"),
+    "HTG": (Money(1_500_000, "HTG"), "DEMO-BANK-HTG-0001"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,9 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     """Create the demo data, or refresh its secrets if it already exists (idempotent)."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     requester, api_key = _demo_requester(session, data["requester"])
-    _demo_deposit(session, requester)
+    _demo_deposit(session, requester, DEMO_DEPOSIT, DEMO_DEPOSIT_REFERENCE)
+    for amount, reference in DEMO_OTHER_DEPOSITS.values():
+        _demo_deposit(session, requester, amount, reference)
     email = data["operator"]
     operator = operator_by_email(session, email)
     if operator is None:
@@ -63,7 +74,7 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
         password = reset_password(session, operator)
     payable = payable_currencies(settings)
     projects = [_demo_project(session, requester, spec, payable) for spec in data["projects"]]
-    phones = [_demo_worker(session, spec) for spec in data["workers"]]
+    phones = [_demo_worker(session, settings, spec) for spec in data["workers"]]
     _demo_rote_bot(session, data["rote_bot"])
     for project_id, _, _ in projects:
         # The demo's answers have results to download at once, not after the refresh job.
@@ -78,16 +89,16 @@ def _demo_requester(session: Session, name: str) -> tuple[Requester, str]:
     return existing, rotate_api_key(session, existing)
 
 
-def _demo_deposit(session: Session, requester: Requester) -> None:
-    """The bank transfer that funds the demo, recorded once (by the seed, not an operator)."""
-    recorded = select(Deposit.id).where(Deposit.reference == DEMO_DEPOSIT_REFERENCE)
+def _demo_deposit(session: Session, requester: Requester, amount: Money, reference: str) -> None:
+    """A bank transfer that funds the demo, recorded once (by the seed, not an operator)."""
+    recorded = select(Deposit.id).where(Deposit.reference == reference)
     if session.scalar(recorded) is None:
         record_deposit(
             session,
             requester_id=requester.id,
-            amount=DEMO_DEPOSIT,
+            amount=amount,
             channel=DepositChannel.BANK,
-            reference=DEMO_DEPOSIT_REFERENCE,
+            reference=reference,
             recorded_by=None,
             needs_approval=False,
             note="demo seed",
@@ -125,7 +136,7 @@ def _demo_project(
     return project.id, project.name, count
 
 
-def _demo_worker(session: Session, spec: dict) -> str:
+def _demo_worker(session: Session, settings: Settings, spec: dict) -> str:
     worker = workers.by_phone(session, spec["msisdn"])
     if worker is None:
         now = utcnow()
@@ -135,7 +146,7 @@ def _demo_worker(session: Session, spec: dict) -> str:
         workers.set_pin(worker, DEMO_WORKER_PIN, now)
         workers.mark_qualified(worker, now)  # demo workers start with tasks, not the quiz
         session.flush()
-        _demo_history(session, worker)
+        _demo_history(session, worker, wallet_currency(settings, worker.country))
     else:
         workers.mark_qualified(worker, utcnow())
     return worker.msisdn
@@ -163,11 +174,12 @@ def _demo_rote_bot(session: Session, phone: str) -> None:
         submit_answer(session, bot, view.task_id, view.options[-1], clock)
 
 
-def _demo_history(session: Session, worker: Worker) -> None:
+def _demo_history(session: Session, worker: Worker, currency: str) -> None:
     """Answer a few tasks as this worker through the real services, paid as usual."""
     clock = utcnow() - timedelta(seconds=DEMO_SECONDS_PER_ANSWER * DEMO_HISTORY_ANSWERS)
     for _ in range(DEMO_HISTORY_ANSWERS):
-        view = get_next_task(session, worker, clock, rng=random.Random(worker.id))
+        rng = random.Random(worker.id)
+        view = get_next_task(session, worker, clock, rng=rng, currencies={currency})
         if view is None:
             return
         clock += timedelta(seconds=DEMO_SECONDS_PER_ANSWER)

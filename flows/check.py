@@ -72,7 +72,9 @@ TYPICAL_VALUES: dict[str, Any] = {
     "attempts_left": 2,
 }
 STRICT_LIMIT = 160
-SAMPLE_CONTEXT = Context(ussd_code="*384*12345#", terms_url="https://kazi.example.org/t")
+SAMPLE_CONTEXT = Context(
+    ussd_code="*384*12345#", terms_url="https://kazi.example.org/t", payout_service="MTN MoMo"
+)
 _ERRORS_BY_INPUT: dict[str, Problem] = {
     "text": ("error.text", {}),
     "number": ("error.number", {"min": 999_999_999, "max": 999_999_999}),

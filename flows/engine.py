@@ -40,6 +40,7 @@ class Context:
     qualified: bool = False  # passed the qualification quiz
     suspended: str = ""  # why the spam checks suspended the worker ("chance", ...), "" if not
     currency: str = "KES"
+    payout_service: str = "M-Pesa"  # where withdrawals go, as the worker knows it
     ussd_code: str = "*384*12#"
     terms_version: str = "1"
     terms_url: str = "kazi.work/terms"  # shown on the consent screen; keep it short
@@ -245,7 +246,11 @@ class _Sprint:
         return self.ctx.currency
 
     def t(self, key: str, extra: Mapping[str, Any] | None = None) -> str:
-        ctx = {"ussd_code": self.ctx.ussd_code, "terms_url": self.ctx.terms_url}
+        ctx = {
+            "ussd_code": self.ctx.ussd_code,
+            "terms_url": self.ctx.terms_url,
+            "service": self.ctx.payout_service,
+        }
         values = {**self.vars, **ctx, **(extra or {})}
         return self.lib.catalogs.text(key, self.state["lang"], values)
 

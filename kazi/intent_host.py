@@ -50,7 +50,9 @@ from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
 from payouts.errors import WithdrawalRefused
-from payouts.withdrawals import PAYOUT_CURRENCY, WithdrawalLimits, request_withdrawal
+from payouts.rails import rail_for, route_withdrawal, wallet_currency
+from payouts.receipts import service_name
+from payouts.withdrawals import request_withdrawal
 from tasks import qualification
 from tasks.assignment import TaskView, get_next_task, skip_task, unavailable_reason
 from tasks.detection import QualityRules
@@ -81,15 +83,17 @@ def money(value: Money | None) -> dict[str, Any] | None:
 
 def worker_context(worker: Worker, *, channel: str, runtime: Runtime) -> Context:
     """What the engine knows about this worker on this channel."""
+    currency = wallet_currency(runtime.settings, worker.country)
     return Context(
         channel=channel,
         language=workers.speaks(worker),
         registered=workers.is_registered(worker),
         qualified=workers.is_qualified(worker),
         suspended=workers.suspension_of(worker),
-        # M-Pesa (KES) is the only payout rail: balances and withdrawals are in its currency
-        # whatever the worker's country (core.money.COUNTRY_CURRENCY is for wage floors).
-        currency=PAYOUT_CURRENCY,
+        # The wallet of the worker's country when a rail pays its currency (UGX by MTN
+        # MoMo for a Ugandan worker): balances, tasks and withdrawals are in it.
+        currency=currency,
+        payout_service=service_name(rail_for(runtime.settings, currency), currency),
         ussd_code=runtime.settings.ussd_service_code,
     )
 
@@ -128,7 +132,11 @@ class IntentHost:
         # get_next_task hands back the reservation the worker holds, so a resumed
         # task_id needs no special case; a lapsed one simply yields another task.
         rules = self.rules()
-        view = get_next_task(self.session, self.worker, self.now, rules=rules)
+        # Only tasks whose wage this worker's rail can pay out (payouts.rails).
+        currencies = {self.context().currency}
+        view = get_next_task(
+            self.session, self.worker, self.now, rules=rules, currencies=currencies
+        )
         if view is None:
             why = unavailable_reason(self.session, self.worker, rules)
             return {"task": None, "reason": why or "none_available"}
@@ -202,31 +210,30 @@ class IntentHost:
             return {"ok": False, "reason": "fail"}
         settings = self.runtime.settings
         amount = intent.amount.get("amount")
-        balance = worker_earnings(
-            self.session, self.worker, self.now, PAYOUT_CURRENCY
-        ).balance.amount
+        currency = self.context().currency
+        balance = worker_earnings(self.session, self.worker, self.now, currency).balance.amount
+        # "All" may hold cents mobile money cannot pay: let the service round down.
+        wanted = None if amount is None or amount >= balance else int(amount)
+        rail, limits = route_withdrawal(settings, currency, wanted)
         try:
             with self.session.begin_nested():
                 payout = request_withdrawal(
                     self.session,
                     worker_id=self.worker.id,
                     pin=self.verified_pin,
-                    # "All" may hold cents M-Pesa cannot pay: let the service round down.
-                    amount_minor=None if amount is None or amount >= balance else int(amount),
-                    limits=WithdrawalLimits.from_settings(settings),
+                    amount_minor=wanted,
+                    limits=limits,
                     store=self.runtime.store,
-                    provider=settings.payout_provider,
+                    provider=rail,
                     pin_lock_minutes=settings.payout_pin_lock_minutes,
                     now=self.now,
+                    currency=currency,
                 )
         except WithdrawalRefused as exc:
             reason = _REFUSALS.get(exc.reason, "fail")
             result: dict[str, Any] = {"ok": False, "reason": reason}
             if reason == "below_minimum":
-                result["minimum"] = {
-                    "amount": settings.payout_min_minor,
-                    "currency": PAYOUT_CURRENCY,
-                }
+                result["minimum"] = {"amount": limits.minimum, "currency": currency}
             return result
         return {"ok": True, "amount": {"amount": payout.amount_minor, "currency": payout.currency}}
 

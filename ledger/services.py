@@ -331,6 +331,19 @@ def release_payout(session: Session, *, payout_id: int, worker_id: int, amount: 
     )
 
 
+def book_provider_discount(session: Session, *, payout_id: int, amount: Money) -> Posting:
+    """A rail's discount on a settled payout (AT airtime's commission): Kazi's income from
+    the outside world into the fee account, once per payout; disbursed stays the face value."""
+    return transfer(
+        session,
+        kind="payout_discount",
+        reference=f"payout:{payout_id}:discount",
+        source=get_account(session, AccountKind.FUNDING, amount.currency),
+        destination=get_account(session, AccountKind.FEES, amount.currency),
+        amount=amount,
+    )
+
+
 def _refuse_if_recorded(session: Session, reference: str, what: str) -> None:
     # The payout state machine already forbids this; the ledger refuses it as well,
     # because paying a worker and also returning the money would create money.

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from rq import Retry
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.jobs import enqueue
+from core.money import MINOR_UNITS
 from core.runtime import Runtime
 from core.webhooks import WebhookEvent, record_event
 from payouts import lifecycle
@@ -37,6 +39,8 @@ from payouts.providers.base import (
 
 log = logging.getLogger("kazi.payouts.callbacks")
 
+#: When a result naming only the provider's reference that matched no payout is tried again.
+REMATCH_AFTER = timedelta(seconds=5)
 #: How long inconclusive status answers lead to automatic re-queries.
 REQUERY_FOR = timedelta(days=1)
 #: A status query that could not be sent (network, 5xx) is asked again, backing off.
@@ -96,12 +100,21 @@ def handle_callback(
         )
 
     if isinstance(event, PaymentResult):
-        payout = lifecycle.lock_by_key(session, event.idempotency_key)
-        record(event.idempotency_key)
+        key = event.idempotency_key or event.provider_reference
+        if event.idempotency_key:
+            payout = lifecycle.lock_by_key(session, event.idempotency_key)
+        else:  # a rail that echoes only its own id (AT airtime's requestId)
+            payout = lifecycle.lock_by_reference(session, provider.name, key)
+        record(key)
+        if payout is None and not event.idempotency_key:
+            # It may have overtaken the submit job's record of this reference (the two
+            # transactions can pass each other): match it once more a little later.
+            enqueue(session, "payouts.jobs.rematch_result", provider.name, dict(body),
+                    queue="payouts", delay=REMATCH_AFTER)  # fmt: skip
         if payout is None:
-            return _unknown(kind, event.idempotency_key)
+            return _unknown(kind, key)
         if lifecycle.apply_result(session, payout, event):
-            _queue_status_query(session, payout)
+            queue_status_query(session, payout.id)
         return Handled(kind, payout.id)
     if isinstance(event, StatusAnswer):
         # By the query's own id: an answer that overtakes the query job's note of that
@@ -118,6 +131,59 @@ def handle_callback(
     record(None)
     log.warning("payout %s callback: the query timed out at the provider", kind)
     return Handled(kind, None)
+
+
+def apply_early_result(session: Session, provider: PayoutProvider, payout: Payout) -> None:
+    """Apply a result callback that came before the answer naming its reference.
+
+    A rail that echoes only its own id (AT airtime's requestId) can call back before the
+    submit job has recorded that id; the callback was recorded but matched no payout.
+    """
+    if payout.status in lifecycle.FINAL or not payout.provider_reference:
+        return
+    early = session.scalars(
+        select(WebhookEvent).where(
+            WebhookEvent.source == provider.name,
+            WebhookEvent.kind == f"b2c_{CallbackKind.RESULT}",
+            WebhookEvent.external_id == payout.provider_reference,
+        )
+    ).first()
+    if early is not None:
+        event = provider.parse_callback(CallbackKind.RESULT, early.payload)
+        if isinstance(event, PaymentResult) and lifecycle.apply_result(session, payout, event):
+            queue_status_query(session, payout.id)
+
+
+def rematch_result(session: Session, provider: PayoutProvider, body: Mapping[str, Any]) -> bool:
+    """Apply a recorded result that matched no payout when it came; True if it matched now."""
+    event = provider.parse_callback(CallbackKind.RESULT, body)
+    assert isinstance(event, PaymentResult)  # a result callback decodes to a result
+    payout = lifecycle.lock_by_reference(session, provider.name, event.provider_reference)
+    if payout is None:
+        log.warning("payout result %r still matches no payout", event.provider_reference)
+        return False
+    if lifecycle.apply_result(session, payout, event):
+        queue_status_query(session, payout.id)
+    return True
+
+
+def record_balance(
+    session: Session, source: str, answer: BalanceAnswer, context: CallbackContext
+) -> None:
+    """Record a synchronous balance answer as the float watch reads it, and alert if low."""
+    # Stored in the synchronous rails' shape ({"availableBalance": "2500000", "currency":
+    # "UGX"}, major units as MoMo sends them), which their parse_callback(BALANCE) reads.
+    account = answer.accounts[0] if answer.accounts else None
+    payload = {
+        "availableBalance": (
+            str(Decimal(account.available_minor) / MINOR_UNITS[account.currency])
+            if account
+            else None
+        ),
+        "currency": account.currency if account else None,
+    }
+    record_event(session, source=source, kind="b2c_balance", payload=payload, external_id=None)
+    warn_if_low(answer, context.float_alert_minor)
 
 
 def apply_status_answer(
@@ -174,10 +240,6 @@ def _payout_for_status(
     # A "not found" answer names no payout: match it by the query's own id.
     payout_id = session.scalar(select(Payout.id).where(Payout.status_query_id == query_id))
     return None if payout_id is None else lifecycle.lock_payout(session, payout_id)
-
-
-def _queue_status_query(session: Session, payout: Payout, delay: timedelta | None = None) -> None:
-    queue_status_query(session, payout.id, delay=delay)
 
 
 def queue_status_query(

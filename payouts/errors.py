@@ -46,6 +46,13 @@ class ProviderAuthError(PayoutError):
     code = "payout_provider_auth"
 
 
+class PrecheckFailed(PayoutError):
+    """A check made before the payment request (e.g. can the payee receive?) failed to
+    answer, so the payment was never sent: the attempt may simply run again."""
+
+    code = "payout_precheck_failed"
+
+
 class ProviderRejected(PayoutError):
     """The provider refused the request synchronously: it is definitely not paid."""
 

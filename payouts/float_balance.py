@@ -40,7 +40,10 @@ def reading(
     balance: BalanceAnswer, alert_minor: int, *, event_id: int = 0, at: datetime | None = None
 ) -> FloatReading:
     """Read a balance answer; a failed query or a missing utility account is an alert too."""
-    utility = balance.account("Utility")
+    # Daraja names its paying account "Utility Account"; a one-account rail (MoMo) has only it.
+    utility = balance.account("Utility") or (
+        balance.accounts[0] if len(balance.accounts) == 1 else None
+    )
     available = utility.available_minor if utility else None
     return FloatReading(
         event_id=event_id,
@@ -71,7 +74,9 @@ def latest_reading(
 ) -> FloatReading | None:
     """The newest recorded balance answer, or None before the first one."""
     event = session.scalars(
-        select(WebhookEvent).where(WebhookEvent.kind == EVENT_KIND).order_by(WebhookEvent.id.desc())
+        select(WebhookEvent)
+        .where(WebhookEvent.kind == EVENT_KIND, WebhookEvent.source == provider.name)
+        .order_by(WebhookEvent.id.desc())
     ).first()
     if event is None:
         return None

@@ -16,28 +16,42 @@ from typing import Any
 from core.db import lock_existing, utcnow
 from core.jobs import enqueue
 from core.runtime import Runtime, current
-from payouts import lifecycle
+from payouts import callbacks, lifecycle
 from payouts.callbacks import (
     REQUERY_FOR,
+    apply_early_result,
     apply_status_answer,
     callback_context,
     early_answer,
     handle_callback,
     query_backoff,
     queue_status_query,
+    record_balance,
 )
 from payouts.errors import (
     InvalidPayoutRequest,
     NotSent,
     OutcomeUnknown,
     PayoutConfigError,
+    PrecheckFailed,
     ProviderAuthError,
     ProviderRejected,
 )
 from payouts.models import Payout, PayoutStatus
 from payouts.pauses import active_pause
-from payouts.providers.base import CallbackKind, PayoutProvider, PayoutRequest, QueryAck
-from payouts.rails import balance_provider, configured_provider, provider_for
+from payouts.providers.base import (
+    BalanceAnswer,
+    CallbackKind,
+    PayoutProvider,
+    PayoutRequest,
+    QueryAck,
+)
+from payouts.rails import (
+    balance_providers,
+    configured_provider,
+    provider_for,
+    provider_named,
+)
 from payouts.reconcile import queue_stuck
 
 log = logging.getLogger("kazi.payouts.jobs")
@@ -75,7 +89,7 @@ def _call_provider(
 ) -> None:
     try:
         ack = provider.submit(request)
-    except (ProviderAuthError, PayoutConfigError, NotSent):
+    except (ProviderAuthError, PayoutConfigError, NotSent, PrecheckFailed):
         # Raised before the payment request left this process (or reached the
         # provider): nothing was sent, so the attempt is undone and rq's retry sends
         # it again under the same idempotency key.
@@ -94,6 +108,7 @@ def _call_provider(
     with runtime.sessions.begin() as session:
         payout = lock_existing(session, Payout, payout_id)
         lifecycle.record_ack(session, payout, ack)
+        apply_early_result(session, provider, payout)
         if payout.status in (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN):
             # No callback within the deadline: the status query resolves it then.
             delay = timedelta(minutes=runtime.settings.payout_unknown_after_minutes)
@@ -232,8 +247,23 @@ def schedule_reconcile_tick(session: Any, minutes: float) -> None:
 
 
 def check_float() -> None:
-    """Ask the provider for the disbursement account's balance (answer by callback)."""
-    balance_provider(current()).query_balance()
+    """Ask every rail in use for its float; a synchronous answer (MoMo) is recorded at once."""
+    runtime = current()
+    for provider in balance_providers(runtime):
+        answer = provider.query_balance()
+        if isinstance(answer, BalanceAnswer):
+            # Recorded as a callback would be, so every process reads the latest float.
+            with runtime.sessions.begin() as session:
+                record_balance(session, provider.name, answer, callback_context(runtime))
+        # A QueryAck (Daraja): the answer arrives by callback and is recorded there.
+
+
+def rematch_result(provider_name: str, body: dict[str, Any]) -> None:
+    """Match once more a result callback that came before its reference was recorded."""
+    runtime = current()
+    provider = provider_named(runtime, provider_name)
+    with runtime.sessions.begin() as session:
+        callbacks.rematch_result(session, provider, body)
 
 
 def deliver_sandbox_callback(kind: str, body: dict[str, Any]) -> None:

@@ -64,6 +64,14 @@ def lock_by_key(session: Session, idempotency_key: str) -> Payout | None:
     return None if payout_id is None else lock_payout(session, payout_id)
 
 
+def lock_by_reference(session: Session, provider: str, reference: str) -> Payout | None:
+    """The payout a provider knows by its own reference (AT airtime's requestId), locked."""
+    payout_id = session.scalar(
+        select(Payout.id).where(Payout.provider == provider, Payout.provider_reference == reference)
+    )
+    return None if payout_id is None else lock_payout(session, payout_id)
+
+
 def record_ack(session: Session, payout: Payout, ack: SubmitAck) -> None:
     """The provider accepted the payment; its result will come by callback."""
     if ack.idempotency_key != payout.idempotency_key:
@@ -180,6 +188,10 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
         ):
             payout.result_code = result.code
             payout.result_description = result.description
+            if result.discount_minor:
+                # The rail's commission (AT airtime's discount) is Kazi's: to the fee account.
+                discount = Money(result.discount_minor, payout.currency)
+                ledger.book_provider_discount(session, payout_id=payout.id, amount=discount)
         return False
     if result.status is ResultStatus.FAILED:
         if result.configuration_error and payout.status in OPEN:

@@ -1,10 +1,11 @@
 """Payout rails: which provider pays a payout, each built once per process from settings.
 
-``provider_for(runtime, payout)`` is the one place a payout's rail is chosen: today
-every payout goes through the configured rail (``PAYOUT_PROVIDER``: ``daraja`` for
-M-Pesa B2C or the ``sandbox``). A new rail is one adapter module under
-``payouts/providers/`` (a class with the ``PayoutProvider`` methods) plus one entry
-in ``_BUILDERS`` below, with the currencies it pays in ``_PAYS``.
+``rail_for(settings, currency)`` is the one place a new payout's rail is chosen: by the
+wallet's currency from ``PAYOUT_RAILS`` (``KES:daraja,UGX:mtn_momo``), else the default
+rail ``PAYOUT_PROVIDER``. The payout row keeps that name, and ``provider_for`` answers
+for it ever after. A new rail is one adapter module under ``payouts/providers/`` (a
+class with the ``PayoutProvider`` methods) plus one entry in ``_BUILDERS`` below, with
+the currencies it pays in ``_PAYS``.
 
 ``payable_currencies(settings)`` is what the rest of Kazi may ask of the rails: the
 currencies a wage can be in, because some rail can pay them out.
@@ -22,25 +23,34 @@ import requests
 
 from config.settings import Settings
 from core.jobs import JobSpec
+from core.money import COUNTRY_CURRENCY, MINOR_UNITS
 from core.runtime import Runtime
 from payouts.errors import PayoutConfigError
 from payouts.models import Payout
+from payouts.providers.at_airtime import AIRTIME_CURRENCIES, AirtimeClient
 from payouts.providers.base import CallbackKind, PayoutProvider
 from payouts.providers.daraja import DarajaClient, DarajaConfig, resolve_base_url
 from payouts.providers.daraja_auth import resolve_security_credential
+from payouts.providers.mtn_momo import MomoClient, MomoConfig
 from payouts.providers.sandbox import SandboxProvider
-from payouts.withdrawals import PAYOUT_CURRENCY
+from payouts.withdrawals import WithdrawalLimits
 
 _build_lock = threading.Lock()
 RESULT_PATH = "/webhooks/payouts/b2c/result"
 TIMEOUT_PATH = "/webhooks/payouts/b2c/timeout"
+MOMO_PATH = "/webhooks/payouts/momo"
+AIRTIME_PATH = "/webhooks/payouts/airtime"  # set as the airtime status callback on AT's dashboard
+#: Rails that keep no float of their own to watch (airtime comes from the AT account).
+_NO_FLOAT = frozenset({"airtime"})
 
 
-def callback_url(settings: Settings, path: str, kind: str | None = None) -> str:
+def callback_url(
+    settings: Settings, path: str, kind: str | None = None, *, token: str | None = None
+) -> str:
     """PUBLIC_BASE_URL + a webhook path, with the webhook token and the callback kind."""
     if not settings.public_base_url:
-        raise PayoutConfigError("PUBLIC_BASE_URL: required to build Daraja callback URLs")
-    query = {"token": settings.mpesa_webhook_token or ""}
+        raise PayoutConfigError("PUBLIC_BASE_URL: required to build payout callback URLs")
+    query = {"token": (settings.mpesa_webhook_token if token is None else token) or ""}
     if kind:
         # Status and balance answers reach the same paths; `kind` tells them apart.
         query["kind"] = kind
@@ -67,9 +77,26 @@ def daraja_config(settings: Settings, query_kind: str = "status") -> DarajaConfi
     )
 
 
+def rail_for(settings: Settings, currency: str) -> str:
+    """The rail a new payout from a wallet in ``currency`` goes to (PAYOUT_RAILS, else the default)."""
+    return dict(settings.payout_rails).get(currency, settings.payout_provider)
+
+
+def route_withdrawal(
+    settings: Settings, currency: str, amount_minor: int | None
+) -> tuple[str, WithdrawalLimits]:
+    """The rail and limits of a withdrawal: the currency's mobile-money rail, or airtime for
+    an amount below that rail's minimum where PAYOUT_AIRTIME_LIMITS offers it."""
+    limits = WithdrawalLimits.from_settings(settings, currency)
+    for code, minimum, maximum, cap in settings.payout_airtime_limits:
+        if code == currency and amount_minor is not None and amount_minor < limits.minimum:
+            return "airtime", WithdrawalLimits(minimum, maximum, cap)
+    return rail_for(settings, currency), limits
+
+
 def provider_for(runtime: Runtime, payout: Payout) -> PayoutProvider:
-    """The rail that pays this payout (and answers for it): today always the configured one."""
-    return configured_provider(runtime)
+    """The rail that pays this payout (and answers for it): the one named on its row."""
+    return provider_named(runtime, payout.provider)
 
 
 def configured_provider(runtime: Runtime) -> PayoutProvider:
@@ -114,23 +141,75 @@ def _build_daraja(runtime: Runtime, purpose: str) -> PayoutProvider:
     return DarajaClient(config, requests.Session(), runtime.store)
 
 
-#: Every rail by the name PAYOUT_PROVIDER (and a payout's ``provider``) gives it.
+def _build_momo(runtime: Runtime, purpose: str) -> PayoutProvider:
+    settings = runtime.settings
+    config = MomoConfig(
+        base_url=settings.momo_base_url,
+        api_user=settings.momo_api_user or "",
+        api_key=settings.momo_api_key or "",
+        subscription_key=settings.momo_subscription_key or "",
+        target_environment=settings.momo_target_environment,
+        currency=settings.momo_currency,
+        callback_url=(
+            callback_url(settings, MOMO_PATH, token=settings.momo_webhook_token)
+            if settings.public_base_url
+            else None  # no public URL: no callback, the status query settles each payout
+        ),
+        read_timeout=settings.momo_timeout_seconds,
+    )
+    # The token lives in the runtime's shared store (Redis in production), like Daraja's.
+    return MomoClient(config, requests.Session(), runtime.store)
+
+
+def _build_airtime(runtime: Runtime, purpose: str) -> PayoutProvider:
+    settings = runtime.settings
+    return AirtimeClient(
+        settings.at_username or "", settings.at_api_key or "", base_url=settings.at_airtime_base_url
+    )
+
+
+#: Every rail by the name PAYOUT_PROVIDER, PAYOUT_RAILS and a payout's ``provider`` give it.
 _BUILDERS: dict[str, Callable[[Runtime, str], PayoutProvider]] = {
     "sandbox": _build_sandbox,
     "daraja": _build_daraja,
+    "mtn_momo": _build_momo,
+    "airtime": _build_airtime,
 }
 
 
-#: The currencies each rail pays (the sandbox stands in for M-Pesa, so it pays the same).
-_PAYS: dict[str, frozenset[str]] = {
-    "sandbox": frozenset({PAYOUT_CURRENCY}),
-    "daraja": frozenset({PAYOUT_CURRENCY}),
+#: The currencies each rail pays: the sandbox any Kazi knows, Daraja KES, MoMo its market's.
+_PAYS: dict[str, Callable[[Settings], frozenset[str]]] = {
+    "sandbox": lambda settings: frozenset(MINOR_UNITS),
+    "daraja": lambda settings: frozenset({"KES"}),
+    "mtn_momo": lambda settings: frozenset({settings.momo_currency}),
+    "airtime": lambda settings: AIRTIME_CURRENCIES,
 }
 
 
 def payable_currencies(settings: Settings) -> frozenset[str]:
-    """The currencies the configured rail pays out: a wage in any other cannot be withdrawn."""
-    return _PAYS.get(settings.payout_provider, frozenset())
+    """The currencies whose rail pays them out: a wage in any other cannot be withdrawn."""
+    return frozenset(
+        currency
+        for currency in MINOR_UNITS
+        if currency in _PAYS[rail_for(settings, currency)](settings)
+    )
+
+
+def wallet_currency(settings: Settings, country: str) -> str:
+    """The wallet a worker from ``country`` earns into and withdraws from: their country's
+    currency when a rail pays it out, else the deployment's default country's."""
+    currency = COUNTRY_CURRENCY.get(country.upper())
+    if currency is not None and currency in payable_currencies(settings):
+        return currency
+    return COUNTRY_CURRENCY.get(settings.default_country.upper(), "KES")
+
+
+def balance_providers(runtime: Runtime) -> list[PayoutProvider]:
+    """Every rail in use, set up to ask for its float."""
+    return [
+        provider_named(runtime, name, purpose="balance")
+        for name in sorted(runtime.settings.rails_in_use - _NO_FLOAT)
+    ]
 
 
 def _sandbox_deliver(runtime: Runtime) -> Any:

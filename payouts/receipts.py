@@ -17,6 +17,20 @@ from payouts.models import Payout, PayoutStatus
 from workers.notify import notice_text
 
 _KEYS = {PayoutStatus.SETTLED: "payout.settled", PayoutStatus.FAILED: "payout.failed"}
+#: What the worker calls each rail's service ("sent to your MTN MoMo"); the sandbox
+#: stands in for the real rail of the payout's currency.
+SERVICES = {"daraja": "M-Pesa", "mtn_momo": "MTN MoMo", "airtime": "airtime"}
+SANDBOX_SERVICES = {"KES": "M-Pesa", "UGX": "MTN MoMo"}
+#: Refusal codes meaning "this number has no wallet on the rail" (MoMo's account-holder
+#: check); the receipt then says so, so the worker knows what to fix.
+NO_WALLET_CODES = frozenset({"PAYEE_NOT_REGISTERED", "PAYEE_NOT_FOUND"})
+
+
+def service_name(rail: str, currency: str) -> str:
+    """The service a rail pays into, as the worker knows it (the sandbox: by currency)."""
+    if rail in SERVICES:
+        return SERVICES[rail]
+    return SANDBOX_SERVICES.get(currency, "mobile money")
 
 
 def format_amount(amount_minor: int, currency: str) -> str:
@@ -33,7 +47,10 @@ def receipt_notice(payout: Payout) -> tuple[str, dict[str, Any]]:
     values = {
         "amount": format_amount(payout.amount_minor, payout.currency),
         "receipt": payout.receipt or "-",
+        "service": service_name(payout.provider, payout.currency),
     }
+    if payout.status is PayoutStatus.FAILED and payout.result_code in NO_WALLET_CODES:
+        return "payout.no_wallet", values
     return _KEYS[payout.status], values
 
 

@@ -8,7 +8,7 @@ derived from the payout, so the same payout is never queued twice under two ids.
 
 from __future__ import annotations
 
-import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +31,7 @@ from workers import services as workers
 from workers.errors import PinRefused
 from workers.models import Worker
 
-#: M-Pesa pays Kenyan shillings; other rails will bring their own currency.
+#: The wallet a withdrawal draws from when none is named (M-Pesa's Kenyan shillings).
 PAYOUT_CURRENCY = "KES"
 #: The provider call is retried by rq only when nothing reached the provider.
 SUBMIT_RETRY = Retry(max=3, interval=[10, 60, 300])
@@ -48,8 +48,11 @@ class WithdrawalLimits:
     daily_withdrawals: int | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WithdrawalLimits:
-        """The limits configured for this deployment."""
+    def from_settings(cls, settings: Settings, currency: str = PAYOUT_CURRENCY) -> WithdrawalLimits:
+        """The limits configured for withdrawals in ``currency`` (PAYOUT_LIMITS beyond KES)."""
+        for code, minimum, maximum, cap in settings.payout_limits:
+            if code == currency:
+                return cls(minimum, maximum, cap)
         return cls(
             settings.payout_min_minor,
             settings.payout_max_minor,
@@ -69,8 +72,10 @@ def request_withdrawal(
     provider: str,
     pin_lock_minutes: float = 30.0,
     now: datetime | None = None,
+    currency: str = PAYOUT_CURRENCY,
 ) -> Payout:
-    """Record a withdrawal (default: the whole balance in whole shillings) and its hold.
+    """Record a withdrawal from the ``currency`` wallet (default: the whole balance in whole
+    major units) and its hold; ``limits`` and ``provider`` are that currency's.
 
     Daily limits count from midnight in the worker's country (``core.localtime``).
     """
@@ -90,35 +95,36 @@ def request_withdrawal(
     since = local_midnight(zone_of_phone(worker.msisdn), now)
     _check_count(session, worker.id, since, limits)
     # Locked before reading anything about money, so the balance cannot be read stale.
-    wallet = ledger.lock_wallet(session, worker.id, PAYOUT_CURRENCY)
+    wallet = ledger.lock_wallet(session, worker.id, currency)
     available = ledger.balance(session, wallet).amount
-    withdrawn_today = _withdrawn_since(session, worker.id, since)
+    withdrawn_today = _withdrawn_since(session, worker.id, since, currency)
     amount = amount_minor
     if amount is None:
         amount = min(available, limits.maximum, limits.daily_cap - withdrawn_today)
-        amount -= amount % MINOR_UNITS[PAYOUT_CURRENCY]  # whole shillings, rounded down
-    _check_amount(amount, available, withdrawn_today, limits)
-    return _new_payout(session, worker, amount, provider)
+        amount -= amount % MINOR_UNITS[currency]  # whole major units, rounded down
+    _check_amount(amount, available, withdrawn_today, limits, currency)
+    return _new_payout(session, worker, Money(amount, currency), provider)
 
 
 def _new_payout(
-    session: Session, worker: Worker, amount: int, provider: str, retry_of: int | None = None
+    session: Session, worker: Worker, amount: Money, provider: str, retry_of: int | None = None
 ) -> Payout:
     """Write a checked payout and its hold, and queue its submit job after commit."""
     payout = Payout(
         worker_id=worker.id,
         phone=worker.msisdn,
-        amount_minor=amount,
-        currency=PAYOUT_CURRENCY,
+        amount_minor=amount.amount,
+        currency=amount.currency,
         status=PayoutStatus.REQUESTED,
         provider=provider,
         retry_of_id=retry_of,
     )
     session.add(payout)
     session.flush()
-    # Random suffix: a restored or re-created database reuses ids, and the provider
-    # remembers old ones (a reused id would be "found paid" by a status query).
-    payout.idempotency_key = f"kazi-payout-{payout.id}-{secrets.token_hex(4)}"
+    # A random UUID v4, not the row id: a restored or re-created database reuses ids, and
+    # the provider remembers old ones (a reused id would be "found paid" by a status
+    # query). MoMo requires this form for X-Reference-Id; Daraja takes any string.
+    payout.idempotency_key = str(uuid.uuid4())
     ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
     queue_submit(session, payout.id)
     return payout
@@ -151,9 +157,9 @@ def retry_failed_payout(
     wallet = ledger.lock_wallet(session, worker.id, failed.currency)
     available = ledger.balance(session, wallet).amount
     since = local_midnight(zone_of_phone(worker.msisdn), utcnow())
-    withdrawn_today = _withdrawn_since(session, worker.id, since)
-    _check_amount(failed.amount_minor, available, withdrawn_today, limits)
-    return _new_payout(session, worker, failed.amount_minor, provider, retry_of=payout_id)
+    withdrawn_today = _withdrawn_since(session, worker.id, since, failed.currency)
+    _check_amount(failed.amount_minor, available, withdrawn_today, limits, failed.currency)
+    return _new_payout(session, worker, _money(failed), provider, retry_of=payout_id)
 
 
 def queue_submit(session: Session, payout_id: int) -> None:
@@ -185,9 +191,11 @@ def check_pin(
         raise WithdrawalRefused(refused.reason, refused.message, **details) from None
 
 
-def _check_amount(amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits):
-    if amount % MINOR_UNITS[PAYOUT_CURRENCY]:
-        raise WithdrawalRefused("not_whole", "M-Pesa pays whole shillings", amount=amount)
+def _check_amount(
+    amount: int, available: int, withdrawn_today: int, limits: WithdrawalLimits, currency: str
+) -> None:
+    if amount % MINOR_UNITS[currency]:
+        raise WithdrawalRefused("not_whole", "mobile money pays whole units", amount=amount)
     if available < limits.minimum:
         raise WithdrawalRefused(
             "insufficient_funds", "balance below the minimum withdrawal", balance=available
@@ -217,10 +225,12 @@ def _check_count(
         )
 
 
-def _withdrawn_since(session: Session, worker_id: int, since: datetime) -> int:
-    """What the worker withdrew since ``since``; failed payouts gave it back."""
+def _withdrawn_since(session: Session, worker_id: int, since: datetime, currency: str) -> int:
+    """What the worker withdrew in ``currency`` since ``since``; failed payouts gave it back."""
     total = session.scalar(
-        select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(*_counted(worker_id, since))
+        select(func.coalesce(func.sum(Payout.amount_minor), 0)).where(
+            *_counted(worker_id, since), Payout.currency == currency
+        )
     )
     return int(total or 0)
 

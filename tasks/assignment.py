@@ -17,6 +17,7 @@ ids, however many tasks and answers a project has.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,8 +91,13 @@ def get_next_task(
     *,
     rng: RandomSource | None = None,
     rules: QualityRules | None = None,
+    currencies: Collection[str] | None = None,
 ) -> TaskView | None:
-    """Reserve the next task for a worker (or return the one they hold); None when none fits."""
+    """Reserve the next task for a worker (or return the one they hold); None when none fits.
+
+    ``currencies``: the wage currencies this worker can be paid out in (the caller asks
+    the payout rails); a project paying in another is not offered. None: any.
+    """
     rules = rules or QualityRules()
     if unavailable_reason(session, worker, rules) is not None:
         return None
@@ -103,7 +109,7 @@ def get_next_task(
         return _view(session, held, resumed=True)
     expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
-    projects = _eligible_projects(session, worker, rules)
+    projects = _eligible_projects(session, worker, rules, currencies)
     for project, rate in projects:
         gold_first = should_serve_gold(rng, rate)
         for gold in (True, False) if gold_first else (False,):
@@ -142,7 +148,10 @@ def _current_reservation(session: Session, worker_id: int, now: datetime) -> Ass
 
 
 def _eligible_projects(
-    session: Session, worker: Worker, rules: QualityRules
+    session: Session,
+    worker: Worker,
+    rules: QualityRules,
+    currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
     """Active projects open to this worker, by priority, with the share of gold to serve."""
     stmt = (
@@ -156,6 +165,7 @@ def _eligible_projects(
         for p in session.scalars(stmt)
         if (not p.languages or worker.language in p.languages)
         and (not p.countries or worker.country in p.countries)
+        and (currencies is None or p.currency in currencies)
     ]
     # The worker's reputation per task type (gold pooled over every project), so
     # probation and verdicts carry over from one project to the next.

@@ -124,6 +124,7 @@ class PaymentResult:
     configuration_error: bool = False
     # The balance of the account the provider takes its charges from, after this payment.
     charges_account_minor: int | None = None
+    discount_minor: int | None = None  # what the rail gives back on a payment (AT airtime)
 
     @property
     def success(self) -> bool:
@@ -193,6 +194,15 @@ class QueryTimedOut:
 
 
 ProviderEvent = PaymentResult | StatusAnswer | BalanceAnswer | QueryTimedOut
+
+
+def json_object(response: Any) -> dict[str, Any] | None:
+    """An HTTP answer's JSON object (a ``requests.Response``'s), or None if it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 class PayoutProvider(Protocol):

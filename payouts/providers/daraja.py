@@ -34,6 +34,7 @@ from payouts.providers.base import (
     ProviderEvent,
     QueryAck,
     SubmitAck,
+    json_object,
 )
 from payouts.providers.daraja_auth import TokenCache, fetch_token
 from payouts.providers.daraja_parsing import parse_callback
@@ -261,23 +262,15 @@ def _text(value: str, field: str, shortest: int, longest: int) -> str:
     return value
 
 
-def _json(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _token_refused(response: requests.Response) -> bool:
-    body = _json(response) or {}
+    body = json_object(response) or {}
     return response.status_code == 401 or body.get("errorCode") in INVALID_TOKEN_CODES
 
 
 def _decode(response: requests.Response) -> dict[str, Any]:
     """Map a synchronous answer to its data or to the error it means for the money."""
     status = response.status_code
-    body = _json(response)
+    body = json_object(response)
     error_code = str(body.get("errorCode") or "") if body else ""
     message = str(body.get("errorMessage") or "") if body else ""
     if "duplicate" in message.lower() and "originator" in message.lower():

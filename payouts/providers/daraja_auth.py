@@ -63,7 +63,8 @@ def fetch_token(
 
 
 class TokenCache:
-    """One OAuth token shared by every process through the KeyValueStore."""
+    """One OAuth token shared by every process through the KeyValueStore (any rail's:
+    ``prefix`` names the rail in the store's keys)."""
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class TokenCache:
         fetch: TokenFetcher,
         *,
         namespace: str,
+        prefix: str = "daraja",
         refresh_margin: float = 120.0,
         lock_ttl: float = 30.0,
         wait_seconds: float = 20.0,
@@ -82,8 +84,8 @@ class TokenCache:
         self._fetch = fetch
         # Hashed so the consumer key never appears in Redis key listings.
         digest = hashlib.sha256(namespace.encode()).hexdigest()[:16]
-        self._key = f"daraja:token:{digest}"
-        self._lock_key = f"daraja:token-lock:{digest}"
+        self._key = f"{prefix}:token:{digest}"
+        self._lock_key = f"{prefix}:token-lock:{digest}"
         self._margin = refresh_margin
         self._lock_ttl = lock_ttl
         self._wait = wait_seconds

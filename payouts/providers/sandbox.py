@@ -1,5 +1,8 @@
 """The embedded default payout provider: Daraja-shaped, and never leaves the machine.
 
+It stands in for every rail, so it pays any currency Kazi knows (KES with Daraja's
+limits and Kenyan numbers; others, such as the demo's UGX, in whole units to any number).
+
 ``submit`` validates like Daraja, acknowledges like Daraja and then hands a
 Daraja-shaped callback body to ``deliver`` (injected by the integrator, e.g. an rq
 job that posts it to our own webhook after a delay). The webhook parses it with the
@@ -29,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from core.kvstore import KeyValueStore
+from core.money import MINOR_UNITS
 from payouts.errors import DuplicateSubmission, InvalidPayoutRequest
 from payouts.providers.base import (
     CallbackKind,
@@ -91,8 +95,11 @@ class SandboxProvider:
 
     def submit(self, request: PayoutRequest) -> SubmitAck:
         """Accept a payment like Daraja and schedule its result callback."""
-        whole_kes(request.amount_minor, request.currency)  # same limits as Daraja
-        daraja_msisdn(request.phone_e164)
+        if request.currency == "KES":
+            whole_kes(request.amount_minor, request.currency)  # same limits as Daraja
+            daraja_msisdn(request.phone_e164)
+        elif request.amount_minor % MINOR_UNITS.get(request.currency, 0) != 0:
+            raise InvalidPayoutRequest("not whole units", field="amount_minor")
         failure = FAILING_PHONES.get(request.phone_e164)
         with self._lock:
             # Timed-out and silent payments are paid too: the status query finds them.
@@ -180,11 +187,11 @@ class SandboxProvider:
     def _success_body(self, payment: _Payment) -> dict[str, Any]:
         request = payment.request
         params: list[dict[str, Any]] = [
-            {"Key": "TransactionAmount", "Value": request.amount_minor // 100},
+            {"Key": "TransactionAmount", "Value": _daraja_amount(request.amount_minor)},
             {"Key": "TransactionReceipt", "Value": payment.receipt},
             {
                 "Key": "ReceiverPartyPublicName",
-                "Value": f"{daraja_msisdn(request.phone_e164)} - SANDBOX WORKER",
+                "Value": f"{request.phone_e164[1:]} - SANDBOX WORKER",
             },
             {
                 "Key": "TransactionCompletedDateTime",
@@ -211,10 +218,10 @@ class SandboxProvider:
             {"Key": "ConversationID", "Value": payment.conversation_id},
             {"Key": "ReceiptNo", "Value": payment.receipt},
             {"Key": "TransactionStatus", "Value": "Completed" if completed else "Failed"},
-            {"Key": "Amount", "Value": str(payment.request.amount_minor // 100)},
+            {"Key": "Amount", "Value": str(_daraja_amount(payment.request.amount_minor))},
             {
                 "Key": "CreditPartyName",
-                "Value": f"{daraja_msisdn(payment.request.phone_e164)} - SANDBOX WORKER",
+                "Value": f"{payment.request.phone_e164[1:]} - SANDBOX WORKER",
             },
             {"Key": "InitiatedTime", "Value": self._stamp()},
             {"Key": "FinalisedTime", "Value": self._stamp()},
@@ -312,3 +319,9 @@ def _conversation_id() -> str:
 def _receipt() -> str:
     # M-Pesa receipts are 10 upper-case alphanumerics; the prefix marks them as fake.
     return "SBX" + secrets.token_hex(4).upper()[:7]
+
+
+def _daraja_amount(amount_minor: int) -> int | float:
+    """An amount as the Daraja parsers read it (they read hundredths, as of KES), so the
+    parsed amount is the booked one in any currency: UGX 2,000 is sent as 20."""
+    return amount_minor // 100 if amount_minor % 100 == 0 else amount_minor / 100

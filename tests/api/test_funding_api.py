@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import Money
+from kazi.app import create_app
 from tests.api.conftest import FUNDING, PROJECT, auth, new_key
+from tests.conftest import make_settings
 
 BUDGET = PROJECT["budget"]["amount"]
 
@@ -87,9 +89,18 @@ def test_a_budget_beyond_the_available_funding_is_402_and_creates_nothing(
     assert _amounts(_balance(client, key)) == (FUNDING.amount, 0, 0, FUNDING.amount)
 
 
-def test_a_wage_in_a_currency_no_rail_pays_is_422_naming_it(client: Any, key: str) -> None:
+def test_a_wage_in_a_currency_no_rail_pays_is_422_naming_it(committed_url: str) -> None:
+    # M-Pesa only: no rail pays UGX (the sandbox default would pay any currency).
+    daraja = make_settings(
+        database_url=committed_url, payout_provider="daraja", mpesa_consumer_key="k",
+        mpesa_consumer_secret="s", mpesa_shortcode="600999", mpesa_initiator_name="api",
+        mpesa_security_credential="c", public_base_url="https://kazi.example.org",
+    )  # fmt: skip
+    app = create_app(daraja)
+    client, key = app.test_client(), new_key(app)
     ugx = {"amount": 500, "currency": "UGX"}
     response = _create(client, key, reward=ugx, budget={"amount": 0, "currency": "UGX"})
+    app.extensions["kazi"].engine.dispose()
     assert response.status_code == 422
     assert response.json["error"]["code"] == "unpayable_currency"
     assert "UGX" in response.json["error"]["message"]

@@ -164,7 +164,7 @@ def test_the_float_and_its_alert_show_on_payouts_and_dashboard(
     with db(app) as session:  # a low reading is an alert
         record_event(
             session,
-            source="daraja",
+            source="sandbox",  # the configured rail's reading
             kind=EVENT_KIND,
             payload=LOW_BALANCE,
             external_id="low-1",

@@ -234,7 +234,7 @@ class Phone:
 
 def _text(key: str, **values: object) -> str:
     """An English catalog text (flows/locales/en.toml) as the phone shows it."""
-    return default_library().catalogs.text(key, "en", values)
+    return default_library().catalogs.text(key, "en", {"service": "M-Pesa", **values})
 
 
 def _kes(cents: int) -> dict[str, object]:

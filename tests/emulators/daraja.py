@@ -23,7 +23,7 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from tests.emulators.daraja_requests import b2c_problem, query_problem
-from tests.emulators.http import BackgroundServer
+from tests.emulators.http import BackgroundServer, ServedEmulator
 
 FAILURE_DESCRIPTIONS = {
     1: "The balance is insufficient for the transaction.",
@@ -89,7 +89,7 @@ class _Payment:
 
 
 @dataclass
-class DarajaEmulator:
+class DarajaEmulator(ServedEmulator):
     """Daraja on 127.0.0.1, with knobs for every scenario the client must survive."""
 
     consumer_key: str = "test-key"
@@ -121,22 +121,6 @@ class DarajaEmulator:
         self.charges_kes = 0.0
         self._server = BackgroundServer(self._app)
         self.url = self._server.url
-
-    def start(self) -> None:
-        """Start serving."""
-        self._server.start()
-
-    def stop(self) -> None:
-        """Stop serving (once) and wait for pending callbacks."""
-        if not self._stopped:
-            self._stopped = True
-            self._server.stop()
-        self.join_callbacks()
-
-    def join_callbacks(self, timeout: float = 10.0) -> None:
-        """Wait for every scheduled callback thread to finish."""
-        for thread in list(self._threads):
-            thread.join(timeout)
 
     def force(self, path: str, status: int, body: Any) -> None:
         """Answer the next request to ``path`` with this status and body, unprocessed."""
@@ -316,9 +300,7 @@ class DarajaEmulator:
                 with contextlib.suppress(requests.RequestException):
                     requests.post(url, json=payload, timeout=5)
 
-        thread = threading.Thread(target=run, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+        self._in_background(run)
 
 
 def _error(code: str, message: str) -> dict[str, str]:

@@ -34,6 +34,38 @@ class BackgroundServer:
         self._thread.join(timeout=5)
 
 
+class ServedEmulator:
+    """What every provider emulator shares: its server's life and its callback threads.
+
+    A subclass sets ``_server`` (a ``BackgroundServer``), ``_threads`` and ``_stopped``.
+    """
+
+    _server: BackgroundServer
+    _threads: list[threading.Thread]
+    _stopped: bool
+
+    def start(self) -> None:
+        """Start serving."""
+        self._server.start()
+
+    def stop(self) -> None:
+        """Stop serving (once) and wait for pending callbacks."""
+        if not self._stopped:
+            self._stopped = True
+            self._server.stop()
+        self.join_callbacks()
+
+    def join_callbacks(self, timeout: float = 10.0) -> None:
+        """Wait for every scheduled callback thread to finish."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _in_background(self, run: Any) -> None:
+        thread = threading.Thread(target=run, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+
 @dataclass(frozen=True)
 class ReceivedCallback:
     """One POST that reached the recorder."""

@@ -15,7 +15,7 @@ LANG_PICK = {"en": "1", "sw": "2", "fr": "3"}
 
 
 def t(key: str, lang: str, **values: object) -> str:
-    ctx = {"ussd_code": "*384*12#", "terms_url": "kazi.work/terms"}
+    ctx = {"ussd_code": "*384*12#", "terms_url": "kazi.work/terms", "service": "M-Pesa"}
     return default_library().catalogs.text(key, lang, {**ctx, **values})
 
 

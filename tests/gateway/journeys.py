@@ -45,8 +45,8 @@ REWARD_MONEY = {"amount": REWARD.amount, "currency": REWARD.currency}  # as the 
 
 
 def t(key: str, language: str, **values: Any) -> str:
-    """A catalog text, as the engine renders it."""
-    return default_library().catalogs.text(key, language, values)
+    """A catalog text, as the engine renders it (a Kenyan worker's: withdrawals go to M-Pesa)."""
+    return default_library().catalogs.text(key, language, {"service": "M-Pesa", **values})
 
 
 def kes(minor: int, language: str) -> str:
@@ -64,13 +64,15 @@ class Handset(SimulatedPhone):
         return body
 
 
-def registered(app: Flask, phone: str, language: str = "en", *, qualified: bool = True) -> Worker:
+def registered(
+    app: Flask, phone: str, language: str = "en", *, qualified: bool = True, country: str = "KE"
+) -> Worker:
     """A worker who registered (consent and PIN) and, by default, passed the quiz."""
     now = utcnow()
     with runtime_of(app).sessions.begin() as session:
         worker = Worker(
             msisdn=phone,
-            country="KE",
+            country=country,
             language=language,
             pin_hash=_pin_hash(),
             consented_at=now,

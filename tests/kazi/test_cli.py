@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from console.models import Operator
 from console.services import operator_by_email
 from core.secrets import check_password
-from demo.seed import DEMO_DEPOSIT
+from demo.seed import DEMO_DEPOSIT, DEMO_OTHER_DEPOSITS
 from kazi.app import create_app
+from ledger import services as ledger
 from tasks.funding import balances
 from tasks.models import Deposit, Project, Task
 from tasks.requesters import requester_for_key
 from tests.conftest import fresh_database_url, make_settings
+from workers import services as workers
 
 
 @pytest.fixture
@@ -50,14 +52,21 @@ def test_db_upgrade_then_demo_seeds_a_playable_demo(fresh_app: Flask) -> None:
         task_types = {p.task_type.value for p in projects}
         tasks = session.scalar(select(func.count(Task.id)))
         gold = session.scalar(select(func.count(Task.id)).where(Task.gold_answer.is_not(None)))
-        (funding,) = balances(session, requester.id)
-        budgets = sum(p.budget_minor for p in projects)
+        funding = next(b for b in balances(session, requester.id) if b.currency == "KES")
+        budgets = sum(p.budget_minor for p in projects if p.currency == "KES")
+        others = {p.currency: p.budget_minor for p in projects if p.currency != "KES"}
+        # The Ugandan demo worker has earned UGX (their wallet), enough to withdraw.
+        ugandan = workers.by_phone(session, "+256772000004")
+        assert ugandan is not None
+        ugx = ledger.balance(session, ledger.worker_wallet(session, ugandan.id, "UGX")).amount
     assert task_types == {"single_choice", "yes_no"}
     assert tasks >= 50
     assert 0 < gold < tasks
     # The demo requester is funded by a recorded deposit, and the projects drew on it.
     assert funding.funded == DEMO_DEPOSIT.amount and funding.committed + funding.spent == budgets
     assert funding.available == DEMO_DEPOSIT.amount - budgets > 0
+    assert others == {c: m.amount for c, (m, _) in DEMO_OTHER_DEPOSITS.items()}
+    assert ugx >= 500  # UGX's minimum withdrawal (PAYOUT_LIMITS' default)
 
 
 def test_demo_twice_adds_nothing_and_retires_the_old_secrets(fresh_app: Flask) -> None:
@@ -67,9 +76,9 @@ def test_demo_twice_adds_nothing_and_retires_the_old_secrets(fresh_app: Flask) -
     with fresh_app.extensions["kazi"].sessions() as session:
         assert requester_for_key(session, first_key) is None
         assert requester_for_key(session, second_key) is not None
-        assert session.scalar(select(func.count(Task.id))) == 60
+        assert session.scalar(select(func.count(Task.id))) == 100
         assert session.scalar(select(func.count(Operator.id))) == 1
-        assert session.scalar(select(func.count(Deposit.id))) == 1
+        assert session.scalar(select(func.count(Deposit.id))) == 1 + len(DEMO_OTHER_DEPOSITS)
 
 
 def test_create_commands_print_the_secret_on_the_last_line(fresh_app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from core.money import MINOR_UNITS
 from payouts.errors import PayoutConfigError
-from payouts.rails import _BUILDERS, _PAYS, daraja_config, payable_currencies
+from payouts.rails import _BUILDERS, _PAYS, daraja_config, payable_currencies, rail_for
 from tests.conftest import make_settings
 
 DARAJA = dict(
@@ -77,12 +79,21 @@ def test_daraja_without_public_base_url_is_a_config_error() -> None:
         daraja_config(settings)
 
 
-@pytest.mark.parametrize("provider", ["sandbox", "daraja"])
-def test_the_payable_currencies_are_what_the_configured_rail_pays(provider: str) -> None:
-    settings = make_settings(
-        **{**DARAJA, "mpesa_security_credential": "c", "payout_provider": provider}
-    )
-    assert payable_currencies(settings) == {"KES"}  # M-Pesa B2C (and its sandbox) pays KES
+def test_the_payable_currencies_are_what_the_rails_pay() -> None:
+    daraja = make_settings(**{**DARAJA, "mpesa_security_credential": "c"})
+    assert payable_currencies(daraja) == {"KES"}  # M-Pesa B2C pays KES only
+    # The sandbox stands in for any rail, so the demo can pay UGX too.
+    assert payable_currencies(make_settings()) == set(MINOR_UNITS)
+    both = replace(
+        daraja, payout_rails=(("UGX", "mtn_momo"),), momo_api_user="u", momo_api_key="k",
+        momo_subscription_key="s",
+    )  # fmt: skip
+    assert payable_currencies(both) == {"KES", "UGX"}
+    assert (rail_for(both, "UGX"), rail_for(both, "KES"), rail_for(both, "TZS")) == (
+        "mtn_momo", "daraja", "daraja",
+    )  # fmt: skip
+    # MoMo pays its market's currency only: the sandbox market takes EUR, not UGX.
+    assert payable_currencies(replace(both, momo_currency="EUR")) == {"KES"}
 
 
 def test_every_rail_says_which_currencies_it_pays() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +46,8 @@ def test_a_withdrawal_writes_the_payout_and_the_hold_and_queues_the_job_after_co
     earn(session, worker.id, 7_550)
     payout = withdraw(session, worker.id, 5_000)
     assert payout.status is PayoutStatus.REQUESTED
-    assert payout.idempotency_key.startswith(f"kazi-payout-{payout.id}-")
+    # A fresh UUID v4 (MoMo's X-Reference-Id form), never derived from the reusable row id.
+    assert uuid.UUID(payout.idempotency_key).version == 4
     hold = session.scalars(
         select(LedgerTransaction).where(LedgerTransaction.reference == f"payout:{payout.id}:hold")
     ).one()
