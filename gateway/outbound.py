@@ -25,6 +25,7 @@ from gateway.delivery import DeliveryStatus, advance
 from gateway.errors import PermanentSendError, TemporarySendError
 from gateway.models import Direction, Message
 from gateway.providers.base import SendResult
+from gateway.reports import release_held
 from workers import services as workers
 from workers.models import Worker
 
@@ -195,6 +196,8 @@ def record_sent(session: Session, message_id: int, result: SendResult) -> Messag
     minor = to_minor(result.cost_amount, result.cost_currency)
     if minor is not None:
         message.cost_minor, message.cost_currency = minor, result.cost_currency
+    # Reports that arrived before this answer (held, not dropped) apply now.
+    release_held(session, message)
     return message
 
 

@@ -19,19 +19,30 @@ from core.money import to_minor
 from core.phone import normalize_msisdn
 from core.runtime import Runtime
 from gateway import conversation
-from gateway.delivery import DeliveryStatus, advance
+from gateway.delivery import DeliveryStatus
 from gateway.inbound import (
-    DeliveryReport,
     InboundSms,
+    OptOutNotice,
     UssdRequest,
     UssdSessionEnd,
     new_ussd_input,
 )
 from gateway.models import Direction, Message, UssdSession
+from gateway.reports import apply_delivery_report
 from gateway.ussd import render_ussd
 from workers import services as workers
 
 log = logging.getLogger("kazi.gateway")
+
+__all__ = [
+    "apply_delivery_report",
+    "handle_ussd_hop",
+    "message_log",
+    "record_opt_out",
+    "receive_sms",
+    "record_ussd_end",
+    "store_inbound_sms",
+]
 
 #: An inbound SMS without a provider id that repeats the same text from the same phone
 #: within this window, with nothing sent to that phone in between, is a provider retry.
@@ -47,15 +58,17 @@ def store_inbound_sms(
     worker = workers.contact(session, sms.sender, default_language=default_language)
     message = Message(
         direction=Direction.INBOUND,
+        channel=sms.channel,
         provider=sms.provider,
         provider_message_id=sms.provider_message_id,
+        provider_date=sms.received_at,
         phone=sms.sender,
         service_address=sms.recipient[:20],
         worker_id=worker.id,
         body=sms.text,
         status=DeliveryStatus.RECEIVED,
         segments=sms.segments or 1,
-        network_code=sms.network_code,
+        network_code=(sms.network_code or "")[:10] or None,
     )
     try:
         with session.begin_nested():
@@ -88,12 +101,21 @@ def _is_duplicate(session: Session, sms: InboundSms) -> bool:
     if sms.provider_message_id:
         query = query.where(Message.provider_message_id == sms.provider_message_id)
         return session.scalars(query.limit(1)).first() is not None
-    earlier = session.scalars(
-        query.where(
-            Message.phone == sms.sender,
-            Message.body == sms.text,
-            Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW,
+    same_text = query.where(Message.phone == sms.sender, Message.body == sms.text)
+    if sms.received_at is not None:
+        # A replay carries the provider's own date: the same sender, recipient, date and
+        # text is the same message however long after (and whatever we replied since).
+        return (
+            session.scalars(
+                same_text.where(
+                    Message.service_address == sms.recipient[:20],
+                    Message.provider_date == sms.received_at,
+                ).limit(1)
+            ).first()
+            is not None
         )
+    earlier = session.scalars(
+        same_text.where(Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW)
         .order_by(Message.id.desc())
         .limit(1)
     ).first()
@@ -105,36 +127,6 @@ def _is_duplicate(session: Session, sms: InboundSms) -> bool:
         Message.direction == Direction.OUTBOUND, Message.phone == sms.sender, Message.id > earlier
     )
     return session.scalars(answered.limit(1)).first() is None
-
-
-def apply_delivery_report(session: Session, report: DeliveryReport) -> Message | None:
-    """Move the reported message along its lifecycle; None when we never sent that id."""
-    message = session.scalars(
-        select(Message)
-        .where(
-            Message.provider == report.provider,
-            Message.provider_message_id == report.provider_message_id,
-        )
-        .with_for_update()
-    ).one_or_none()
-    if message is None:
-        log.warning(
-            "%s delivery report for unknown message %s", report.provider, report.provider_message_id
-        )
-        return None
-    before = message.status
-    message.status = advance(message.status, report.status)
-    if message.status != before:
-        # Only a report that moved the message may rewrite its details; a stale one
-        # (e.g. "sent" after "delivered") must not blank a failure reason.
-        if report.failure_reason and message.status != DeliveryStatus.DELIVERED:
-            message.error = report.failure_reason[:200]
-        if message.status == DeliveryStatus.DELIVERED:
-            message.delivered_at = utcnow()
-    message.network_code = report.network_code or message.network_code
-    if report.opted_out:
-        workers.set_opted_out(session, message.phone, True)
-    return message
 
 
 def handle_ussd_hop(
@@ -164,7 +156,7 @@ def handle_ussd_hop(
             phone=request.phone,
             worker_id=worker.id,
             service_code=request.service_code[:30],
-            network_code=request.network_code,
+            network_code=(request.network_code or "")[:10] or None,
             seen_text="",
             hops=0,
         )
@@ -200,13 +192,14 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
             session_id=end.session_id,
             phone=end.phone,
             service_code=(end.service_code or "")[:30],
-            network_code=end.network_code,
+            network_code=(end.network_code or "")[:10] or None,
             seen_text="",
             hops=0,
         )
         session.add(record)
     record.ended_at = end.ended_at or utcnow()
     record.end_status = str(end.status)
+    record.provider_status = end.provider_status[:40]
     record.duration_ms = end.duration_ms
     minor = to_minor(end.cost_amount, end.cost_currency)
     record.cost_minor, record.cost_currency = (
@@ -214,6 +207,13 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
     )
     record.error = end.error[:200] if end.error else None
     return record
+
+
+def record_opt_out(session: Session, notice: OptOutNotice) -> None:
+    """A worker opted out of our sender at the provider (AT's opt-out notice): honour it."""
+    # Idempotent: a replayed notice keeps the first opt-out time.
+    workers.set_opted_out(session, notice.phone, True)
+    log.info("%s: %s opted out of sender %s", notice.provider, notice.phone, notice.sender_id)
 
 
 def message_log(

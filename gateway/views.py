@@ -120,6 +120,22 @@ def at_sms_delivery() -> tuple[str, int]:
     return "", 200
 
 
+@bp.post("/africastalking/sms/optout")
+def at_sms_optout() -> tuple[str, int]:
+    """AT's bulk-SMS opt-out notification: the worker is opted out of our SMS."""
+    # https://developers.africastalking.com/docs/sms/notifications (subscription and
+    # bulk SMS opt-out callbacks); the URL is set on AT's dashboard with ?token=.
+    runtime = _runtime()
+    _check_at_token(runtime)
+    notice = at.parse_optout_notification(request.form)
+    with runtime.sessions.begin() as session:
+        services.record_opt_out(session, notice)
+        record_event(
+            session, source=notice.provider, kind="sms_optout", payload=notice.raw, external_id=None
+        )
+    return "", 200
+
+
 @bp.post("/twilio/sms")
 def twilio_sms() -> Response:
     """An incoming SMS through Twilio; the reply goes out through the queue, not TwiML."""
