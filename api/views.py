@@ -18,6 +18,7 @@ from api.auth import authenticate
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
 from api.schemas import InvalidRequest, project_spec, top_up_amount
+from core.egress import AllowList, check_url
 from core.errors import Conflict
 from core.runtime import Runtime
 from payouts.rails import payable_currencies
@@ -77,6 +78,10 @@ def create() -> tuple[Response, int]:
     with _runtime().sessions.begin() as session:
         requester = authenticate(session, request)
         spec = project_spec(body)
+        if spec.webhook_url:
+            # Refuse a URL into our own network now, with a clear 422 (and again at send).
+            allow = AllowList.parse(_runtime().settings.webhook_allowed_hosts)
+            check_url(spec.webhook_url, allow)
         project = create_project(session, requester, spec, payable_currencies=payable)
         # The webhook signing secret is shown once, like an API key.
         payload = {**_summary(session, project), "webhook_secret": project.webhook_secret}

@@ -135,6 +135,14 @@ def _phone_numbers(name: str, raw: str) -> tuple[str, ...]:
     return numbers
 
 
+def _host_list(name: str, raw: str) -> tuple[str, ...]:
+    hosts = tuple(filter(None, (part.strip().lower() for part in raw.split(","))))
+    for host in hosts:
+        if "/" in host and not host.replace("/", "").replace(".", "").replace(":", "").isalnum():
+            raise SettingsError(f"{name}: expected host names, addresses or networks, got {host!r}")
+    return hosts
+
+
 def _setting(env: str, coerce: Callable[[str, str], Any], default: Any = None) -> Any:
     return field(default=default, metadata={"env": env, "coerce": coerce})
 
@@ -177,6 +185,9 @@ class Settings:
     mpesa_cert_path: str | None = _setting("MPESA_CERT_PATH", _optional_text)
     mpesa_webhook_token: str | None = _setting("MPESA_WEBHOOK_TOKEN", _optional_text)
     metrics_token: str | None = _setting("METRICS_TOKEN", _optional_text)
+    # Requesters' webhook URLs may reach these hosts, addresses or networks even though
+    # they are not public (loopback, private, link-local): none by default (SSRF).
+    webhook_allowed_hosts: tuple[str, ...] = _setting("WEBHOOK_ALLOWED_HOSTS", _host_list, ())
 
     # Hourly living-wage floors in the country's own currency, minor units (KES 125.00 = 12500).
     living_wage_floors: tuple[tuple[str, int], ...] = _setting(
