@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from core.medium import count_segments
+from core.medium import count_segments, to_gsm7
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
 from gateway.outbound import requeue_stuck, stuck_sending
@@ -24,7 +24,7 @@ sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
 def broadcast(body: str, country: str | None, language: str | None, batch_size: int) -> None:
     """Send MESSAGE to every active, subscribed worker matching the filters."""
     runtime: Runtime = current_app.extensions["kazi"]
-    info = count_segments(body)
+    info = count_segments(to_gsm7(body))
     click.echo(f"message: {info.segments} segment(s), {info.encoding}")
 
     def progress(done: int, total: int) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.db import matched_rows, utcnow
 from core.jobs import enqueue
-from core.medium import count_segments
+from core.medium import count_segments, to_gsm7
 from core.money import to_minor
 from core.phone import normalize_msisdn
 from gateway.delivery import DeliveryStatus, advance
@@ -48,6 +48,7 @@ class Claimed:
     body: str
     provider: str
     attempt: int
+    segments: int = 1  # what the channel's rate limit counts
 
 
 def send_sms(
@@ -139,6 +140,8 @@ def new_outbound(
 ) -> Message:
     """Store one queued outbound message (no job); the number is normalised to E.164 here."""
     e164 = normalize_msisdn(phone).e164
+    # Look-alike punctuation in GSM-7 (a curly quote must not make the SMS UCS-2).
+    body = to_gsm7(body)
     info = count_segments(body)
     message = Message(
         direction=Direction.OUTBOUND,
@@ -178,7 +181,14 @@ def claim(session: Session, message_ids: Sequence[int]) -> list[Claimed]:
             message.status, message.error = DeliveryStatus.FAILED, "opted_out"
             continue
         claimed.append(
-            Claimed(message.id, message.phone, message.body, message.provider, message.attempts)
+            Claimed(
+                message.id,
+                message.phone,
+                message.body,
+                message.provider,
+                message.attempts,
+                max(1, message.segments),
+            )
         )
     return claimed
 
