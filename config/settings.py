@@ -164,6 +164,11 @@ class Settings:
     sms_provider: str = _setting("SMS_PROVIDER", _choice(*SMS_PROVIDERS), "console")
     sms_sender_id: str | None = _setting("SMS_SENDER_ID", _optional_text)
     sms_rate_per_second: float = _setting("SMS_RATE_PER_SECOND", _number, 10.0)
+    # Flood limits per phone number (0 switches one off): far above what a person does.
+    ussd_hops_per_minute: int = _setting("USSD_HOPS_PER_MINUTE", _integer, 30)
+    sms_inbound_per_minute: int = _setting("SMS_INBOUND_PER_MINUTE", _integer, 20)
+    # Failed console sign-ins per client address in 15 minutes, whatever the email.
+    login_failures_per_ip: int = _setting("LOGIN_FAILURES_PER_IP", _integer, 20)
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
@@ -288,6 +293,9 @@ class Settings:
                 "PAYOUT_MIN_MINOR, PAYOUT_MAX_MINOR: need 1000 <= min <= max <= 25000000 "
                 "(Daraja pays KES 10 to 250,000)"
             )
+        for name in ("USSD_HOPS_PER_MINUTE", "SMS_INBOUND_PER_MINUTE", "LOGIN_FAILURES_PER_IP"):
+            if self._get(name) < 0:
+                problems.append(f"{name}: must be 0 (off) or more")
         if self.sms_rate_per_second <= 0:
             problems.append("SMS_RATE_PER_SECOND: must be greater than 0")
         if len(self.default_country) != 2 or not self.default_country.isalpha():

@@ -28,6 +28,7 @@ from gateway.inbound import (
     new_ussd_input,
 )
 from gateway.models import Direction, Message, UssdSession
+from gateway.optout import opt_intent
 from gateway.reports import apply_delivery_report
 from gateway.ussd import render_ussd
 from workers import services as workers
@@ -79,10 +80,22 @@ def store_inbound_sms(
     return message
 
 
-def receive_sms(session: Session, sms: InboundSms, *, default_language: str) -> Message | None:
-    """Store an incoming SMS and queue its handling after commit; None for a duplicate."""
+def receive_sms(
+    session: Session, sms: InboundSms, *, default_language: str, handle: bool = True
+) -> Message | None:
+    """Store an incoming SMS and queue its handling after commit; None for a duplicate.
+
+    With ``handle`` false (the sender is over its flood limit) it is stored, marked
+    ``rate_limited``, and nothing runs.
+    """
     message = store_inbound_sms(session, sms, default_language=default_language)
-    if message is not None:
+    # STOP and START are honoured even from a flooding number (opt-out always is).
+    if message is not None and not handle and opt_intent(sms.text) is None:
+        message.error = "rate_limited"
+        log.warning(
+            "inbound sms %s from %s over the flood limit: not handled", message.id, sms.sender
+        )
+    elif message is not None:
         enqueue(
             session,
             "gateway.jobs.handle_inbound_sms",
