@@ -10,6 +10,7 @@ from flask import Flask
 from core.kvstore import MemoryStore
 from core.throttle import WindowLimit
 from gateway import abuse
+from tests.api.conftest import auth, new_key
 from tests.gateway.payloads import load_form
 from tests.gateway.web import at_url, close_app, gateway_app, messages, outbox, runtime_of, worker
 
@@ -123,7 +124,9 @@ def test_oversized_bodies_are_413(web: Flask, path: str) -> None:
     json = (b'{"name": "' + b"x" * (1024 * 1024 + 1) + b'"}', "application/json")
     # The API reads JSON only (a form is a 422 before its body is read); the rest forms.
     bodies = [json] if path.startswith("/api/") else [form, json]
+    # The API checks the key before it reads a body: show one.
+    headers = auth(new_key(web)) if path.startswith("/api/") else {}
     for body, kind in bodies:
-        response = web.test_client().post(path, data=body, content_type=kind)
+        response = web.test_client().post(path, data=body, content_type=kind, headers=headers)
         assert response.status_code == 413, kind
     assert messages(web) == []
