@@ -10,11 +10,12 @@ left behind. Functions take a Session and never commit.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import matched_rows, utcnow
 from gateway.delivery import DeliveryStatus, advance
 from gateway.errors import IllegalTransition
 from gateway.inbound import DeliveryReport
@@ -22,6 +23,10 @@ from gateway.models import Direction, HeldDeliveryReport, Message
 from workers import services as workers
 
 log = logging.getLogger("kazi.gateway.reports")
+
+#: How long a report waits for its message's id: a send answer comes within seconds,
+#: a lost one is requeued within the hour; a week is far past either.
+HELD_FOR = timedelta(days=7)
 
 
 def apply_delivery_report(session: Session, report: DeliveryReport) -> Message | None:
@@ -126,9 +131,18 @@ def release_held(session: Session, message: Message) -> int:
 
 
 def apply_held(session: Session, *, limit: int = 1000) -> int:
-    """Apply every held report whose message has its id by now (a sweep); return how many."""
+    """Apply every held report whose message has its id by now (a sweep); return how many.
+
+    Reports held longer than ``HELD_FOR`` are for messages we never sent (another
+    system on the same provider account): they are dropped, their raw events stay.
+    """
     # A report and the send answer can commit at the same moment, each missing the
     # other; this sweep (``flask sms sweep``) joins them afterwards.
+    stale = session.execute(
+        delete(HeldDeliveryReport).where(HeldDeliveryReport.received_at < utcnow() - HELD_FOR)
+    )
+    if matched_rows(stale):
+        log.info("dropped %s delivery report(s) held over %s", matched_rows(stale), HELD_FOR)
     rows = session.execute(
         select(HeldDeliveryReport.provider, HeldDeliveryReport.provider_message_id)
         .distinct()

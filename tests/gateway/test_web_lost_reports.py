@@ -86,6 +86,25 @@ def test_the_sweep_joins_a_report_and_an_answer_that_missed_each_other(web: Flas
         assert apply_held(session) == 0
 
 
+def test_reports_held_for_a_week_are_dropped_by_the_sweep(web: Flask) -> None:
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from gateway.reports import HELD_FOR
+
+    form = load_form("at_delivery_report_failed.form")
+    web.test_client().post(at_url("sms/delivery"), data=form)
+    web.test_client().post(at_url("sms/delivery"), data={**form, "id": "ATX-fresh"})
+    with runtime_of(web).sessions.begin() as session:
+        old = session.scalars(
+            select(HeldDeliveryReport).where(HeldDeliveryReport.provider_message_id == form["id"])
+        ).one()
+        old.received_at = utcnow() - HELD_FOR - timedelta(minutes=1)
+    with runtime_of(web).sessions.begin() as session:
+        assert apply_held(session) == 0
+    assert _held(web) == 1 and len(events(web)) == 2
+
+
 def test_a_report_never_moves_an_inbound_message_with_the_same_id(web: Flask) -> None:
     client = web.test_client()
     inbound = load_form("at_sms_inbound.form")
