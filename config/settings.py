@@ -8,6 +8,7 @@ names the setting, so start-up fails with something a deployer can act on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -138,8 +139,11 @@ def _phone_numbers(name: str, raw: str) -> tuple[str, ...]:
 def _host_list(name: str, raw: str) -> tuple[str, ...]:
     hosts = tuple(filter(None, (part.strip().lower() for part in raw.split(","))))
     for host in hosts:
-        if "/" in host and not host.replace("/", "").replace(".", "").replace(":", "").isalnum():
-            raise SettingsError(f"{name}: expected host names, addresses or networks, got {host!r}")
+        try:
+            if "/" in host:
+                ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {host!r} is not a network such as 10.0.0.0/8") from None
     return hosts
 
 

@@ -54,9 +54,15 @@ def store_inbound_sms(
     session: Session, sms: InboundSms, *, default_language: str
 ) -> Message | None:
     """Store an incoming SMS once; return None when it is a duplicate of one already stored."""
+    # Without a provider id nothing unique guards a replay posted twice at once, so
+    # messages from one sender are checked and stored one at a time: a write first
+    # (SQLite's write lock; see handle_ussd_hop), then the worker's row lock, which
+    # also holds on PostgreSQL once a first contact has created the row.
+    workers.lock_by_phone(session, sms.sender)
+    worker = workers.contact(session, sms.sender, default_language=default_language)
+    workers.lock_by_phone(session, sms.sender)
     if _is_duplicate(session, sms):
         return None
-    worker = workers.contact(session, sms.sender, default_language=default_language)
     message = Message(
         direction=Direction.INBOUND,
         channel=sms.channel,

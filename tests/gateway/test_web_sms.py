@@ -242,10 +242,17 @@ def test_an_sms_without_id_replayed_after_our_reply_is_stored_once(web: Flask) -
     assert len([m for m in messages(web) if m.direction == "in"]) == 2
 
 
-def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
+@pytest.mark.parametrize("with_id", [True, False])
+def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask, with_id: bool) -> None:
     import threading
 
     form = load_form("at_sms_inbound.form")
+    if not with_id:
+        del form["id"]  # only the sender's lock stands between the four
+        # A known worker: a first contact would serialise them on the unique number.
+        earlier = {**form, "text": "HELP", "date": "2026-01-15 09:00:00"}
+        assert web.test_client().post(at_url("sms"), data=earlier).status_code == 200
+        outbox(web)
     codes: list[int] = []
     barrier = threading.Barrier(4)
 
@@ -260,5 +267,6 @@ def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
     for thread in threads:
         thread.join()
     assert codes == [200] * 4
-    assert len(outbox(web)) == 1
-    assert len([m for m in messages(web) if m.direction == "in"]) == 1
+    assert len(outbox(web)) == (1 if with_id else 2)
+    assert [m.body for m in messages(web) if m.direction == "in"][-1:] == [form["text"]]
+    assert len([m for m in messages(web) if m.direction == "in"]) == (1 if with_id else 2)
