@@ -19,6 +19,7 @@ from api.auth import authenticate
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
 from api.schemas import InvalidRequest, encode_cursor, page_query, project_spec, top_up_amount
+from core.egress import AllowList, check_url
 from core.errors import Conflict
 from core.runtime import Runtime
 from payouts.rails import payable_currencies
@@ -73,11 +74,15 @@ def balance() -> Response:
 @bp.post("/projects")
 def create() -> tuple[Response, int]:
     """Create a project, its budget drawn from the requester's funding (402 beyond it)."""
-    body = _json_body()
     payable = payable_currencies(_runtime().settings)
     with _runtime().sessions.begin() as session:
+        # The key first: a caller without one learns nothing from validating its body.
         requester = authenticate(session, request)
-        spec = project_spec(body)
+        spec = project_spec(_json_body())
+        if spec.webhook_url:
+            # Refuse a URL into our own network now, with a clear 422 (and again at send).
+            allow = AllowList.parse(_runtime().settings.webhook_allowed_hosts)
+            check_url(spec.webhook_url, allow)
         project = create_project(session, requester, spec, payable_currencies=payable)
         # The webhook signing secret is shown once, like an API key.
         payload = {**_summary(session, project), "webhook_secret": project.webhook_secret}
@@ -130,9 +135,9 @@ def close(project_id: int) -> Response:
 def top_up(project_id: int) -> Response | tuple[Response, int]:
     """Add to a project's budget from the requester's funding; idempotent with Idempotency-Key."""
     key = request.headers.get("Idempotency-Key")
-    amount = top_up_amount(_json_body())
     with _runtime().sessions.begin() as session:
         requester = authenticate(session, request)
+        amount = top_up_amount(_json_body())
         project = get_project(session, requester, project_id)
         if key is not None:
             digest = request_hash("budget", str(project_id), request.get_data())
@@ -151,9 +156,10 @@ def add(project_id: int) -> tuple[Response, int]:
     # 10,000 tasks of three USSD screens each are several megabytes: above the app's cap.
     request.max_content_length = UPLOAD_MAX_BYTES
     key = request.headers.get("Idempotency-Key")
-    body = request.get_data()
     with _runtime().sessions.begin() as session:
+        # The key first: an anonymous caller must not make us read a 16 MiB body.
         requester = authenticate(session, request)
+        body = request.get_data()
         project = get_project(session, requester, project_id)
         if project.status == ProjectStatus.CLOSED:
             raise Conflict(f"project {project_id} is closed")

@@ -8,6 +8,7 @@ names the setting, so start-up fails with something a deployer can act on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -163,6 +164,17 @@ def _phone_numbers(name: str, raw: str) -> tuple[str, ...]:
     return numbers
 
 
+def _host_list(name: str, raw: str) -> tuple[str, ...]:
+    hosts = tuple(filter(None, (part.strip().lower() for part in raw.split(","))))
+    for host in hosts:
+        try:
+            if "/" in host:
+                ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {host!r} is not a network such as 10.0.0.0/8") from None
+    return hosts
+
+
 def _setting(env: str, coerce: Callable[[str, str], Any], default: Any = None) -> Any:
     return field(default=default, metadata={"env": env, "coerce": coerce})
 
@@ -184,6 +196,11 @@ class Settings:
     sms_provider: str = _setting("SMS_PROVIDER", _choice(*SMS_PROVIDERS), "console")
     sms_sender_id: str | None = _setting("SMS_SENDER_ID", _optional_text)
     sms_rate_per_second: float = _setting("SMS_RATE_PER_SECOND", _number, 10.0)
+    # Flood limits per phone number (0 switches one off): far above what a person does.
+    ussd_hops_per_minute: int = _setting("USSD_HOPS_PER_MINUTE", _integer, 30)
+    sms_inbound_per_minute: int = _setting("SMS_INBOUND_PER_MINUTE", _integer, 20)
+    # Failed console sign-ins per client address in 15 minutes, whatever the email.
+    login_failures_per_ip: int = _setting("LOGIN_FAILURES_PER_IP", _integer, 20)
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
@@ -220,6 +237,9 @@ class Settings:
     momo_webhook_token: str | None = _setting("MOMO_WEBHOOK_TOKEN", _optional_text)
     momo_timeout_seconds: float = _setting("MOMO_TIMEOUT_SECONDS", _number, 30.0)
     metrics_token: str | None = _setting("METRICS_TOKEN", _optional_text)
+    # Requesters' webhook URLs may reach these hosts, addresses or networks even though
+    # they are not public (loopback, private, link-local): none by default (SSRF).
+    webhook_allowed_hosts: tuple[str, ...] = _setting("WEBHOOK_ALLOWED_HOSTS", _host_list, ())
 
     # Hourly living-wage floors in the country's own currency, minor units (KES 125.00 = 12500).
     living_wage_floors: tuple[tuple[str, int], ...] = _setting(
@@ -365,6 +385,9 @@ class Settings:
                 "PAYOUT_RECONCILE_MINUTES, PAYOUT_RESOLVE_WINDOW_MINUTES: need reconcile >= 0 "
                 "(0: off) and window > 0"
             )
+        for name in ("USSD_HOPS_PER_MINUTE", "SMS_INBOUND_PER_MINUTE", "LOGIN_FAILURES_PER_IP"):
+            if self._get(name) < 0:
+                problems.append(f"{name}: must be 0 (off) or more")
         if self.sms_rate_per_second <= 0:
             problems.append("SMS_RATE_PER_SECOND: must be greater than 0")
         if len(self.default_country) != 2 or not self.default_country.isalpha():

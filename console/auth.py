@@ -85,24 +85,41 @@ def role_required(role: OperatorRole) -> Callable[[Callable[P, Any]], Callable[P
 
 
 class LoginThrottle:
-    """At most ``limit`` failed sign-ins per email and address in a window, shared by processes."""
+    """At most ``limit`` failed sign-ins per email and address, and ``ip_limit`` per address
+    whatever the email (password spraying), in a window shared by processes."""
 
-    def __init__(self, store: KeyValueStore, *, limit: int = 5, window_seconds: int = 15 * 60):
+    def __init__(
+        self,
+        store: KeyValueStore,
+        *,
+        limit: int = 5,
+        ip_limit: int = 20,
+        window_seconds: int = 15 * 60,
+    ):
         self._store = store
         self.limit = limit
+        self.ip_limit = ip_limit
         self.window_seconds = window_seconds
 
     def _key(self, email: str, ip: str | None) -> str:
         return f"console:login-failures:{email.strip().lower()}:{ip or '-'}"
 
+    def _ip_key(self, ip: str | None) -> str:
+        return f"console:login-failures-ip:{ip or '-'}"
+
     def blocked(self, email: str, ip: str | None) -> bool:
-        """True when this email and address used up their attempts for now."""
+        """True when this email and address, or this address alone, used up their attempts."""
         count = self._store.get(self._key(email, ip))
-        return count is not None and int(count) >= self.limit
+        if count is not None and int(count) >= self.limit:
+            return True
+        by_ip = self._store.get(self._ip_key(ip)) if self.ip_limit > 0 else None
+        return by_ip is not None and int(by_ip) >= self.ip_limit
 
     def failed(self, email: str, ip: str | None) -> None:
         """Count a failed attempt; the window starts at the first failure."""
         self._store.incr(self._key(email, ip), ttl_seconds=self.window_seconds)
+        if self.ip_limit > 0:
+            self._store.incr(self._ip_key(ip), ttl_seconds=self.window_seconds)
 
     def succeeded(self, email: str, ip: str | None) -> None:
         """Forget earlier failures after a good sign-in."""

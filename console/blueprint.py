@@ -57,7 +57,8 @@ def float_reading(session: Session) -> FloatReading | None:
 
 def throttle() -> LoginThrottle:
     """The failed-login counter, kept in the shared store so every process agrees."""
-    return LoginThrottle(current_app.extensions["kazi"].store)
+    runtime = current_app.extensions["kazi"]
+    return LoginThrottle(runtime.store, ip_limit=runtime.settings.login_failures_per_ip)
 
 
 @bp.before_request
@@ -120,7 +121,9 @@ def _template_helpers() -> dict[str, Any]:
     def money(amount_minor: int, currency: str) -> str:
         return Money(int(amount_minor), currency).format()
 
-    return {"show_phone": show_phone, "money": money, "logout_form": ConfirmForm()}
+    # formdata=None: the sign-out form never reads the request, so an error page for a
+    # body we refused (413) does not read it again and fail.
+    return {"show_phone": show_phone, "money": money, "logout_form": ConfirmForm(formdata=None)}
 
 
 @bp.errorhandler(CSRFError)

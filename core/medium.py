@@ -35,6 +35,49 @@ GSM7_BASIC = frozenset(
 # Extension table: each costs an escape septet plus its own.
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
+#: Typographic characters outside GSM-7 and the GSM-7 text that looks the same. One
+#: curly quote pasted from a word processor would otherwise make a whole SMS UCS-2
+#: (70 characters a segment instead of 160) and a USSD screen UCS-2 on the air. Only
+#: pure look-alikes are here: letters (ê, ç, ł) are not, since swapping them changes
+#: the word. Sources: Unicode's General Punctuation block and Twilio's "smart
+#: encoding" list (https://www.twilio.com/docs/messaging/services/smart-encoding-char-list).
+GSM7_LOOKALIKES: dict[str, str] = {
+    "‘": "'",  # ‘ left single quotation mark
+    "’": "'",  # ’ right single quotation mark (and apostrophe)
+    "‚": "'",  # ‚ single low-9 quotation mark
+    "‛": "'",  # ‛ single high-reversed-9 quotation mark
+    "′": "'",  # ′ prime
+    "ʼ": "'",  # ʼ modifier letter apostrophe
+    "“": '"',  # “ left double quotation mark
+    "”": '"',  # ” right double quotation mark
+    "„": '"',  # „ double low-9 quotation mark
+    "‟": '"',  # ‟ double high-reversed-9 quotation mark
+    "″": '"',  # ″ double prime
+    "«": '"',  # « left-pointing double angle quotation mark
+    "»": '"',  # » right-pointing double angle quotation mark
+    "‹": "'",  # ‹ single left-pointing angle quotation mark
+    "›": "'",  # › single right-pointing angle quotation mark
+    "‐": "-",  # ‐ hyphen
+    "‑": "-",  # ‑ non-breaking hyphen
+    "‒": "-",  # ‒ figure dash
+    "–": "-",  # – en dash
+    "—": "-",  # — em dash
+    "―": "-",  # ― horizontal bar
+    "−": "-",  # − minus sign
+    "…": "...",  # … horizontal ellipsis
+    " ": " ",  # no-break space
+    " ": " ",  # en space
+    " ": " ",  # em space
+    " ": " ",  # thin space
+    " ": " ",  # narrow no-break space
+    "​": "",  # zero-width space
+    "﻿": "",  # zero-width no-break space (a stray byte-order mark)
+    "•": "*",  # • bullet
+    "ˆ": "^",  # ˆ modifier letter circumflex
+    "˜": "~",  # ˜ small tilde
+}
+_LOOKALIKE_TABLE = str.maketrans(GSM7_LOOKALIKES)
+
 _LIMITS: dict[Encoding, tuple[int, int]] = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
 
 USSD_MAX_BODY = 182
@@ -57,6 +100,11 @@ class SegmentInfo:
 def is_gsm7(text: str) -> bool:
     """True when every character of the text exists in GSM-7 (basic or extension)."""
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def to_gsm7(text: str) -> str:
+    """Replace typographic look-alikes (’ “ ” … – —) by their GSM-7 twins; nothing else changes."""
+    return text.translate(_LOOKALIKE_TABLE)
 
 
 def char_units(ch: str, encoding: Encoding) -> int:

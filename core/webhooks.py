@@ -51,6 +51,26 @@ def record_event(
     session: Session, *, source: str, kind: str, payload: dict[str, Any], external_id: str | None
 ) -> WebhookEvent:
     """Store a callback as it arrived, in the caller's transaction."""
-    event = WebhookEvent(source=source, kind=kind, payload=payload, external_id=external_id)
+    event = WebhookEvent(
+        source=source,
+        kind=kind,
+        payload=_storable(payload),
+        external_id=external_id[:100] if external_id else None,
+    )
     session.add(event)
     return event
+
+
+def _storable(value: Any) -> Any:
+    """The payload with NUL characters shown as U+FFFD: PostgreSQL's jsonb cannot hold NUL.
+
+    A NUL in a field nobody reads (an extra key, a hostile value) must not turn an
+    otherwise good callback into a 500; everything else is kept exactly.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.medium import USSD_MAX_TEXT, sms_segments
+from core.medium import USSD_MAX_TEXT, sms_segments, to_gsm7
 
 USSD_LIMIT = USSD_MAX_TEXT  # what one screen of a flow may hold
 SMS_MAX_SEGMENTS = 3
@@ -18,6 +18,17 @@ class Screen:
     body: str
     options: list[str] = field(default_factory=list)
     footer: list[str] = field(default_factory=list)
+
+
+def gsm7_screen(screen: Screen) -> Screen:
+    """The screen with typographic look-alikes in GSM-7, before it is measured and cut."""
+    # Requester text (task texts, options) comes from word processors: one curly quote
+    # would make the whole screen UCS-2, and cost the worker half the room.
+    return Screen(
+        to_gsm7(screen.body),
+        [to_gsm7(option) for option in screen.options],
+        [to_gsm7(line) for line in screen.footer],
+    )
 
 
 def _join(*parts: list[str]) -> str:
@@ -37,6 +48,7 @@ def _cut(text: str, budget: int) -> tuple[str, str]:
 def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> list[str]:
     """Pages of at most ``limit`` characters; every page but the last ends in 'More'."""
     pages: list[str] = []
+    screen = gsm7_screen(screen)
     body, options = screen.body, list(screen.options)
     while True:
         nav_back = [back] if pages else []
@@ -65,6 +77,7 @@ def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> l
 
 def render_sms(screen: Screen, ellipsis: str = "...") -> str:
     """One SMS text within three segments, shortening the body if it must."""
+    screen = gsm7_screen(screen)
     text = _join([screen.body], screen.options, screen.footer)
     body = screen.body
     while sms_segments(text) > SMS_MAX_SEGMENTS and body:

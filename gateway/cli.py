@@ -6,10 +6,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from core.medium import count_segments
+from core.medium import count_segments, to_gsm7
 from core.runtime import Runtime
 from gateway.broadcast import run_broadcast
 from gateway.outbound import requeue_stuck, stuck_sending
+from gateway.reports import apply_held
 from gateway.simulated_phone import SimulatedPhone
 
 sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
@@ -23,7 +24,7 @@ sms_cli = AppGroup("sms", help="SMS: broadcasts to workers.")
 def broadcast(body: str, country: str | None, language: str | None, batch_size: int) -> None:
     """Send MESSAGE to every active, subscribed worker matching the filters."""
     runtime: Runtime = current_app.extensions["kazi"]
-    info = count_segments(body)
+    info = count_segments(to_gsm7(body))
     click.echo(f"message: {info.segments} segment(s), {info.encoding}")
 
     def progress(done: int, total: int) -> None:
@@ -49,12 +50,15 @@ def broadcast(body: str, country: str | None, language: str | None, batch_size: 
 
 @sms_cli.command("sweep")
 def sweep() -> None:
-    """Requeue outbound SMS whose send job was lost; count those stuck in sending."""
+    """Requeue outbound SMS whose send job was lost; apply held reports; count stuck sends."""
     runtime: Runtime = current_app.extensions["kazi"]
     with runtime.sessions.begin() as session:
         requeued = requeue_stuck(session)
+        applied = apply_held(session)
         stuck = stuck_sending(session)
     click.echo(f"requeued {len(requeued)} message(s)")
+    if applied:
+        click.echo(f"applied {applied} held delivery report(s)")
     if stuck:
         click.echo(f"{stuck} message(s) in 'sending' for over 10 minutes: they may have been sent")
 

@@ -62,7 +62,12 @@ RESUME_TTL = timedelta(minutes=10)
 MAX_INTENTS_PER_HOP = 25
 
 #: Gateway texts (apology, opt-out and opt-in replies) → catalog keys.
-_TEXT_KEYS = {"apology": "error.sorry", "stopped": "sms.stop", "started": "sms.start"}
+_TEXT_KEYS = {
+    "apology": "error.sorry",
+    "slow_down": "error.slow_down",
+    "stopped": "sms.stop",
+    "started": "sms.start",
+}
 
 
 class Host(Protocol):
@@ -107,7 +112,7 @@ def _host(session: Session, worker: Worker, runtime: Runtime, channel: str) -> H
 
 
 def text_for(key: str, language: str | None) -> str:
-    """A gateway text (``apology``, ``stopped``, ``started``) in the worker's language."""
+    """A gateway text (``apology``, ``slow_down``, ``stopped``, ``started``) in the worker's language."""
     lang = language if language in LANGUAGES else "en"
     return default_library().catalogs.text(_TEXT_KEYS[key], lang, {})
 

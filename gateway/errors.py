@@ -23,7 +23,7 @@ class BadWebhook(GatewayError):
     code = "bad_webhook"
 
     def __init__(self, field: str, problem: str, value: str | None = None) -> None:
-        shown = "" if value is None else f" (got {_clip(value)!r})"
+        shown = "" if value is None else f" (got {clip(value)!r})"
         super().__init__(f"webhook field {field!r}: {problem}{shown}", details=[{"field": field}])
         self.field = field
         self.value = value
@@ -37,8 +37,8 @@ class UnknownProviderStatus(GatewayError):
 
     def __init__(self, provider: str, status: str) -> None:
         super().__init__(
-            f"{provider}: unknown status {_clip(status)!r}",
-            details=[{"provider": provider, "status": _clip(status)}],
+            f"{provider}: unknown status {clip(status)!r}",
+            details=[{"provider": provider, "status": clip(status)}],
         )
         self.provider = provider
         self.status = status
@@ -121,6 +121,6 @@ class PermanentSendError(SendError):
         self.opted_out = opted_out
 
 
-def _clip(value: str, limit: int = 80) -> str:
+def clip(value: str, limit: int = 80) -> str:
     """Shorten a value for an error message so a hostile payload cannot flood logs."""
     return value if len(value) <= limit else value[:limit] + "…"

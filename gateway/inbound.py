@@ -27,6 +27,7 @@ class UssdEndStatus(StrEnum):
     SUCCESS = "success"  # the app answered END
     INCOMPLETE = "incomplete"  # dropped while a CON menu waited (timeout, cancel, coverage)
     FAILED = "failed"  # AT could not reach us or got a bad answer
+    UNKNOWN = "unknown"  # a status we have no word for (e.g. "Aborted"); the raw one is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,10 @@ class UssdSessionEnd:
     provider: str
     session_id: str
     service_code: str | None
-    phone: str
+    phone: str | None  # None when the provider's number did not parse (the raw form keeps it)
     network_code: str | None
     status: UssdEndStatus
+    provider_status: str  # the provider's own word, kept when we do not know it
     duration_ms: int | None
     hops: int | None
     cost: str | None  # as sent ("0.0000" or "KES 0.10": the format is unverified)
@@ -77,6 +79,7 @@ class InboundSms:
     network_code: str | None = None
     link_id: str | None = None  # AT: pass back when replying to on-demand premium SMS
     segments: int | None = None
+    channel: str = "sms"  # "whatsapp" for Twilio's whatsapp: addresses
     raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
@@ -86,7 +89,7 @@ class DeliveryReport:
 
     provider: str
     provider_message_id: str  # join key with the send response's message id
-    status: DeliveryStatus
+    status: DeliveryStatus | None  # None: a provider status we have no mapping for
     provider_status: str  # the provider's own word, for the message log
     phone: str | None
     failure_reason: str | None = None

@@ -146,8 +146,8 @@ def _ready_provider(runtime: Runtime, claimed: list[Claimed]) -> SmsProvider:
         raise
     limiter = rate_limiter(runtime, provider.name)
     try:
-        for _ in claimed:
-            limiter.acquire()
+        for item in claimed:
+            limiter.acquire(item.segments)
     except TimeoutError as exc:
         busy = TemporarySendError(str(exc), provider=provider.name, reason="rate_limited")
         _record_failures(runtime, [(item, busy) for item in claimed])

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import (
@@ -56,6 +65,11 @@ class Message(Base):
     cost_currency: Mapped[currency_code | None]
     error: Mapped[str | None] = mapped_column(String(200))
     network_code: Mapped[str | None] = mapped_column(String(10))
+    # The provider's last status word as it came (kept even when we have no mapping).
+    provider_status: Mapped[str | None] = mapped_column(String(40))
+    # The provider's own timestamp of an inbound SMS: with sender, recipient and text it
+    # identifies an AT message that came without an id (replays carry the same date).
+    provider_date: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
@@ -76,7 +90,8 @@ class UssdSession(Base):
     id: Mapped[intpk]
     provider: Mapped[str] = mapped_column(String(20), default="africastalking")
     session_id: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[msisdn]
+    # None only for a session we know from its end notice alone, whose number did not parse.
+    phone: Mapped[msisdn | None]
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
     service_code: Mapped[str] = mapped_column(String(30))
     network_code: Mapped[str | None] = mapped_column(String(10))
@@ -92,7 +107,32 @@ class UssdSession(Base):
     last_hop_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_status: Mapped[str | None] = mapped_column(String(20))
+    provider_status: Mapped[str | None] = mapped_column(String(40))  # AT's word, as sent
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     cost_minor: Mapped[money_minor | None]
     cost_currency: Mapped[currency_code | None]
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class HeldDeliveryReport(Base):
+    """A delivery report that overtook the send response: kept until the message has the id.
+
+    A provider can report on a message before its send call has returned to us (AT and
+    Twilio both say callbacks may arrive early), so no message carries the id yet.
+    ``gateway.outbound.record_sent`` applies and deletes these once it stores the id.
+    """
+
+    __tablename__ = "held_delivery_reports"
+    __table_args__ = (
+        Index("ix_held_delivery_reports_provider_id", "provider", "provider_message_id"),
+    )
+
+    id: Mapped[intpk]
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str | None] = mapped_column(String(20))  # ours; None when unknown
+    provider_status: Mapped[str] = mapped_column(String(40))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    network_code: Mapped[str | None] = mapped_column(String(10))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[created_at]

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from core.db import matched_rows, utcnow
 from core.jobs import enqueue
-from core.medium import count_segments
+from core.medium import count_segments, to_gsm7
 from core.money import to_minor
 from core.phone import normalize_msisdn
 from gateway.delivery import DeliveryStatus, advance
 from gateway.errors import PermanentSendError, TemporarySendError
 from gateway.models import Direction, Message
 from gateway.providers.base import SendResult
+from gateway.reports import release_held
 from workers import services as workers
 from workers.models import Worker
 
@@ -47,6 +48,7 @@ class Claimed:
     body: str
     provider: str
     attempt: int
+    segments: int = 1  # what the channel's rate limit counts
 
 
 def send_sms(
@@ -138,6 +140,8 @@ def new_outbound(
 ) -> Message:
     """Store one queued outbound message (no job); the number is normalised to E.164 here."""
     e164 = normalize_msisdn(phone).e164
+    # Look-alike punctuation in GSM-7 (a curly quote must not make the SMS UCS-2).
+    body = to_gsm7(body)
     info = count_segments(body)
     message = Message(
         direction=Direction.OUTBOUND,
@@ -177,7 +181,14 @@ def claim(session: Session, message_ids: Sequence[int]) -> list[Claimed]:
             message.status, message.error = DeliveryStatus.FAILED, "opted_out"
             continue
         claimed.append(
-            Claimed(message.id, message.phone, message.body, message.provider, message.attempts)
+            Claimed(
+                message.id,
+                message.phone,
+                message.body,
+                message.provider,
+                message.attempts,
+                max(1, message.segments),
+            )
         )
     return claimed
 
@@ -195,6 +206,8 @@ def record_sent(session: Session, message_id: int, result: SendResult) -> Messag
     minor = to_minor(result.cost_amount, result.cost_currency)
     if minor is not None:
         message.cost_minor, message.cost_currency = minor, result.cost_currency
+    # Reports that arrived before this answer (held, not dropped) apply now.
+    release_held(session, message)
     return message
 
 

@@ -1,7 +1,9 @@
 """A per-channel send rate shared by every worker process, counted in the key-value store.
 
-Providers contract a number of messages per second per channel (sender id, number,
-account). Each rq worker process sends independently, so the count lives in the
+Providers contract a throughput per channel (sender id, number, account) and count it
+in SMS *segments*: a three-part message uses three of the second's slots. So a send
+acquires one slot per segment (``core.medium.count_segments``, the same count stored
+on the message and used by the flows' SMS rendering). Each rq worker process sends independently, so the count lives in the
 shared store (Redis in production): a fixed window of about one second whose counter
 every process increments before it sends. A caller over the limit waits for the next
 window instead of failing, so a broadcast slows down rather than erroring out.
@@ -26,7 +28,7 @@ class Permit:
 
 
 class RateLimiter:
-    """At most ``rate`` sends per second on one channel, across processes sharing ``store``."""
+    """At most ``rate`` segments per second on one channel, across processes sharing ``store``."""
 
     def __init__(
         self,
@@ -48,9 +50,22 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
 
-    def acquire(self, timeout: float = 60.0) -> Permit:
-        """Wait until a send is allowed in the current window; raise TimeoutError past ``timeout``."""
+    def acquire(self, segments: int = 1, timeout: float = 60.0) -> Permit:
+        """Wait until ``segments`` slots are granted; raise TimeoutError past ``timeout``.
+
+        Slots are taken one at a time, so a message longer than one window's limit
+        spreads over several windows instead of never fitting. The permit returned is
+        the last slot's.
+        """
+        if segments < 1:
+            raise ValueError("segments must be at least 1")
         deadline = self._clock() + timeout
+        permit = self._slot(deadline, timeout)
+        for _ in range(segments - 1):
+            permit = self._slot(deadline, timeout)
+        return permit
+
+    def _slot(self, deadline: float, timeout: float) -> Permit:
         while True:
             now = self._clock()
             window = int(now // self._window)

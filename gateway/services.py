@@ -24,10 +24,10 @@ from core.phone import normalize_msisdn
 from core.runtime import Runtime
 from core.secrets import keyed_digest
 from gateway import conversation
-from gateway.delivery import DeliveryStatus, advance
+from gateway.delivery import DeliveryStatus
 from gateway.inbound import (
-    DeliveryReport,
     InboundSms,
+    OptOutNotice,
     UssdRequest,
     UssdSessionEnd,
     join_inputs,
@@ -35,10 +35,22 @@ from gateway.inbound import (
     ussd_progress,
 )
 from gateway.models import Direction, Message, UssdSession
+from gateway.optout import opt_intent
+from gateway.reports import apply_delivery_report
 from gateway.ussd import render_ussd
 from workers import services as workers
 
 log = logging.getLogger("kazi.gateway")
+
+__all__ = [
+    "apply_delivery_report",
+    "handle_ussd_hop",
+    "message_log",
+    "record_opt_out",
+    "receive_sms",
+    "record_ussd_end",
+    "store_inbound_sms",
+]
 
 #: An inbound SMS without a provider id that repeats the same text from the same phone
 #: within this window, with nothing sent to that phone in between, is a provider retry.
@@ -52,21 +64,29 @@ def store_inbound_sms(
     session: Session, sms: InboundSms, *, default_language: str, store: KeyValueStore
 ) -> Message | None:
     """Store an incoming SMS once, its PIN masked; None when it is a duplicate of one stored."""
+    # Without a provider id nothing unique guards a replay posted twice at once, so
+    # messages from one sender are checked and stored one at a time: a write first
+    # (SQLite's write lock; see handle_ussd_hop), then the worker's row lock, which
+    # also holds on PostgreSQL once a first contact has created the row.
+    workers.lock_by_phone(session, sms.sender)
+    worker = workers.contact(session, sms.sender, default_language=default_language)
+    workers.lock_by_phone(session, sms.sender)
     body = conversation.masked_sms(store, sms.sender, sms.text)
     if _is_duplicate(session, sms, body):
         return None
-    worker = workers.contact(session, sms.sender, default_language=default_language)
     message = Message(
         direction=Direction.INBOUND,
+        channel=sms.channel,
         provider=sms.provider,
         provider_message_id=sms.provider_message_id,
+        provider_date=sms.received_at,
         phone=sms.sender,
         service_address=sms.recipient[:20],
         worker_id=worker.id,
         body=body,
         status=DeliveryStatus.RECEIVED,
         segments=sms.segments or 1,
-        network_code=sms.network_code,
+        network_code=(sms.network_code or "")[:10] or None,
     )
     try:
         with session.begin_nested():
@@ -106,11 +126,26 @@ def masked_payload(raw: dict[str, str], text: str, masked: str) -> dict[str, Any
 
 
 def receive_sms(
-    session: Session, sms: InboundSms, *, default_language: str, store: KeyValueStore
+    session: Session,
+    sms: InboundSms,
+    *,
+    default_language: str,
+    store: KeyValueStore,
+    handle: bool = True,
 ) -> Message | None:
-    """Store an incoming SMS and queue its handling after commit; None for a duplicate."""
+    """Store an incoming SMS and queue its handling after commit; None for a duplicate.
+
+    With ``handle`` false (the sender is over its flood limit) it is stored, marked
+    ``rate_limited``, and nothing runs.
+    """
     message = store_inbound_sms(session, sms, default_language=default_language, store=store)
-    if message is not None:
+    # STOP and START are honoured even from a flooding number (opt-out always is).
+    if message is not None and not handle and opt_intent(sms.text) is None:
+        message.error = "rate_limited"
+        log.warning(
+            "inbound sms %s from %s over the flood limit: not handled", message.id, sms.sender
+        )
+    elif message is not None:
         enqueue(
             session,
             "gateway.jobs.handle_inbound_sms",
@@ -129,12 +164,21 @@ def _is_duplicate(session: Session, sms: InboundSms, body: str) -> bool:
     if sms.provider_message_id:
         query = query.where(Message.provider_message_id == sms.provider_message_id)
         return session.scalars(query.limit(1)).first() is not None
-    earlier = session.scalars(
-        query.where(
-            Message.phone == sms.sender,
-            Message.body == body,
-            Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW,
+    same_text = query.where(Message.phone == sms.sender, Message.body == body)
+    if sms.received_at is not None:
+        # A replay carries the provider's own date: the same sender, recipient, date and
+        # text is the same message however long after (and whatever we replied since).
+        return (
+            session.scalars(
+                same_text.where(
+                    Message.service_address == sms.recipient[:20],
+                    Message.provider_date == sms.received_at,
+                ).limit(1)
+            ).first()
+            is not None
         )
+    earlier = session.scalars(
+        same_text.where(Message.created_at >= utcnow() - CONTENT_DEDUPE_WINDOW)
         .order_by(Message.id.desc())
         .limit(1)
     ).first()
@@ -146,36 +190,6 @@ def _is_duplicate(session: Session, sms: InboundSms, body: str) -> bool:
         Message.direction == Direction.OUTBOUND, Message.phone == sms.sender, Message.id > earlier
     )
     return session.scalars(answered.limit(1)).first() is None
-
-
-def apply_delivery_report(session: Session, report: DeliveryReport) -> Message | None:
-    """Move the reported message along its lifecycle; None when we never sent that id."""
-    message = session.scalars(
-        select(Message)
-        .where(
-            Message.provider == report.provider,
-            Message.provider_message_id == report.provider_message_id,
-        )
-        .with_for_update()
-    ).one_or_none()
-    if message is None:
-        log.warning(
-            "%s delivery report for unknown message %s", report.provider, report.provider_message_id
-        )
-        return None
-    before = message.status
-    message.status = advance(message.status, report.status)
-    if message.status != before:
-        # Only a report that moved the message may rewrite its details; a stale one
-        # (e.g. "sent" after "delivered") must not blank a failure reason.
-        if report.failure_reason and message.status != DeliveryStatus.DELIVERED:
-            message.error = report.failure_reason[:200]
-        if message.status == DeliveryStatus.DELIVERED:
-            message.delivered_at = utcnow()
-    message.network_code = report.network_code or message.network_code
-    if report.opted_out:
-        workers.set_opted_out(session, message.phone, True)
-    return message
 
 
 def handle_ussd_hop(
@@ -206,7 +220,7 @@ def handle_ussd_hop(
             phone=request.phone,
             worker_id=worker.id,
             service_code=request.service_code[:30],
-            network_code=request.network_code,
+            network_code=(request.network_code or "")[:10] or None,
             seen_text="",
             hops=0,
         )
@@ -249,13 +263,14 @@ def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:
             session_id=end.session_id,
             phone=end.phone,
             service_code=(end.service_code or "")[:30],
-            network_code=end.network_code,
+            network_code=(end.network_code or "")[:10] or None,
             seen_text="",
             hops=0,
         )
         session.add(record)
     record.ended_at = end.ended_at or utcnow()
     record.end_status = str(end.status)
+    record.provider_status = end.provider_status[:40]
     record.duration_ms = end.duration_ms
     minor = to_minor(end.cost_amount, end.cost_currency)
     record.cost_minor, record.cost_currency = (
@@ -276,6 +291,13 @@ def ussd_end_payload(
     progress = ussd_progress(end.final_input, seen, record.seen_text, _digest(runtime))
     masked = join_inputs(progress.masked_seen, mask_inputs(progress.new_input))
     return masked_payload(end.raw, end.final_input, masked)
+
+
+def record_opt_out(session: Session, notice: OptOutNotice) -> None:
+    """A worker opted out of our sender at the provider (AT's opt-out notice): honour it."""
+    # Idempotent: a replayed notice keeps the first opt-out time.
+    workers.set_opted_out(session, notice.phone, True)
+    log.info("%s: %s opted out of sender %s", notice.provider, notice.phone, notice.sender_id)
 
 
 def message_log(

@@ -16,7 +16,7 @@ from core.errors import Forbidden
 from core.metrics import USSD_REQUEST_SECONDS
 from core.runtime import Runtime
 from core.webhooks import record_event, require_token
-from gateway import services
+from gateway import abuse, services
 from gateway.conversation import text_for
 from gateway.inbound import DeliveryReport, InboundSms
 from gateway.providers import africastalking as at
@@ -59,6 +59,10 @@ def at_ussd() -> Response:
     _check_at_token(runtime)
     hop = at.parse_ussd_request(request.form)
     default = runtime.settings.default_language
+    if not abuse.limits(runtime).ussd_hops.hit(hop.phone):
+        # A flood from one number: a polite END, before any database write.
+        body = render_ussd(text_for("slow_down", _language_or_default(runtime, hop.phone)), False)
+        return Response(body, mimetype="text/plain")
     with USSD_REQUEST_SECONDS.labels(provider="africastalking").time():
         try:
             with runtime.sessions.begin() as session:
@@ -120,6 +124,22 @@ def at_sms_delivery() -> tuple[str, int]:
     return "", 200
 
 
+@bp.post("/africastalking/sms/optout")
+def at_sms_optout() -> tuple[str, int]:
+    """AT's bulk-SMS opt-out notification: the worker is opted out of our SMS."""
+    # https://developers.africastalking.com/docs/sms/notifications (subscription and
+    # bulk SMS opt-out callbacks); the URL is set on AT's dashboard with ?token=.
+    runtime = _runtime()
+    _check_at_token(runtime)
+    notice = at.parse_optout_notification(request.form)
+    with runtime.sessions.begin() as session:
+        services.record_opt_out(session, notice)
+        record_event(
+            session, source=notice.provider, kind="sms_optout", payload=notice.raw, external_id=None
+        )
+    return "", 200
+
+
 @bp.post("/twilio/sms")
 def twilio_sms() -> Response:
     """An incoming SMS through Twilio; the reply goes out through the queue, not TwiML."""
@@ -139,9 +159,16 @@ def twilio_sms_status() -> tuple[str, int]:
 
 
 def _receive(runtime: Runtime, sms: InboundSms) -> None:
+    # Over the flood limit the SMS is still stored (nothing a worker sends is lost) but
+    # not handled: no flow runs and no reply is sent.
+    handle = abuse.limits(runtime).inbound_sms.hit(sms.sender)
     with runtime.sessions.begin() as session:
         message = services.receive_sms(
-            session, sms, default_language=runtime.settings.default_language, store=runtime.store
+            session,
+            sms,
+            default_language=runtime.settings.default_language,
+            store=runtime.store,
+            handle=handle,
         )
         if message is None:
             # A provider retry of a message we hold: 200 so it stops, and nothing changes.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from console.models import AuditEntry, Operator
 from core.db import Base
 from core.webhooks import WebhookEvent
-from gateway.models import Message, UssdSession
+from gateway.models import HeldDeliveryReport, Message, UssdSession
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout, RailPause, StatementImport
 from tasks.models import (  # noqa: F401
@@ -24,6 +24,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "HeldDeliveryReport",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",

@@ -14,7 +14,9 @@ import logging
 
 import requests
 
+from core import egress
 from core.db import utcnow
+from core.egress import AllowList, EgressRefused
 from core.runtime import current
 from tasks import assignment, discounting, review, snapshots
 from tasks.models import Project, Task, TaskStatus
@@ -90,7 +92,17 @@ def send_completion_webhook(project_id: int) -> None:
     if not url:
         return
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
-    response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    allow = AllowList.parse(runtime.settings.webhook_allowed_hosts)
+    try:
+        # Checked again now, and connected to the checked address: the host may resolve
+        # elsewhere than when the URL was given (DNS rebinding).
+        response = egress.post(
+            url, allow, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS
+        )
+    except EgressRefused as exc:
+        # A refusal will not pass by retrying: log it and give up on this notice.
+        log.warning("webhook for project %s not sent: %s", project_id, exc.message)
+        return
     if response.status_code >= 300:
         log.warning("webhook for project %s got HTTP %s", project_id, response.status_code)
         response.raise_for_status()

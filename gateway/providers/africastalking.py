@@ -10,6 +10,7 @@ https://developers.africastalking.com/docs/sms/notifications) and its Python SDK
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -21,11 +22,11 @@ from core.medium import count_segments
 from core.phone import InvalidNumber, normalize_msisdn
 from gateway.delivery import DeliveryStatus
 from gateway.errors import (
-    BadWebhook,
     PermanentSendError,
     SendError,
     TemporarySendError,
     UnknownProviderStatus,
+    clip,
 )
 from gateway.inbound import (
     DeliveryReport,
@@ -36,9 +37,12 @@ from gateway.inbound import (
     UssdSessionEnd,
 )
 from gateway.providers import _forms as f
+from gateway.providers._forms import ID_MAX_CHARS
 from gateway.providers.base import SendOutcome, SendResult, network_send_error, parse_cost
 
 PROVIDER = "africastalking"
+
+log = logging.getLogger("kazi.gateway.africastalking")
 
 # AT documents no per-request recipient cap; 100 keeps each call well inside the
 # SDK's 9 s read timeout. With enqueue=1 AT answers before contacting the networks.
@@ -121,10 +125,10 @@ def parse_ussd_request(form: Mapping[str, object]) -> UssdRequest:
     """Decode one USSD hop from AT's form."""
     return UssdRequest(
         provider=PROVIDER,
-        session_id=f.required(form, "sessionId"),
+        session_id=f.required(form, "sessionId", max_chars=ID_MAX_CHARS),
         service_code=f.required(form, "serviceCode"),
         phone=f.required_phone(form, "phoneNumber"),
-        network_code=f.optional_nonempty(form, "networkCode"),
+        network_code=f.lenient_text(form, "networkCode"),
         # Missing text is read as the first hop: a proxy or simulator that drops
         # empty fields must not break the first dial.
         text=(f.optional(form, "text") or "").strip(),
@@ -133,28 +137,29 @@ def parse_ussd_request(form: Mapping[str, object]) -> UssdRequest:
 
 
 def parse_ussd_end(form: Mapping[str, object]) -> UssdSessionEnd:
-    """Decode AT's end-of-session notification."""
+    """Decode AT's end-of-session notification; only the session and its status are required."""
     status = f.required(form, "status")
-    end = _USSD_END.get(status.casefold())
-    if end is None:
-        raise UnknownProviderStatus(PROVIDER, status)
-    cost = f.optional_nonempty(form, "cost")
+    end = _USSD_END.get(status.casefold(), UssdEndStatus.UNKNOWN)
+    if end is UssdEndStatus.UNKNOWN:
+        log.warning("africastalking: unknown USSD end status %r stored as unknown", clip(status))
+    cost = f.lenient_text(form, "cost")
     currency, amount = parse_cost(cost)
     return UssdSessionEnd(
         provider=PROVIDER,
-        session_id=f.required(form, "sessionId"),
-        service_code=f.optional_nonempty(form, "serviceCode"),
-        phone=f.required_phone(form, "phoneNumber"),
-        network_code=f.optional_nonempty(form, "networkCode"),
+        session_id=f.required(form, "sessionId", max_chars=ID_MAX_CHARS),
+        service_code=f.lenient_text(form, "serviceCode"),
+        phone=f.lenient_phone(form, "phoneNumber"),
+        network_code=f.lenient_text(form, "networkCode"),
         status=end,
-        duration_ms=f.integer(form, "durationInMillis"),
-        hops=f.integer(form, "hopsCount"),
+        provider_status=status,
+        duration_ms=f.lenient_integer(form, "durationInMillis"),
+        hops=f.lenient_integer(form, "hopsCount"),
         cost=cost,
         cost_amount=amount,
         cost_currency=currency,
-        final_input=f.optional(form, "input") or "",
-        last_response=f.optional_nonempty(form, "lastAppResponse"),
-        error=f.optional_nonempty(form, "errorMessage"),
+        final_input=f.lenient_text(form, "input") or "",
+        last_response=f.lenient_text(form, "lastAppResponse"),
+        error=f.lenient_text(form, "errorMessage"),
         ended_at=f.timestamp(form, "date"),
         raw=f.raw_form(form),
     )
@@ -165,38 +170,44 @@ def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
     text = f.present(form, "text")
     return InboundSms(
         provider=PROVIDER,
-        provider_message_id=f.optional_nonempty(form, "id"),
+        provider_message_id=_optional_id(form, "id"),
         sender=f.required_phone(form, "from"),
         recipient=f.required(form, "to"),
         text=text,
         received_at=f.timestamp(form, "date"),
-        network_code=f.optional_nonempty(form, "networkCode"),
-        link_id=f.optional_nonempty(form, "linkId"),
+        network_code=f.lenient_text(form, "networkCode"),
+        link_id=f.lenient_text(form, "linkId"),
         raw=f.raw_form(form),
     )
 
 
 def parse_delivery_report(form: Mapping[str, object]) -> DeliveryReport:
-    """Decode an AT delivery report into our vocabulary."""
-    message_id = f.required(form, "id")
+    """Decode an AT delivery report; only its id and status are required."""
+    message_id = f.required(form, "id", max_chars=ID_MAX_CHARS)
     status = f.required(form, "status")
-    row = status_row(status)
-    if not status.isalpha():
-        # statusCodes belong to the send response; a report carrying one is not AT.
-        raise BadWebhook("status", "not a delivery-report status", status)
-    reason = f.optional_nonempty(form, "failureReason")
+    row = STATUSES.get(status.casefold()) if status.isalpha() else None
+    if row is None:
+        # A new AT status (or a send statusCode, which belongs to the send response) is
+        # kept as unknown: the report is stored, the message does not move.
+        log.warning("africastalking: unknown delivery status %r stored as unknown", clip(status))
+    reason = f.lenient_text(form, "failureReason")
     return DeliveryReport(
         provider=PROVIDER,
         provider_message_id=message_id,
-        status=row.status,
+        status=row.status if row else None,
         provider_status=status,
-        phone=f.phone(form, "phoneNumber", required_field=False),
-        failure_reason=reason or row.reason,
-        network_code=f.optional_nonempty(form, "networkCode"),
+        phone=f.lenient_phone(form, "phoneNumber"),
+        failure_reason=reason or (row.reason if row else None),
+        network_code=f.lenient_text(form, "networkCode"),
         opted_out=bool(reason and reason.casefold() in OPT_OUT_FAILURE_REASONS),
-        retry_count=f.integer(form, "retryCount"),
+        retry_count=f.lenient_integer(form, "retryCount"),
         raw=f.raw_form(form),
     )
+
+
+def _optional_id(form: Mapping[str, object], name: str) -> str | None:
+    value = f.optional_nonempty(form, name)
+    return f.required(form, name, max_chars=ID_MAX_CHARS) if value else None
 
 
 def parse_optout_notification(form: Mapping[str, object]) -> OptOutNotice:

@@ -10,6 +10,7 @@ webhook security (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from gateway.errors import (
     SendError,
     TemporarySendError,
     UnknownProviderStatus,
+    clip,
 )
 from gateway.inbound import DeliveryReport, InboundSms
 from gateway.providers import _forms as f
@@ -41,6 +43,8 @@ from gateway.providers.base import (
 )
 
 PROVIDER = "twilio"
+
+log = logging.getLogger("kazi.gateway.twilio")
 
 _D = DeliveryStatus
 
@@ -128,8 +132,9 @@ def public_url_for(path_with_query: str, public_base_url: str) -> str:
 
 
 def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
-    """Decode an incoming SMS from Twilio's form."""
+    """Decode an incoming SMS (or WhatsApp message: ``From=whatsapp:+254...``) from Twilio."""
     body = f.present(form, "Body")
+    channel, _ = f.split_channel(f.required(form, "From"))
     return InboundSms(
         provider=PROVIDER,
         provider_message_id=_message_sid(form),
@@ -137,26 +142,32 @@ def parse_inbound_sms(form: Mapping[str, object]) -> InboundSms:
         recipient=f.required(form, "To"),
         text=body,
         received_at=None,  # Twilio sends no timestamp; the caller uses its own clock
-        segments=f.integer(form, "NumSegments"),
+        segments=f.lenient_integer(form, "NumSegments"),
+        channel=channel,
         raw=f.raw_form(form),
     )
 
 
 def parse_status_callback(form: Mapping[str, object]) -> DeliveryReport:
-    """Decode a Twilio status callback into a DeliveryReport."""
+    """Decode a Twilio status callback; only MessageSid and MessageStatus are required."""
     message_id = _message_sid(form)
     status = f.optional_nonempty(form, "MessageStatus") or f.optional_nonempty(form, "SmsStatus")
     if status is None:
         raise BadWebhook("MessageStatus", "missing")
-    code = f.integer(form, "ErrorCode")
+    mapped = STATUSES.get(status.lower())
+    if mapped is None:
+        log.warning("twilio: unknown message status %r stored as unknown", clip(status))
+    code = f.lenient_integer(form, "ErrorCode")
     return DeliveryReport(
         provider=PROVIDER,
         provider_message_id=message_id,
-        status=map_status(status),
+        status=mapped,
         provider_status=status,
-        phone=f.phone(form, "To", required_field=False),
+        # A short code (To=2021) or a WhatsApp address is still a report about our message.
+        phone=f.lenient_phone(form, "To"),
         failure_reason=str(code) if code is not None else None,
         opted_out=code in OPT_OUT_ERROR_CODES,
+        segments=f.lenient_integer(form, "NumSegments"),
         raw=f.raw_form(form),
     )
 
@@ -166,6 +177,8 @@ def _message_sid(form: Mapping[str, object]) -> str:
     sid = f.optional_nonempty(form, "MessageSid") or f.optional_nonempty(form, "SmsSid")
     if sid is None:
         raise BadWebhook("MessageSid", "missing")
+    if len(sid) > f.ID_MAX_CHARS:
+        raise BadWebhook("MessageSid", f"longer than {f.ID_MAX_CHARS} characters", sid)
     return sid
 
 

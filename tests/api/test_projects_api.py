@@ -151,3 +151,23 @@ def test_ten_thousand_long_tasks_fit_one_request_and_more_are_refused(
         f"/api/v1/projects/{pid}/tasks", json=[{"text": "t"}] * 10_001, headers=auth(key)
     )
     assert response.status_code == 422 and "at most 10000" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://10.0.0.8/hook",
+        "https://no-such-host.invalid/hook",
+    ],
+)
+def test_a_webhook_url_into_our_own_network_is_refused(client: Any, key: str, url: str) -> None:
+    response = client.post(
+        "/api/v1/projects", json={**PROJECT, "webhook_url": url}, headers=auth(key)
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "url_refused"
+    assert client.get("/api/v1/projects", headers=auth(key)).json["projects"] == []

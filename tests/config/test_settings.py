@@ -155,3 +155,12 @@ def test_simulator_numbers_are_a_comma_separated_list() -> None:
 def test_maker_checker_on_deposits_is_off_unless_switched_on() -> None:
     assert load({}).funding_maker_checker is False
     assert load({"FUNDING_MAKER_CHECKER": "on"}).funding_maker_checker is True
+
+
+def test_webhook_allowed_hosts_are_read_and_a_bad_network_is_named() -> None:
+    settings = Settings.from_env({"WEBHOOK_ALLOWED_HOSTS": " Hooks.internal, 10.0.0.0/8 ,"})
+    assert settings.webhook_allowed_hosts == ("hooks.internal", "10.0.0.0/8")
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOWED_HOSTS"):
+        Settings.from_env({"WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/99"})
+    with pytest.raises(SettingsError, match="USSD_HOPS_PER_MINUTE"):
+        Settings.from_env({"USSD_HOPS_PER_MINUTE": "-1"})

@@ -49,3 +49,16 @@ def test_segment_table(text: str, expected: SegmentInfo) -> None:
 def test_escape_character_itself_is_not_gsm7() -> None:
     assert not is_gsm7("\x1b")
     assert is_gsm7("\n\r@£$")
+
+
+def test_look_alikes_become_gsm7_and_nothing_else_changes() -> None:
+    from core.medium import GSM7_LOOKALIKES, count_segments, is_gsm7, to_gsm7
+
+    text = "It\u2019s \u201cdone\u201d \u2014 really\u2026 ok \u2013 fine\u00a0now"
+    assert count_segments(text).encoding == "UCS-2"
+    assert to_gsm7(text) == 'It\'s "done" - really... ok - fine now'
+    assert count_segments(to_gsm7(text)).encoding == "GSM-7"
+    assert all(is_gsm7(twin) for twin in GSM7_LOOKALIKES.values())
+    assert not any(is_gsm7(ch) for ch in GSM7_LOOKALIKES)
+    # Letters are not look-alikes: a French or Swahili word keeps its accents.
+    assert to_gsm7("être payé, ça") == "être payé, ça"

@@ -122,3 +122,13 @@ def test_intents_round_trip_through_json() -> None:
     assert intent_from_dict(json.loads(json.dumps(payout.to_dict()))) == payout
     for cls in INTENTS.values():
         assert intent_from_dict(cls().to_dict()) == cls()
+
+
+def test_requester_quotes_do_not_turn_a_screen_ucs2() -> None:
+    screen = Screen(
+        "Is this review \u201cpositive\u201d? \u2018Great shop\u2019 \u2026",
+        ["1. Yes \u2013 positive", "2. No"],
+    )
+    (page,) = paginate(screen, "98 More", "99 Back")
+    assert is_gsm7(page) and '"positive"' in page and "..." in page
+    assert is_gsm7(render_sms(screen))

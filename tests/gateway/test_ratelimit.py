@@ -99,3 +99,38 @@ def test_two_worker_processes_share_one_rate_on_redis(redis_client: Any, redis_u
     assert len(windows) == 30 and max(per_window.values()) <= 10
     assert len(per_window) >= 3
     assert time.time() - start >= 1.0
+
+
+def test_a_message_takes_one_slot_per_segment() -> None:
+    clock = FakeClock(1000.0)
+    limiter = _limiter(4, clock)
+    assert limiter.acquire(3).window == 1000  # three of the second's four slots
+    assert limiter.acquire(1).window == 1000
+    assert limiter.acquire(2).window == 1001  # no room left in 1000
+    assert limiter.acquire(2).window == 1001
+
+
+def test_a_message_longer_than_a_window_spreads_over_several() -> None:
+    clock = FakeClock(1000.0)
+    limiter = _limiter(2, clock)
+    assert limiter.acquire(5).window == 1002  # 2 + 2 + 1 slots
+    with pytest.raises(ValueError):
+        limiter.acquire(0)
+
+
+def test_the_send_job_counts_the_messages_segments(
+    committed_url: str, redis_client: Any, redis_url: str
+) -> None:
+    import responses
+
+    from tests.gateway.test_send_job import AT_API, AT_SETTINGS, _at_answer, _queue, _run, _runtime
+
+    for runtime in _runtime(committed_url, redis_url, **AT_SETTINGS):
+        clock = FakeClock(5_000_000.0)
+        limiter = RateLimiter(runtime.store, "africastalking", 100, clock=clock)
+        runtime.extras["sms_rate:africastalking"] = limiter
+        with responses.RequestsMock() as mock:
+            mock.post(AT_API, json=_at_answer(), status=201)
+            _run(runtime, _queue(runtime, body="Kazi mpya: " + "x" * 300))  # 3 segments
+        # The next slot handed out in that window is the fourth.
+        assert limiter.acquire().position == 4

@@ -212,19 +212,47 @@ def test_the_message_log_pages_newest_first_by_number(web: Flask) -> None:
         ] == [log[1].id]
 
 
-def test_the_same_text_after_our_reply_is_a_new_answer_not_a_duplicate(web: Flask) -> None:
+@pytest.mark.parametrize("dated", [True, False])
+def test_the_same_text_after_our_reply_is_a_new_answer_not_a_duplicate(
+    web: Flask, dated: bool
+) -> None:
     client, form = web.test_client(), load_form("at_sms_inbound.form")
     del form["id"]
+    if not dated:
+        del form["date"]
     client.post(at_url("sms"), data={**form, "text": "1"})
     outbox(web)  # our reply went out in between
-    client.post(at_url("sms"), data={**form, "text": "1"})
+    later = {"date": "2026-01-15 10:03:10"} if dated else {}
+    client.post(at_url("sms"), data={**form, "text": "1", **later})
     assert [m.body for m in messages(web) if m.direction == "in"] == ["1", "1"]
 
 
-def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
+def test_an_sms_without_id_replayed_after_our_reply_is_stored_once(web: Flask) -> None:
+    # AT retries carry the message's own date: sender, recipient, date and text match.
+    client, form = web.test_client(), load_form("at_sms_inbound.form")
+    del form["id"]
+    assert client.post(at_url("sms"), data=form).status_code == 200
+    replies = len(outbox(web))
+    for _ in range(2):
+        assert client.post(at_url("sms"), data=form).status_code == 200
+    assert len(outbox(web)) == replies
+    assert [m.body for m in messages(web) if m.direction == "in"] == [form["text"]]
+    # Another recipient (our other shortcode) is another message.
+    assert client.post(at_url("sms"), data={**form, "to": "40405"}).status_code == 200
+    assert len([m for m in messages(web) if m.direction == "in"]) == 2
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask, with_id: bool) -> None:
     import threading
 
     form = load_form("at_sms_inbound.form")
+    if not with_id:
+        del form["id"]  # only the sender's lock stands between the four
+        # A known worker: a first contact would serialise them on the unique number.
+        earlier = {**form, "text": "HELP", "date": "2026-01-15 09:00:00"}
+        assert web.test_client().post(at_url("sms"), data=earlier).status_code == 200
+        outbox(web)
     codes: list[int] = []
     barrier = threading.Barrier(4)
 
@@ -239,5 +267,6 @@ def test_the_same_sms_posted_concurrently_is_stored_once(web: Flask) -> None:
     for thread in threads:
         thread.join()
     assert codes == [200] * 4
-    assert len(outbox(web)) == 1
-    assert len([m for m in messages(web) if m.direction == "in"]) == 1
+    assert len(outbox(web)) == (1 if with_id else 2)
+    assert [m.body for m in messages(web) if m.direction == "in"][-1:] == [form["text"]]
+    assert len([m for m in messages(web) if m.direction == "in"]) == (1 if with_id else 2)

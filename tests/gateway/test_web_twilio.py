@@ -76,7 +76,7 @@ def test_twilio_webhooks_without_a_configured_auth_token_refuse_everything(
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"NumSegments": "two"}, "NumSegments"),
+        ({"MessageSid": "SM" * 60}, "MessageSid"),
         ({"From": "+1"}, "From"),
         ({"MessageSid": ""}, "MessageSid"),
     ],

@@ -96,8 +96,16 @@ def test_end_of_session_events_are_recorded(web: Flask) -> None:
     assert first.hops == 1 and first.ended_at is not None
     assert (second.end_status, second.hops, second.phone) == ("failed", 0, "+254722000222")
     assert second.error == "Error while contacting the application: read timed out"
-    bad = client.post(at_url("ussd/events"), data={**form, "status": "Exploded"})
-    assert bad.status_code == 400
+    odd = {**form, "status": "Aborted", "durationInMillis": "18342.0", "phoneNumber": "x"}
+    assert client.post(at_url("ussd/events"), data=odd).status_code == 200
+    (first, _) = ussd_sessions(web)
+    assert (first.end_status, first.provider_status, first.duration_ms) == (
+        "unknown",
+        "Aborted",
+        18342,
+    )
+    assert first.phone == "+254711000111"  # the hop's number stands; the odd one is in raw
+    assert client.post(at_url("ussd/events"), data={**form, "sessionId": ""}).status_code == 400
 
 
 def test_ussd_end_cost_with_a_currency_is_kept_in_minor_units(web: Flask) -> None:

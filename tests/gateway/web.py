@@ -109,3 +109,9 @@ def status_of(app: Flask, message_id: int) -> tuple[str, str | None]:
     with runtime_of(app).sessions() as session:
         message = session.get_one(Message, message_id)
         return message.status, message.error
+
+
+def provider_status_of(app: Flask, message_id: int) -> str | None:
+    """The provider's last status word stored on a message."""
+    with runtime_of(app).sessions() as session:
+        return session.get_one(Message, message_id).provider_status

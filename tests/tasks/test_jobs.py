@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,13 +19,14 @@ from werkzeug.wrappers import Request, Response
 from core.db import utcnow
 from core.runtime import Runtime
 from core.worker import run_worker
+from kazi.app import build_kazi_runtime
 from tasks import jobs
 from tasks.assignment import get_next_task
 from tasks.jobs import SIGNATURE_HEADER, expire_assignment, send_completion_webhook
 from tasks.models import Assignment, AssignmentStatus, Project
 from tasks.progress import WEBHOOK_RETRY
 from tasks.submission import submit_answer
-from tests.conftest import RecordingJobQueue
+from tests.conftest import RecordingJobQueue, make_settings
 from tests.emulators.http import BackgroundServer
 from tests.tasks import factories
 
@@ -52,6 +54,33 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop()
+
+
+@pytest.fixture
+def committed_runtime(committed_url: str, redis_url: str) -> Iterator[Runtime]:
+    """The production-shaped runtime, letting webhooks reach the local Receiver only."""
+    settings = make_settings(
+        database_url=committed_url, redis_url=redis_url, webhook_allowed_hosts=("127.0.0.1",)
+    )
+    runtime = build_kazi_runtime(settings)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_webhook_into_our_own_network_is_never_sent(
+    committed_url: str, redis_url: str, redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = build_kazi_runtime(make_settings(database_url=committed_url, redis_url=redis_url))
+    try:
+        with Receiver() as receiver, runtime.activated():
+            with runtime.sessions.begin() as session:
+                project = _finish_project(session, receiver.url)
+            send_completion_webhook(project.id)  # refused: no exception, nothing to retry
+        assert receiver.received == []
+        assert "non-public address" in caplog.text
+    finally:
+        runtime.engine.dispose()
 
 
 def _finish_project(session: Session, url: str) -> Project:
