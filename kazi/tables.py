@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from console.models import AuditEntry, Operator
 from core.db import Base
+from core.dbstore import KvEntry
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -23,6 +24,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "KvEntry",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
