@@ -193,6 +193,10 @@ class Settings:
     payout_float_alert_minor: int = _setting("PAYOUT_FLOAT_ALERT_MINOR", _integer, 5_000_000)
     payout_unknown_after_minutes: float = _setting("PAYOUT_UNKNOWN_AFTER_MINUTES", _number, 10.0)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
+    # Data protection (Kenya DPA 2019, s. 39: kept no longer than needed): raw provider
+    # callbacks are deleted, and SMS bodies blanked, once older than this many days.
+    retention_webhook_events_days: int = _setting("RETENTION_WEBHOOK_EVENTS_DAYS", _integer, 90)
+    retention_message_bodies_days: int = _setting("RETENTION_MESSAGE_BODIES_DAYS", _integer, 90)
     payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
     # The console's phone simulator acts as these numbers only; none listed means any
     # number outside production and the simulator switched off in production.

@@ -25,16 +25,18 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "help": ("HELP", "MSAADA", "AIDE"),
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ACHA", "ARRET"),
     "start": ("START", "UNSTOP", "ANZA"),
+    "mydata": ("MYDATA", "TAARIFA", "MESDONNEES"),
+    "delete": ("DELETE", "FUTA", "SUPPRIMER"),
 }
 _LOOKUP = {word: name for name, words in KEYWORDS.items() for word in words}
 # Keywords that take arguments; the others must arrive alone, so an answer is not eaten.
-_WITH_ARGS = {"pay"}
+_WITH_ARGS = {"pay", "delete"}
 
 
 @dataclass(frozen=True)
 class SmsKeyword:
     """A recognised keyword (``task``, ``balance``, ``pay``, ``lang``, ``help``, ``stop``,
-    ``start``) and the words after it."""
+    ``start``, ``mydata``, ``delete``) and the words after it."""
 
     name: str
     args: tuple[str, ...] = ()
@@ -81,6 +83,11 @@ def handle_sms(
         return _notice(f"sms.{keyword.name}", context, lib)
     if keyword.name == "help":
         return start("help", context, library=lib)
+    # Data rights hold for anyone Kazi knows, registered or not (Kenya DPA 2019, s. 26).
+    if keyword.name == "mydata":
+        return start("mydata", context, library=lib)
+    if keyword.name == "delete":
+        return _forget(keyword.args, context, lib)
     if not (context.registered and context.qualified):
         return start("main", context, library=lib)
     if keyword.name == "task":
@@ -98,3 +105,9 @@ def _pay(args: tuple[str, ...], context: Context, lib: Library) -> SprintResult:
         return _notice("withdraw.sms_usage", context, lib)
     money = {"amount": amount, "currency": context.currency}
     return start("sms_pay", context, params={"amount": money, "pin": args[1]}, library=lib)
+
+
+def _forget(args: tuple[str, ...], context: Context, lib: Library) -> SprintResult:
+    if len(args) != 1 or not is_pin(args[0]):
+        return _notice("privacy.delete_usage", context, lib)
+    return start("forget", context, params={"pin": args[0]}, library=lib)

@@ -8,12 +8,14 @@ from flask.cli import AppGroup, with_appcontext
 
 from console.models import OperatorRole
 from console.services import create_operator
+from core.db import utcnow
 from core.jobs import QUEUE_NAMES
 from core.migrate import upgrade
 from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
+from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
 from tasks.cli import tasks_cli
 from tasks.requesters import create_requester
@@ -22,6 +24,7 @@ db_cli = AppGroup("db", help="Database schema.")
 requesters_cli = AppGroup("requesters", help="Requester accounts (API keys).")
 operators_cli = AppGroup("operators", help="Console logins.")
 flows_cli = AppGroup("flows", help="Worker conversation flows.")
+privacy_cli = AppGroup("privacy", help="Data protection: retention.")
 
 
 def _runtime() -> Runtime:
@@ -35,6 +38,15 @@ def db_upgrade(revision: str) -> None:
     runtime = _runtime()
     upgrade(runtime.settings.sqlalchemy_url, revision)
     click.echo(f"database at {revision}: {runtime.engine.url.render_as_string()}")
+
+
+@privacy_cli.command("purge")
+def privacy_purge() -> None:
+    """Delete raw callbacks and blank SMS bodies past their retention (run it daily)."""
+    runtime = _runtime()
+    with runtime.sessions.begin() as session:
+        purged = purge_expired(session, runtime.settings, utcnow())
+    click.echo(f"purged {purged.webhook_events} raw events, {purged.message_bodies} message bodies")
 
 
 @click.command("demo")
@@ -109,6 +121,7 @@ def register_commands(app: Flask) -> None:
         requesters_cli,
         operators_cli,
         flows_cli,
+        privacy_cli,
         sms_cli,
         tasks_cli,
         payouts_cli,

@@ -37,5 +37,6 @@ class Worker(Base):
     registered_at: Mapped[datetime | None]
     qualified_at: Mapped[datetime | None]  # passed the qualification quiz of gold tasks
     opted_out_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # asked to be forgotten: the number is a pseudonym
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

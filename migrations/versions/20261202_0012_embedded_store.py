@@ -1,4 +1,4 @@
-"""the embedded default's shared key-value store
+"""the embedded default's shared key-value store (and data-protection retention)
 
 Revision ID: 0012
 Revises: 0008
@@ -29,9 +29,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("kv_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_kv_entries_expires_at"), ["expires_at"], unique=False)
+    with op.batch_alter_table("workers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workers", schema=None) as batch_op:
+        batch_op.drop_column("erased_at")
     with op.batch_alter_table("kv_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_kv_entries_expires_at"))
     op.drop_table("kv_entries")
