@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from console.models import OperatorRole
 from console.services import create_operator
+from core.backup import BackupError, backup, restore
 from core.db import utcnow
 from core.jobs import QUEUE_NAMES
 from core.migrate import upgrade
@@ -38,6 +41,31 @@ def db_upgrade(revision: str) -> None:
     runtime = _runtime()
     upgrade(runtime.settings.sqlalchemy_url, revision)
     click.echo(f"database at {revision}: {runtime.engine.url.render_as_string()}")
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while Kazi keeps serving."""
+    try:
+        backup(_runtime().engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written: {path}")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database with the backup at PATH (every change since it is lost)."""
+    if not yes:
+        raise click.UsageError("restore replaces every row: pass --yes to confirm")
+    try:
+        restore(_runtime().engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored from {path}")
 
 
 @privacy_cli.command("purge")
