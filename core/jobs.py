@@ -29,6 +29,8 @@ from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from core.journal import JobJournal
+
 log = logging.getLogger("kazi.jobs")
 
 #: Queues by purpose, so SMS never waits behind a slow payout and operators can scale each.
@@ -144,17 +146,26 @@ class _Scheduled:
     seq: int
     spec: JobSpec = field(compare=False)
     attempt: int = field(compare=False, default=0)
+    row_id: int | None = field(compare=False, default=None)  # its journal row
+
+
+#: How often an idle runner with a journal looks for jobs orphaned by another process.
+ADOPT_EVERY_SECONDS = 30.0
 
 
 class InProcessJobQueue:
     """Jobs on one background thread of this process: the embedded default.
 
     It honours the same ``Retry`` and delays as rq, so the embedded default behaves
-    like production, only without surviving a restart.
+    like production. With a journal (``core.journal``) every job is also a row until
+    it has run, so a job a dead or restarted process held is adopted by a live one.
     """
 
-    def __init__(self, activate: Callable[[], AbstractContextManager[Any]]) -> None:
+    def __init__(
+        self, activate: Callable[[], AbstractContextManager[Any]], journal: JobJournal | None = None
+    ) -> None:
         self._activate = activate  # makes the app's runtime current inside the job
+        self._journal = journal
         self._heap: list[_Scheduled] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -163,17 +174,29 @@ class InProcessJobQueue:
 
     def submit(self, spec: JobSpec) -> None:
         delay = spec.delay.total_seconds() if spec.delay else 0.0
-        self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec))
+        row_id = None
+        if self._journal is not None:
+            row_id = self._journal.record(spec.func, spec.args, spec.queue, spec.retry, delay)
+        self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec, row_id=row_id))
+
+    def start(self) -> None:
+        """Start the runner now (it also starts with the first job): it adopts orphans."""
+        with self._cond:
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kazi-jobs", daemon=True)
+            self._thread.start()
 
     def _push(self, item: _Scheduled) -> None:
         with self._cond:
             heapq.heappush(self._heap, item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="kazi-jobs", daemon=True)
-                self._thread.start()
+            self._start()
             self._cond.notify_all()
 
-    def _next_due(self) -> _Scheduled:
+    def _next_due(self) -> _Scheduled | None:
+        """The next due job, or None when it is time to look for orphans."""
         with self._cond:
             while True:
                 if self._heap and self._heap[0].run_at <= time.monotonic():
@@ -182,27 +205,61 @@ class InProcessJobQueue:
                 self._busy = False
                 self._cond.notify_all()
                 timeout = self._heap[0].run_at - time.monotonic() if self._heap else None
+                if self._journal is not None and (timeout is None or timeout > 0):
+                    timeout = min(timeout or ADOPT_EVERY_SECONDS, ADOPT_EVERY_SECONDS)
+                    if not self._cond.wait(timeout):
+                        return None
+                    continue
                 self._cond.wait(timeout)
 
     def _run(self) -> None:
+        self.adopt_orphans()
         while True:
             item = self._next_due()
+            if item is None:
+                self.adopt_orphans()
+                continue
             try:
                 with self._activate():
                     resolve(item.spec.func)(*item.spec.args)
             except Exception:
                 self._retry_or_give_up(item)
+            else:
+                self._strike(item)
+
+    def adopt_orphans(self) -> int:
+        """Queue here the journalled jobs whose process is gone; how many."""
+        if self._journal is None:
+            return 0
+        now = self._journal.now()
+        adopted = self._journal.adopt()
+        for job in adopted:
+            spec = JobSpec(job.func, job.args, queue=job.queue, retry=job.retry)
+            delay = max(0.0, (job.run_at - now).total_seconds())
+            log.info("adopted job %s (journal row %s)", job.func, job.row_id)
+            run_at = time.monotonic() + delay
+            self._push(_Scheduled(run_at, next(self._seq), spec, job.attempt, job.row_id))
+        return len(adopted)
+
+    def _strike(self, item: _Scheduled) -> None:
+        if self._journal is not None and item.row_id is not None:
+            self._journal.done(item.row_id)
 
     def _retry_or_give_up(self, item: _Scheduled) -> None:
         retry = item.spec.retry
         if retry is None or item.attempt >= retry.max:
             log.exception("job %s failed for good", item.spec.func)
+            self._strike(item)
             return
         intervals = retry.intervals or [0]
         wait = intervals[min(item.attempt, len(intervals) - 1)]
         log.warning("job %s failed; retry %d in %ss", item.spec.func, item.attempt + 1, wait)
+        if self._journal is not None and item.row_id is not None:
+            self._journal.reschedule(item.row_id, item.attempt + 1, wait)
         self._push(
-            _Scheduled(time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1)
+            _Scheduled(
+                time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1, item.row_id
+            )
         )
 
     def drain(self, timeout: float = 10.0) -> bool:

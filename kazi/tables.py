@@ -6,6 +6,7 @@ from __future__ import annotations
 from console.models import AuditEntry, Operator
 from core.db import Base
 from core.dbstore import KvEntry
+from core.journal import JournalledJob
 from core.webhooks import WebhookEvent
 from gateway.models import Message, UssdSession
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -24,6 +25,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "JournalledJob",
     "KvEntry",
     "LedgerAccount",
     "LedgerEntry",

@@ -12,10 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db import build_engine, build_sessionmaker
+from core.journal import JournalledJob
 from tests.gateway.journeys import PIN, RIGHT_KEYS, TASKS, t
+from tests.payouts.factories import wait_until
 from tests.support.served import HttpHandset, Server, serving
 from workers.models import Worker
 
@@ -58,6 +60,18 @@ def test_concurrent_registrations_on_two_processes_stay_consistent(
         engine.dispose()
     assert len(workers) == JOURNEYS
     assert all(w.consented_at and w.registered_at and w.qualified_at for w in workers)
+    # Each journey queued its welcome SMS in whichever process took the hop; each ran
+    # there and was struck off the job journal.
+    wait_until(lambda: journalled(url) == 0)
+
+
+def journalled(url: str) -> int:
+    engine = build_engine(url)
+    try:
+        with build_sessionmaker(engine)() as session:
+            return session.scalar(select(func.count()).select_from(JournalledJob)) or 0
+    finally:
+        engine.dispose()
 
 
 def test_a_restart_mid_journey_resumes_the_task_in_hand(served: tuple[Server, str]) -> None:
