@@ -1,4 +1,4 @@
-"""Faults behind the webhooks: Redis down and back, PostgreSQL connections lost.
+"""Faults behind the webhooks: Redis down and back, PostgreSQL connections lost, Twilio down.
 
 The worker on a live USSD screen always gets a clean ``END`` in their language, an
 inbound SMS is never lost while Redis is away, nothing half-written survives a lost
@@ -13,13 +13,19 @@ from typing import Any
 
 import psycopg
 import pytest
+import requests
+import responses
 from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
+from gateway.errors import TemporarySendError
+from gateway.jobs import send_message
 from gateway.models import Direction, Message, UssdSession
+from gateway.outbound import send_sms
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.gateway.journeys import registered, t
+from tests.gateway.test_send_job import TWILIO_API, TWILIO_SID
 from tests.gateway.web import at_url, close_app, gateway_app, runtime_of
 from tests.support.redis_server import RedisServer
 from workers.models import Worker
@@ -164,3 +170,55 @@ def test_a_connection_lost_mid_hop_leaves_nothing_half_written(pg_app: Flask) ->
         assert session.scalars(select(UssdSession)).all() == []
     # The provider's retry of the same hop then works from a clean slate.
     assert hop(pg_app, "+254766000004", "m-1")[1].startswith("CON ")
+
+
+# -- provider outages -----------------------------------------------------------------
+
+
+REFUSED = (
+    "HTTPSConnectionPool(host='api.twilio.com', port=443): Max retries exceeded (Caused by"
+    " NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))"
+)
+
+
+@pytest.mark.redis
+@responses.activate
+@pytest.mark.parametrize(
+    "outage",
+    [
+        {"body": "Service Unavailable", "status": 503},
+        # requests' own words for a refused connection: nothing reached Twilio.
+        {"body": requests.ConnectionError(REFUSED)},
+    ],
+    ids=["503", "refused"],
+)
+def test_a_twilio_outage_is_retried_and_the_message_sent_once_after_recovery(
+    committed_url: str, redis_client: Any, redis_url: str, outage: dict[str, Any]
+) -> None:
+    app = gateway_app(
+        committed_url,
+        redis_url=redis_url,  # the send job waits in rq, so only this test runs it
+        sms_provider="twilio",
+        twilio_account_sid=TWILIO_SID,
+        twilio_from_number="+15550100123",
+    )
+    runtime = runtime_of(app)
+    responses.post(TWILIO_API, **outage)
+    with runtime.sessions.begin() as session:
+        message = send_sms(session, phone="0711000222", body="Habari", provider="twilio")
+    with runtime.activated(), pytest.raises(TemporarySendError):
+        send_message(message.id)  # rq's Retry on the job (+5, +10 min) schedules the next one
+    created = {"sid": "SM000000000000000000000000000000c1", "status": "queued"}
+    responses.replace(responses.POST, TWILIO_API, json=created, status=201)
+    with runtime.activated():
+        send_message(message.id)  # the retry, once Twilio is back
+        send_message(message.id)  # rq delivering the job again: nothing is resent
+    assert len(responses.calls) == 2  # the failed attempt and the one that went through
+    with runtime.sessions() as session:
+        stored = session.get_one(Message, message.id)
+    assert (stored.status, stored.attempts, stored.provider_message_id) == (
+        "accepted",
+        2,
+        created["sid"],
+    )
+    runtime.engine.dispose()
