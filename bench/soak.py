@@ -181,7 +181,18 @@ def run(minutes: float, threads: int, redis_url: str, say: object = print) -> di
                 process.terminate()
                 process.wait(timeout=30)
         result["sms_replies"] = _replies(db.url)
+        result["backlog"] = _backlog(redis_url)
         return result
+
+
+def _backlog(redis_url: str) -> dict[str, int]:
+    """Jobs still waiting in each rq queue when the load stopped (the worker's arrears)."""
+    from rq import Queue
+
+    from core.jobs import QUEUE_NAMES
+
+    redis = Redis.from_url(redis_url)
+    return {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
 
 
 def _replies(url: str) -> int:
@@ -264,7 +275,8 @@ def render(result: dict[str, object]) -> str:
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"ran {result['minutes']} minutes; {result['requests_per_second']} requests/s; "
-        f"{result['sms_replies']:,} SMS replies sent by the rq worker",
+        f"{result['sms_replies']:,} SMS replies sent by the rq worker; still queued at the end: "
+        + ", ".join(f"{n} {q}" for q, n in result["backlog"].items()),  # type: ignore[attr-defined]
         "",
         "| kind | requests | errors |",
         "|---|---:|---:|",
