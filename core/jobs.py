@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -149,7 +150,7 @@ class _Scheduled:
     row_id: int | None = field(compare=False, default=None)  # its journal row
 
 
-#: How often an idle runner with a journal looks for jobs orphaned by another process.
+#: How often (at most) a working runner with a journal looks for jobs orphaned by another process.
 ADOPT_EVERY_SECONDS = 30.0
 
 
@@ -158,7 +159,8 @@ class InProcessJobQueue:
 
     It honours the same ``Retry`` and delays as rq, so the embedded default behaves
     like production. With a journal (``core.journal``) every job is also a row until
-    it has run, so a job a dead or restarted process held is adopted by a live one.
+    it has run, so a job a dead or restarted process held is adopted by a live one:
+    when its runner starts (the first request or job) and as it works.
     """
 
     def __init__(
@@ -171,6 +173,7 @@ class InProcessJobQueue:
         self._cond = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._adopted_at = time.monotonic()
 
     def submit(self, spec: JobSpec) -> None:
         delay = spec.delay.total_seconds() if spec.delay else 0.0
@@ -186,7 +189,12 @@ class InProcessJobQueue:
 
     def _start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="kazi-jobs", daemon=True)
+            # The thread holds the queue weakly between jobs: once an app or runtime is
+            # discarded, its runner ends instead of polling a database nobody uses.
+            ref = weakref.ref(self)
+            self._thread = threading.Thread(
+                target=_work, args=(ref,), name="kazi-jobs", daemon=True
+            )
             self._thread.start()
 
     def _push(self, item: _Scheduled) -> None:
@@ -195,8 +203,7 @@ class InProcessJobQueue:
             self._start()
             self._cond.notify_all()
 
-    def _next_due(self) -> _Scheduled | None:
-        """The next due job, or None when it is time to look for orphans."""
+    def _next_due(self) -> _Scheduled:
         with self._cond:
             while True:
                 if self._heap and self._heap[0].run_at <= time.monotonic():
@@ -205,32 +212,30 @@ class InProcessJobQueue:
                 self._busy = False
                 self._cond.notify_all()
                 timeout = self._heap[0].run_at - time.monotonic() if self._heap else None
-                if self._journal is not None and (timeout is None or timeout > 0):
-                    timeout = min(timeout or ADOPT_EVERY_SECONDS, ADOPT_EVERY_SECONDS)
-                    if not self._cond.wait(timeout):
-                        return None
-                    continue
                 self._cond.wait(timeout)
 
-    def _run(self) -> None:
-        self.adopt_orphans()
-        while True:
-            item = self._next_due()
-            if item is None:
-                self.adopt_orphans()
-                continue
-            try:
-                with self._activate():
-                    resolve(item.spec.func)(*item.spec.args)
-            except Exception:
-                self._retry_or_give_up(item)
-            else:
-                self._strike(item)
+    def _step(self) -> None:
+        """Run the next due job; then, at most every ADOPT_EVERY_SECONDS, adopt orphans.
+
+        Only a process that is working looks: an idle runner waits without touching the
+        database, so a discarded app never keeps a connection busy.
+        """
+        item = self._next_due()
+        try:
+            with self._activate():
+                resolve(item.spec.func)(*item.spec.args)
+        except Exception:
+            self._retry_or_give_up(item)
+        else:
+            self._strike(item)
+        if time.monotonic() - self._adopted_at >= ADOPT_EVERY_SECONDS:
+            self.adopt_orphans()
 
     def adopt_orphans(self) -> int:
         """Queue here the journalled jobs whose process is gone; how many."""
         if self._journal is None:
             return 0
+        self._adopted_at = time.monotonic()
         now = self._journal.now()
         adopted = self._journal.adopt()
         for job in adopted:
@@ -277,3 +282,14 @@ class InProcessJobQueue:
         """The jobs still waiting, soonest first."""
         with self._cond:
             return iter([item.spec for item in sorted(self._heap)])
+
+
+def _work(ref: weakref.ref[InProcessJobQueue]) -> None:
+    """The runner thread's loop: adopt orphans once, then run jobs while the queue lives."""
+    queue = ref()
+    if queue is not None:
+        queue.adopt_orphans()
+    del queue
+    while (queue := ref()) is not None:
+        queue._step()
+        del queue

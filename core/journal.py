@@ -133,8 +133,9 @@ class JobJournal:
                     if matched_rows(taken) == 1:
                         adopted.append(_adopted(row))
                 return adopted
-        except Exception:
-            log.exception("could not look for orphaned jobs")
+        except Exception as error:
+            # The database is away (or gone): the next look will try again.
+            log.warning("could not look for orphaned jobs: %s", type(error).__name__)
             return []
 
     def _quietly(self, statement: Any) -> None:
