@@ -60,6 +60,7 @@ def unknown_payout(app: Flask) -> int:
 
 def state(app: Flask, payout_id: int) -> tuple[str, int, int, int, int]:
     """(status, wallet, hold, disbursed, SMS count) for the payout's worker."""
+    app.extensions["kazi"].jobs.drain()  # the worker's notice is a job: let it run first
     with db(app) as session:
         payout = session.get_one(Payout, payout_id)
         hold = ledger.payout_hold(session, payout.worker_id, "KES")
