@@ -34,7 +34,7 @@ from bench import seed
 from bench.harness import bench_database
 from config.settings import REPO_ROOT
 from core.secrets import hash_password
-from flows.engine import default_library
+from gateway.conversation import text_for
 from tasks.models import TaskStatus
 from tasks.requesters import create_requester
 
@@ -68,7 +68,7 @@ class Client:
 
     def __init__(self, base: str, api_key: str, tally: Tally) -> None:
         self.base, self.api_key, self.tally = base, api_key, tally
-        self.apology = default_library().catalogs.text("error.sorry", "en", {})
+        self.apology = text_for("apology", "en")
 
     def _post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
         data = urllib.parse.urlencode(form).encode()
