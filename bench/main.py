@@ -20,6 +20,7 @@ from bench.harness import (
     postgres_version,
 )
 from bench.report import Machine, render, replace_section
+from bench.soak import kept_section
 from config.settings import REPO_ROOT
 
 OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = run_all(scale, say=say)
     machine = Machine.here(postgres_version())
     page = render(tables, machine, total_seconds=time.perf_counter() - started)
-    args.output.write_text(page + "\n")
+    # The soak (bench/soak.py) runs apart, for minutes: its section survives this run.
+    soak = kept_section(args.output.read_text()) if args.output.exists() else ""
+    args.output.write_text(page + "\n" + ("\n" + soak if soak else ""))
     say(f"wrote {args.output} in {time.perf_counter() - started:,.0f} s")
     return 0

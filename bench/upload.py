@@ -44,7 +44,13 @@ def _rows(count: int) -> bytes:
 
 def run(db: BenchDatabase, *, rows: int, repeats: int, max_seconds: float) -> list[Row]:
     """POST ``rows`` tasks as JSON to a new project, ``repeats`` times; seconds per upload."""
-    settings = replace(Settings(), database_url=db.url, secret_key="bench-" + "x" * 32)
+    # No reconcile timer: a benchmark process measures requests, not background chores.
+    settings = replace(
+        Settings(),
+        database_url=db.url,
+        secret_key="bench-" + "x" * 32,
+        payout_reconcile_timer=False,
+    )
     app = create_app(settings)
     client = app.test_client()
     with db.sessions.begin() as session:

@@ -31,8 +31,13 @@ def _form(session_id: str, phone: str, text: str) -> dict[str, str]:
 
 def run(db: BenchDatabase, *, sizes: list[int], hops: int, max_seconds: float) -> list[Row]:
     """First dial (main menu) and "2 My earnings" (a ledger read), timed at each database size."""
+    # No reconcile timer: a benchmark process measures requests, not background chores.
     settings = replace(
-        Settings(), database_url=db.url, at_webhook_token=TOKEN, secret_key="bench-" + "x" * 32
+        Settings(),
+        database_url=db.url,
+        at_webhook_token=TOKEN,
+        secret_key="bench-" + "x" * 32,
+        payout_reconcile_timer=False,
     )
     app = create_app(settings)
     client = app.test_client()

@@ -273,6 +273,10 @@ class Settings:
     payout_reconcile_minutes: float = _setting("PAYOUT_RECONCILE_MINUTES", _number, 5.0)
     payout_reconcile_timer: bool = _setting("PAYOUT_RECONCILE_TIMER", _boolean, True)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
+    # Data protection (Kenya DPA 2019, s. 39: kept no longer than needed): raw provider
+    # callbacks are deleted, and SMS bodies blanked, once older than this many days.
+    retention_webhook_events_days: int = _setting("RETENTION_WEBHOOK_EVENTS_DAYS", _integer, 90)
+    retention_message_bodies_days: int = _setting("RETENTION_MESSAGE_BODIES_DAYS", _integer, 90)
     payout_sandbox_delay_seconds: float = _setting("PAYOUT_SANDBOX_DELAY_SECONDS", _number, 2.0)
     # Spam detection (tasks.detection): gold answers before a chance verdict, the test's
     # significance, the margin above chance a worker must keep, answers in a row of one

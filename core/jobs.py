@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from redis import Redis
 from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from core.journal import JobJournal
 
 log = logging.getLogger("kazi.jobs")
 
@@ -144,22 +147,33 @@ class _Scheduled:
     seq: int
     spec: JobSpec = field(compare=False)
     attempt: int = field(compare=False, default=0)
+    row_id: int | None = field(compare=False, default=None)  # its journal row
+
+
+#: How often (at most) a working runner with a journal looks for jobs orphaned by another process.
+ADOPT_EVERY_SECONDS = 30.0
 
 
 class InProcessJobQueue:
     """Jobs on one background thread of this process: the embedded default.
 
     It honours the same ``Retry`` and delays as rq, so the embedded default behaves
-    like production, only without surviving a restart.
+    like production. With a journal (``core.journal``) every job is also a row until
+    it has run, so a job a dead or restarted process held is adopted by a live one:
+    when its runner starts (the first request or job) and as it works.
     """
 
-    def __init__(self, activate: Callable[[], AbstractContextManager[Any]]) -> None:
+    def __init__(
+        self, activate: Callable[[], AbstractContextManager[Any]], journal: JobJournal | None = None
+    ) -> None:
         self._activate = activate  # makes the app's runtime current inside the job
+        self._journal = journal
         self._heap: list[_Scheduled] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._adopted_at = time.monotonic()
 
     def submit(self, spec: JobSpec) -> None:
         delay = spec.delay.total_seconds() if spec.delay else 0.0
@@ -167,14 +181,30 @@ class InProcessJobQueue:
             # Like rq, a job id names one job: while it waits, queuing it again adds nothing.
             if spec.job_id is not None and any(i.spec.job_id == spec.job_id for i in self._heap):
                 return
-        self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec))
+        row_id = None
+        if self._journal is not None:
+            row_id = self._journal.record(spec.func, spec.args, spec.queue, spec.retry, delay)
+        self._push(_Scheduled(time.monotonic() + delay, next(self._seq), spec, row_id=row_id))
+
+    def start(self) -> None:
+        """Start the runner now (it also starts with the first job): it adopts orphans."""
+        with self._cond:
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            # The thread holds the queue weakly between jobs: once an app or runtime is
+            # discarded, its runner ends instead of polling a database nobody uses.
+            ref = weakref.ref(self)
+            self._thread = threading.Thread(
+                target=_work, args=(ref,), name="kazi-jobs", daemon=True
+            )
+            self._thread.start()
 
     def _push(self, item: _Scheduled) -> None:
         with self._cond:
             heapq.heappush(self._heap, item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="kazi-jobs", daemon=True)
-                self._thread.start()
+            self._start()
             self._cond.notify_all()
 
     def _next_due(self) -> _Scheduled:
@@ -188,25 +218,57 @@ class InProcessJobQueue:
                 timeout = self._heap[0].run_at - time.monotonic() if self._heap else None
                 self._cond.wait(timeout)
 
-    def _run(self) -> None:
-        while True:
-            item = self._next_due()
-            try:
-                with self._activate():
-                    resolve(item.spec.func)(*item.spec.args)
-            except Exception:
-                self._retry_or_give_up(item)
+    def _step(self) -> None:
+        """Run the next due job; then, at most every ADOPT_EVERY_SECONDS, adopt orphans.
+
+        Only a process that is working looks: an idle runner waits without touching the
+        database, so a discarded app never keeps a connection busy.
+        """
+        item = self._next_due()
+        try:
+            with self._activate():
+                resolve(item.spec.func)(*item.spec.args)
+        except Exception:
+            self._retry_or_give_up(item)
+        else:
+            self._strike(item)
+        if time.monotonic() - self._adopted_at >= ADOPT_EVERY_SECONDS:
+            self.adopt_orphans()
+
+    def adopt_orphans(self) -> int:
+        """Queue here the journalled jobs whose process is gone; how many."""
+        if self._journal is None:
+            return 0
+        self._adopted_at = time.monotonic()
+        now = self._journal.now()
+        adopted = self._journal.adopt()
+        for job in adopted:
+            spec = JobSpec(job.func, job.args, queue=job.queue, retry=job.retry)
+            delay = max(0.0, (job.run_at - now).total_seconds())
+            log.info("adopted job %s (journal row %s)", job.func, job.row_id)
+            run_at = time.monotonic() + delay
+            self._push(_Scheduled(run_at, next(self._seq), spec, job.attempt, job.row_id))
+        return len(adopted)
+
+    def _strike(self, item: _Scheduled) -> None:
+        if self._journal is not None and item.row_id is not None:
+            self._journal.done(item.row_id)
 
     def _retry_or_give_up(self, item: _Scheduled) -> None:
         retry = item.spec.retry
         if retry is None or item.attempt >= retry.max:
             log.exception("job %s failed for good", item.spec.func)
+            self._strike(item)
             return
         intervals = retry.intervals or [0]
         wait = intervals[min(item.attempt, len(intervals) - 1)]
         log.warning("job %s failed; retry %d in %ss", item.spec.func, item.attempt + 1, wait)
+        if self._journal is not None and item.row_id is not None:
+            self._journal.reschedule(item.row_id, item.attempt + 1, wait)
         self._push(
-            _Scheduled(time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1)
+            _Scheduled(
+                time.monotonic() + wait, next(self._seq), item.spec, item.attempt + 1, item.row_id
+            )
         )
 
     def drain(self, timeout: float = 10.0) -> bool:
@@ -280,3 +342,14 @@ class PeriodicJob:
                 self._jobs.submit(self._spec)
             except Exception:  # the next tick tries again; the timer must not die
                 log.exception("periodic job %s not queued", self._spec.func)
+
+
+def _work(ref: weakref.ref[InProcessJobQueue]) -> None:
+    """The runner thread's loop: adopt orphans once, then run jobs while the queue lives."""
+    queue = ref()
+    if queue is not None:
+        queue.adopt_orphans()
+    del queue
+    while (queue := ref()) is not None:
+        queue._step()
+        del queue

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import DEFAULT_SQLITE_PATH, Settings
 from core.db import build_engine, build_sessionmaker
+from core.dbstore import DatabaseStore, bind_store_to_sessions
 from core.jobs import InProcessJobQueue, JobQueue, RqJobQueue, bind_jobs_to_sessions
-from core.kvstore import KeyValueStore, MemoryStore, RedisStore
+from core.journal import JobJournal
+from core.kvstore import KeyValueStore, RedisStore
 
 
 @dataclass
@@ -65,11 +67,18 @@ def build_runtime(settings: Settings) -> Runtime:
         engine=engine,
         sessions=sessions,
         redis=redis,
-        store=RedisStore(redis) if redis else MemoryStore(),
+        # Without Redis the store is a table, so every process and a restart see one state.
+        store=RedisStore(redis) if redis else DatabaseStore(engine),
         jobs=None,  # type: ignore[arg-type]  # set just below; it needs the runtime itself
     )
-    runtime.jobs = RqJobQueue(redis) if redis else InProcessJobQueue(runtime.activated)
+    # Without Redis, jobs run in this process but are journalled in the database, so a
+    # job a dead or restarted process held is adopted by a live one (core.journal).
+    runtime.jobs = (
+        RqJobQueue(redis) if redis else InProcessJobQueue(runtime.activated, JobJournal(engine))
+    )
     bind_jobs_to_sessions(sessions, runtime.jobs)
+    if redis is None:
+        bind_store_to_sessions(sessions)
     return runtime
 
 

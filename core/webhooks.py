@@ -8,12 +8,13 @@ callback is also stored as it arrived, so an operator can replay or audit it.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, cast, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, created_at, intpk
+from core.db import Base, created_at, intpk, matched_rows
 from core.errors import Forbidden
 from core.secrets import tokens_equal
 
@@ -74,3 +75,16 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list):
         return [_storable(v) for v in value]
     return value
+
+
+def purge_events(session: Session, *, before: datetime) -> int:
+    """Delete raw callbacks received before ``before`` (retention); how many went."""
+    return matched_rows(
+        session.execute(delete(WebhookEvent).where(WebhookEvent.received_at < before))
+    )
+
+
+def erase_events_mentioning(session: Session, digits: str) -> int:
+    """Delete raw callbacks whose payload holds this number (written with or without "+")."""
+    mentions = cast(WebhookEvent.payload, String).contains(digits)
+    return matched_rows(session.execute(delete(WebhookEvent).where(mentions)))

@@ -228,6 +228,25 @@ class RecordConsent(Intent):
 
 
 @dataclass(frozen=True)
+class GetMyData(Intent):
+    """Summarise what Kazi holds about the worker (the ``MYDATA`` SMS).
+
+    Result: ``{"ok": True, "phone": str, "lang": str, "since": "YYYY-MM-DD",
+    "answers": int, "balance": money, "payouts": int}``.
+    """
+
+    kind: ClassVar[str] = "get_my_data"
+
+
+@dataclass(frozen=True)
+class ForgetMe(Intent):
+    """Erase the worker's number and links (after ``verify_pin`` in the same hop), paying
+    out the balance first. Result: ``{"ok": bool, "paid": money | None}``."""
+
+    kind: ClassVar[str] = "forget_me"
+
+
+@dataclass(frozen=True)
 class SendSms(Intent):
     """Send an SMS to this worker (fire and forget; already rendered and translated)."""
 
@@ -250,6 +269,8 @@ INTENTS: dict[str, type[Intent]] = {
         SetLanguage,
         RegisterWorker,
         RecordConsent,
+        GetMyData,
+        ForgetMe,
         SendSms,
     )
 }

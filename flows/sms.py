@@ -33,16 +33,20 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "help": ("HELP", "MSAADA", "AIDE"),
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ACHA", "ARRET"),
     "start": ("START", "UNSTOP", "ANZA"),
+    "mydata": ("MYDATA", "TAARIFA", "MESDONNEES"),
+    "delete": ("DELETE", "FUTA", "SUPPRIMER"),
 }
 _LOOKUP = {word: name for name, words in KEYWORDS.items() for word in words}
 # Keywords that take arguments; the others must arrive alone, so an answer is not eaten.
-_WITH_ARGS = {"pay"}
+_WITH_ARGS = {"pay", "delete"}
+# Keywords whose arguments carry the worker's PIN: never stored in clear.
+_WITH_PIN = {"pay", "delete"}
 
 
 @dataclass(frozen=True)
 class SmsKeyword:
     """A recognised keyword (``task``, ``balance``, ``pay``, ``lang``, ``help``, ``stop``,
-    ``start``) and the words after it."""
+    ``start``, ``mydata``, ``delete``) and the words after it."""
 
     name: str
     args: tuple[str, ...] = ()
@@ -69,16 +73,18 @@ def mask_sms(text: str, state: Mapping[str, Any] | None, *, library: Library | N
     """The SMS as it may be stored or shown: its PIN masked, everything else as sent.
 
     ``PAY <amount> <PIN>`` keeps the amount; a PAY message that does not parse keeps
-    only its keyword (a PIN may be in any word of it); a message answering a screen
-    marked secret (``state`` waits on a PIN input) is masked whole.
+    only its keyword (a PIN may be in any word of it); ``DELETE <PIN>`` keeps only its
+    keyword; a message answering a screen marked secret (``state`` waits on a PIN
+    input) is masked whole.
     """
     keyword = parse_sms_keyword(text)
     if keyword is None:
         return MASK if awaits_secret(state, library=library) else text
-    if keyword.name != "pay" or not keyword.args:
+    if keyword.name not in _WITH_PIN or not keyword.args:
         return text
     words = text.split()
-    kept = 2 if len(keyword.args) == 2 else 1  # keyword and amount, or the keyword alone
+    # The keyword and amount of a well-formed PAY; otherwise the keyword alone.
+    kept = 2 if keyword.name == "pay" and len(keyword.args) == 2 else 1
     return " ".join(words[:kept] + [MASK] * (len(words) - kept))
 
 
@@ -106,6 +112,11 @@ def handle_sms(
         return _notice(f"sms.{keyword.name}", context, lib)
     if keyword.name == "help":
         return start("help", context, library=lib)
+    # Data rights hold for anyone Kazi knows, registered or not (Kenya DPA 2019, s. 26).
+    if keyword.name == "mydata":
+        return start("mydata", context, library=lib)
+    if keyword.name == "delete":
+        return _forget(keyword.args, context, lib)
     if not (context.registered and context.qualified):
         return start("main", context, library=lib)
     if keyword.name == "task":
@@ -123,3 +134,9 @@ def _pay(args: tuple[str, ...], context: Context, lib: Library) -> SprintResult:
         return _notice("withdraw.sms_usage", context, lib)
     money = {"amount": amount, "currency": context.currency}
     return start("sms_pay", context, params={"amount": money, "pin": args[1]}, library=lib)
+
+
+def _forget(args: tuple[str, ...], context: Context, lib: Library) -> SprintResult:
+    if len(args) != 1 or not is_pin(args[0]):
+        return _notice("privacy.delete_usage", context, lib)
+    return start("forget", context, params={"pin": args[0]}, library=lib)

@@ -191,11 +191,12 @@ def handle_inbound_sms(message_id: int) -> None:
             return
         message = session.get_one(Message, message_id)
         worker = session.get_one(Worker, message.worker_id)
+        phone = message.phone  # read first: a DELETE turns the row's number into a pseudonym
         reply, to_opted_out = _reply_to(session, message, worker, runtime)
         if reply:
             send_sms(
                 session,
-                phone=message.phone,
+                phone=phone,
                 body=reply,
                 provider=runtime.settings.sms_provider,
                 worker_id=worker.id,

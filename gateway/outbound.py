@@ -208,6 +208,11 @@ def record_sent(session: Session, message_id: int, result: SendResult) -> Messag
         message.cost_minor, message.cost_currency = minor, result.cost_currency
     # Reports that arrived before this answer (held, not dropped) apply now.
     release_held(session, message)
+    pseudonym = workers.erased_pseudonym(session, message.worker_id)
+    if pseudonym is not None:
+        # The last word to a forgotten worker (the DELETE confirmation) went to the real
+        # number; now that it is sent, the row keeps the pseudonym like the rest.
+        message.phone = pseudonym
     return message
 
 

@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     runtime = build_kazi_runtime(settings)
     app.extensions["kazi"] = runtime
     console.init_app(app)
+    _start_jobs_on_first_request(app, runtime)
     _register_blueprints(app)
     _register_error_handlers(app)
     register_commands(app)
@@ -80,6 +81,21 @@ class DatabaseIdConverter(IntegerConverter):
 def runtime_of(app: Flask) -> Runtime:
     """The runtime the factory built for ``app``."""
     return app.extensions["kazi"]
+
+
+def _start_jobs_on_first_request(app: Flask, runtime: Runtime) -> None:
+    """Start the embedded job runner with the first request, not in the factory: a
+    restarted process then adopts the journalled jobs its predecessor left."""
+    start = getattr(runtime.jobs, "start", None)
+    if start is None:
+        return
+    started: list[bool] = []
+
+    @app.before_request
+    def _start_once() -> None:
+        if not started:
+            started.append(True)
+            start()
 
 
 def _register_blueprints(app: Flask) -> None:

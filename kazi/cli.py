@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from console.models import OperatorRole
 from console.services import create_operator
+from core.backup import BackupError, backup, restore
+from core.db import utcnow
 from core.jobs import QUEUE_NAMES
 from core.migrate import upgrade
 from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
+from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
 from payouts.jobs import schedule_reconcile_tick
 from tasks.cli import tasks_cli
@@ -23,6 +28,7 @@ db_cli = AppGroup("db", help="Database schema.")
 requesters_cli = AppGroup("requesters", help="Requester accounts (API keys).")
 operators_cli = AppGroup("operators", help="Console logins.")
 flows_cli = AppGroup("flows", help="Worker conversation flows.")
+privacy_cli = AppGroup("privacy", help="Data protection: retention.")
 
 
 def _runtime() -> Runtime:
@@ -36,6 +42,40 @@ def db_upgrade(revision: str) -> None:
     runtime = _runtime()
     upgrade(runtime.settings.sqlalchemy_url, revision)
     click.echo(f"database at {revision}: {runtime.engine.url.render_as_string()}")
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while Kazi keeps serving."""
+    try:
+        backup(_runtime().engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written: {path}")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database with the backup at PATH (every change since it is lost)."""
+    if not yes:
+        raise click.UsageError("restore replaces every row: pass --yes to confirm")
+    try:
+        restore(_runtime().engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored from {path}")
+
+
+@privacy_cli.command("purge")
+def privacy_purge() -> None:
+    """Delete raw callbacks and blank SMS bodies past their retention (run it daily)."""
+    runtime = _runtime()
+    with runtime.sessions.begin() as session:
+        purged = purge_expired(session, runtime.settings, utcnow())
+    click.echo(f"purged {purged.webhook_events} raw events, {purged.message_bodies} message bodies")
 
 
 @click.command("demo")
@@ -115,6 +155,7 @@ def register_commands(app: Flask) -> None:
         requesters_cli,
         operators_cli,
         flows_cli,
+        privacy_cli,
         sms_cli,
         tasks_cli,
         payouts_cli,

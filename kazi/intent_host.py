@@ -27,6 +27,11 @@ set_language       workers.services.set_language                {"ok": bool}
 register_worker    workers.services.set_language (the worker    {"ok": True}
                    exists already: created on first contact)
 record_consent     workers.services.record_consent              {"ok": True}
+get_my_data        kazi.privacy.data_summary                    {"ok", "phone", "lang",
+                                                                 "since", "answers", "balance",
+                                                                 "payouts"}
+forget_me          request_payout of the balance, then          {"ok": True, "paid": money|None}
+                   kazi.privacy.forget_worker
 =================  ===========================================  ===============================
 
 Fire-and-forget ``send_sms`` intents are the gateway's own (``gateway.conversation``).
@@ -49,6 +54,7 @@ from core.money import Money
 from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
+from kazi.privacy import data_summary, forget_worker
 from payouts.errors import WithdrawalRefused
 from payouts.rails import rail_for, route_withdrawal, wallet_currency
 from payouts.receipts import service_name
@@ -253,6 +259,21 @@ class IntentHost:
     def _do_record_consent(self, intent: fi.RecordConsent) -> dict[str, Any]:
         workers.record_consent(self.worker, intent.accepted, self.now)
         return {"ok": True}
+
+    # -- data protection ------------------------------------------------------------
+
+    def _do_get_my_data(self, intent: fi.GetMyData) -> dict[str, Any]:
+        return data_summary(self.session, self.worker, self.now)
+
+    def _do_forget_me(self, intent: fi.ForgetMe) -> dict[str, Any]:
+        if self.verified_pin is None:
+            log.warning("forget_me without a PIN verified in the same hop")
+            return {"ok": False}
+        # Wages owed are paid before the number goes: the payout row keeps the number it
+        # pays. A balance below the minimum stays in the (pseudonymous) wallet.
+        paid = self._do_request_payout(fi.RequestPayout(amount={}))
+        forget_worker(self.session, self.worker, self.now)
+        return {"ok": True, "paid": paid.get("amount")}
 
 
 def task_view(view: TaskView) -> dict[str, Any]:

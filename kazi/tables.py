@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from console.models import AuditEntry, Operator
 from core.db import Base
+from core.dbstore import KvEntry
+from core.journal import JournalledJob
 from core.webhooks import WebhookEvent
 from gateway.models import HeldDeliveryReport, Message, UssdSession
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -25,6 +27,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "HeldDeliveryReport",
+    "JournalledJob",
+    "KvEntry",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",

@@ -32,6 +32,8 @@ CREDENTIALS: dict[str, str] = {
     "/webhooks/africastalking/": "at_token",
     "/webhooks/twilio/": "twilio_signature",
     "/webhooks/payouts/": "mpesa_token",
+    "/webhooks/payouts/momo": "momo_token",  # MTN's callback is unsigned: our URL token
+    "/webhooks/payouts/airtime": "at_token",
     "/api/v1/openapi.json": PUBLIC,  # the API's own description
     "/api/v1/": "api_key",
     "/console/login": PUBLIC,
@@ -58,6 +60,10 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.approve_funding_deposit": A,
     "console.reject_funding_deposit": A,
     "console.mark_payout_paid": A,
+    "console.resolve_payout_contradiction": A,
+    "console.resume_payout_rail": A,
+    "console.reinstate_worker": OP,
+    "console.unlock_worker_pin": OP,
     "console.mark_payout_failed": A,
     "console.ask_payout_status": OP,
     "console.retry_payout": OP,
@@ -84,6 +90,7 @@ def locked(committed_url: str) -> Iterator[Flask]:
         at_webhook_token=AT_TOKEN,
         twilio_auth_token="twilio-token-sweep-0123456789",
         mpesa_webhook_token=MPESA_TOKEN,
+        momo_webhook_token="momo-token-sweep-0123456789",
         metrics_token=METRICS_TOKEN,
         public_base_url="https://kazi.example.org",
     )

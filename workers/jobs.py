@@ -18,8 +18,8 @@ def notify(worker_id: int, key: str, values: dict[str, Any]) -> None:
     runtime = current()
     with runtime.sessions.begin() as session:
         worker = session.get(Worker, worker_id)
-        if worker is None:
-            log.warning("notice %s for unknown worker %s dropped", key, worker_id)
+        if worker is None or worker.erased_at is not None:
+            log.warning("notice %s for unknown or erased worker %s dropped", key, worker_id)
             return
         text = notice_text(key, speaks(worker), values)
         channel_of(runtime).send_text(session, worker=worker, text=text)

@@ -45,5 +45,6 @@ class Worker(Base):
     suspended_at: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(40))
     quality_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    erased_at: Mapped[datetime | None]  # asked to be forgotten: the number is a pseudonym
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

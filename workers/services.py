@@ -340,3 +340,30 @@ def reachable(*, country: str | None = None, language: str | None = None) -> Sel
     if language:
         query = query.where(Worker.language == language.lower())
     return query.order_by(Worker.id)
+
+
+def pseudonym(worker_id: int) -> str:
+    """The stand-in number of an erased worker: "+0…" is no E.164 number, so never a real one."""
+    return f"+0{worker_id:014d}"
+
+
+def forget(worker: Worker, now: datetime) -> str:
+    """Erase what identifies the worker (number, PIN); the id, and so the ledger, stays.
+
+    Returns the number that was erased, for the other domains' records of it.
+    """
+    phone = worker.msisdn
+    worker.msisdn = pseudonym(worker.id)
+    worker.pin_hash = None
+    worker.status_reason = None
+    worker.opted_out_at = worker.opted_out_at or now  # nothing more is sent to nobody
+    worker.erased_at = now
+    return phone
+
+
+def erased_pseudonym(session: Session, worker_id: int | None) -> str | None:
+    """The pseudonym of a worker who asked to be forgotten, or None (not erased, or no worker)."""
+    if worker_id is None:
+        return None
+    worker = session.get(Worker, worker_id)
+    return worker.msisdn if worker is not None and worker.erased_at is not None else None

@@ -69,6 +69,9 @@ def test_awaits_secret_is_true_on_a_pin_screen_only() -> None:
         ("PAY 4821", "PAY ****"),  # the amount forgotten: the PIN may be any word
         ("PAY 10 48 21", "PAY **** **** ****"),
         ("PAY", "PAY"),
+        ("DELETE 4821", "DELETE ****"),  # the right to be forgotten, confirmed by PIN
+        ("futa 4821", "futa ****"),
+        ("SUPPRIMER 48 21", "SUPPRIMER **** ****"),
         ("BAL", "BAL"),
         ("4821", "4821"),  # an answer to a screen that is not secret
         ("task is hard", "task is hard"),

@@ -53,7 +53,9 @@ def spam_app(committed_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fl
     # The gold-or-not draw is random by design; seeded here so the figures repeat.
     rng = random.Random(12)
     monkeypatch.setattr(assignment, "random", SimpleNamespace(Random=lambda: rng))
-    app = gateway_app(committed_url)
+    # Sixty hops pass in a second of real time here (the per-number hop limit counts
+    # real minutes, not this test's human pace): that limit has its own tests.
+    app = gateway_app(committed_url, ussd_hops_per_minute=0)
     with runtime_of(app).sessions.begin() as session:
         factories.project(
             session,

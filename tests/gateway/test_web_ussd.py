@@ -159,7 +159,9 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
     engine = runtime_of(web).engine
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement.split()[0])
+        # The embedded default's flow store is a table too; its statements are counted apart.
+        kind = "kv " if "kv_entries" in statement else ""
+        statements.append(kind + statement.split()[0])
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -168,7 +170,18 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
         event.remove(engine, "before_cursor_execute", count)
     # Lock the worker (a write first, see handle_ussd_hop), find the session, find the
     # worker, update the session: here the flow's step (choosing English) needs no more.
-    assert statements == ["UPDATE", "SELECT", "SELECT", "UPDATE"]
+    # The store reads the flow state, writes the new one and forgets any resume point.
+    assert [s for s in statements if not s.startswith("kv ")] == [
+        "UPDATE",
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+    ]
+    assert sorted(s for s in statements if s.startswith("kv ")) == [
+        "kv DELETE",
+        "kv INSERT",
+        "kv SELECT",
+    ]
 
 
 def test_an_answer_containing_a_star_reaches_the_flow_whole(web: Flask) -> None:

@@ -11,6 +11,7 @@ from core.db import utcnow
 from core.errors import Conflict
 from tasks import discounting, reputation
 from tasks.assignment import get_next_task, unavailable_reason
+from tasks.crowd import newcomer_accuracy
 from tasks.detection import QualityRules
 from tasks.models import Task, TaskStatus, TaskType
 from tasks.progress import worker_accuracies
@@ -33,9 +34,13 @@ def _answer_one(session: Session, worker: Worker, now: datetime) -> Task:
 def test_a_newcomer_starts_near_chance_not_at_seventy_percent(session: Session) -> None:
     project = factories.project(session, texts=["t"])
     worker = factories.worker(session)
-    [accuracy] = worker_accuracies(session, project.id, [worker.id]).values()
-    assert accuracy == pytest.approx(1 / 3 + 0.1 * (2 / 3))  # chance, lifted a tenth
-    assert accuracy < 0.5
+    k = reputation.options_of(project)
+    [accuracy] = reputation.accuracies(session, [worker.id], project.task_type, k).values()
+    # Chance (1/3) plus a quarter of the way to certainty: the aggregators' newcomer.
+    assert accuracy == pytest.approx(1 / 3 + 0.25 * (2 / 3)) == newcomer_accuracy(3)
+    assert accuracy < 0.7
+    # Aggregators are given only workers with a record; they weigh the rest the same way.
+    assert worker_accuracies(session, project.id, [worker.id]) == {}
 
 
 def test_gold_counts_across_projects_of_the_same_type(session: Session) -> None:
@@ -98,7 +103,7 @@ def test_reweighing_reopens_a_task_whose_confidence_fell(session: Session) -> No
         answers_per_task=1,
         max_answers=3,
         aggregator="weighted",
-        target_confidence=0.5,
+        target_confidence=0.6,  # above one newcomer's vote (0.5 among three options)
     )
     worker = factories.worker(session)
     now = utcnow()
@@ -137,7 +142,10 @@ def test_answers_held_while_unproven_are_paid_once_gold_proves_the_worker(
 def test_a_suspended_workers_answers_stop_counting_and_their_tasks_reopen(
     session: Session,
 ) -> None:
-    project = factories.project(session, texts=["t"], answers_per_task=1, max_answers=2)
+    # One newcomer's answer is 0.5 confident among three options: enough for this target.
+    project = factories.project(
+        session, texts=["t"], answers_per_task=1, max_answers=2, target_confidence=0.5
+    )
     worker = factories.worker(session)
     now = utcnow()
     task = _answer_one(session, worker, now)
