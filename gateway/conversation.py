@@ -45,7 +45,7 @@ from flows import (
 from flows import handle_sms as engine_sms
 from flows.engine import default_library
 from flows.i18n import LANGUAGES
-from flows.inputs import USSD_MASK
+from flows.inputs import MASK, USSD_MASK, is_pin
 from gateway.inbound import UssdRequest
 from gateway.outbound import send_sms
 from workers.models import Worker
@@ -166,8 +166,18 @@ def handle_ussd(
 
 def masked_sms(store: KeyValueStore, phone: str, text: str) -> str:
     """An inbound SMS as it may be stored: its PIN masked, judged by the worker's SMS
-    conversation as it stands (a PIN screen waiting means the whole text is the PIN)."""
-    return mask_sms(text, _load(store, _sms_key(phone)))
+    conversation as it stands (a PIN screen waiting means the whole text is the PIN).
+
+    With the store unreachable the conversation is unknown: a text shaped like a PIN
+    is masked whole, since a PIN must never reach a row (its handling then fails the PIN
+    check safely and the worker sends it again), and the SMS is still stored.
+    """
+    try:
+        state = _load(store, _sms_key(phone))
+    except Exception:  # noqa: BLE001 - any store failure: judge without the conversation
+        log.warning("sms from %s: store unavailable, masked without its conversation", phone)
+        return MASK if is_pin(text.strip()) else mask_sms(text, None)
+    return mask_sms(text, state)
 
 
 def _sms_key(phone: str) -> str:

@@ -96,7 +96,10 @@ def store_inbound_sms(
         return None
     if body != sms.text:
         ttl = RAW_SMS_TTL.total_seconds()
-        store.set(_raw_sms_key(message.id), sms.text.encode(), ttl_seconds=ttl)
+        try:
+            store.set(_raw_sms_key(message.id), sms.text.encode(), ttl_seconds=ttl)
+        except Exception:  # noqa: BLE001 - the SMS is kept (masked); only its PIN is lost
+            log.warning("inbound sms %s: store unavailable, its clear text dropped", message.id)
     return message
 
 
