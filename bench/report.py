@@ -82,7 +82,7 @@ def replace_section(page: str, table: Table, machine: Machine) -> str:
         f"This section alone was re-run on {machine.date} (load average "
         f"{machine.load}); the rest of the page is from the run dated above."
     )
-    fresh = "\n".join([*render_table(table), note, ""])
+    fresh = "\n".join([*render_table(table), note, "", ""])  # a blank line before the next
     start = page.find(heading)
     if start < 0:
         return page.rstrip("\n") + "\n\n" + fresh

@@ -64,6 +64,7 @@ def test_one_section_is_replaced_and_the_rest_kept() -> None:
     assert page.count("## A") == 1 and "rerun" in page and "extra line" in page
     assert "first" not in page and "## B" in page and "second" in page
     assert page.index("## A") < page.index("## B")
+    assert "\n\n## B" in page  # the next section keeps its blank line (Markdown headings)
     assert "## C" in replace_section(page, Table("C", "new"), machine)  # appended
 
 
