@@ -190,3 +190,12 @@ def test_all_as_airtime_sends_airtimes_maximum(
     )
     [payout] = payouts_of(kazi_airtime, phone_number)
     assert (payout.amount_minor, payout.provider) == (50_000, "airtime")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_bal_by_sms_shows_each_wallet_in_its_currency(kazi: Flask, language: str) -> None:
+    phone_number = f"+2547220003{LANGUAGES.index(language):02d}"
+    worker_with(kazi, phone_number, language, KES=5_000, UGX=300_000)
+    [reply] = Handset(kazi, phone_number).sms("BAL")
+    balances = [kes_money(5_000), ugx(300_000)]
+    assert reply.startswith(t("earnings.show_all", language, balances=balances).split("\n")[0])
