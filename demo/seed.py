@@ -1,7 +1,9 @@
 """The demo: a funded requester, an operator login, projects of short tasks, four workers.
 
 Each worker earns in their country's wallet: the Kenyans in KES, the Ugandan
-(+256772000004) in UGX, paid out as MTN MoMo, the Haitian in HTG.
+(+256772000004) in UGX, paid out as MTN MoMo, the Haitian in HTG. The Ugandan also
+holds KES from earlier work (``also_earns``), so their earnings screen shows two
+balances and their withdrawal asks which wallet to draw on.
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ def _demo_worker(session: Session, settings: Settings, spec: dict) -> str:
         workers.mark_qualified(worker, now)  # demo workers start with tasks, not the quiz
         session.flush()
         _demo_history(session, worker, wallet_currency(settings, worker.country))
+        if spec.get("also_earns"):
+            _demo_history(session, worker, spec["also_earns"])
     else:
         workers.mark_qualified(worker, utcnow())
     return worker.msisdn

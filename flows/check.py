@@ -61,12 +61,21 @@ SAMPLE_VALUES: dict[str, Any] = {
     "accuracy": 1.0,
     "attempts_left": 9,
     "language": "en",
+    # A wallet per currency: the longest names of the rails Kazi ships.
+    "balances": [_BIG, {"amount": 999_999_999, "currency": "UGX"}],
+    "wallets": [
+        {"balance": _BIG, "mobile": "M-Pesa", "airtime": True},
+        {"balance": {"amount": 999_999_999, "currency": "UGX"}, "mobile": "MTN MoMo"},
+    ],
+    "mobile": "MTN MoMo",
+    "airtime_service": "airtime",
 }
 _KES = {"amount": 12_550, "currency": "KES"}  # KES 125.50
 # Typical values: with these a non-task screen should fit the 160 of stricter networks.
 TYPICAL_VALUES: dict[str, Any] = {
     **SAMPLE_VALUES,
     **{k: _KES for k in ("balance", "amount", "today_earned", "hourly", "reward", "minimum")},
+    "balances": [_KES, {"amount": 30_000, "currency": "UGX"}],
     "today_tasks": 42,
     "accuracy": 0.87,
     "attempts_left": 2,

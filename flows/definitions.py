@@ -26,7 +26,14 @@ WAIT_TYPES = ("menu", "input", "task", "end")
 
 # Per node type: fields allowed, exits required, exits allowed.
 NODE_SPECS: dict[str, tuple[set[str], set[str], set[str]]] = {
-    "menu": ({"text", "options"}, set(), {"back"}),
+    # A menu's ``choices`` (a vars. list) numbers one line per item before its options:
+    # each shown with ``choice_label`` filled from the item, picking it sets
+    # ``choice_var`` to the item and takes the ``choose`` exit.
+    "menu": (
+        {"text", "options", "choices", "choice_label", "choice_var"},
+        set(),
+        {"back", "choose"},
+    ),
     "input": (
         {"text", "kind", "var", "min", "max", "max_var", "confirm", "secret"},
         {"next"},
@@ -135,6 +142,14 @@ def _node(node_id: str, raw: Mapping[str, Any], where: str, problems: list[str])
         problems.append(f"{where}: node '{node_id}': a PIN confirmation needs a 'mismatch' exit")
     if kind == "switch" and not str(raw.get("on", "")).startswith(REF_PREFIXES[:2]):
         problems.append(f"{where}: node '{node_id}': switch 'on' must start vars. or context.")
+    if kind == "menu" and ("choices" in raw or "choose" in exits):
+        if not str(raw.get("choices", "")).startswith("vars."):
+            problems.append(f"{where}: node '{node_id}': menu 'choices' must start vars.")
+        for key in ("choice_label", "choice_var"):
+            if not raw.get(key):
+                problems.append(f"{where}: node '{node_id}': a menu with choices needs '{key}'")
+        if "choose" not in exits:
+            problems.append(f"{where}: node '{node_id}': a menu with choices needs a 'choose' exit")
     if kind == "menu" and not options and "back" not in exits:
         problems.append(f"{where}: node '{node_id}': a menu needs options or a back exit")
     return node
@@ -166,6 +181,7 @@ def text_keys(node: Node) -> list[str]:
     """Catalog keys a node shows directly (its text, option labels, exit notices)."""
     keys = [node.text] if node.text else []
     keys += [o.label for o in node.options]
+    keys += [node.attrs["choice_label"]] if node.attrs.get("choice_label") else []
     keys += [e.flash for _, e in node_exits(node) if e.flash]
     return keys
 

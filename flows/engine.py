@@ -249,7 +249,9 @@ class _Sprint:
         ctx = {
             "ussd_code": self.ctx.ussd_code,
             "terms_url": self.ctx.terms_url,
-            "service": self.ctx.payout_service,
+            # The service the worker chose in this flow (airtime, another wallet's rail)
+            # names itself; else the rail of the worker's own wallet.
+            "service": self.vars.get("service") or self.ctx.payout_service,
         }
         values = {**self.vars, **ctx, **(extra or {})}
         return self.lib.catalogs.text(key, self.state["lang"], values)

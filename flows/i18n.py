@@ -55,6 +55,9 @@ def format_value(value: Any, language: str) -> str:
         return "-"
     if isinstance(value, Mapping) and "amount" in value:
         return format_money(value, language)
+    if isinstance(value, list):
+        # Balances in several currencies, each in its own: "KES 1.50, UGX 3,000".
+        return ", ".join(format_value(item, language) for item in value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):

@@ -124,7 +124,13 @@ class GetEarnings(Intent):
     """Read the balance and today's work for the earnings screen and withdrawals.
 
     Result: ``{"ok": True, "balance": money, "today_tasks": int, "today_earned": money,
-    "hourly": money | None, "accuracy": float 0..1 | None}``.
+    "hourly": money | None, "accuracy": float 0..1 | None, "balances": [money],
+    "wallets": [wallet], "several": bool, "service": str, "airtime": bool}``: a worker
+    has a wallet per currency; ``balances`` are the ones holding money (else the home
+    wallet's), ``several`` says more than one does, and each wallet is ``{"balance":
+    money, "service": its rail's name, "airtime": whether airtime may be chosen}``.
+    ``balance``, ``service`` and ``airtime`` are the one wallet's when only one holds
+    money (else the home wallet's).
     """
 
     kind: ClassVar[str] = "get_earnings"
@@ -176,6 +182,9 @@ class SetPin(Intent):
 class RequestPayout(Intent):
     """Queue a withdrawal to mobile money; the outcome reaches the worker by SMS.
 
+    ``currency`` names the wallet (default: the worker's home wallet); ``rail`` is
+    "airtime" when the worker chose airtime, else "" for the wallet's mobile money.
+
     Result: ``{"ok": True}`` or ``{"ok": False, "reason": "below_minimum" (with
     "minimum": money) | "insufficient_funds" | "daily_limit" | "locked" | "pending" |
     other}``.
@@ -192,6 +201,8 @@ class RequestPayout(Intent):
         "fail",
     )
     amount: dict[str, Any] = dataclasses.field(default_factory=dict)
+    currency: str | None = None
+    rail: str | None = None
 
     @classmethod
     def outcome(cls, result: Mapping[str, Any]) -> str:

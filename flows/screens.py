@@ -80,7 +80,9 @@ def build_screen(sprint: Sprint, node: Node) -> Screen:
             footer.append(sprint.t(nav[keys]))
     else:
         lines.append(sprint.t(node.text or ""))
-        options = [f"{i} {sprint.t(o.label)}" for i, o in enumerate(node.options, 1)]
+        labels = [sprint.t(node.attrs["choice_label"], item) for item in menu_choices(sprint, node)]
+        labels += [sprint.t(o.label) for o in node.options]
+        options = [f"{i} {label}" for i, label in enumerate(labels, 1)]
         if "back" in node.exits:
             footer.append(sprint.t("nav.back"))
     return Screen(body="\n".join(lines), options=options, footer=footer)
@@ -97,13 +99,26 @@ def read_input(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
     return _read_field(sprint, node, text)
 
 
+def menu_choices(sprint: Sprint, node: Node) -> list[Mapping[str, Any]]:
+    """The items a menu numbers before its options (its ``choices`` list), if any."""
+    if not node.attrs.get("choices"):
+        return []
+    items = sprint.resolve(node.attrs["choices"]) or []
+    return [item for item in items if isinstance(item, Mapping)]
+
+
 def _read_menu(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
-    if not node.options:
+    items = menu_choices(sprint, node)
+    count = len(items) + len(node.options)
+    if not count:
         return ("error.zero", {})
     choice = parse_int(text)
-    if choice is None or not 1 <= choice <= len(node.options):
-        return ("error.choice", {"max": len(node.options)})
-    option = node.options[choice - 1]
+    if choice is None or not 1 <= choice <= count:
+        return ("error.choice", {"max": count})
+    if choice <= len(items):
+        sprint.set_var(node.attrs["choice_var"], dict(items[choice - 1]))
+        return node.exits["choose"]
+    option = node.options[choice - len(items) - 1]
     for name, ref in option.values.items():
         sprint.set_var(name, sprint.resolve(ref))
     return option.exit
@@ -170,11 +185,12 @@ def _read_field(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
 
 
 def _read_amount(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
-    currency = sprint.currency
+    cap = sprint.resolve(f"vars.{node.attrs['max_var']}") if node.attrs.get("max_var") else None
+    # An amount is in the currency of the balance it is drawn from (the wallet picked).
+    currency = str(cap.get("currency")) if isinstance(cap, Mapping) else sprint.currency
     minor = parse_amount(text, currency)
     if not minor:
         return ("error.amount", {})
-    cap = sprint.resolve(f"vars.{node.attrs['max_var']}") if node.attrs.get("max_var") else None
     if cap and minor > int(cap.get("amount", 0)):
         return ("error.amount_max", {"max": cap})
     sprint.set_var(node.attrs["var"], {"amount": minor, "currency": currency})

@@ -16,12 +16,15 @@ submit_answer      tasks.submission.submit_answer               {"ok": True, "re
                                                                  "expired"}; InvalidAnswer →
                                                                  {"ok": False, "reason": <why>}
 skip_task          tasks.assignment.skip_task                   {"ok": bool}
-get_earnings       tasks.reports.worker_earnings                {"ok", "balance", "today_tasks",
-                                                                 "today_earned", "hourly",
-                                                                 "accuracy"}
+get_earnings       tasks.reports.worker_earnings,               {"ok", "balance", "today_tasks",
+                   ledger.wallet_balances (a wallet per          "today_earned", "hourly",
+                   currency)                                     "accuracy", "balances",
+                                                                 "wallets", "several", "mobile",
+                                                                 "airtime", "airtime_service"}
 verify_pin         workers.services.check_pin                   {"ok", "attempts_left", "locked"}
 request_payout     payouts.withdrawals.request_withdrawal      {"ok": True, "amount"} | {"ok":
-                   (with the PIN verified earlier in this hop)   False, "reason": ...}
+                   (with the PIN verified earlier in this hop;   False, "reason": ...}
+                   the wallet and rail the worker chose)
 set_pin            workers.services.set_pin                     {"ok": True}
 set_language       workers.services.set_language                {"ok": bool}
 register_worker    workers.services.set_language (the worker    {"ok": True}
@@ -55,8 +58,15 @@ from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
 from kazi.privacy import data_summary, forget_worker
+from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
-from payouts.rails import rail_for, route_withdrawal, wallet_currency
+from payouts.rails import (
+    airtime_limits,
+    payable_currencies,
+    rail_for,
+    route_withdrawal,
+    wallet_currency,
+)
 from payouts.receipts import service_name
 from payouts.withdrawals import request_withdrawal
 from tasks import qualification
@@ -181,8 +191,14 @@ class IntentHost:
     # -- money ----------------------------------------------------------------------
 
     def _do_get_earnings(self, intent: fi.GetEarnings) -> dict[str, Any]:
-        currency = self.context().currency
-        earnings = worker_earnings(self.session, self.worker, self.now, currency)
+        home = self.context().currency
+        held = self.wallets()
+        # One wallet holding money is the one shown and withdrawn from, whatever its
+        # currency; with several, the home wallet heads the screen and the worker picks.
+        focus = next(iter(held)) if len(held) == 1 else home
+        earnings = worker_earnings(self.session, self.worker, self.now, focus)
+        wallets = [self.wallet(balance) for balance in held.values()]
+        own = self.wallet(earnings.balance)
         return {
             "ok": True,
             "balance": money(earnings.balance),
@@ -190,6 +206,29 @@ class IntentHost:
             "today_earned": money(earnings.pay_today),
             "hourly": money(earnings.hourly),
             "accuracy": earnings.accuracy,
+            "balances": [w["balance"] for w in wallets] or [money(earnings.balance)],
+            "wallets": wallets,
+            "several": len(wallets) > 1,
+            "mobile": own["mobile"],
+            "airtime": own["airtime"],
+            "airtime_service": service_name("airtime", focus),
+        }
+
+    def wallets(self) -> dict[str, Money]:
+        """The worker's wallets holding money (non-zero), the home wallet first."""
+        home = self.context().currency
+        balances = ledger.wallet_balances(self.session, self.worker.id)
+        held = {code: value for code, value in balances.items() if value.amount != 0}
+        return dict(sorted(held.items(), key=lambda item: item[0] != home))
+
+    def wallet(self, balance: Money) -> dict[str, Any]:
+        """One wallet as the withdraw flow offers it: balance, rail name, airtime or not."""
+        settings = self.runtime.settings
+        currency = balance.currency
+        return {
+            "balance": money(balance),
+            "mobile": service_name(rail_for(settings, currency), currency),
+            "airtime": airtime_limits(settings, currency) is not None,
         }
 
     def _do_verify_pin(self, intent: fi.VerifyPin) -> dict[str, Any]:
@@ -216,11 +255,17 @@ class IntentHost:
             return {"ok": False, "reason": "fail"}
         settings = self.runtime.settings
         amount = intent.amount.get("amount")
-        currency = self.context().currency
-        balance = worker_earnings(self.session, self.worker, self.now, currency).balance.amount
+        currency = intent.currency or self.context().currency
+        if currency not in payable_currencies(settings):
+            log.warning("request_payout from a wallet no rail pays: %r", currency)
+            return {"ok": False, "reason": "fail"}
+        balance = ledger.balance(
+            self.session, ledger.worker_wallet(self.session, self.worker.id, currency)
+        ).amount
         # "All" may hold cents mobile money cannot pay: let the service round down.
         wanted = None if amount is None or amount >= balance else int(amount)
-        rail, limits = route_withdrawal(settings, currency, wanted)
+        airtime = intent.rail == "airtime"
+        rail, limits = route_withdrawal(settings, currency, wanted, airtime=airtime)
         try:
             with self.session.begin_nested():
                 payout = request_withdrawal(

@@ -182,6 +182,20 @@ def worker_wallet(session: Session, worker_id: int, currency: str) -> LedgerAcco
     return get_account(session, AccountKind.WORKER_WALLET, currency, worker_id=worker_id)
 
 
+def wallet_balances(session: Session, worker_id: int) -> dict[str, Money]:
+    """Every wallet the worker has, by currency (a worker has one per currency earned in)."""
+    stmt = (
+        select(LedgerAccount.currency, func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+        .outerjoin(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .where(
+            LedgerAccount.kind == AccountKind.WORKER_WALLET, LedgerAccount.worker_id == worker_id
+        )
+        .group_by(LedgerAccount.currency)
+        .order_by(LedgerAccount.currency)
+    )
+    return {currency: Money(int(total), currency) for currency, total in session.execute(stmt)}
+
+
 def project_budget(session: Session, project_id: int, currency: str) -> LedgerAccount:
     """The account holding a project's funded, unspent budget."""
     return get_account(session, AccountKind.PROJECT_BUDGET, currency, project_id=project_id)

@@ -82,15 +82,27 @@ def rail_for(settings: Settings, currency: str) -> str:
     return dict(settings.payout_rails).get(currency, settings.payout_provider)
 
 
-def route_withdrawal(
-    settings: Settings, currency: str, amount_minor: int | None
-) -> tuple[str, WithdrawalLimits]:
-    """The rail and limits of a withdrawal: the currency's mobile-money rail, or airtime for
-    an amount below that rail's minimum where PAYOUT_AIRTIME_LIMITS offers it."""
-    limits = WithdrawalLimits.from_settings(settings, currency)
+def airtime_limits(settings: Settings, currency: str) -> WithdrawalLimits | None:
+    """The limits of airtime withdrawals in ``currency``, or None where PAYOUT_AIRTIME_LIMITS
+    does not offer airtime for it."""
     for code, minimum, maximum, cap in settings.payout_airtime_limits:
-        if code == currency and amount_minor is not None and amount_minor < limits.minimum:
-            return "airtime", WithdrawalLimits(minimum, maximum, cap)
+        if code == currency:
+            return WithdrawalLimits(minimum, maximum, cap)
+    return None
+
+
+def route_withdrawal(
+    settings: Settings, currency: str, amount_minor: int | None, *, airtime: bool = False
+) -> tuple[str, WithdrawalLimits]:
+    """The rail and limits of a withdrawal: airtime when the worker chose it (or for an
+    amount below the mobile-money minimum) where PAYOUT_AIRTIME_LIMITS offers it for the
+    currency, else the currency's mobile-money rail."""
+    limits = WithdrawalLimits.from_settings(settings, currency)
+    topup = airtime_limits(settings, currency)
+    if topup is not None:
+        below = amount_minor is not None and amount_minor < limits.minimum
+        if airtime or below:
+            return "airtime", topup
     return rail_for(settings, currency), limits
 
 

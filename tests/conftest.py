@@ -30,6 +30,7 @@ from core.jobs import JobSpec, bind_jobs_to_sessions
 from core.migrate import upgrade
 from core.runtime import Runtime
 from kazi.app import build_kazi_runtime, create_app
+from tests.emulators.at_airtime import AirtimeEmulator
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "KAZI_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
@@ -201,3 +202,12 @@ def app(committed_url: str) -> Any:
     flask_app.config["TESTING"] = True
     yield flask_app
     flask_app.extensions["kazi"].engine.dispose()
+
+
+@pytest.fixture
+def airtime() -> Iterator[AirtimeEmulator]:
+    """Africa's Talking's airtime API, emulated on 127.0.0.1 for one test."""
+    emu = AirtimeEmulator()
+    emu.start()
+    yield emu
+    emu.stop()

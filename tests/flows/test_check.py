@@ -40,6 +40,9 @@ def test_the_real_definitions_have_no_problems() -> None:
         ("bad_arg", "bad_arg.toml: node 'done': unknown field 'txt' for end"),
         ("bad_arg", "bad_arg.toml: node 'done': end needs 'text'"),
         ("loop", "loop.toml: node 'a': loops without waiting"),
+        ("bad_choices", "bad_choices.toml: node 'pick': menu 'choices' must start vars."),
+        ("bad_choices", "bad_choices.toml: node 'pick': a menu with choices needs 'choice_var'"),
+        ("bad_choices", "bad_choices.toml: node 'pick': a menu with choices needs a 'choose' exit"),
         ("strict", "strict.toml: node 'terms' (en): screen has 164 characters with typical"),
     ],
 )

@@ -55,10 +55,12 @@ def test_db_upgrade_then_demo_seeds_a_playable_demo(fresh_app: Flask) -> None:
         funding = next(b for b in balances(session, requester.id) if b.currency == "KES")
         budgets = sum(p.budget_minor for p in projects if p.currency == "KES")
         others = {p.currency: p.budget_minor for p in projects if p.currency != "KES"}
-        # The Ugandan demo worker has earned UGX (their wallet), enough to withdraw.
+        # The Ugandan demo worker has earned UGX (their wallet), enough to withdraw, and
+        # KES earlier: two wallets, so the withdrawal asks which one.
         ugandan = workers.by_phone(session, "+256772000004")
         assert ugandan is not None
-        ugx = ledger.balance(session, ledger.worker_wallet(session, ugandan.id, "UGX")).amount
+        wallets = ledger.wallet_balances(session, ugandan.id)
+        ugx = wallets["UGX"].amount
     assert task_types == {"single_choice", "yes_no"}
     assert tasks >= 50
     assert 0 < gold < tasks
@@ -67,6 +69,7 @@ def test_db_upgrade_then_demo_seeds_a_playable_demo(fresh_app: Flask) -> None:
     assert funding.available == DEMO_DEPOSIT.amount - budgets > 0
     assert others == {c: m.amount for c, (m, _) in DEMO_OTHER_DEPOSITS.items()}
     assert ugx >= 500  # UGX's minimum withdrawal (PAYOUT_LIMITS' default)
+    assert wallets["KES"].amount >= 1_000  # M-Pesa's KES 10 minimum
 
 
 def test_demo_twice_adds_nothing_and_retires_the_old_secrets(fresh_app: Flask) -> None:

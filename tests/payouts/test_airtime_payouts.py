@@ -25,14 +25,6 @@ TOKEN = "at-hook-s3cret"
 
 
 @pytest.fixture
-def airtime() -> Iterator[AirtimeEmulator]:
-    emu = AirtimeEmulator()
-    emu.start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
 def kazi(committed_url: str, airtime: AirtimeEmulator) -> Iterator[Kazi]:
     """Kazi paying KES as airtime (PAYOUT_RAILS=KES:airtime) through the emulator."""
     holder: dict[str, Any] = {}

@@ -15,7 +15,14 @@ from cryptography.x509.oid import NameOID
 
 from core.money import MINOR_UNITS
 from payouts.errors import PayoutConfigError
-from payouts.rails import _BUILDERS, _PAYS, daraja_config, payable_currencies, rail_for
+from payouts.rails import (
+    _BUILDERS,
+    _PAYS,
+    daraja_config,
+    payable_currencies,
+    rail_for,
+    route_withdrawal,
+)
 from tests.conftest import make_settings
 
 DARAJA = dict(
@@ -98,3 +105,20 @@ def test_the_payable_currencies_are_what_the_rails_pay() -> None:
 
 def test_every_rail_says_which_currencies_it_pays() -> None:
     assert set(_PAYS) == set(_BUILDERS)
+
+
+def test_airtime_is_routed_when_chosen_or_below_the_minimum_only_where_configured() -> None:
+    settings = make_settings(
+        payout_airtime_limits=(("KES", 500, 50_000, 100_000),), at_username="u", at_api_key="k"
+    )
+    airtime = ("airtime", (500, 50_000, 100_000))
+
+    def route(currency: str, amount: int | None, chosen: bool) -> tuple[str, tuple[int, ...]]:
+        rail, limits = route_withdrawal(settings, currency, amount, airtime=chosen)
+        return rail, (limits.minimum, limits.maximum, limits.daily_cap)
+
+    assert route("KES", 5_000, True) == airtime  # the worker's choice
+    assert route("KES", None, True) == airtime  # "all", as airtime
+    assert route("KES", 800, False) == airtime  # below M-Pesa's KES 10
+    assert route("KES", 5_000, False)[0] == "sandbox"  # mobile money by default
+    assert route("UGX", 5_000, True)[0] == "sandbox"  # no airtime for UGX: mobile money
