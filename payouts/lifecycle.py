@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import lock_row, utcnow
 from core.money import Money
-from ledger import services as ledger
+from ledger import payout_postings
 from payouts.errors import IllegalTransition
 from payouts.models import Contradiction, Payout, PayoutStatus
 from payouts.pauses import pause_rail
@@ -149,7 +149,7 @@ def _paid_after_release(session: Session, payout: Payout, receipt: str) -> None:
     marked contradicted, which blocks the worker's withdrawals until an operator
     resolves it (``contradictions.py``); nothing is taken from the wallet automatically.
     """
-    posting = ledger.receivable_for_payout(
+    posting = payout_postings.receivable_for_payout(
         session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout)
     )
     if posting.created:
@@ -167,7 +167,7 @@ def _paid_after_release(session: Session, payout: Payout, receipt: str) -> None:
 
 def _finish(session: Session, payout: Payout, to: PayoutStatus) -> None:
     move(payout, to)
-    leg = ledger.settle_payout if to is S.SETTLED else ledger.release_payout
+    leg = payout_postings.settle_payout if to is S.SETTLED else payout_postings.release_payout
     leg(session, payout_id=payout.id, worker_id=payout.worker_id, amount=_money(payout))
     send_receipt(session, payout)
 
@@ -191,7 +191,9 @@ def apply_result(session: Session, payout: Payout, result: PaymentResult) -> boo
             if result.discount_minor:
                 # The rail's commission (AT airtime's discount) is Kazi's: to the fee account.
                 discount = Money(result.discount_minor, payout.currency)
-                ledger.book_provider_discount(session, payout_id=payout.id, amount=discount)
+                payout_postings.book_provider_discount(
+                    session, payout_id=payout.id, amount=discount
+                )
         return False
     if result.status is ResultStatus.FAILED:
         if result.configuration_error and payout.status in OPEN:
@@ -299,7 +301,9 @@ def post_fee(session: Session, payout: Payout, fee_minor: int) -> None:
     payout.fee_minor = fee_minor
     if fee_minor <= 0:
         return  # nothing charged (the sandbox's fee is zero): nothing to post
-    ledger.post_payout_fee(session, payout_id=payout.id, amount=Money(fee_minor, payout.currency))
+    payout_postings.post_payout_fee(
+        session, payout_id=payout.id, amount=Money(fee_minor, payout.currency)
+    )
 
 
 def _amount_agrees(payout: Payout, paid_minor: int | None, receipt: str | None) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.money import Money
-from ledger import services as ledger
+from ledger import payout_postings
 from payouts import lifecycle
 from payouts.models import Contradiction, Payout, PayoutStatus
 from payouts.pauses import active_pause
@@ -39,7 +39,7 @@ def resolve_contradiction(session: Session, payout_id: int, how: Resolution) -> 
     if payout.contradiction != Contradiction.PAID_AFTER_RELEASE:
         # The provider paid another amount: settle or fail it as it really went.
         raise Conflict(f"payout {payout_id}: mark it paid or failed after checking the portal")
-    ledger.settle_receivable(
+    payout_postings.settle_receivable(
         session,
         payout_id=payout.id,
         worker_id=payout.worker_id,

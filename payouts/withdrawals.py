@@ -23,6 +23,7 @@ from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.localtime import local_midnight, zone_of_phone
 from core.money import MINOR_UNITS, Money
+from ledger import payout_postings
 from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
 from payouts.lifecycle import MISMATCH, lock_payout
@@ -125,7 +126,9 @@ def _new_payout(
     # the provider remembers old ones (a reused id would be "found paid" by a status
     # query). MoMo requires this form for X-Reference-Id; Daraja takes any string.
     payout.idempotency_key = str(uuid.uuid4())
-    ledger.hold_payout(session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout))
+    payout_postings.hold_payout(
+        session, payout_id=payout.id, worker_id=worker.id, amount=_money(payout)
+    )
     queue_submit(session, payout.id)
     return payout
 

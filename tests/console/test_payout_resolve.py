@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from core.db import utcnow
 from gateway.models import Message
 from kazi.app import create_app
+from ledger import payout_postings
 from ledger import services as ledger
 from ledger.models import AccountKind
 from payouts import lifecycle
@@ -64,7 +65,7 @@ def state(app: Flask, payout_id: int) -> tuple[str, int, int, int, int]:
     app.extensions["kazi"].jobs.drain()
     with db(app) as session:
         payout = session.get_one(Payout, payout_id)
-        hold = ledger.payout_hold(session, payout.worker_id, "KES")
+        hold = payout_postings.payout_hold(session, payout.worker_id, "KES")
         sms = select(func.count()).where(Message.worker_id == payout.worker_id)
         return (
             payout.status.value,

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.money import Money
+from ledger import payout_postings
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds, LedgerError, UnbalancedTransaction
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -37,10 +38,10 @@ def test_every_recorded_transaction_adds_up_to_zero(session: Session) -> None:
     worker = make_worker(session)
     earn(session, worker.id, 5_000)
     money = Money(2_000, KES)
-    ledger.hold_payout(session, payout_id=1, worker_id=worker.id, amount=money)
-    ledger.settle_payout(session, payout_id=1, worker_id=worker.id, amount=money)
-    ledger.hold_payout(session, payout_id=2, worker_id=worker.id, amount=money)
-    ledger.release_payout(session, payout_id=2, worker_id=worker.id, amount=money)
+    payout_postings.hold_payout(session, payout_id=1, worker_id=worker.id, amount=money)
+    payout_postings.settle_payout(session, payout_id=1, worker_id=worker.id, amount=money)
+    payout_postings.hold_payout(session, payout_id=2, worker_id=worker.id, amount=money)
+    payout_postings.release_payout(session, payout_id=2, worker_id=worker.id, amount=money)
     mine = select(LedgerEntry.transaction_id).join(
         LedgerAccount, LedgerAccount.id == LedgerEntry.account_id
     )
@@ -59,8 +60,10 @@ def test_a_hold_never_overdraws_the_wallet(session: Session) -> None:
     worker = make_worker(session)
     earn(session, worker.id, 1_500)
     with pytest.raises(InsufficientFunds):
-        ledger.hold_payout(session, payout_id=7, worker_id=worker.id, amount=Money(1_600, KES))
-    ledger.hold_payout(session, payout_id=7, worker_id=worker.id, amount=Money(1_500, KES))
+        payout_postings.hold_payout(
+            session, payout_id=7, worker_id=worker.id, amount=Money(1_600, KES)
+        )
+    payout_postings.hold_payout(session, payout_id=7, worker_id=worker.id, amount=Money(1_500, KES))
     assert wallet_balance(session, worker.id) == 0
 
 
@@ -68,13 +71,15 @@ def test_release_and_settle_each_happen_once_and_exclude_each_other(session: Ses
     worker = make_worker(session)
     earn(session, worker.id, 1_000)
     money = Money(1_000, KES)
-    ledger.hold_payout(session, payout_id=3, worker_id=worker.id, amount=money)
-    assert ledger.release_payout(session, payout_id=3, worker_id=worker.id, amount=money).created
-    assert not ledger.release_payout(
+    payout_postings.hold_payout(session, payout_id=3, worker_id=worker.id, amount=money)
+    assert payout_postings.release_payout(
+        session, payout_id=3, worker_id=worker.id, amount=money
+    ).created
+    assert not payout_postings.release_payout(
         session, payout_id=3, worker_id=worker.id, amount=money
     ).created
     assert wallet_balance(session, worker.id) == 1_000
     with pytest.raises(LedgerError, match="settle a released payout"):
-        ledger.settle_payout(session, payout_id=3, worker_id=worker.id, amount=money)
-    hold = ledger.payout_hold(session, worker.id, KES)
+        payout_postings.settle_payout(session, payout_id=3, worker_id=worker.id, amount=money)
+    hold = payout_postings.payout_hold(session, worker.id, KES)
     assert ledger.balance(session, hold).amount == 0

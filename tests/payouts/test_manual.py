@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.db import build_engine, build_sessionmaker, utcnow
 from core.errors import Conflict, NotFound
 from core.jobs import bind_jobs_to_sessions
+from ledger import payout_postings
 from ledger import services as ledger
 from ledger.models import AccountKind
 from payouts import lifecycle, manual
@@ -45,7 +46,7 @@ def open_payout(session: Session, status: PayoutStatus = PayoutStatus.UNKNOWN) -
 
 def money(session: Session, payout: Payout) -> tuple[int, int, int]:
     """(wallet, hold, disbursed) in minor units."""
-    hold = ledger.payout_hold(session, payout.worker_id, "KES")
+    hold = payout_postings.payout_hold(session, payout.worker_id, "KES")
     return (
         wallet_balance(session, payout.worker_id),
         ledger.balance(session, hold).amount,
@@ -191,8 +192,11 @@ def test_a_late_provider_answer_contradicting_the_operator_moves_no_money(
     after = (money(session, failed), money(session, paid))
     assert [m[:2] for m in after] == [m[:2] for m in before]
     assert after[0][2] == before[0][2] + failed.amount_minor
-    assert ledger.owed_by_worker(session, failed.worker_id, "KES").amount == failed.amount_minor
-    assert ledger.owed_by_worker(session, paid.worker_id, "KES").amount == 0
+    assert (
+        payout_postings.owed_by_worker(session, failed.worker_id, "KES").amount
+        == failed.amount_minor
+    )
+    assert payout_postings.owed_by_worker(session, paid.worker_id, "KES").amount == 0
     assert failed.contradiction == "paid_after_release" and paid.contradiction is None
     assert paid.receipt == RECEIPT
     flagged = {m.what.split()[1] for m in contradicted_payouts(session)}

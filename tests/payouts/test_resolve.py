@@ -22,6 +22,7 @@ from core.db import utcnow
 from core.jobs import JobSpec, PeriodicJob
 from core.webhooks import WebhookEvent
 from kazi.app import create_app
+from ledger import payout_postings
 from ledger import services as ledger
 from ledger.models import AccountKind
 from payouts.callbacks import QUERY_RETRY
@@ -306,7 +307,7 @@ def test_a_late_success_blocks_withdrawals_until_an_admin_writes_it_off(kazi: Ka
     )
     assert response.status_code == 200
     with kazi.runtime.sessions() as session:
-        assert ledger.owed_by_worker(session, payout.worker_id, "KES").amount == 5_000
+        assert payout_postings.owed_by_worker(session, payout.worker_id, "KES").amount == 5_000
     with pytest.raises(WithdrawalRefused) as refused:
         withdraw_again(kazi, payout_id)
     assert refused.value.reason == "under_review"
@@ -317,7 +318,7 @@ def test_a_late_success_blocks_withdrawals_until_an_admin_writes_it_off(kazi: Ka
     page = post(client, f"/console/payouts/{payout_id}/contradiction", how="write_off")
     assert f"Payout {payout_id}: written off" in page
     with kazi.runtime.sessions() as session:
-        assert ledger.owed_by_worker(session, payout.worker_id, "KES").amount == 0
+        assert payout_postings.owed_by_worker(session, payout.worker_id, "KES").amount == 0
     assert balance_of(kazi, payout_id) == 10_000  # the worker keeps the returned money
     assert withdraw_again(kazi, payout_id).status is PayoutStatus.REQUESTED
 
