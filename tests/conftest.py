@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +23,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import REPO_ROOT, Settings, normalise_database_url
@@ -164,8 +166,18 @@ def committed_url(
     url = committed_urls[db_kind]
     yield url
     engine = build_engine(url)
-    with engine.begin() as connection:
-        empty_tables(connection)
+    # A job thread the test started may still be committing its last row; PostgreSQL then
+    # picks one side of the lock wait as a deadlock victim. Ours is retried: the job's
+    # work is done by then and the tables empty.
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                empty_tables(connection)
+            break
+        except OperationalError as error:
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     engine.dispose()
 
 
