@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from sqlalchemy.engine import URL, make_url
@@ -39,6 +40,21 @@ def _text(name: str, raw: str) -> str:
 
 def _optional_text(name: str, raw: str) -> str | None:
     return raw.strip() or None
+
+
+def _time_zone(name: str, raw: str) -> str | None:
+    # An IANA zone name (https://docs.python.org/3/library/zoneinfo.html); None: the
+    # default country's zone, worked out by whoever shows times (core/localtime.py).
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise SettingsError(
+            f"{name}: expected an IANA time zone such as Africa/Nairobi, got {raw!r}"
+        ) from None
+    return value
 
 
 def _integer(name: str, raw: str) -> int:
@@ -190,6 +206,8 @@ class Settings:
     public_base_url: str | None = _setting("PUBLIC_BASE_URL", _http_url)
     log_level: str = _setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info")
     default_country: str = _setting("DEFAULT_COUNTRY", _text, "KE")
+    # The zone the console's times and charts are shown in (default: DEFAULT_COUNTRY's).
+    console_timezone: str | None = _setting("CONSOLE_TIMEZONE", _time_zone)
     default_language: str = _setting("DEFAULT_LANGUAGE", _choice(*LANGUAGES), "en")
     ussd_service_code: str = _setting("USSD_SERVICE_CODE", _text, "*384*12#")
 

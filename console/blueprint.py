@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask import session as web_session
@@ -23,6 +25,7 @@ from console import SESSION_LIFETIME, csrf, login_manager
 from console.auth import LoginThrottle
 from console.display import mask_phone
 from console.forms import ConfirmForm
+from core.localtime import display_zone
 from core.money import Money
 from payouts.float_balance import FloatReading, latest_reading
 from payouts.rails import balance_provider
@@ -46,6 +49,12 @@ PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static"})
 def sessions() -> sessionmaker[Session]:
     """The database session factory of this app's runtime."""
     return current_app.extensions["kazi"].sessions
+
+
+def console_zone() -> ZoneInfo:
+    """The time zone console pages show times in (CONSOLE_TIMEZONE, else DEFAULT_COUNTRY's)."""
+    settings = current_app.extensions["kazi"].settings
+    return display_zone(settings.console_timezone, settings.default_country)
 
 
 def float_reading(session: Session) -> FloatReading | None:
@@ -112,18 +121,31 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def show_phone(number: str | None) -> str:
+    """A phone number as the signed-in operator may see it: masked for viewers."""
+    masked = current_user.is_authenticated and current_user.masks_phones
+    return mask_phone(number) if masked else (number or "")
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    def show_phone(number: str | None) -> str:
-        masked = current_user.is_authenticated and current_user.masks_phones
-        return mask_phone(number) if masked else (number or "")
-
     def money(amount_minor: int, currency: str) -> str:
         return Money(int(amount_minor), currency).format()
 
+    zone = console_zone()
+
+    def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return moment.astimezone(zone).strftime(fmt) if moment else ""
+
     # formdata=None: the sign-out form never reads the request, so an error page for a
     # body we refused (413) does not read it again and fail.
-    return {"show_phone": show_phone, "money": money, "logout_form": ConfirmForm(formdata=None)}
+    return {
+        "show_phone": show_phone,
+        "money": money,
+        "local_time": local_time,
+        "zone_name": zone.key,
+        "logout_form": ConfirmForm(formdata=None),
+    }
 
 
 @bp.errorhandler(CSRFError)

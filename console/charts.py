@@ -11,8 +11,10 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 56
+WIDTH, HEIGHT = 640, 300
+#: Room above the plot for the y axis's unit, below it for two-line time labels, the x
+#: axis's title (the time zone) and the legend.
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 28, 92
 MAX_X_LABELS = 8
 PALETTE = ("#1f6feb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2")
 
@@ -52,19 +54,45 @@ def _y_axis(ticks: list[float], scale: float) -> list[str]:
     return parts
 
 
+def _x_label(label: str, x: float, y: float) -> str:
+    # A label "15:00\nThu 26 Nov" is two lines: the time over the date.
+    first, _, second = label.partition("\n")
+    start = f'<text class="tick" x="{x:.1f}" y="{y}" text-anchor="middle">'
+    if not second:
+        return f"{start}{escape(first)}</text>"
+    return (
+        f'{start}<tspan x="{x:.1f}">{escape(first)}</tspan>'
+        f'<tspan x="{x:.1f}" dy="1.15em">{escape(second)}</tspan></text>'
+    )
+
+
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     # Label every n-th point so at most MAX_X_LABELS fit under the axis.
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
-    y = HEIGHT - BOTTOM + 20
+    y = HEIGHT - BOTTOM + 18
     return [
-        f'<text class="tick" x="{x:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>'
+        _x_label(label, x, y)
         for i, (label, x) in enumerate(zip(labels, xs, strict=True))
         if i % every == 0
     ]
 
 
+def _axis_titles(y_unit: str, x_title: str) -> list[str]:
+    """The y axis's unit above it, the x axis's title (what time, which zone) below it."""
+    parts = []
+    if y_unit:
+        parts.append(f'<text class="axis-title" x="{LEFT}" y="{TOP - 10}">{escape(y_unit)}</text>')
+    if x_title:
+        x, y = (LEFT + WIDTH - RIGHT) / 2, HEIGHT - BOTTOM + 60
+        parts.append(
+            f'<text class="axis-title" x="{x:.1f}" y="{y}" text-anchor="middle">'
+            f"{escape(x_title)}</text>"
+        )
+    return parts
+
+
 def _legend(names: Sequence[str]) -> list[str]:
-    parts, x, y = [], LEFT, HEIGHT - 14
+    parts, x, y = [], LEFT, HEIGHT - 8
     for i, name in enumerate(names):
         color = PALETTE[i % len(PALETTE)]
         parts.append(
@@ -91,8 +119,15 @@ def _check(labels: Sequence[str], series: Mapping[str, Sequence[float]]) -> None
             raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
 
 
-def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]]) -> str:
-    """A line per series over shared x labels, with y ticks, x labels and a legend."""
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    *,
+    y_unit: str = "",
+    x_title: str = "",
+) -> str:
+    """A line per series over shared x labels, with y ticks and unit, x labels and a legend."""
     _check(labels, series)
     peak = max((max(v, default=0) for v in series.values()), default=0)
     xs, scale, parts = _plot_area(labels, peak)
@@ -106,7 +141,7 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
             f'<polyline class="line" fill="none" stroke="{color}" stroke-width="2" '
             f'points="{points}"><title>{escape(name)}</title></polyline>'
         )
-    return _frame(title, [*parts, *_legend(list(series))])
+    return _frame(title, [*parts, *_axis_titles(y_unit, x_title), *_legend(list(series))])
 
 
 def bar_chart(
@@ -115,6 +150,8 @@ def bar_chart(
     series: Mapping[str, Sequence[float]],
     *,
     stacked: bool = True,
+    y_unit: str = "",
+    x_title: str = "",
 ) -> str:
     """Bars per label: stacked by series (default) or side by side; each bar has a tooltip."""
     _check(labels, series)
@@ -132,28 +169,31 @@ def bar_chart(
             height = values[j] * scale
             left = x - slot * 0.35 + (0 if stacked else i * width)
             top = bottom - height
-            tip = escape(f"{name} {labels[j]}: {_fmt(values[j])}")
+            when = labels[j].replace("\n", " ")
+            tip = escape(f"{name} {when}: {_fmt(values[j])}")
             parts.append(
                 f'<rect class="bar" x="{left:.1f}" y="{top:.1f}" width="{width:.1f}" '
                 f'height="{height:.1f}" fill="{PALETTE[i % len(PALETTE)]}"><title>{tip}</title></rect>'
             )
             if stacked:
                 bottom = top
-    return _frame(title, [*parts, *_legend(list(series))])
+    return _frame(title, [*parts, *_axis_titles(y_unit, x_title), *_legend(list(series))])
 
 
-def _shorten(label: str, limit: int = 18) -> str:
+def _shorten(label: str, limit: int = 22) -> str:
     # The full label stays in the bar's tooltip.
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def ranked_bars(title: str, rows: Sequence[tuple[str, float]], *, limit: int = 8) -> str:
-    """Horizontal bars, largest first (e.g. failures by reason), labelled with their values."""
+def ranked_bars(
+    title: str, rows: Sequence[tuple[str, float]], *, limit: int = 8, unit: str = ""
+) -> str:
+    """Horizontal bars, largest first (e.g. failures by reason), labelled with value and unit."""
     rows = sorted(rows, key=lambda r: r[1], reverse=True)[:limit]
     row_height = 26
     height = TOP + row_height * max(1, len(rows)) + 8
     peak = max((value for _, value in rows), default=0) or 1
-    label_width, value_width = 240, 60
+    label_width, value_width = 250, 100
     span = WIDTH - label_width - value_width - RIGHT
     parts = []
     if not rows:
@@ -167,6 +207,7 @@ def ranked_bars(title: str, rows: Sequence[tuple[str, float]], *, limit: int = 8
             f"{escape(_shorten(label))}</text>"
             f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{bar:.1f}" height="16" '
             f'fill="{PALETTE[0]}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
-            f'<text class="tick" x="{label_width + bar + 6:.1f}" y="{y + 15}">{_fmt(value)}</text>'
+            f'<text class="tick" x="{label_width + bar + 6:.1f}" y="{y + 15}">'
+            f"{_fmt(value)}{escape(' ' + unit if unit else '')}</text>"
         )
     return _frame(title, parts, height=height)

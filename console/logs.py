@@ -1,18 +1,19 @@
-"""The message log: filtered, paged SMS, and one phone's timeline of SMS and USSD sessions."""
+"""The message log and USSD sessions, filtered and paged, and one phone's timeline of both."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from console.pagination import PAGE_SIZE, Page, paginate
 from core.phone import InvalidNumber, normalize_msisdn
 from gateway.models import Direction, Message, UssdSession
 
-PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
 
 
@@ -29,9 +30,23 @@ def phone_query(raw: str, default_region: str) -> str | None:
         return f"+{digits}" if raw.startswith("+") and 6 <= len(digits) <= 15 else None
 
 
+def _contains(column: Any, text: str) -> Any:
+    """``column`` contains ``text``, case-insensitive, with LIKE's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _local_day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The moment (UTC) a local date begins in the console's zone."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class MessageFilter:
-    """What the operator asked to see; empty fields do not filter."""
+    """What the operator asked to see; empty fields do not filter.
+
+    Dates are days in the console's time zone (``zone``), as the log shows its times.
+    """
 
     phone: str | None = None
     direction: Direction | None = None
@@ -39,6 +54,10 @@ class MessageFilter:
     channel: str | None = None
     date_from: date | None = None
     date_to: date | None = None  # inclusive
+    text: str | None = None  # in the body, any case
+    network_codes: tuple[str, ...] = ()
+    provider: str | None = None
+    zone: ZoneInfo = ZoneInfo("UTC")
 
     def conditions(self) -> list[Any]:
         """The SQL conditions for these filters."""
@@ -51,37 +70,86 @@ class MessageFilter:
             out.append(Message.status == self.status)
         if self.channel:
             out.append(Message.channel == self.channel)
+        if self.provider:
+            out.append(Message.provider == self.provider)
+        if self.network_codes:
+            out.append(Message.network_code.in_(self.network_codes))
+        if self.text:
+            out.append(_contains(Message.body, self.text))
         if self.date_from:
-            out.append(Message.created_at >= datetime.combine(self.date_from, time(), UTC))
+            out.append(Message.created_at >= _local_day_start(self.date_from, self.zone))
         if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time(), UTC)
+            end = _local_day_start(self.date_to + timedelta(days=1), self.zone)
             out.append(Message.created_at < end)
         return out
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of rows, newest first, and whether there is another."""
-
-    rows: list[Any]
-    number: int
-    has_next: bool
+def message_query(criteria: MessageFilter) -> Select[Any]:
+    """Messages matching the filter, newest first."""
+    return (
+        select(Message)
+        .where(*criteria.conditions())
+        .order_by(Message.created_at.desc(), Message.id.desc())
+    )
 
 
 def search_messages(
     session: Session, criteria: MessageFilter, page: int = 1, size: int = PAGE_SIZE
 ) -> Page:
-    """Messages matching the filter, newest first, one page at a time."""
-    page = max(1, page)
+    """One page of the messages matching the filter, with their total count."""
+    return paginate(session, message_query(criteria), page, size)
+
+
+#: How a USSD session ended, as the search offers it ("open": no end notice yet).
+USSD_OUTCOMES = ("success", "incomplete", "failed", "open")
+
+
+@dataclass(frozen=True)
+class UssdFilter:
+    """What the operator asked to see of USSD sessions; empty fields do not filter."""
+
+    phone: str | None = None
+    text: str | None = None  # in the last screen shown or the service code
+    outcome: str | None = None
+    network_codes: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    zone: ZoneInfo = ZoneInfo("UTC")
+
+    def conditions(self) -> list[Any]:
+        """The SQL conditions for these filters."""
+        out: list[Any] = []
+        if self.phone:
+            out.append(UssdSession.phone == self.phone)
+        if self.text:
+            out.append(
+                _contains(UssdSession.last_screen, self.text)
+                | _contains(UssdSession.service_code, self.text)
+            )
+        if self.outcome == "open":
+            out.append(UssdSession.end_status.is_(None))
+        elif self.outcome:
+            out.append(UssdSession.end_status == self.outcome)
+        if self.network_codes:
+            out.append(UssdSession.network_code.in_(self.network_codes))
+        if self.date_from:
+            out.append(UssdSession.started_at >= _local_day_start(self.date_from, self.zone))
+        if self.date_to:
+            end = _local_day_start(self.date_to + timedelta(days=1), self.zone)
+            out.append(UssdSession.started_at < end)
+        return out
+
+
+def search_ussd_sessions(
+    session: Session, criteria: UssdFilter, page: int = 1, size: int = PAGE_SIZE
+) -> Page:
+    """One page of the USSD sessions matching the filter, newest first, with their count."""
     stmt = (
-        select(Message)
+        select(UssdSession)
         .where(*criteria.conditions())
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .offset((page - 1) * size)
-        .limit(size + 1)  # one extra row tells whether a next page exists
+        .order_by(UssdSession.started_at.desc(), UssdSession.id.desc())
     )
-    rows = list(session.scalars(stmt))
-    return Page(rows=rows[:size], number=page, has_next=len(rows) > size)
+    return paginate(session, stmt, page, size)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.args import page_arg
 from console.auth import role_required
 from console.blueprint import bp, float_reading, sessions
 from console.forms import ConfirmForm, ResolvePayoutForm
 from console.models import OperatorRole
+from console.pagination import paginate
 from console.services import record_audit
 from core.db import utcnow
 from core.errors import KaziError
@@ -39,8 +41,6 @@ from payouts.withdrawals import WithdrawalLimits, retry_failed_payout
 
 log = logging.getLogger("kazi.console.payouts")
 
-#: Rows on the payouts page; filtering by status narrows to what needs attention.
-PAGE_SIZE = 100
 #: The float readings the drift is worked out over.
 DRIFT_WINDOW = timedelta(days=1)
 
@@ -54,12 +54,12 @@ def payouts() -> Any:
     """Payouts newest first, by status; the float, and ledger mismatches to look at."""
     asked = request.args.get("status", "")
     status = asked if asked in {s.value for s in PayoutStatus} else None
-    stmt = select(Payout).order_by(Payout.created_at.desc(), Payout.id.desc()).limit(PAGE_SIZE)
+    stmt = select(Payout).order_by(Payout.created_at.desc(), Payout.id.desc())
     if status:
         stmt = stmt.where(Payout.status == status)
     with sessions()() as session:
-        rows = list(session.scalars(stmt))
-        shown = [p.id for p in rows]
+        page = paginate(session, stmt, page_arg())
+        shown = [p.id for p in page.rows]
         retried = set(
             session.scalars(select(Payout.retry_of_id).where(Payout.retry_of_id.in_(shown)))
         )
@@ -73,7 +73,7 @@ def payouts() -> Any:
         statement = last_import(session)
     return render_template(
         "console/payouts.html",
-        payouts=rows,
+        page=page,
         retried=retried,
         status=status,
         statuses=[s.value for s in PayoutStatus],

@@ -10,10 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.args import page_arg
 from console.auth import role_required
 from console.blueprint import bp, sessions
 from console.forms import ConfirmForm
 from console.models import OperatorRole
+from console.pagination import Page, paginate
 from console.services import record_audit
 from core.db import utcnow
 from core.errors import KaziError
@@ -22,8 +24,8 @@ from tasks.models import Assignment, Project, Task
 from tasks.review import flagged_answers, review_answer
 from workers.models import Worker
 
-#: Projects on the page, newest first; a console for running projects, not an archive.
-PROJECT_LIMIT = 100
+#: Projects on a page, newest first: each row costs a few queries for its figures.
+PROJECT_PAGE = 25
 REVIEW_PAGE = 50
 
 
@@ -53,19 +55,21 @@ class HeldAnswer:
     phone: str
 
 
-def project_rows(session: Session) -> list[ProjectRow]:
-    """The newest projects with their progress, budget and fair-pay figures."""
+def project_rows(session: Session, page: int = 1) -> Page:
+    """A page of projects, newest first, each with its progress, budget and fair-pay figures."""
     settings = current_app.extensions["kazi"].settings
-    stmt = select(Project).order_by(Project.id.desc()).limit(PROJECT_LIMIT)
-    return [
-        ProjectRow(
-            p,
-            reports.progress(session, p),
-            reports.budget(session, p),
-            reports.fair_pay(session, p, settings),
-        )
-        for p in session.scalars(stmt)
-    ]
+    found = paginate(session, select(Project).order_by(Project.id.desc()), page, PROJECT_PAGE)
+    return found.with_rows(
+        [
+            ProjectRow(
+                p,
+                reports.progress(session, p),
+                reports.budget(session, p),
+                reports.fair_pay(session, p, settings),
+            )
+            for p in found.rows
+        ]
+    )
 
 
 def held_answers(session: Session, after_id: int) -> list[HeldAnswer]:
@@ -90,11 +94,11 @@ def projects() -> Any:
     after = request.args.get("after", "0")
     after_id = int(after) if after.isdigit() and len(after) <= 12 else 0
     with sessions()() as session:
-        rows = project_rows(session)
+        page = project_rows(session, page_arg())
         held = held_answers(session, after_id)
     return render_template(
         "console/projects.html",
-        rows=rows,
+        page=page,
         held=held,
         more=len(held) == REVIEW_PAGE,
         can_act=current_user.can(OperatorRole.OPERATOR),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, union
 from sqlalchemy.orm import Session
@@ -25,74 +26,115 @@ from tasks.models import Assignment, AssignmentStatus
 Step = Literal["hour", "day"]
 FAILED_STATUSES = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
 FINAL_OUTBOUND = (DeliveryStatus.DELIVERED, *FAILED_STATUSES)
+UTC_ZONE = ZoneInfo("UTC")
+
+#: The ranges a chart may show: name → (bucket size, number of buckets).
+RANGES: dict[str, tuple[Step, int]] = {"24h": ("hour", 24), "7d": ("day", 7), "30d": ("day", 30)}
+RANGE_NAMES = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+DEFAULT_RANGE = "24h"
 
 
 @dataclass(frozen=True)
 class Window:
-    """A period cut into equal buckets: ``[since, until)`` by hour or by day."""
+    """A period cut into equal buckets of local time: ``[since, until)`` by hour or by day.
+
+    Buckets follow the wall clock of ``zone`` (the console's time zone), so a day is the
+    operator's local day, midnight to midnight, and an hour starts at a local full hour.
+    """
 
     since: datetime
     until: datetime
     step: Step
+    zone: ZoneInfo = UTC_ZONE
 
     @classmethod
-    def last(cls, step: Step, count: int, now: datetime) -> Window:
+    def last(cls, step: Step, count: int, now: datetime, zone: ZoneInfo = UTC_ZONE) -> Window:
         """The ``count`` buckets up to and including the one ``now`` is in."""
         unit = timedelta(hours=1) if step == "hour" else timedelta(days=1)
-        current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        current = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
         if step == "day":
-            current = current.replace(hour=0)
-        return cls(current - unit * (count - 1), current + unit, step)
+            current = datetime.combine(current.date(), time(), tzinfo=zone)
+        # Aware arithmetic in a ZoneInfo zone moves the wall clock: a day back is the
+        # previous local midnight even across a DST change.
+        return cls(current - unit * (count - 1), current + unit, step, zone)
 
     @property
     def unit(self) -> timedelta:
         return timedelta(hours=1) if self.step == "hour" else timedelta(days=1)
 
     def buckets(self) -> list[datetime]:
-        """The start of each bucket, oldest first."""
-        count = int((self.until - self.since) / self.unit)
+        """The start of each bucket (aware, in the window's zone), oldest first."""
+        count = round(
+            (self.until.replace(tzinfo=None) - self.since.replace(tzinfo=None)) / self.unit
+        )
         return [self.since + self.unit * i for i in range(count)]
 
+    def keys(self) -> list[datetime]:
+        """Each bucket's start as the naive local time the SQL truncation gives."""
+        return [b.replace(tzinfo=None) for b in self.buckets()]
+
     def labels(self) -> list[str]:
-        """Short labels for a chart's x axis (UTC)."""
-        fmt = "%H:00" if self.step == "hour" else "%a %d"
+        """Two-line labels for a chart's x axis, in local time: ``15:00`` over ``Thu 26 Nov``."""
+        fmt = "%H:%M\n%a %d %b" if self.step == "hour" else "%a\n%d %b"
         return [b.strftime(fmt) for b in self.buckets()]
+
+    def axis_title(self) -> str:
+        """What the x axis shows: ``time in Africa/Nairobi (UTC+03:00)``."""
+        return f"{'hour' if self.step == 'hour' else 'day'} in {zone_label(self.zone, self.until)}"
 
     def contains(self, column: Any) -> ColumnElement[bool]:
         """The SQL condition that ``column`` falls inside the window."""
-        return (column >= self.since) & (column < self.until)
+        return (column >= self.since.astimezone(UTC)) & (column < self.until.astimezone(UTC))
 
 
-def last_24_hours(now: datetime) -> Window:
+def zone_label(zone: ZoneInfo, at: datetime) -> str:
+    """``Africa/Nairobi (UTC+03:00)``: a zone's name and its offset at a moment."""
+    offset = at.astimezone(zone).strftime("%z") or "+0000"
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def window_for(period: str, now: datetime, zone: ZoneInfo = UTC_ZONE) -> Window:
+    """The window of a named range (``24h``, ``7d``, ``30d``); an unknown name gives 24 h."""
+    step, count = RANGES.get(period, RANGES[DEFAULT_RANGE])
+    return Window.last(step, count, now, zone)
+
+
+def last_24_hours(now: datetime, zone: ZoneInfo = UTC_ZONE) -> Window:
     """Hourly buckets over the last 24 hours."""
-    return Window.last("hour", 24, now)
+    return Window.last("hour", 24, now, zone)
 
 
-def last_7_days(now: datetime) -> Window:
+def last_7_days(now: datetime, zone: ZoneInfo = UTC_ZONE) -> Window:
     """Daily buckets over the last 7 days."""
-    return Window.last("day", 7, now)
+    return Window.last("day", 7, now, zone)
 
 
-def time_bucket(session: Session, column: Any, step: Step) -> Any:
-    """A SQL expression truncating ``column`` to the start of its hour or day (UTC)."""
+def time_bucket(session: Session, column: Any, window: Window) -> Any:
+    """A SQL expression truncating ``column`` to the local hour or day it falls in."""
+    step = window.step
     if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc(step, func.timezone("UTC", column))
-    # SQLite keeps UTC timestamps as ISO text; cutting the text is the truncation.
-    return func.strftime("%Y-%m-%d %H:00:00" if step == "hour" else "%Y-%m-%d 00:00:00", column)
+        return func.date_trunc(step, func.timezone(window.zone.key, column))
+    # SQLite keeps UTC timestamps as ISO text: shift by the zone's offset, then cut the
+    # text. One offset for the whole window (the one at its end): exact for every zone
+    # Kazi serves but Haiti's, whose buckets may sit an hour off across a DST change.
+    offset = window.until.utcoffset() or timedelta()
+    shift = f"{int(offset.total_seconds() // 60):+d} minutes"
+    fmt = "%Y-%m-%d %H:00:00" if step == "hour" else "%Y-%m-%d 00:00:00"
+    return func.strftime(fmt, column, shift)
 
 
-def _as_utc(value: datetime | str) -> datetime:
+def _as_local(value: datetime | str, zone: ZoneInfo) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value if value.tzinfo is None else value.astimezone(zone).replace(tzinfo=None)
 
 
 def spread(window: Window, rows: Any) -> dict[str, list[int]]:
     """Spread ``(bucket, name, count)`` rows onto the window's buckets, zeros where none."""
-    index = {bucket: i for i, bucket in enumerate(window.buckets())}
+    index = {key: i for i, key in enumerate(window.keys())}
     out: dict[str, list[int]] = defaultdict(lambda: [0] * len(index))
     for bucket, name, count in rows:
-        slot = index.get(_as_utc(bucket))
+        slot = index.get(_as_local(bucket, window.zone))
         if slot is not None:
             out[name][slot] += int(count)
     return dict(sorted(out.items()))
@@ -100,14 +142,14 @@ def spread(window: Window, rows: Any) -> dict[str, list[int]]:
 
 def traffic(session: Session, window: Window) -> dict[str, list[int]]:
     """SMS in and out per channel, and USSD sessions, per bucket: ``{"sms in": [...], ...}``."""
-    bucket = time_bucket(session, Message.created_at, window.step).label("bucket")
+    bucket = time_bucket(session, Message.created_at, window).label("bucket")
     messages = session.execute(
         select(bucket, Message.channel, Message.direction, func.count())
         .where(window.contains(Message.created_at))
         .group_by(bucket, Message.channel, Message.direction)
     )
     rows = [(b, f"{channel} {Direction(d).value}", n) for b, channel, d, n in messages]
-    started = time_bucket(session, UssdSession.started_at, window.step).label("bucket")
+    started = time_bucket(session, UssdSession.started_at, window).label("bucket")
     ussd = session.execute(
         select(started, func.count())
         .where(window.contains(UssdSession.started_at))
@@ -119,7 +161,7 @@ def traffic(session: Session, window: Window) -> dict[str, list[int]]:
 
 def answers(session: Session, window: Window) -> list[int]:
     """Answers given per bucket."""
-    bucket = time_bucket(session, Assignment.answered_at, window.step).label("bucket")
+    bucket = time_bucket(session, Assignment.answered_at, window).label("bucket")
     result = session.execute(
         select(bucket, func.count())
         .where(window.contains(Assignment.answered_at))

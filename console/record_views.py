@@ -1,18 +1,16 @@
-"""Console pages over records: the message log, a phone's timeline, and workers."""
+"""Console pages over workers: the list, one worker's record, and audited changes to them."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import Session
 
-from console import logs
 from console import workers as worker_queries
+from console.args import choice_arg, page_arg
 from console.auth import role_required
 from console.blueprint import bp, sessions
 from console.forms import ReasonForm
@@ -21,96 +19,18 @@ from console.services import reinstate_worker as reinstate
 from console.services import set_worker_blocked
 from console.services import unlock_worker_pin as unlock_pin_audited
 from core.errors import KaziError
-from gateway.delivery import DeliveryStatus
-from gateway.models import Direction, Message
 from workers.models import Worker, WorkerStatus
-
-
-def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _choice(name: str, allowed: set[str]) -> str | None:
-    value = request.args.get(name, "")
-    return value if value in allowed else None
-
-
-def _phone_arg() -> tuple[str, str | None]:
-    raw = request.args.get("phone", "")
-    return raw, logs.phone_query(raw, current_app.extensions["kazi"].settings.default_country)
-
-
-@bp.get("/messages")
-def messages() -> Any:
-    """SMS filtered by phone, direction, status, channel and dates, newest first."""
-    raw_phone, phone = _phone_arg()
-    if raw_phone.strip() and phone is None:
-        flash(f"{raw_phone!r} is not a phone number; showing every phone.", "error")
-    direction = _choice("direction", {d.value for d in Direction})
-    criteria = logs.MessageFilter(
-        phone=phone,
-        direction=Direction(direction) if direction else None,
-        status=_choice("status", {s.value for s in DeliveryStatus}),
-        channel=request.args.get("channel", "").strip()[:10] or None,
-        date_from=_date("from"),
-        date_to=_date("to"),
-    )
-    asked = request.args.get("page", "1")
-    # Six digits is far past the last page; longer numbers would overflow an OFFSET.
-    page_number = int(asked) if asked.isdigit() and len(asked) <= 6 else 1
-    with sessions()() as session:
-        page = logs.search_messages(session, criteria, page_number)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template(
-        "console/messages.html",
-        page=page,
-        criteria=criteria,
-        args=args,
-        statuses=[s.value for s in DeliveryStatus],
-        directions=[d.value for d in Direction],
-    )
-
-
-@bp.get("/timeline")
-def timeline() -> Any:
-    """One phone's SMS and USSD sessions, newest first.
-
-    The phone comes from the search box, or from a message or worker id: links use ids
-    so that pages shown to viewers never carry a full number, even in their URLs.
-    """
-    with sessions()() as session:
-        phone = _timeline_phone(session)
-        if phone is None:
-            flash("Give a phone number to see its timeline.", "error")
-            return redirect(url_for("console.messages"))
-        items = logs.timeline(session, phone)
-        return render_template("console/timeline.html", phone=phone, items=items)
-
-
-def _timeline_phone(session: Session) -> str | None:
-    for name, model, column in (
-        ("message_id", Message, "phone"),
-        ("worker_id", Worker, "msisdn"),
-    ):
-        value = request.args.get(name, "")
-        if value.isdigit():
-            row = session.get(model, int(value))
-            return getattr(row, column) if row is not None else None
-    return _phone_arg()[1]
 
 
 @bp.get("/workers")
 def workers() -> Any:
-    """Workers whose number contains the digits searched for."""
+    """Workers whose number contains the digits searched for, newest first, a page at a time."""
     query = request.args.get("q", "")
-    status = _choice("status", {s.value for s in WorkerStatus})
+    status = choice_arg("status", {s.value for s in WorkerStatus})
     with sessions()() as session:
-        found = worker_queries.search_workers(session, query, status)
+        page = worker_queries.search_workers(session, query, status, page_arg())
     return render_template(
-        "console/workers.html", workers=found, query=query, status=status, statuses=WorkerStatus
+        "console/workers.html", page=page, query=query, status=status, statuses=WorkerStatus
     )
 
 

@@ -22,7 +22,7 @@ DROPPED = "incomplete"  # the provider's word for a session cut while a menu wai
 
 def sessions_by_outcome(session: Session, window: Window) -> dict[str, list[int]]:
     """USSD sessions per bucket, split by how they ended (``open`` when not yet known)."""
-    day = time_bucket(session, UssdSession.started_at, window.step).label("bucket")
+    day = time_bucket(session, UssdSession.started_at, window).label("bucket")
     outcome = func.coalesce(UssdSession.end_status, OPEN)
     rows = session.execute(
         select(day, outcome, func.count())

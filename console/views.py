@@ -18,11 +18,21 @@ from flask_login import current_user, login_user, logout_user
 
 from console import charts, queries, ussd_analytics
 from console.auth import ConsoleUser, role_required
-from console.blueprint import SIGNED_IN_AT_KEY, bp, float_reading, sessions, throttle, trusted
+from console.blueprint import (
+    SIGNED_IN_AT_KEY,
+    bp,
+    console_zone,
+    float_reading,
+    sessions,
+    throttle,
+    trusted,
+)
 from console.forms import LoginForm
 from console.models import OperatorRole
 from console.services import authenticate, recent_audit, record_audit
 from core.db import utcnow
+from gateway import failure_reasons
+from gateway import networks as networks_table
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,12 +85,17 @@ def logout() -> Any:
     return redirect(url_for("console.login"))
 
 
+def chosen_range() -> str:
+    """The chart range asked for (``?period=24h|7d|30d``), 24 hours when none or unknown."""
+    period = request.args.get("period", "")
+    return period if period in queries.RANGES else queries.DEFAULT_RANGE
+
+
 @bp.get("/")
 def dashboard() -> Any:
-    """Traffic, delivery, cost, workers and payouts over the last 24 hours or 7 days."""
-    period = "7d" if request.args.get("period") == "7d" else "24h"
-    now = utcnow()
-    window = queries.last_7_days(now) if period == "7d" else queries.last_24_hours(now)
+    """Traffic, delivery, cost, workers and payouts over the last 24 hours, 7 or 30 days."""
+    period = chosen_range()
+    window = queries.window_for(period, utcnow(), console_zone())
     with sessions()() as session:
         traffic = queries.traffic(session, window)
         answers = queries.answers(session, window)
@@ -89,25 +104,47 @@ def dashboard() -> Any:
         active = queries.active_workers(session, window)
         payouts = queries.payouts_by_status(session, since=window.since)
         reading = float_reading(session)
-    labels = window.labels()
-    unit = "hour" if window.step == "hour" else "day"
+    labels, x_title = window.labels(), window.axis_title()
+    unit = window.step
+    reasons = [(failure_reasons.describe(code), code, n) for code, n in delivery.by_reason]
+    networks = [(networks_table.network_label(code), n) for code, n in delivery.by_network]
     svg = {
-        "traffic": charts.line_chart(f"Messages and USSD sessions per {unit}", labels, traffic),
-        "answers": charts.bar_chart(f"Answers per {unit}", labels, {"answers": answers}),
-        "reasons": charts.ranked_bars("Failures by reason", delivery.by_reason),
-        "networks": charts.ranked_bars("Failures by network", delivery.by_network),
+        "traffic": charts.line_chart(
+            f"Messages and USSD sessions per {unit}",
+            labels,
+            traffic,
+            y_unit=f"messages or sessions per {unit}",
+            x_title=x_title,
+        ),
+        "answers": charts.bar_chart(
+            f"Answers per {unit}",
+            labels,
+            {"answers": answers},
+            y_unit=f"answers per {unit}",
+            x_title=x_title,
+        ),
+        "reasons": charts.ranked_bars(
+            "Failed SMS by reason", [(words, n) for words, _, n in reasons], unit="SMS"
+        ),
+        "networks": charts.ranked_bars("Failed SMS by network", networks, unit="SMS"),
         "payouts": charts.ranked_bars(
-            "Payouts by status", [(f"{p.status} ({p.amount.currency})", p.count) for p in payouts]
+            "Payouts by status",
+            [(f"{p.status} ({p.amount.currency})", p.count) for p in payouts],
+            unit="payouts",
         ),
     }
     return render_template(
         "console/dashboard.html",
         period=period,
+        ranges=queries.RANGE_NAMES,
+        since=window.since,
         unit=unit,
         charts=trusted(svg),
         totals={name: sum(values) for name, values in traffic.items()},
         answers_total=sum(answers),
         delivery=delivery,
+        reasons=reasons,
+        networks=networks,
         costs=costs,
         active=active,
         payouts=payouts,
@@ -118,18 +155,28 @@ def dashboard() -> Any:
 
 @bp.get("/ussd")
 def ussd() -> Any:
-    """USSD sessions per day by outcome, drop-off by screen, and typical effort."""
-    window = queries.last_7_days(utcnow())
+    """USSD sessions per bucket by outcome, drop-off by screen, and typical effort."""
+    period = chosen_range()
+    window = queries.window_for(period, utcnow(), console_zone())
     with sessions()() as session:
         outcomes = ussd_analytics.sessions_by_outcome(session, window)
         dropped = ussd_analytics.drop_off(session, window)
         effort = ussd_analytics.effort(session, window)
     svg = {
-        "outcomes": charts.bar_chart("USSD sessions per day", window.labels(), outcomes),
-        "drop_off": charts.ranked_bars("Dropped sessions by screen", dropped),
+        "outcomes": charts.bar_chart(
+            f"USSD sessions per {window.step}",
+            window.labels(),
+            outcomes,
+            y_unit=f"sessions per {window.step}",
+            x_title=window.axis_title(),
+        ),
+        "drop_off": charts.ranked_bars("Dropped sessions by screen", dropped, unit="sessions"),
     }
     return render_template(
         "console/ussd.html",
+        period=period,
+        ranges=queries.RANGE_NAMES,
+        unit=window.step,
         charts=trusted(svg),
         totals={name: sum(values) for name, values in outcomes.items()},
         effort=effort,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from console.pagination import Page, paginate
 from core.money import Money
 from ledger import services as ledger
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -16,19 +17,18 @@ from tasks import reputation
 from tasks.models import Assignment, AssignmentStatus, Task
 from workers.models import Worker
 
-SEARCH_LIMIT = 50
 RECENT_PAYOUTS = 20
 
 
-def search_workers(session: Session, text: str, status: str | None = None) -> list[Worker]:
-    """Workers whose number contains the digits typed (all when none), newest first."""
+def search_workers(session: Session, text: str, status: str | None = None, page: int = 1) -> Page:
+    """Workers whose number contains the digits typed (all when none), newest first, paged."""
     digits = "".join(c for c in text if c.isdigit())  # digits only: no LIKE wildcards
-    stmt = select(Worker).order_by(Worker.created_at.desc(), Worker.id.desc()).limit(SEARCH_LIMIT)
+    stmt = select(Worker).order_by(Worker.created_at.desc(), Worker.id.desc())
     if digits:
         stmt = stmt.where(Worker.msisdn.contains(digits))
     if status:
         stmt = stmt.where(Worker.status == status)
-    return list(session.scalars(stmt))
+    return paginate(session, stmt, page)
 
 
 @dataclass(frozen=True)

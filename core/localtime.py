@@ -31,6 +31,11 @@ def zone_of_country(country: str | None) -> tzinfo:
     return ZoneInfo(name) if name else UTC
 
 
+def display_zone(name: str | None, country: str | None) -> ZoneInfo:
+    """The zone a deployment shows times in: the one named, else its country's, else UTC."""
+    return ZoneInfo(name or COUNTRY_ZONES.get((country or "").upper(), "UTC"))
+
+
 def zone_of_phone(phone: str) -> tzinfo:
     """The time zone of the country a phone number belongs to (UTC when it names none)."""
     try:

@@ -47,6 +47,8 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.dashboard": V,
     "console.logout": V,
     "console.messages": V,
+    "console.messages_csv": V,
+    "console.ussd_sessions": V,
     "console.timeline": V,
     "console.ussd": V,
     "console.workers": V,

@@ -67,6 +67,7 @@ def test_complete_production_settings_are_accepted() -> None:
         ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND: must be greater than 0"),
         ({"PUBLIC_BASE_URL": "kazi.example.org"}, "PUBLIC_BASE_URL: expected an http(s) URL"),
         ({"DEFAULT_COUNTRY": "Kenya"}, "DEFAULT_COUNTRY: expected a two-letter country code"),
+        ({"CONSOLE_TIMEZONE": "Mars/Olympus"}, "CONSOLE_TIMEZONE: expected an IANA time zone"),
         ({"SIMULATOR_NUMBERS": "0700000001"}, "SIMULATOR_NUMBERS: expected E.164 numbers"),
         (
             {"SMS_PROVIDER": "africastalking"},

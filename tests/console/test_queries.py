@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -19,10 +20,41 @@ def test_windows_cover_whole_buckets_up_to_now() -> None:
     day = queries.last_24_hours(NOW)
     assert day.since == datetime(2026, 11, 25, 16, tzinfo=UTC)
     assert day.until == datetime(2026, 11, 26, 16, tzinfo=UTC)
-    assert len(day.buckets()) == 24 and day.labels()[-1] == "15:00"
+    assert len(day.buckets()) == 24 and day.labels()[-1] == "15:00\nThu 26 Nov"
     week = queries.last_7_days(NOW)
     assert week.since == datetime(2026, 11, 20, tzinfo=UTC)
-    assert len(week.buckets()) == 7 and week.labels()[-1] == "Thu 26"
+    assert len(week.buckets()) == 7 and week.labels()[-1] == "Thu\n26 Nov"
+    assert week.axis_title() == "day in UTC (UTC+00:00)"
+
+
+def test_windows_follow_the_local_day_and_hour_of_the_console_zone() -> None:
+    nairobi, kolkata = ZoneInfo("Africa/Nairobi"), ZoneInfo("Asia/Kolkata")
+    late = datetime(2026, 11, 26, 22, 10, tzinfo=UTC)  # already the 27th in Nairobi (01:10)
+    week = queries.window_for("7d", late, nairobi)
+    assert week.since == datetime(2026, 11, 20, 21, tzinfo=UTC)  # Nairobi's midnight, 21 Nov
+    assert week.until == datetime(2026, 11, 27, 21, tzinfo=UTC)
+    assert week.labels()[-1] == "Fri\n27 Nov"
+    assert week.axis_title() == "day in Africa/Nairobi (UTC+03:00)"
+    month = queries.window_for("30d", late, nairobi)
+    assert len(month.buckets()) == 30 and month.step == "day"
+    hours = queries.window_for("24h", late, kolkata)  # 03:40 in Kolkata
+    assert hours.until == datetime(2026, 11, 26, 22, 30, tzinfo=UTC)  # 04:00 local
+    assert hours.labels()[-1] == "03:00\nFri 27 Nov"
+    assert queries.window_for("nonsense", late, nairobi).step == "hour"
+
+
+def test_daily_buckets_count_by_the_local_day(session: Session) -> None:
+    nairobi = ZoneInfo("Africa/Nairobi")
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    window = queries.last_7_days(now, nairobi)
+    # 22:30 UTC on the 25th is 01:30 on the 26th in Nairobi: today's bucket, not yesterday's.
+    make.message(session, datetime(2026, 11, 25, 22, 30, tzinfo=UTC), direction="in")
+    make.message(session, datetime(2026, 11, 25, 20, 30, tzinfo=UTC), direction="in")
+    assert queries.traffic(session, window)["sms in"] == [0, 0, 0, 0, 0, 1, 1]
+    hours = queries.window_for("24h", now, ZoneInfo("Asia/Kolkata"))  # 17:30 local
+    make.message(session, datetime(2026, 11, 26, 11, 40, tzinfo=UTC), direction="out")  # 17:10
+    make.message(session, datetime(2026, 11, 26, 11, 20, tzinfo=UTC), direction="out")  # 16:50
+    assert queries.traffic(session, hours)["sms out"][-2:] == [1, 1]
 
 
 def test_traffic_counts_sms_by_channel_and_direction_and_ussd_per_hour(session: Session) -> None:
