@@ -35,6 +35,9 @@ SEARCHES = [
     "/console/messages?phone={}",
     "/console/messages?channel={}&status={}&direction={}",
     "/console/messages?from={}&to={}&page={}",
+    "/console/messages?q={}&network={}&provider={}",
+    "/console/messages.csv?q={}&phone={}",
+    "/console/ussd/sessions?q={}&outcome={}&network={}",
     "/console/timeline?phone={}",
     "/console/payouts?status={}",
 ]
