@@ -323,3 +323,50 @@ def test_a_task_and_a_withdrawal_in_the_simulator(page: Page, served: Served) ->
     # The receipt once the payout settles, for exactly that amount (not e.g. KES 12.50).
     phone.inbox_shows(rf"{re.escape(format_amount(sent, 'KES'))}(?![\d.,]).*(sent|paid|M-Pesa)")
     shot(page, "simulator-withdrawal")
+
+
+#: Console pages as a phone 390 px wide shows them (an iPhone 12-15's CSS width).
+PHONE_PAGES = [
+    "/console/",
+    "/console/?period=30d",
+    "/console/messages",
+    "/console/messages?direction=out&q=a",
+    "/console/ussd",
+    "/console/ussd/sessions",
+    "/console/workers",
+    "/console/workers/1",
+    "/console/timeline?worker_id=1",
+    "/console/payouts",
+    "/console/projects",
+    "/console/simulator",
+    "/console/funding",
+    "/console/audit",
+]
+
+
+def test_every_page_fits_a_390_px_phone_without_sideways_scrolling(
+    page: Page, served: Served
+) -> None:
+    phone = Phone(page, served, served.workers[0])
+    before = phone.inbox_count()
+    phone.sms("HELP me understand how the tasks on this service are paid, please")
+    phone.inbox_grows(before)  # the message is in the log, and its reply
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in PHONE_PAGES:
+        page.goto(f"{served.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+    page.goto(f"{served.url}/console/messages")
+    shot(page, "messages-phone")
+    # The log's rows are cards: each cell under its column's name, the header hidden.
+    first_row = page.locator("table.cards tbody tr").first
+    assert first_row.evaluate("tr => getComputedStyle(tr).display") == "block"
+    header = page.locator("table.cards thead")
+    assert header.evaluate("h => h.getBoundingClientRect().width") <= 1
+    body = page.locator("td.body").first
+    style = body.evaluate(
+        "td => [getComputedStyle(td).wordBreak, getComputedStyle(td).overflowWrap]"
+    )
+    assert style == ["normal", "break-word"], style  # wraps between words
+    # A body is as wide as its card allows, not squeezed to a column of letters.
+    assert body.evaluate("td => td.getBoundingClientRect().width") > 200
