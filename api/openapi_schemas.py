@@ -34,6 +34,24 @@ _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 
+_TRANSLATIONS = {
+    "type": "object",
+    "description": "instructions and options per language (ISO 639-1 keys), shown to workers "
+    "who do tasks in that language instead of the project's own; options: one label per "
+    "option, in the same order (answers are recorded as the project's own options)",
+    "propertyNames": {"pattern": "^[a-z]{2}$"},
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "instructions": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "options": _STRINGS,
+        },
+    },
+    "example": {"sw": {"instructions": "Chagua moja", "options": ["Nzuri", "Mbaya"]}},
+}
+
 _PROJECT_CREATE = {
     "type": "object",
     "additionalProperties": False,
@@ -71,6 +89,7 @@ _PROJECT_CREATE = {
         "countries": _STRINGS,
         "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
         "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
+        "translations": _TRANSLATIONS,
     },
 }
 
@@ -95,6 +114,7 @@ _PROJECT = {
         "reservation_minutes": {"type": "integer"},
         "quiz_pass_mark": {"type": "number"},
         "languages": {"type": "array", "items": {"type": "string"}},
+        "translations": _TRANSLATIONS,
         "countries": {"type": "array", "items": {"type": "string"}},
         "priority": {"type": "integer"},
         "webhook_url": {"type": ["string", "null"]},
@@ -228,6 +248,13 @@ _TASK_ROW = {
         "text": {"type": "string", "minLength": 1},
         "external_id": {"type": "string", "minLength": 1, "maxLength": 200},
         "gold_answer": {"type": "string"},
+        "language": {
+            "type": "string",
+            "pattern": "^[a-zA-Z]{2}$",
+            "description": "ISO 639-1 code of the text (one of the project's languages when it "
+            "names any): offered only to workers who do tasks in it; none: anyone",
+            "example": "sw",
+        },
     },
 }
 

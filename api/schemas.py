@@ -104,6 +104,8 @@ def project_spec(body: Any) -> ProjectSpec:
         reservation_minutes=_field(body, "reservation_minutes", int, 10, lambda v: 1 <= v <= 1440),
         quiz_pass_mark=float(_field(body, "quiz_pass_mark", _NUMBERS, 0.8, fraction)),
         webhook_url=_field(body, "webhook_url", (str, type(None)), None, _is_http_url),
+        # Checked by the tasks service (tasks.projects), which knows the options.
+        translations=_field(body, "translations", dict, {}),
     )
 
 
@@ -123,6 +125,7 @@ def _is_http_url(value: str | None) -> bool:
 
 PROJECT_FIELDS = {
     "name",
+    "translations",
     "task_type",
     "instructions",
     "options",

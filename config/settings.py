@@ -307,6 +307,8 @@ class Settings:
     quality_fast_streak: int = _setting("QUALITY_FAST_STREAK", _integer, 3)
     quality_flags_to_suspend: int = _setting("QUALITY_FLAGS_TO_SUSPEND", _integer, 2)
     quality_max_held: int = _setting("QUALITY_MAX_HELD", _integer, 15)
+    # Paid answers a worker may give per local day (core.localtime); 0: no cap.
+    task_daily_cap: int = _setting("TASK_DAILY_CAP", _integer, 0)
     # The console's phone simulator acts as these numbers only; none listed means any
     # number outside production and the simulator switched off in production.
     simulator_numbers: tuple[str, ...] = _setting("SIMULATOR_NUMBERS", _phone_numbers, ())

@@ -8,7 +8,7 @@ the ``tzdata`` package supplies it where the system has none).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from core.phone import InvalidNumber, normalize_msisdn
@@ -50,4 +50,11 @@ def local_midnight(zone: tzinfo, now: datetime) -> datetime:
     # Built from the local date, not by subtracting hours: a day with a DST change
     # (Haiti keeps DST) is not 24 hours long.
     start = datetime.combine(local.date(), time(), tzinfo=zone)
+    return start.astimezone(UTC)
+
+
+def next_local_midnight(zone: tzinfo, now: datetime) -> datetime:
+    """The start, in UTC, of the local day in ``zone`` after the one containing ``now``."""
+    local = now.astimezone(zone)
+    start = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
     return start.astimezone(UTC)

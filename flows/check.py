@@ -125,27 +125,40 @@ def _error_for(node: Node) -> Problem:
     return ("error.choice", {"max": 99})
 
 
+def _notice_cases(node: Node, flashes: set[str]) -> list[tuple[list[str], Problem | None]]:
+    """The notices a screen can show at once: the flash of the step that led to it, or a
+    re-prompt's error (the engine drops the flash when it shows an error)."""
+    # Notices reach a screen through flows the checker cannot follow (call results), so
+    # every one that can arrive is tried; task screens take them all at once, with
+    # "resumed", since a fetch can follow a fetch.
+    if node.type == "task":
+        shown = [sorted(flashes) + ["task.resumed"]]
+    else:
+        shown = [[key] for key in sorted(flashes)] or [[]]
+    cases: list[tuple[list[str], Problem | None]] = [(flash, None) for flash in shown]
+    if node.type != "end":
+        cases.append(([], _error_for(node)))
+    return cases
+
+
 def _screen_problems(library: Library, flow: str, node: Node, flashes: set[str]) -> list[str]:
     problems = []
     where = f"{library.flows[flow].path}: node '{node.id}'"
     tasks = sample_tasks() if node.type == "task" else [None]
-    # Notices reach a screen through flows the checker cannot follow (call results),
-    # so count every notice that can arrive, plus "resumed" on task screens.
-    flash = sorted(flashes) + (["task.resumed"] if node.type == "task" else [])
-    error = _error_for(node) if node.type != "end" else None
     for lang in LANGUAGES:
         for channel in ("ussd", "sms"):
             ctx = replace(SAMPLE_CONTEXT, channel=channel, language=lang)
             for task in tasks:
                 values = {**SAMPLE_VALUES, "task": task}
-                try:
-                    pages = preview(
-                        library, flow, node.id, ctx, values=values, flash=flash, error=error
-                    )
-                except (KeyError, ValueError) as exc:
-                    problems.append(f"{where} ({lang}): cannot render: {exc}")
-                    continue
-                problems += _fit(where, lang, channel, node, pages)
+                for flash, error in _notice_cases(node, flashes):
+                    try:
+                        pages = preview(
+                            library, flow, node.id, ctx, values=values, flash=flash, error=error
+                        )
+                    except (KeyError, ValueError) as exc:
+                        problems.append(f"{where} ({lang}): cannot render: {exc}")
+                        continue
+                    problems += _fit(where, lang, channel, node, pages)
         if node.type != "task":
             ctx = replace(SAMPLE_CONTEXT, language=lang)
             page = preview(library, flow, node.id, ctx, values=TYPICAL_VALUES)[0]

@@ -400,7 +400,9 @@ class _Sprint:
             self.state["awaiting"] = None  # rp survives: a redial continues the task
             text = self.t("error.too_many_tries")
             return SprintResult(text, False, self.intents, self.state, None)
-        self.state.update({"error": [key, values], "page": 0})
+        # The error takes the place of the last step's notices ("Saved!", "Skipped."): both
+        # above the task would push its options behind "98 More".
+        self.state.update({"error": [key, values], "page": 0, "flash": []})
         return self.show(node)
 
 

@@ -49,14 +49,27 @@ class Intent:
 class GetTask(Intent):
     """Reserve the next task (or re-fetch ``task_id`` after a dropped session).
 
-    Result: ``{"task": {"task_id", "text", "task_type", "options": [str]}}``, or
-    ``{"task": None, "reason": "none_available" | "suspended" | "held" | "passed" |
-    "failed"}`` (the last two end a qualification quiz; "suspended" and "held" say the
-    worker gets no paid task for now). If ``task_id``'s reservation lapsed, return another task.
+    Result: ``{"task": {"task_id", "text", "task_type", "options": [str], "answers":
+    [str]}}`` (``answers``: the project's own option for each label shown, when the labels
+    are a translation), or ``{"task": None, "reason": "none_available" | "suspended" |
+    "held" | "blocked" | "daily_cap" | "no_language" | "passed" | "failed"}`` (the last
+    two end a qualification quiz; the others say why the worker gets no paid task for
+    now; "daily_cap" and "no_language" carry ``retry_hours``, when to try again). If
+    ``task_id``'s reservation lapsed, return another task.
     """
 
     kind: ClassVar[str] = "get_task"
-    outcomes: ClassVar[tuple[str, ...]] = ("task", "none", "suspended", "held", "passed", "failed")
+    outcomes: ClassVar[tuple[str, ...]] = (
+        "task",
+        "none",
+        "suspended",
+        "held",
+        "blocked",
+        "daily_cap",
+        "no_language",
+        "passed",
+        "failed",
+    )
     qualification: bool = False
     task_id: int | None = None
     channel: str = "ussd"
@@ -66,7 +79,7 @@ class GetTask(Intent):
         if result.get("task"):
             return "task"
         reason = result.get("reason")
-        return reason if reason in ("suspended", "held", "passed", "failed") else "none"
+        return reason if reason in cls.outcomes and reason != "task" else "none"
 
     @classmethod
     def check_result(cls, result: Mapping[str, Any]) -> None:
@@ -85,6 +98,9 @@ class GetTask(Intent):
             raise IntentResultError("a single_choice task needs options")
         if not all(isinstance(o, str) and o for o in options):
             raise IntentResultError("task options must be non-empty strings")
+        answers = task.get("answers")
+        if answers is not None and len(answers) != len(options):
+            raise IntentResultError("task answers must match its options one to one")
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,24 @@ class RecordConsent(Intent):
 
 
 @dataclass(frozen=True)
+class SendTerms(Intent):
+    """Queue the terms to the worker by SMS (a feature phone cannot open a URL).
+
+    Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "send_terms"
+
+
+@dataclass(frozen=True)
+class SetTaskLanguages(Intent):
+    """Save the languages the worker does tasks in: their screen language plus ``add``
+    (a language code, or "all"; empty: the screen language alone). Result: ``{"ok": bool}``."""
+
+    kind: ClassVar[str] = "set_task_languages"
+    add: str = ""
+
+
+@dataclass(frozen=True)
 class GetMyData(Intent):
     """Summarise what Kazi holds about the worker (the ``MYDATA`` SMS).
 
@@ -280,6 +314,8 @@ INTENTS: dict[str, type[Intent]] = {
         SetLanguage,
         RegisterWorker,
         RecordConsent,
+        SendTerms,
+        SetTaskLanguages,
         GetMyData,
         ForgetMe,
         SendSms,

@@ -8,6 +8,8 @@ from core.medium import USSD_MAX_TEXT, sms_segments, to_gsm7
 
 USSD_LIMIT = USSD_MAX_TEXT  # what one screen of a flow may hold
 SMS_MAX_SEGMENTS = 3
+#: The least room worth keeping for a question on the page of its options.
+MIN_QUESTION = 20
 MORE, BACK = "98", "99"  # paging keys; "0" stays Skip/Back and "00" Menu
 
 
@@ -45,6 +47,21 @@ def _cut(text: str, budget: int) -> tuple[str, str]:
     return head.rstrip(), text[len(head) :].lstrip()
 
 
+def _split_before_options(body: str, room: int) -> tuple[str, str]:
+    """Cut a body that fits one page so its end (whole last lines if they fit) fits ``room``."""
+    lines = body.split("\n")
+    for start in range(1, len(lines)):
+        tail = "\n".join(lines[start:])
+        if len(tail) <= room:
+            return "\n".join(lines[:start]), tail
+    # Even the last line is too long: cut it at a word so its end fits the room.
+    head_budget = len(body) - room
+    cut = body.find(" ", head_budget)
+    if cut < 0 or cut >= len(body) - 1:
+        cut = head_budget
+    return body[:cut].rstrip(), body[cut:].lstrip()
+
+
 def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> list[str]:
     """Pages of at most ``limit`` characters; every page but the last ends in 'More'."""
     pages: list[str] = []
@@ -61,6 +78,15 @@ def paginate(screen: Screen, more: str, back: str, limit: int = USSD_LIMIT) -> l
         if budget < 20:  # footers alone fill the page: a definition bug, not a loop
             raise ValueError(f"screen footer leaves {budget} characters per page")
         lines: list[str] = []
+        # Room for the body on a later page that ends it and holds every option.
+        room = limit - len(_join(options, screen.footer, [back])) - 1
+        if body and options and len(body) <= budget and room >= MIN_QUESTION:
+            # The body would end here with options spilling onto the next page, where a
+            # worker would read them without their question: the question goes with them.
+            chunk, body = _split_before_options(body, room)
+            lines.append(chunk)
+            pages.append(_join(lines, screen.footer, nav_back, [more]))
+            continue
         if body:
             chunk, body = _cut(body, budget)
             lines.append(chunk)

@@ -139,7 +139,10 @@ def _read_task(sprint: Sprint, node: Node, text: str) -> Exit | Problem:
         if choice is None or not 1 <= choice <= len(options):
             return ("error.choice", {"max": len(options)})
         # yes/no answers go to the host in a fixed vocabulary, whatever the language.
-        answer = ("yes", "no")[choice - 1] if not task.get("options") else options[choice - 1]
+        # A translated label stands for the project's own option ("answers"), which
+        # is what the host records, whatever the language it was shown in.
+        answers = task.get("answers") or options
+        answer = ("yes", "no")[choice - 1] if not task.get("options") else answers[choice - 1]
     elif kind == "number":
         answer = parse_decimal(text)
         if answer is None:

@@ -7,8 +7,11 @@ Intent (flows.intents) → service → result shape the engine routes on:
 =================  ===========================================  ===============================
 get_task           tasks.assignment.get_next_task               {"task": {...}} | {"task": None,
                    (qualification: tasks.qualification.          "reason": "none_available" |
-                   next_question)                                "suspended" | "held" |
-                                                                 "passed" | "failed"}
+                   next_question); why none: unavailable_        "suspended" | "held" |
+                   reason, waiting_in_other_languages            "blocked" | "daily_cap" |
+                                                                 "no_language" (these two with
+                                                                 "retry_hours") | "passed" |
+                                                                 "failed"}
 submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None}
                    (qualification: tasks.qualification.          NoReservation/ReservationExpired
                    answer_question)
@@ -30,6 +33,8 @@ set_language       workers.services.set_language                {"ok": bool}
 register_worker    workers.services.set_language (the worker    {"ok": True}
                    exists already: created on first contact)
 record_consent     workers.services.record_consent              {"ok": True}
+send_terms         workers.jobs.notify ("reg.terms_sms")        {"ok": True}
+set_task_languages workers.services.set_task_languages          {"ok": bool}
 get_my_data        kazi.privacy.data_summary                    {"ok", "phone", "lang",
                                                                  "since", "answers", "balance",
                                                                  "payouts"}
@@ -47,12 +52,15 @@ inside one hop and are kept in memory for that hop alone (``request_payout`` fol
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.jobs import enqueue
+from core.localtime import next_local_midnight, zone_of_country
 from core.money import Money
 from core.runtime import Runtime
 from flows import Context
@@ -70,7 +78,13 @@ from payouts.rails import (
 from payouts.receipts import service_name
 from payouts.withdrawals import request_withdrawal
 from tasks import qualification
-from tasks.assignment import TaskView, get_next_task, skip_task, unavailable_reason
+from tasks.assignment import (
+    TaskView,
+    get_next_task,
+    skip_task,
+    unavailable_reason,
+    waiting_in_other_languages,
+)
 from tasks.detection import QualityRules
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.reports import worker_earnings
@@ -80,6 +94,10 @@ from workers.errors import PinRefused
 from workers.models import Worker
 
 log = logging.getLogger("kazi.flows.host")
+
+#: When to try again after "no task in your language": new tasks arrive in batches, and a
+#: few hours is a fair guess that does not send a worker away for a whole day.
+LANGUAGE_RETRY_HOURS = 3
 
 #: WithdrawalRefused reasons → the withdraw flow's exits (the rest end in an apology).
 _REFUSALS = {
@@ -150,14 +168,27 @@ class IntentHost:
         rules = self.rules()
         # Only tasks whose wage this worker's rail can pay out (payouts.rails).
         currencies = {self.context().currency}
+        cap = self.runtime.settings.task_daily_cap
         view = get_next_task(
-            self.session, self.worker, self.now, rules=rules, currencies=currencies
+            self.session,
+            self.worker,
+            self.now,
+            rules=rules,
+            currencies=currencies,
+            daily_cap=cap,
         )
-        if view is None:
-            why = unavailable_reason(self.session, self.worker, rules)
-            return {"task": None, "reason": why or "none_available"}
-        self.task_expires_at = view.expires_at
-        return {"task": task_view(view)}
+        if view is not None:
+            self.task_expires_at = view.expires_at
+            return {"task": task_view(view)}
+        # No task: say why (only this path pays for the extra queries).
+        why = unavailable_reason(self.session, self.worker, rules, now=self.now, daily_cap=cap)
+        if why == "daily_cap":
+            midnight = next_local_midnight(zone_of_country(self.worker.country), self.now)
+            hours = max(1, math.ceil((midnight - self.now).total_seconds() / 3600))
+            return {"task": None, "reason": why, "retry_hours": hours}
+        if why is None and waiting_in_other_languages(self.session, self.worker, currencies):
+            return {"task": None, "reason": "no_language", "retry_hours": LANGUAGE_RETRY_HOURS}
+        return {"task": None, "reason": why or "none_available"}
 
     def _do_submit_answer(self, intent: fi.SubmitAnswer) -> dict[str, Any]:
         if intent.qualification:
@@ -305,6 +336,22 @@ class IntentHost:
         workers.record_consent(self.worker, intent.accepted, self.now)
         return {"ok": True}
 
+    def _do_send_terms(self, intent: fi.SendTerms) -> dict[str, Any]:
+        # Through the worker channel, like every notice: queued now, sent after commit.
+        values = {"terms_url": self.context().terms_url}
+        enqueue(
+            self.session,
+            "workers.jobs.notify",
+            self.worker.id,
+            "reg.terms_sms",
+            values,
+            queue="sms",
+        )
+        return {"ok": True}
+
+    def _do_set_task_languages(self, intent: fi.SetTaskLanguages) -> dict[str, Any]:
+        return {"ok": workers.set_task_languages(self.worker, intent.add)}
+
     # -- data protection ------------------------------------------------------------
 
     def _do_get_my_data(self, intent: fi.GetMyData) -> dict[str, Any]:
@@ -324,9 +371,12 @@ class IntentHost:
 def task_view(view: TaskView) -> dict[str, Any]:
     """A reserved task as the engine shows it (the project's instructions first)."""
     text = f"{view.instructions}\n{view.text}" if view.instructions else view.text
-    return {
+    shown: dict[str, Any] = {
         "task_id": view.task_id,
         "text": text,
         "task_type": str(view.task_type),
         "options": list(view.options),
     }
+    if view.answers and view.answers != view.options:
+        shown["answers"] = list(view.answers)  # the labels are a translation of these
+    return shown

@@ -17,16 +17,18 @@ ids, however many tasks and answers a project has.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from rq import Retry
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.jobs import enqueue
+from core.localtime import local_midnight, zone_of_country
 from core.money import Money
 from tasks import counters, detection, reputation
 from tasks.detection import QualityRules
@@ -69,7 +71,11 @@ CLAIM_ROUNDS = 3
 
 @dataclass(frozen=True)
 class TaskView:
-    """What the flow layer shows a worker: one reserved task and how to answer it."""
+    """What the flow layer shows a worker: one reserved task and how to answer it.
+
+    ``instructions`` and ``options`` are in the worker's language when the project has
+    a translation in it; ``answers`` are the project's own options, one per label.
+    """
 
     assignment_id: int
     task_id: int
@@ -82,6 +88,8 @@ class TaskView:
     reward: Money
     expires_at: datetime
     resumed: bool
+    answers: tuple[str, ...] = ()
+    language: str | None = None  # of the instructions and options shown; None: the project's
 
 
 def get_next_task(
@@ -92,35 +100,49 @@ def get_next_task(
     rng: RandomSource | None = None,
     rules: QualityRules | None = None,
     currencies: Collection[str] | None = None,
+    daily_cap: int = 0,
 ) -> TaskView | None:
     """Reserve the next task for a worker (or return the one they hold); None when none fits.
 
     ``currencies``: the wage currencies this worker can be paid out in (the caller asks
     the payout rails); a project paying in another is not offered. None: any.
+    ``daily_cap``: answers a worker may give per local day (0: no cap).
+    Only tasks in a language the worker does tasks in are offered (or with none).
     """
     rules = rules or QualityRules()
-    if unavailable_reason(session, worker, rules) is not None:
+    if unavailable_reason(session, worker, rules, now=now, daily_cap=daily_cap) is not None:
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
     session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update())
+    languages = workers.task_languages(worker)
     held = _current_reservation(session, worker.id, now)
     if held is not None:
-        return _view(session, held, resumed=True)
+        return _view(session, held, resumed=True, languages=languages)
     expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
     projects = _eligible_projects(session, worker, rules, currencies)
     for project, rate in projects:
         gold_first = should_serve_gold(rng, rate)
         for gold in (True, False) if gold_first else (False,):
-            assignment = _claim(session, project, worker.id, gold=gold, now=now)
+            assignment = _claim(
+                session, project, worker.id, gold=gold, now=now, languages=languages
+            )
             if assignment is not None:
-                return _view(session, assignment, resumed=False)
+                return _view(session, assignment, resumed=False, languages=languages)
     return None
 
 
-def unavailable_reason(session: Session, worker: Worker, rules: QualityRules) -> str | None:
-    """Why a worker gets no paid task at all ("suspended", "held"), or None when they may."""
+def unavailable_reason(
+    session: Session,
+    worker: Worker,
+    rules: QualityRules,
+    *,
+    now: datetime | None = None,
+    daily_cap: int = 0,
+) -> str | None:
+    """Why a worker gets no paid task at all ("suspended", "blocked", "held", "daily_cap"),
+    or None when they may."""
     if workers.is_suspended(worker):
         return "suspended"
     if not workers.may_work(worker):
@@ -129,7 +151,52 @@ def unavailable_reason(session: Session, worker: Worker, rules: QualityRules) ->
     # a worker with many of them gets no more until an operator has looked.
     if held_count(session, worker.id) >= rules.max_held:
         return "held"
+    if daily_cap > 0 and now is not None and answered_today(session, worker, now) >= daily_cap:
+        return "daily_cap"
     return None
+
+
+def answered_today(session: Session, worker: Worker, now: datetime) -> int:
+    """Answers the worker gave since their local midnight (the daily cap resets there)."""
+    since = local_midnight(zone_of_country(worker.country), now)
+    stmt = select(func.count(Assignment.id)).where(
+        Assignment.worker_id == worker.id,
+        Assignment.status == AssignmentStatus.ANSWERED,
+        Assignment.answered_at >= since,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def waiting_in_other_languages(
+    session: Session, worker: Worker, currencies: Collection[str] | None = None
+) -> bool:
+    """True when open work this worker could otherwise take is in languages they lack."""
+    languages = workers.task_languages(worker)
+    stmt = (
+        select(Project)
+        .where(Project.status == ProjectStatus.ACTIVE)
+        .order_by(Project.priority.desc(), Project.id)
+        .limit(MAX_CANDIDATE_PROJECTS)
+    )
+    for project in session.scalars(stmt):
+        if project.countries and worker.country not in project.countries:
+            continue
+        if currencies is not None and project.currency not in currencies:
+            continue
+        open_tasks = select(Task.id).where(
+            Task.project_id == project.id, Task.status == TaskStatus.OPEN, _has_room()
+        )
+        if _speaks_project(project, languages):
+            open_tasks = open_tasks.where(
+                Task.language.is_not(None), Task.language.not_in(languages)
+            )
+        if session.scalars(open_tasks.limit(1)).first() is not None:
+            return True
+    return False
+
+
+def _speaks_project(project: Project, languages: Collection[str]) -> bool:
+    return not project.languages or any(code in project.languages for code in languages)
 
 
 def _current_reservation(session: Session, worker_id: int, now: datetime) -> Assignment | None:
@@ -154,6 +221,7 @@ def _eligible_projects(
     currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
     """Active projects open to this worker, by priority, with the share of gold to serve."""
+    languages = workers.task_languages(worker)
     stmt = (
         select(Project)
         .where(Project.status == ProjectStatus.ACTIVE)
@@ -163,7 +231,7 @@ def _eligible_projects(
     projects = [
         p
         for p in session.scalars(stmt)
-        if (not p.languages or worker.language in p.languages)
+        if _speaks_project(p, languages)
         and (not p.countries or worker.country in p.countries)
         and (currencies is None or p.currency in currencies)
     ]
@@ -209,11 +277,17 @@ def project_allows(
 
 
 def _claim(
-    session: Session, project: Project, worker_id: int, *, gold: bool, now: datetime
+    session: Session,
+    project: Project,
+    worker_id: int,
+    *,
+    gold: bool,
+    now: datetime,
+    languages: Collection[str] | None = None,
 ) -> Assignment | None:
     """Reserve one task of this kind in the project for the worker, or None."""
     for _ in range(CLAIM_ROUNDS):
-        candidates = _candidates(session, project.id, worker_id, gold=gold)
+        candidates = _candidates(session, project.id, worker_id, gold=gold, languages=languages)
         if not candidates:
             return None
         for task_id in candidates:
@@ -243,8 +317,15 @@ def _reserve(
         return _new_assignment(session, task_id, worker_id, project, now)
 
 
-def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select[int]:
-    """Open tasks of a project after ``after_id`` (with room, unless gold), in id order."""
+def candidate_query(
+    project_id: int,
+    *,
+    gold: bool,
+    after_id: int = 0,
+    languages: Collection[str] | None = None,
+) -> Select[int]:
+    """Open tasks of a project after ``after_id`` (with room, unless gold), in id order;
+    with ``languages``, only tasks in one of them or in none."""
     stmt = select(Task.id).where(
         Task.project_id == project_id,
         Task.status == TaskStatus.OPEN,
@@ -253,6 +334,8 @@ def candidate_query(project_id: int, *, gold: bool, after_id: int = 0) -> Select
     )
     if not gold:
         stmt = stmt.where(_has_room())
+    if languages is not None:
+        stmt = stmt.where(or_(Task.language.is_(None), Task.language.in_(list(languages))))
     # Ordered by every column of ix_tasks_project_id_status_is_gold_id: only that index
     # gives this order, so the planner walks it instead of filtering the primary key.
     return stmt.order_by(Task.project_id, Task.status, Task.is_gold, Task.id)
@@ -262,13 +345,19 @@ def _has_room() -> ColumnElement[bool]:
     return Task.answers_count + Task.reserved_count < Task.wanted_answers
 
 
-def _unseen(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+def _unseen(
+    session: Session,
+    project_id: int,
+    worker_id: int,
+    *,
+    gold: bool,
+    languages: Collection[str] | None = None,
+) -> list[int]:
     """Up to a batch of candidate tasks this worker has never been given, in id order."""
     after = 0
     for _ in range(MAX_BATCHES):
-        batch = list(
-            session.scalars(candidate_query(project_id, gold=gold, after_id=after).limit(BATCH))
-        )
+        query = candidate_query(project_id, gold=gold, after_id=after, languages=languages)
+        batch = list(session.scalars(query.limit(BATCH)))
         if not batch:
             return []
         # One lookup per id on the (task_id, worker_id) unique index: never a scan.
@@ -286,9 +375,16 @@ def _unseen(session: Session, project_id: int, worker_id: int, *, gold: bool) ->
     return []  # this worker is far ahead of the crowd here; other projects may have work
 
 
-def _candidates(session: Session, project_id: int, worker_id: int, *, gold: bool) -> list[int]:
+def _candidates(
+    session: Session,
+    project_id: int,
+    worker_id: int,
+    *,
+    gold: bool,
+    languages: Collection[str] | None = None,
+) -> list[int]:
     """Task ids to try: first one no one else is claiming, then a few that may be busy."""
-    unseen = _unseen(session, project_id, worker_id, gold=gold)
+    unseen = _unseen(session, project_id, worker_id, gold=gold, languages=languages)
     if not unseen:
         return []
     # SKIP LOCKED spreads concurrent workers over different tasks. A locked task may
@@ -339,23 +435,41 @@ def _schedule_expiry(session: Session, assignment: Assignment, project: Project)
     )
 
 
-def _view(session: Session, assignment: Assignment, *, resumed: bool) -> TaskView:
+def _view(
+    session: Session, assignment: Assignment, *, resumed: bool, languages: Sequence[str] = ()
+) -> TaskView:
     task = session.get_one(Task, assignment.task_id)
     project = session.get_one(Project, task.project_id)
-    options = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
+    answers = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
+    language = content_language(project.translations or {}, task.language, languages)
+    texts = (project.translations or {}).get(language or "", {})
+    options = tuple(texts.get("options") or answers) if answers else ()
     return TaskView(
         assignment_id=assignment.id,
         task_id=task.id,
         project_id=project.id,
         task_type=project.task_type,
-        instructions=project.instructions,
+        instructions=texts.get("instructions") or project.instructions,
         text=task.text,
         options=options,
-        menu=task_menu(project.task_type, project.options),
+        menu=task_menu(project.task_type, list(options) or project.options),
         reward=Money(project.reward_minor, project.currency),
         expires_at=assignment.expires_at,
         resumed=resumed,
+        answers=answers,
+        language=language,
     )
+
+
+def content_language(
+    translations: Mapping[str, Any], task_language: str | None, languages: Sequence[str]
+) -> str | None:
+    """The translation to show a task in: the task's own language when it has one, else
+    the first of the worker's languages (screen language first) the project translates;
+    None: the project's own instructions and options."""
+    if task_language:
+        return task_language if task_language in translations else None
+    return next((code for code in languages if code in translations), None)
 
 
 def skip_task(session: Session, worker: Worker, task_id: int, now: datetime) -> bool:

@@ -126,6 +126,9 @@ class Project(Base):
     task_type: Mapped[TaskType] = mapped_column(str_enum(TaskType))
     instructions: Mapped[str] = mapped_column(Text)
     options: Mapped[list[str]] = mapped_column(default=list)
+    # Instructions and options per language (ISO 639-1), shown to a worker in it:
+    # {"sw": {"instructions": str, "options": [str, one per option, in order]}}.
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     reward_minor: Mapped[money_minor]
     currency: Mapped[currency_code]
     budget_minor: Mapped[money_minor]
@@ -179,6 +182,8 @@ class Task(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     external_id: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    # The language of the text (ISO 639-1): offered only to workers who do tasks in it.
+    language: Mapped[str | None] = mapped_column(String(2))
     gold_answer: Mapped[str | None] = mapped_column(String(200))
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus), default=TaskStatus.OPEN)

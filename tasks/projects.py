@@ -12,12 +12,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import lock_existing
 from core.errors import Conflict, NotFound
+from core.languages import is_language_code
 from core.medium import ussd_length
 from core.money import Money
 from tasks.aggregation import choose_aggregator
@@ -58,6 +60,9 @@ class ProjectSpec:
     quiz_pass_mark: float = 0.8  # share of quiz questions a new worker must get right
     reservation_minutes: int = 10
     webhook_url: str | None = None
+    # Instructions and options per language (ISO 639-1), for workers who do tasks in it:
+    # {"sw": {"instructions": "...", "options": ["...", one per option, in order]}}.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class TaskSpec:
     text: str
     external_id: str | None = None
     gold_answer: str | None = None
+    language: str | None = None  # ISO 639-1: offered only to workers who do tasks in it
 
 
 def create_project(
@@ -110,6 +116,7 @@ def create_project(
         quiz_pass_mark=spec.quiz_pass_mark,
         reservation_minutes=spec.reservation_minutes,
         webhook_url=spec.webhook_url,
+        translations={code: dict(texts) for code, texts in spec.translations.items()},
         webhook_secret=secrets.token_hex(32),  # always: a requester-level URL may sign with it
         reserved_count=0,
         paid_minor=0,
@@ -156,6 +163,40 @@ def _check_spec(spec: ProjectSpec) -> None:
     menu = task_menu(spec.task_type, spec.options)
     if ussd_length(menu) > PAGE_UNITS:
         raise InvalidTaskSpec(f"the options do not fit one USSD screen ({PAGE_UNITS} characters)")
+    for code, texts in spec.translations.items():
+        _check_translation(spec, code, texts)
+
+
+#: What a translation may carry.
+TRANSLATION_FIELDS = ("instructions", "options")
+
+
+def _check_translation(spec: ProjectSpec, code: str, texts: Any) -> None:
+    where = f"translations.{code}"
+    if not is_language_code(code):
+        raise InvalidTaskSpec(f"translations: {code!r} is not an ISO 639-1 code such as 'sw'")
+    if not isinstance(texts, dict) or not texts or set(texts) - set(TRANSLATION_FIELDS):
+        raise InvalidTaskSpec(f"{where}: an object with instructions and/or options")
+    instructions = texts.get("instructions")
+    if instructions is not None and (
+        not isinstance(instructions, str) or not 0 < len(instructions.strip()) <= 2000
+    ):
+        raise InvalidTaskSpec(f"{where}.instructions: a non-empty string of at most 2000")
+    options = texts.get("options")
+    if options is None:
+        return
+    if spec.task_type is not TaskType.SINGLE_CHOICE:
+        raise InvalidTaskSpec(f"{where}.options: only single_choice projects have options")
+    if (
+        not isinstance(options, list)
+        or len(options) != len(spec.options)
+        or not all(isinstance(o, str) and o.strip() for o in options)
+    ):
+        raise InvalidTaskSpec(
+            f"{where}.options: {len(spec.options)} non-empty strings, one per option, in order"
+        )
+    if ussd_length(task_menu(spec.task_type, options)) > PAGE_UNITS:
+        raise InvalidTaskSpec(f"{where}.options: do not fit one USSD screen ({PAGE_UNITS})")
 
 
 def _options_of(task_type: TaskType, options: Sequence[str]) -> list[str]:
@@ -176,6 +217,7 @@ def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> 
             text=t.text,
             external_id=t.external_id,
             gold_answer=t.gold_answer,
+            language=t.language,
             is_gold=t.gold_answer is not None,
             wanted_answers=project.answers_per_task,
             answers_count=0,

@@ -48,6 +48,7 @@ def project_summary(session: Session, project: Project, settings: Settings) -> d
         "reservation_minutes": project.reservation_minutes,
         "quiz_pass_mark": project.quiz_pass_mark,
         "languages": list(project.languages),
+        "translations": dict(project.translations or {}),
         "countries": list(project.countries),
         "priority": project.priority,
         "webhook_url": project.webhook_url,

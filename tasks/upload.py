@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.languages import is_language_code
 from tasks.answers import normalise_answer
 from tasks.errors import InvalidAnswer, InvalidUpload
 from tasks.models import Project, Task
@@ -23,7 +24,7 @@ from tasks.projects import TaskSpec, add_tasks, answer_spec
 from tasks.screens import MAX_PAGES, PAGE_UNITS, fits_screens, task_menu
 
 MAX_TASKS_PER_UPLOAD = 10_000
-FIELDS = ("text", "external_id", "gold_answer")
+FIELDS = ("text", "external_id", "gold_answer", "language")
 _MAX_EXTERNAL_ID = 200
 _LOOKUP_CHUNK = 500
 
@@ -113,10 +114,28 @@ def _check_row(
     ):
         problems.append(("external_id", f"a string of 1-{_MAX_EXTERNAL_ID} characters"))
     gold_value = _check_gold(project, gold, problems)
+    language = _check_language(project, row.get("language"), problems)
     if problems:
         return None, problems
     ext = None if external_id is None else str(external_id)
-    return TaskSpec(text=str(text).strip(), external_id=ext, gold_answer=gold_value), []
+    spec = TaskSpec(
+        text=str(text).strip(), external_id=ext, gold_answer=gold_value, language=language
+    )
+    return spec, []
+
+
+def _check_language(project: Project, value: Any, problems: list[tuple[str, str]]) -> str | None:
+    if value is None:
+        return None  # a task without a language goes to anyone the project takes
+    code = value.strip().lower() if isinstance(value, str) else value
+    if not is_language_code(code):
+        problems.append(("language", "an ISO 639-1 code such as 'sw'"))
+        return None
+    if project.languages and code not in project.languages:
+        allowed = ", ".join(project.languages)
+        problems.append(("language", f"not one of the project's languages ({allowed})"))
+        return None
+    return str(code)
 
 
 def _check_gold(project: Project, gold: Any, problems: list[tuple[str, str]]) -> str | None:

@@ -31,10 +31,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, str]]:
 
 
 def register(server: Server, phone: str) -> list[str]:
-    """The whole registration journey: language, terms, PIN twice, the quiz answered right."""
+    """The whole registration journey: language, task languages, terms, PIN twice, the quiz."""
     handset = HttpHandset(server, phone)
     handset.dial()
-    for key in ("1", "1", PIN):
+    for key in ("1", "1", "1", PIN):
         handset.press(key)
     body = handset.press(PIN)
     for _ in range(len(GOLD)):
@@ -50,12 +50,12 @@ def test_concurrent_registrations_on_two_processes_stay_consistent(
     with ThreadPoolExecutor(max_workers=JOURNEYS) as pool:
         journeys = list(pool.map(lambda phone: register(server, phone), phones))
     for screens in journeys:
-        assert screens[1].startswith("CON ") and t("reg.accept", "en") in screens[1], screens
-        assert t("reg.pin_again", "en") in screens[3], screens
+        assert screens[2].startswith("CON ") and t("reg.accept", "en") in screens[2], screens
+        assert t("reg.pin_again", "en") in screens[4], screens
         # Five different quiz questions, drawn at random, each once.
-        asked = [next(q for q in GOLD if q in screen) for screen in screens[4:9]]
+        asked = [next(q for q in GOLD if q in screen) for screen in screens[5:10]]
         assert sorted(asked) == sorted(GOLD), screens
-        assert t("quiz.passed", "en") in screens[9], screens
+        assert t("quiz.passed", "en") in screens[10], screens
     engine = build_engine(url)
     try:
         with build_sessionmaker(engine)() as session:

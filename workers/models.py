@@ -28,6 +28,8 @@ class Worker(Base):
     msisdn: Mapped[msisdn] = mapped_column(unique=True)
     country: Mapped[str] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(5), default="en")
+    # The languages the worker does tasks in (ISO 639-1); empty: their screen language.
+    languages: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     status: Mapped[WorkerStatus] = mapped_column(
         str_enum(WorkerStatus), default=WorkerStatus.ACTIVE
     )

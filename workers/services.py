@@ -100,6 +100,21 @@ def set_language(worker: Worker, language: str) -> bool:
     return True
 
 
+def task_languages(worker: Worker) -> list[str]:
+    """The languages the worker does tasks in: their screen language first, then the rest."""
+    return list(dict.fromkeys([speaks(worker), *(worker.languages or [])]))
+
+
+def set_task_languages(worker: Worker, add: str) -> bool:
+    """Tasks in the screen language plus ``add`` (a language Kazi speaks, or "all"; empty:
+    the screen language alone). False (nothing changes) for a language Kazi lacks."""
+    if add not in ("", "all", *LANGUAGES):
+        return False
+    extra = list(LANGUAGES) if add == "all" else [add] if add else []
+    worker.languages = list(dict.fromkeys([speaks(worker), *extra]))
+    return True
+
+
 def record_consent(worker: Worker, accepted: bool, now: datetime) -> None:
     """The worker accepted (or declined) the terms; declining undoes a registration."""
     worker.consented_at = now if accepted else None

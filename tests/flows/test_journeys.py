@@ -25,8 +25,15 @@ def test_registration_then_quiz_then_menu(lang: str) -> None:
     phone = Phone(world)
     assert "1 English\n2 Kiswahili\n3 Francais" in phone.dial()
     screen = phone.send(LANG_PICK[lang])
-    assert t("reg.terms", lang) in screen and "kazi.work/terms" in screen
+    assert screen.startswith(t("reg.speaks", lang)) and f"1 {t('lang.only', lang)}" in screen
     assert world.language == lang
+    screen = phone.send("5")  # all three languages
+    assert world.task_languages == "all"
+    # The key terms on the screen itself, no URL a feature phone cannot open.
+    assert t("reg.terms", lang) in screen and "kazi.work/terms" not in screen
+    screen = phone.send("3")  # the terms by SMS, and the same screen again
+    assert world.terms_sent == 1
+    assert screen.startswith(t("reg.terms_sent", lang) + "\n" + t("reg.terms", lang))
     assert phone.send("1").startswith(t("reg.pin", lang))
     assert world.consent is True
     assert t("error.weak_pin", lang) in phone.send("1111")
@@ -50,6 +57,7 @@ def test_declining_the_terms_ends_politely() -> None:
     phone = Phone(world)
     phone.dial()
     phone.send("2")
+    phone.send("1")
     assert phone.send("2") == t("reg.declined", "sw")
     assert phone.ended and world.consent is False and not world.registered
 

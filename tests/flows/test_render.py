@@ -132,3 +132,21 @@ def test_requester_quotes_do_not_turn_a_screen_ucs2() -> None:
     (page,) = paginate(screen, "98 More", "99 Back")
     assert is_gsm7(page) and '"positive"' in page and "..." in page
     assert is_gsm7(render_sms(screen))
+
+
+def test_options_never_open_a_page_without_their_question() -> None:
+    # The body fits page one alone, but not with its options: the question moves with them.
+    body = "Read the review and tell us how the customer felt.\n" + "Q: " + "word " * 12
+    options = [f"{i} Option number {i}" for i in range(1, 5)]
+    pages = paginate(Screen(body.strip(), options, ["0 Skip 00 Menu"]), "98 More", "99 Back")
+    assert len(pages) == 2 and all(len(p) <= USSD_LIMIT for p in pages)
+    assert "1 Option" not in pages[0]
+    assert pages[1].startswith("Q: word") and all(o in pages[1] for o in options)
+
+
+def test_a_long_question_line_keeps_its_end_with_the_options() -> None:
+    body = "Q: " + " ".join(f"w{i}" for i in range(40))
+    options = [f"{i} Option number {i}" for i in range(1, 5)]
+    pages = paginate(Screen(body, options, ["0 Skip 00 Menu"]), "98 More", "99 Back")
+    assert "1 Option" not in pages[0]
+    assert pages[-1].split("\n")[0].endswith("w39") and all(o in pages[-1] for o in options)

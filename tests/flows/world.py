@@ -56,6 +56,8 @@ class World:
     skipped: list[int] = field(default_factory=list)
     payouts: list[int] = field(default_factory=list)
     consent: bool | None = None
+    task_languages: str | None = None  # what the worker added to the screen language
+    terms_sent: int = 0
     sms_out: list[str] = field(default_factory=list)
     log: list[Intent] = field(default_factory=list)
 
@@ -69,6 +71,14 @@ class World:
 
     def do_record_consent(self, i: Any) -> dict[str, Any]:
         self.consent = i.accepted
+        return {"ok": True}
+
+    def do_set_task_languages(self, i: Any) -> dict[str, Any]:
+        self.task_languages = i.add
+        return {"ok": True}
+
+    def do_send_terms(self, i: Any) -> dict[str, Any]:
+        self.terms_sent += 1
         return {"ok": True}
 
     def do_set_pin(self, i: Any) -> dict[str, Any]:

@@ -20,10 +20,11 @@ _phones = itertools.count(1)
 
 #: screen → (language, registered?, keys pressed after the dial to reach it)
 SCREENS: dict[str, tuple[str, bool, list[str]]] = {
-    "terms": ("sw", False, ["2"]),
-    "pin": ("fr", False, ["3", "1"]),
-    "pin_again": ("en", False, ["1", "1", PIN]),
-    "quiz": ("sw", False, ["2", "1", PIN, PIN]),
+    "speaks": ("sw", False, ["2"]),
+    "terms": ("sw", False, ["2", "1"]),
+    "pin": ("fr", False, ["3", "1", "1"]),
+    "pin_again": ("en", False, ["1", "1", "1", PIN]),
+    "quiz": ("sw", False, ["2", "1", "1", PIN, PIN]),
     "main_menu": ("fr", True, []),
     "task": ("en", True, ["1"]),
     "earnings": ("sw", True, ["2"]),

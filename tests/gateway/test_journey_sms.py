@@ -77,7 +77,8 @@ def test_a_new_number_registers_by_sms(kazi: Flask) -> None:
     [reply] = phone.sms("Hello")
     assert reply.startswith(t("reg.welcome", "en"))
     assert phone.sms("TASK")[0].startswith(t("reg.welcome", "en"))  # not before registering
-    assert phone.sms("2")[0].startswith(t("reg.terms", "sw", terms_url="kazi.work/terms"))
+    assert phone.sms("2")[0].startswith(t("reg.speaks", "sw"))
+    assert phone.sms("2")[0].startswith(t("reg.terms", "sw"))  # tasks in Kiswahili and English
     assert phone.sms("1") == [t("reg.pin", "sw")]
     assert phone.sms("1234") == [t("error.weak_pin", "sw") + "\n" + t("reg.pin", "sw")]
     phone.sms(PIN)
@@ -85,3 +86,4 @@ def test_a_new_number_registers_by_sms(kazi: Flask) -> None:
     assert reply.startswith(t("reg.pin_saved", "sw")) and "Gold " in reply
     row = worker_row(kazi, phone.phone)
     assert (row.language, row.qualified_at) == ("sw", None) and row.registered_at is not None
+    assert row.languages == ["sw", "en"]

@@ -42,7 +42,8 @@ LANGUAGE_KEYS = {"en": "1", "sw": "2", "fr": "3"}
 def test_a_new_worker_registers_qualifies_works_and_withdraws(kazi: Flask, language: str) -> None:
     phone = Handset(kazi, "+254722000001")
     assert phone.dial().startswith("CON " + t("reg.welcome", "en").split("\n")[0])
-    assert t("reg.accept", language) in phone.press(LANGUAGE_KEYS[language])
+    assert t("reg.speaks", language) in phone.press(LANGUAGE_KEYS[language])
+    assert t("reg.accept", language) in phone.press("1")  # tasks in this language only
     assert phone.press("1").startswith("CON " + t("reg.pin", language))
     assert t("reg.pin_again", language) in phone.press(PIN)
     body = phone.press(PIN)
@@ -82,7 +83,7 @@ def test_a_new_worker_registers_qualifies_works_and_withdraws(kazi: Flask, langu
 def test_a_failed_quiz_ends_politely_and_cannot_be_retaken_at_once(kazi: Flask) -> None:
     phone = Handset(kazi, "+254722000002")
     phone.dial()
-    for key in ("1", "1", PIN):
+    for key in ("1", "1", "1", PIN):
         phone.press(key)
     body = phone.press(PIN)
     for _ in range(len(GOLD) - 1):
@@ -96,6 +97,7 @@ def test_a_worker_who_declines_the_terms_is_not_registered(kazi: Flask) -> None:
     phone = Handset(kazi, "+254722000003")
     phone.dial()
     phone.press("2")
+    phone.press("1")
     assert phone.press("2") == "END " + t("reg.declined", "sw", ussd_code="*384*12#")
     row = worker_row(kazi, phone.phone)
     assert (row.language, row.consented_at, row.registered_at) == ("sw", None, None)

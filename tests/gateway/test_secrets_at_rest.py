@@ -117,6 +117,7 @@ def _journeys(kazi: Kazi) -> None:
     phone = Handset(app, PHONE)
     phone.dial()
     phone.press("1")  # English
+    phone.press("1")  # tasks in English only
     phone.press("1")  # accept the terms
     phone.press(PIN)
     body = phone.press(PIN)  # registered
@@ -225,7 +226,7 @@ def test_no_pin_or_token_in_any_table_log_or_console_page(
     first, _ = ussd_sessions(kazi.app)
     # Registration (the PIN twice) and the withdrawal: three masked inputs, in their places.
     assert first.seen_text.split("*").count(USSD_MASK) == 3
-    assert first.seen_text.split("*")[:4] == ["1", "1", USSD_MASK, USSD_MASK]
+    assert first.seen_text.split("*")[:5] == ["1", "1", "1", USSD_MASK, USSD_MASK]
     [end] = [e for e in events(kazi.app) if e.kind == "ussd_end"]
     assert end.payload["input"] == first.seen_text
     logged = [r.getMessage() + (r.exc_text or "") for r in caplog.records]
