@@ -118,19 +118,21 @@ def dashboard() -> Any:
 
 @bp.get("/ussd")
 def ussd() -> Any:
-    """USSD sessions per day by outcome, drop-off by screen, and typical effort."""
+    """USSD sessions per day by outcome, drop-off by flow step, the newcomers' funnel, effort."""
     window = queries.last_7_days(utcnow())
     with sessions()() as session:
         outcomes = ussd_analytics.sessions_by_outcome(session, window)
         dropped = ussd_analytics.drop_off(session, window)
         effort = ussd_analytics.effort(session, window)
+        funnel = ussd_analytics.funnel(session, window)
     svg = {
         "outcomes": charts.bar_chart("USSD sessions per day", window.labels(), outcomes),
-        "drop_off": charts.ranked_bars("Dropped sessions by screen", dropped),
+        "drop_off": charts.ranked_bars("Dropped sessions by flow step", dropped),
     }
     return render_template(
         "console/ussd.html",
         charts=trusted(svg),
+        funnel=funnel,
         totals={name: sum(values) for name, values in outcomes.items()},
         effort=effort,
     )
