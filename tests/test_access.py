@@ -31,6 +31,7 @@ CREDENTIALS: dict[str, str] = {
     "/static/": PUBLIC,
     "/webhooks/africastalking/": "at_token",
     "/webhooks/twilio/": "twilio_signature",
+    "/webhooks/console/": "at_token",  # the console provider's reports, in AT's form
     "/webhooks/payouts/": "mpesa_token",
     "/webhooks/payouts/momo": "momo_token",  # MTN's callback is unsigned: our URL token
     "/webhooks/payouts/airtime": "at_token",
