@@ -16,9 +16,9 @@ from console.display import mask_phone
 from console.models import AuditEntry
 from core.db import utcnow
 from core.money import Money
+from flows.i18n import format_value
 from ledger import services as ledger
 from payouts.models import PayoutStatus
-from flows.i18n import format_value
 from tasks import reputation
 from tests.console import factories as make
 from tests.console.conftest import csrf_token

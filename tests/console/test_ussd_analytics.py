@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from console import queries
 from console.ussd_analytics import drop_off, effort, funnel, screen_title, sessions_by_outcome
-from tasks.models import AssignmentStatus
 from core.db import utcnow
+from tasks.models import AssignmentStatus
 from tests.console import factories as make
 
 NOW = datetime(2026, 11, 26, 15, 40, tzinfo=UTC)
