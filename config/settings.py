@@ -214,6 +214,9 @@ class Settings:
     sms_provider: str = _setting("SMS_PROVIDER", _choice(*SMS_PROVIDERS), "console")
     sms_sender_id: str | None = _setting("SMS_SENDER_ID", _optional_text)
     sms_rate_per_second: float = _setting("SMS_RATE_PER_SECOND", _number, 10.0)
+    # The console provider plays a network: prices each send and posts a delivery report
+    # (mostly delivered, some failed) to its webhook, so the demo shows real-looking traffic.
+    console_sms_reports: bool = _setting("CONSOLE_SMS_REPORTS", _boolean, False)
     # Flood limits per phone number (0 switches one off): far above what a person does.
     ussd_hops_per_minute: int = _setting("USSD_HOPS_PER_MINUTE", _integer, 30)
     sms_inbound_per_minute: int = _setting("SMS_INBOUND_PER_MINUTE", _integer, 20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console import (
+    broadcast_views,
     funding_views,
     log_views,
     payout_views,
@@ -15,6 +16,7 @@ from console.blueprint import bp
 
 __all__ = [
     "bp",
+    "broadcast_views",
     "funding_views",
     "log_views",
     "payout_views",

@@ -1,4 +1,5 @@
-"""USSD analytics: sessions per day by outcome, where people drop off, and how long work takes."""
+"""USSD analytics: sessions per day by outcome, where people drop off (by flow step), the
+newcomers' funnel from first dial to first paid answer, and how long work takes."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from console.queries import Window, spread, time_bucket
 from gateway.models import UssdSession
 from tasks.models import Assignment, AssignmentStatus
+from workers.models import Worker
 
 #: Medians are taken over at most this many of the newest rows, to bound a busy week.
 MEDIAN_SAMPLE = 20_000
@@ -39,16 +41,70 @@ def screen_title(screen: str | None) -> str:
 
 
 def drop_off(session: Session, window: Window) -> list[tuple[str, int]]:
-    """Dropped sessions by the screen they were on, most first."""
+    """Dropped sessions by the flow step they were on (``flow.node``), most first.
+
+    By step, not by screen text: one step's screens differ by language and page (and a
+    task screen by its task), yet they are one place where people give up. Sessions
+    recorded before steps were (no ``last_node``) fall back to their screen's first line.
+    """
     rows = session.execute(
-        select(UssdSession.last_screen, func.count())
+        select(UssdSession.last_node, UssdSession.last_screen, func.count())
         .where(window.contains(UssdSession.started_at), UssdSession.end_status == DROPPED)
-        .group_by(UssdSession.last_screen)
+        .group_by(UssdSession.last_node, UssdSession.last_screen)
     )
     counts: Counter[str] = Counter()
-    for screen, n in rows:
-        counts[screen_title(screen)] += int(n)
-    return counts.most_common()
+    for node, screen, n in rows:
+        counts[node or screen_title(screen)] += int(n)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # ties by name
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """One step of the newcomers' funnel: how many reached it, and the share of the step before."""
+
+    name: str
+    workers: int
+    of_previous: float | None  # None for the first step, or when the step before had none
+    of_first: float | None
+
+
+#: The funnel's steps, in order; each is reached only by workers who reached the one before.
+FUNNEL_STEPS = ("dialled", "registered", "first task shown", "first answer", "first paid answer")
+
+
+def funnel(session: Session, window: Window) -> list[FunnelStep]:
+    """Workers first seen in the window, step by step from first dial to first paid answer.
+
+    The cohort is the workers whose first contact falls in the window; a step counts
+    those who reached it and every step before (whenever since), so the funnel never
+    widens. "First task shown" is a task handed out (an assignment, reserved at the
+    screen), "first paid answer" an answer whose wage was credited.
+    """
+    mine = Assignment.worker_id == Worker.id
+    conditions = [
+        exists().where(UssdSession.worker_id == Worker.id),
+        Worker.registered_at.is_not(None),
+        exists().where(mine, Assignment.status != AssignmentStatus.QUIZ),
+        exists().where(mine, Assignment.status == AssignmentStatus.ANSWERED),
+        exists().where(mine, Assignment.paid.is_(True)),
+    ]
+    cohort = window.contains(Worker.created_at)
+    counts = [
+        int(session.scalar(select(func.count(Worker.id)).where(cohort, *conditions[: i + 1])) or 0)
+        for i in range(len(conditions))
+    ]
+    steps = []
+    for i, (name, n) in enumerate(zip(FUNNEL_STEPS, counts, strict=True)):
+        before = counts[i - 1] if i else None
+        steps.append(
+            FunnelStep(
+                name,
+                n,
+                n / before if before else None,
+                n / counts[0] if i and counts[0] else None,
+            )
+        )
+    return steps
 
 
 @dataclass(frozen=True)

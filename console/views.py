@@ -155,13 +155,14 @@ def dashboard() -> Any:
 
 @bp.get("/ussd")
 def ussd() -> Any:
-    """USSD sessions per bucket by outcome, drop-off by screen, and typical effort."""
+    """USSD sessions per bucket by outcome, drop-off by flow step, the newcomers' funnel, effort."""
     period = chosen_range()
     window = queries.window_for(period, utcnow(), console_zone())
     with sessions()() as session:
         outcomes = ussd_analytics.sessions_by_outcome(session, window)
         dropped = ussd_analytics.drop_off(session, window)
         effort = ussd_analytics.effort(session, window)
+        funnel = ussd_analytics.funnel(session, window)
     svg = {
         "outcomes": charts.bar_chart(
             f"USSD sessions per {window.step}",
@@ -170,7 +171,7 @@ def ussd() -> Any:
             y_unit=f"sessions per {window.step}",
             x_title=window.axis_title(),
         ),
-        "drop_off": charts.ranked_bars("Dropped sessions by screen", dropped, unit="sessions"),
+        "drop_off": charts.ranked_bars("Dropped sessions by flow step", dropped, unit="sessions"),
     }
     return render_template(
         "console/ussd.html",
@@ -178,6 +179,7 @@ def ussd() -> Any:
         ranges=queries.RANGE_NAMES,
         unit=window.step,
         charts=trusted(svg),
+        funnel=funnel,
         totals={name: sum(values) for name, values in outcomes.items()},
         effort=effort,
     )

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from console.pagination import Page, paginate
 from core.money import Money
+from flows.i18n import format_value
+from gateway.models import Message
 from ledger import services as ledger
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout
@@ -18,6 +20,8 @@ from tasks.models import Assignment, AssignmentStatus, Task
 from workers.models import Worker
 
 RECENT_PAYOUTS = 20
+RECENT_MESSAGES = 20
+RECENT_FLAGS = 20
 
 
 def search_workers(session: Session, text: str, status: str | None = None, page: int = 1) -> Page:
@@ -121,18 +125,45 @@ def recent_payouts(session: Session, worker_id: int) -> list[Payout]:
     return list(session.scalars(stmt))
 
 
+def recent_messages(session: Session, worker_id: int) -> list[Message]:
+    """The worker's latest SMS, both ways, newest first."""
+    stmt = (
+        select(Message)
+        .where(Message.worker_id == worker_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(RECENT_MESSAGES)
+    )
+    return list(session.scalars(stmt))
+
+
+def recent_flags(session: Session, worker_id: int) -> list[Assignment]:
+    """The worker's latest answers the spam checks flagged, newest first."""
+    stmt = (
+        select(Assignment)
+        .where(Assignment.worker_id == worker_id, Assignment.flagged.is_(True))
+        .order_by(Assignment.answered_at.desc(), Assignment.id.desc())
+        .limit(RECENT_FLAGS)
+    )
+    return list(session.scalars(stmt))
+
+
 def worker_record(session: Session, worker_id: int) -> dict[str, Any] | None:
     """Everything the worker page shows, or None when there is no such worker."""
     worker = session.get(Worker, worker_id)
     if worker is None:
         return None
     stats = work_stats(session, worker_id)
+    headline = reputation.headline(session, worker_id)
     return {
         "worker": worker,
         "stats": stats,
         # The same estimate aggregation weighs answers by and the earnings screen shows.
         "reputations": reputation.summary(session, worker_id),
-        "headline_accuracy": reputation.headline(session, worker_id),
+        "headline_accuracy": headline,
+        # Written as the earnings screen writes it, so operator and worker quote one number.
+        "accuracy_shown": format_value(headline, "en"),
         "earnings": earnings(session, worker_id, stats.seconds),
         "payouts": recent_payouts(session, worker_id),
+        "messages": recent_messages(session, worker_id),
+        "flags": recent_flags(session, worker_id),
     }

@@ -74,12 +74,24 @@ def sweep() -> None:
 )
 @with_appcontext
 def simulate(phone: str, channel: str, inputs: tuple[str, ...]) -> None:
-    """A phone in the terminal, through the real Africa's Talking webhooks."""
+    """A phone in the terminal, through the real Africa's Talking webhooks.
+
+    Before it exits, an open USSD session is hung up (AT's end notice) and the jobs the
+    hops queued run (or wait in rq for ``flask worker``), so their SMS are sent.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as the app
     handset = SimulatedPhone(app, phone)
-    script = list(inputs) if inputs else None
+    try:
+        _play(handset, channel, list(inputs) if inputs else None)
+    finally:
+        _show_sms(handset.finish())
+        if handset.jobs_in_rq:
+            click.echo("(queued jobs are in rq: `flask --app wsgi worker` sends their SMS)")
+
+
+def _play(handset: SimulatedPhone, channel: str, script: list[str] | None) -> None:
     if channel == "ussd":
-        _show_screen(handset.dial())
+        _show_ussd(handset, handset.dial())
     else:
         click.echo(f"SMS to Kazi from {handset.phone}. Type a message (empty line quits).")
     while True:
@@ -89,7 +101,7 @@ def simulate(phone: str, channel: str, inputs: tuple[str, ...]) -> None:
                 return
             if script is None or script:
                 click.echo(f"(dialling {handset.service_code} again)")
-                _show_screen(handset.dial())
+                _show_ussd(handset, handset.dial())
         if script is not None:
             if not script:
                 return
@@ -100,10 +112,21 @@ def simulate(phone: str, channel: str, inputs: tuple[str, ...]) -> None:
             if channel == "sms" and not value:
                 return
         if channel == "ussd":
-            _show_screen(handset.press(value))
+            _show_ussd(handset, handset.press(value))
         else:
             for reply in handset.sms(value) or ["(no reply)"]:
                 click.echo(f"SMS from Kazi: {reply}")
+
+
+def _show_ussd(handset: SimulatedPhone, body: str) -> None:
+    """A USSD screen, then any SMS the hop's jobs sent (on the embedded queue: at once)."""
+    _show_screen(body)
+    _show_sms([] if handset.jobs_in_rq else handset.sent_so_far())
+
+
+def _show_sms(bodies: list[str]) -> None:
+    for body in bodies:
+        click.echo(f"SMS from Kazi: {body}")
 
 
 def _show_screen(body: str) -> None:

@@ -124,6 +124,7 @@ class UssdTurn:
     text: str
     more: bool  # whether the session continues (CON) or ends (END)
     shown_input: str
+    node: str | None = None  # the flow step shown, "flow.node" (None when unknown)
 
 
 def handle_ussd(
@@ -161,7 +162,14 @@ def handle_ussd(
             shown = "*".join(shown_parts)
     _save(runtime.store, key, result, USSD_STATE_TTL)
     _keep_resume_point(host, result)
-    return UssdTurn(result.reply, result.continue_session, shown)
+    return UssdTurn(result.reply, result.continue_session, shown, step_of(result.state))
+
+
+def step_of(state: FlowState | dict[str, Any] | None) -> str | None:
+    """The engine's step a state stands on, as ``flow.node`` (what analytics group by)."""
+    if not state or not state.get("flow") or not state.get("node"):
+        return None
+    return f"{state['flow']}.{state['node']}"[:80]
 
 
 def masked_sms(store: KeyValueStore, phone: str, text: str) -> str:

@@ -12,7 +12,7 @@ to check, rather than risking a duplicate SMS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -46,13 +46,23 @@ STATUS_CALLBACK_PATHS = {
 }
 
 
+#: Where the wiring keeps the console provider's report poster (``install_console_reporter``).
+CONSOLE_REPORTER = "gateway.console_reporter"
+
+
+def install_console_reporter(runtime: Runtime, reporter: Callable[[dict[str, str]], None]) -> None:
+    """Make this runtime's console provider post its delivery reports through ``reporter``."""
+    runtime.extras[CONSOLE_REPORTER] = reporter
+
+
 def sms_provider(runtime: Runtime, name: str | None = None) -> SmsProvider:
     """The process's SMS provider called ``name`` (default: SMS_PROVIDER), built once."""
     name = name or runtime.settings.sms_provider
     key = "sms_provider" if name == runtime.settings.sms_provider else f"sms_provider:{name}"
     provider = runtime.extras.get(key)
     if provider is None:
-        provider = build_sms_provider(name, runtime.settings)
+        reporter = runtime.extras.get(CONSOLE_REPORTER)
+        provider = build_sms_provider(name, runtime.settings, console_reporter=reporter)
         runtime.extras[key] = provider
     return provider
 

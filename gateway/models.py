@@ -103,6 +103,9 @@ class UssdSession(Base):
     seen_digest: Mapped[str | None] = mapped_column(String(64))
     hops: Mapped[int] = mapped_column(Integer, default=0)
     last_screen: Mapped[str | None] = mapped_column(Text)
+    # The engine's step the last screen came from ("main.menu"): analytics count by it,
+    # so one step's languages and pages add up (the screen text differs by both).
+    last_node: Mapped[str | None] = mapped_column(String(80))
     started_at: Mapped[created_at]
     last_hop_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]

@@ -239,6 +239,7 @@ def handle_ussd_hop(
     record.seen_digest = digest(request.text)
     record.hops += 1
     record.last_screen = body
+    record.last_node = turn.node
     record.last_hop_at = utcnow()
     return body
 

@@ -4,6 +4,11 @@ The simulator talks to the app only through HTTP (Flask's test client on the app
 real routes, with the configured ``?token=``), so what it shows is what a handset on
 Africa's Talking would get. SMS replies are the outbound Message rows for the phone,
 read once the job runner has sent them.
+
+Like AT, it tells the app when a session is over (the end-of-session notice:
+``Success`` after an END screen, ``Incomplete`` for a hang-up on an open menu), and
+``finish`` lets the jobs its hops queued run before the process exits: in this process
+on the embedded queue, or in the rq worker, which already holds them, with Redis.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class SimulatedPhone:
     ended: bool = True
     screens: list[str] = field(default_factory=list)
     last_message_id: int = 0
+    hops: int = 0  # of the current session
+    started: float = 0.0  # when the current session was dialled (monotonic seconds)
 
     def __post_init__(self) -> None:
         self.phone = normalize_msisdn(self.phone).e164
@@ -62,8 +69,11 @@ class SimulatedPhone:
 
     def dial(self, session_id: str | None = None) -> str:
         """Start a new USSD session (a fresh session id unless one is given)."""
+        if not self.ended:
+            self.hang_up()
         self.session_id = session_id or f"ATUid_sim_{uuid.uuid4().hex}"
         self.text = ""
+        self.hops, self.started = 0, time.monotonic()
         return self._hop()
 
     def press(self, value: str) -> str:
@@ -85,9 +95,55 @@ class SimulatedPhone:
         body = response.get_data(as_text=True)
         if response.status_code != 200:
             raise RuntimeError(f"USSD webhook answered {response.status_code}: {body}")
+        self.hops += 1
         self.ended = not body.startswith("CON ")
         self.screens.append(body)
+        if self.ended:
+            self._notify_end("Success")
         return body
+
+    def hang_up(self) -> None:
+        """Leave an open session (a menu was waiting): AT reports it ``Incomplete``."""
+        if not self.ended and self.session_id:
+            self.ended = True
+            self._notify_end("Incomplete")
+
+    def _notify_end(self, status: str) -> None:
+        """AT's end-of-session notification for the current session."""
+        form = {
+            "sessionId": self.session_id,
+            "serviceCode": self.service_code,
+            "phoneNumber": self.phone,
+            "networkCode": self.network_code,
+            "status": status,
+            "input": self.text,
+            "hopsCount": str(self.hops),
+            "durationInMillis": str(round((time.monotonic() - self.started) * 1000)),
+            "cost": "0.0000",
+        }
+        response = self.app.test_client().post(self._url("ussd/events"), data=form)
+        if response.status_code != 200:
+            raise RuntimeError(f"USSD end notice answered {response.status_code}")
+
+    # -- leaving ----------------------------------------------------------------------
+
+    def finish(self, timeout: float = REPLY_WAIT_SECONDS) -> list[str]:
+        """End an open session and let the queued jobs run; the SMS they sent this phone.
+
+        On the embedded queue the jobs run here, before the process exits (its runner
+        is a daemon thread that would die with it); with Redis they are already in rq,
+        where ``flask worker`` runs them, so nothing is awaited.
+        """
+        self.hang_up()
+        jobs = self.runtime.jobs
+        if isinstance(jobs, InProcessJobQueue):
+            jobs.drain(timeout=timeout)
+        return self._new_messages()
+
+    @property
+    def jobs_in_rq(self) -> bool:
+        """True when jobs go to rq workers (Redis is set) rather than run in this process."""
+        return not isinstance(self.runtime.jobs, InProcessJobQueue)
 
     # -- SMS ----------------------------------------------------------------------------
 
@@ -106,6 +162,13 @@ class SimulatedPhone:
         if response.status_code != 200:
             raise RuntimeError(f"SMS webhook answered {response.status_code}")
         return self.replies()
+
+    def sent_so_far(self) -> list[str]:
+        """SMS sent to this phone since the last look, after the jobs due now ran (no rq wait)."""
+        jobs = self.runtime.jobs
+        if isinstance(jobs, InProcessJobQueue):
+            jobs.drain(timeout=REPLY_WAIT_SECONDS)
+        return self._new_messages()
 
     def replies(self) -> list[str]:
         """Outbound messages to this phone since the last call (waiting for the sender)."""

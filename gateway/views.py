@@ -8,6 +8,7 @@ A refused check is 403 plus a log line; a malformed body is a 400 naming the fie
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import Blueprint, Response, current_app, request
@@ -20,6 +21,7 @@ from gateway import abuse, services
 from gateway.conversation import text_for
 from gateway.inbound import DeliveryReport, InboundSms
 from gateway.providers import africastalking as at
+from gateway.providers import console as console_sms
 from gateway.providers import twilio
 from gateway.ussd import render_ussd
 from workers import services as workers
@@ -121,6 +123,20 @@ def at_sms_delivery() -> tuple[str, int]:
     runtime = _runtime()
     _check_at_token(runtime)
     _apply_report(runtime, at.parse_delivery_report(request.form))
+    return "", 200
+
+
+@bp.post("/console/sms/delivery")
+def console_sms_delivery() -> tuple[str, int]:
+    """A delivery report from the console provider's demo network (CONSOLE_SMS_REPORTS).
+
+    It speaks AT's form, so AT's parser reads it; the report is then the console
+    provider's, and takes the same path as any provider's report from here on.
+    """
+    runtime = _runtime()
+    _check_at_token(runtime)
+    report = at.parse_delivery_report(request.form)
+    _apply_report(runtime, dataclasses.replace(report, provider=console_sms.PROVIDER))
     return "", 200
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -19,7 +20,9 @@ from core.errors import ErrorBody, KaziError
 from core.runtime import Runtime, build_runtime
 from core.secrets import DEV_SECRET_KEY
 from gateway.conversation import install_host
+from gateway.jobs import install_console_reporter
 from gateway.outbound import SmsChannel
+from gateway.providers.console import REPORT_PATH as CONSOLE_REPORT_PATH
 from gateway.views import bp as gateway_bp
 from kazi.background import start_with_first_request
 from kazi.cli import register_commands
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["kazi"] = runtime
     console.init_app(app)
     _start_jobs_on_first_request(app, runtime)
+    _install_console_reports(app, runtime)
     _register_blueprints(app)
     _register_error_handlers(app)
     register_commands(app)
@@ -96,6 +100,23 @@ def _start_jobs_on_first_request(app: Flask, runtime: Runtime) -> None:
         if not started:
             started.append(True)
             start()
+
+
+def _install_console_reports(app: Flask, runtime: Runtime) -> None:
+    """With CONSOLE_SMS_REPORTS, the console provider's reports reach our own webhook
+    through the app's WSGI stack, as a network's would over HTTP."""
+    settings = runtime.settings
+    if settings.sms_provider != "console" or not settings.console_sms_reports:
+        return
+    token = settings.at_webhook_token
+    url = CONSOLE_REPORT_PATH + (f"?{urlencode({'token': token})}" if token else "")
+
+    def post(form: dict[str, str]) -> None:
+        response = app.test_client().post(url, data=form)
+        if response.status_code != 200:
+            log.warning("console delivery report refused: %s", response.status_code)
+
+    install_console_reporter(runtime, post)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -18,6 +18,7 @@ from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
+from kazi.demo_traffic import play_demo_traffic
 from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
 from payouts.jobs import schedule_reconcile_tick
@@ -85,6 +86,13 @@ def demo() -> None:
     runtime = _runtime()
     with runtime.sessions.begin() as session:
         creds = seed_demo(session, runtime.settings)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as the app
+    traffic = play_demo_traffic(app, creds.worker_phones)
+    if traffic is not None:
+        click.echo(
+            f"demo traffic: {traffic.ussd_sessions} USSD sessions, {traffic.sms_in} SMS in, "
+            f"a broadcast to {traffic.broadcast} workers, {traffic.reports} delivery reports"
+        )
     for project_id, name, count in creds.projects:
         click.echo(f"project {project_id}: {name} ({count} tasks)")
     click.echo(f"demo workers (PIN {DEMO_WORKER_PIN}): {', '.join(creds.worker_phones)}")

@@ -31,6 +31,7 @@ CREDENTIALS: dict[str, str] = {
     "/static/": PUBLIC,
     "/webhooks/africastalking/": "at_token",
     "/webhooks/twilio/": "twilio_signature",
+    "/webhooks/console/": "at_token",  # the console provider's reports, in AT's form
     "/webhooks/payouts/": "mpesa_token",
     "/webhooks/payouts/momo": "momo_token",  # MTN's callback is unsigned: our URL token
     "/webhooks/payouts/airtime": "at_token",
@@ -75,6 +76,9 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.reject_answer": OP,
     "console.block_worker": OP,
     "console.unblock_worker": OP,
+    "console.broadcast_form": OP,
+    "console.send_broadcast": OP,
+    "console.broadcast_progress": OP,
     "console.simulator": OP,
     "console.simulator_inbox": OP,
     "console.simulator_sms": OP,

@@ -345,11 +345,16 @@ def opted_out_since(session: Session, phone: str) -> datetime | None:
     ).first()
 
 
-def reachable(*, country: str | None = None, language: str | None = None) -> Select[int, str]:
-    """Ids and numbers of the workers a broadcast may reach: active and not opted out."""
+def reachable(
+    *, country: str | None = None, language: str | None = None, registered: bool = False
+) -> Select[int, str]:
+    """Ids and numbers of the workers a broadcast may reach: active and not opted out
+    (and, with ``registered``, registered as ``is_registered`` says: terms and PIN)."""
     query = select(Worker.id, Worker.msisdn).where(
         Worker.status == WorkerStatus.ACTIVE, Worker.opted_out_at.is_(None)
     )
+    if registered:
+        query = query.where(Worker.registered_at.is_not(None), Worker.pin_hash.is_not(None))
     if country:
         query = query.where(Worker.country == country.upper())
     if language:

@@ -5,7 +5,7 @@ Imports are local so that choosing "console" never imports the provider SDKs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.errors import ProviderConfigError
@@ -26,14 +26,20 @@ def _required(config: Mapping[str, Any] | object, key: str, provider: str) -> st
     return value
 
 
-def build_sms_provider(name: str, config: Mapping[str, Any] | object) -> SmsProvider:
-    """Build the SMS provider called ``name`` from settings (a mapping or a settings object)."""
+def build_sms_provider(
+    name: str,
+    config: Mapping[str, Any] | object,
+    *,
+    console_reporter: Callable[[dict[str, str]], None] | None = None,
+) -> SmsProvider:
+    """Build the SMS provider called ``name`` from settings (a mapping or a settings object);
+    ``console_reporter`` makes the console provider post delivery reports through it."""
     # Imports are local so that choosing "console" never imports the provider SDKs.
     key = (name or "console").strip().lower()
     if key == "console":
         from gateway.providers.console import ConsoleProvider
 
-        return ConsoleProvider()
+        return ConsoleProvider(console_reporter)
     if key == "africastalking":
         from gateway.providers.africastalking import AfricasTalkingProvider
 

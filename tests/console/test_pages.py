@@ -16,8 +16,10 @@ from console.display import mask_phone
 from console.models import AuditEntry
 from core.db import utcnow
 from core.money import Money
+from flows.i18n import format_value
 from ledger import services as ledger
 from payouts.models import PayoutStatus
+from tasks import reputation
 from tests.console import factories as make
 from tests.console.conftest import csrf_token
 from tests.tasks.factories import fund
@@ -167,7 +169,11 @@ def test_worker_search_and_detail_with_earnings_accuracy_and_payouts(
         )
         make.answer(session, project, ann, now, gold="yes", answer_text="Yes", seconds=1800)
         make.answer(session, project, ann, now, gold="no", answer_text="yes", seconds=1800)
-        make.answer(session, project, ann, now, flagged=True, seconds=0)
+        flagged = make.answer(session, project, ann, now, flagged=True, seconds=0)
+        flagged.flag_reason = "too_fast"
+        ann.language, ann.registered_at = "sw", now
+        make.message(session, now, phone=ANN, worker_id=ann.id, body="Karibu Kazi", status="failed")
+        make.message(session, now, phone=BEN, body="not Ann's")
         ledger.credit_wage(
             session,
             worker_id=ann.id,
@@ -181,7 +187,13 @@ def test_worker_search_and_detail_with_earnings_accuracy_and_payouts(
     found = client.get("/console/workers?q=0001").get_data(as_text=True)
     assert f"/console/workers/{ann_id}" in found and "•••••333" not in found
     page = client.get(f"/console/workers/{ann_id}").get_data(as_text=True)
-    assert "50%" in page and "1 of 2" in page  # accuracy on gold
+    assert "50%" in page and "1 of 2" in page  # raw score on gold
+    with db(app) as session:
+        shown = format_value(reputation.headline(session, ann_id), "en")
+    assert f'id="worker-reputation">{shown}<' in page  # what the earnings screen says
+    assert 'id="worker-language">sw<' in page and "not yet" in page  # registered, no quiz yet
+    assert 'id="worker-flagged">1<' in page and "too_fast" in page
+    assert "Karibu Kazi" in page and "not Ann&#39;s" not in page and "not Ann's" not in page
     assert "KES 15.00" in page  # wages earned
     assert "wallet KES 15.00" in page  # the hold/settle ledger legs come with the payouts service
     assert "KES 15.00/hour on task" in page  # 15.00 in one hour measured on task

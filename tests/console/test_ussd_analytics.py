@@ -8,8 +8,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from console import queries
-from console.ussd_analytics import drop_off, effort, screen_title, sessions_by_outcome
+from console.ussd_analytics import drop_off, effort, funnel, screen_title, sessions_by_outcome
 from core.db import utcnow
+from tasks.models import AssignmentStatus
 from tests.console import factories as make
 
 NOW = datetime(2026, 11, 26, 15, 40, tzinfo=UTC)
@@ -47,6 +48,48 @@ def test_drop_off_groups_dropped_sessions_by_screen(session: Session) -> None:
     assert drop_off(session, window) == [("Is this review positive?", 2), ("Kazi", 1)]
 
 
+def test_drop_off_adds_up_one_flow_step_across_languages_and_pages(session: Session) -> None:
+    window = queries.last_7_days(NOW)
+    swahili = "Je, maoni haya ni mazuri?\n'Simu nzuri'\n1. Ndiyo\n2. Hapana"
+    make.ussd(session, NOW, end_status="incomplete", last_screen=TASK, last_node="work.task")
+    make.ussd(session, NOW, end_status="incomplete", last_screen=swahili, last_node="work.task")
+    make.ussd(session, NOW, end_status="incomplete", last_screen="98 More", last_node="work.task")
+    make.ussd(session, NOW, end_status="incomplete", last_screen=MENU, last_node="main.menu")
+    make.ussd(session, NOW, end_status="incomplete", last_screen=MENU)  # before steps were kept
+    assert drop_off(session, window) == [("work.task", 3), ("Kazi", 1), ("main.menu", 1)]
+
+
+def test_funnel_counts_newcomers_step_by_step(session: Session) -> None:
+    window = queries.last_7_days(NOW)
+    project = make.project(session)
+    registered = {"registered_at": NOW}
+    only_dialled = make.worker(session, "+254700000401", created_at=NOW)
+    make.ussd(session, NOW, worker_id=only_dialled.id)
+    shown = make.worker(session, "+254700000402", created_at=NOW, **registered)
+    make.ussd(session, NOW, worker_id=shown.id)
+    make.answer(session, project, shown, NOW, status=AssignmentStatus.RESERVED)
+    answered = make.worker(session, "+254700000403", created_at=NOW, **registered)
+    make.ussd(session, NOW, worker_id=answered.id)
+    make.answer(session, project, answered, NOW)
+    paid = make.worker(session, "+254700000404", created_at=NOW, **registered)
+    make.ussd(session, NOW, worker_id=paid.id)
+    make.answer(session, project, paid, NOW).paid = True
+    old = make.worker(session, "+254700000405", created_at=NOW - 9 * DAY, **registered)
+    make.ussd(session, NOW, worker_id=old.id)  # first seen before the window: not a newcomer
+    make.worker(session, "+254700000406", created_at=NOW)  # texted only, never dialled
+    session.flush()
+    steps = funnel(session, window)
+    assert [(s.name, s.workers) for s in steps] == [
+        ("dialled", 4),
+        ("registered", 3),
+        ("first task shown", 3),
+        ("first answer", 2),
+        ("first paid answer", 1),
+    ]
+    assert steps[0].of_previous is None
+    assert (steps[1].of_previous, steps[4].of_previous, steps[4].of_first) == (0.75, 0.5, 0.25)
+
+
 def test_effort_medians(session: Session) -> None:
     window = queries.last_7_days(NOW)
     for hops, ms in ((3, 20_000), (5, 40_000), (9, 90_000)):
@@ -70,7 +113,11 @@ def test_ussd_page_draws_its_charts(app: Flask, signed_in) -> None:
     with app.extensions["kazi"].sessions.begin() as session:
         make.ussd(session, utcnow(), end_status="incomplete", last_screen=TASK, hops=2)
         make.ussd(session, utcnow(), end_status="success", hops=6, duration_ms=30_000)
+        newcomer = make.worker(session, "+254700000407", created_at=utcnow())
+        make.ussd(session, utcnow(), worker_id=newcomer.id, last_node="main.language")
     page = signed_in("viewer").get("/console/ussd").get_data(as_text=True)
     assert page.count('<svg class="chart"') == 2
     assert "Is this review positive?" in page
+    assert '<td class="num" data-step="dialled">1</td>' in page
+    assert '<td class="num" data-step="registered">0</td>' in page
     assert 'id="median-screens">6.0' in page

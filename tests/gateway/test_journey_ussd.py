@@ -10,7 +10,7 @@ from redis import Redis
 from sqlalchemy import select, update
 
 from core.db import utcnow
-from gateway.models import Direction
+from gateway.models import Direction, Message, UssdSession
 from payouts.models import PayoutStatus
 from payouts.receipts import receipt_text
 from tasks.assignment import expire_due
@@ -159,6 +159,28 @@ def test_flask_simulate_plays_a_script_through_the_webhooks(kazi: Flask) -> None
         sms.exit_code == 0
         and f"SMS from Kazi: {t('earnings.show', 'en').split(':')[0]}" in sms.output
     )
+
+
+def test_flask_simulate_sends_the_sms_its_hops_queued_and_ends_its_sessions(kazi: Flask) -> None:
+    registered(kazi, "+254711000002")
+    runner = kazi.test_cli_runner()
+    result = runner.invoke(args=["simulate", "--phone", "+254711000002", "--input", "5"])
+    assert result.exit_code == 0, result.output
+    help_sms = t("help.sms", "en", ussd_code="*384*12#").split(":")[0]
+    assert f"SMS from Kazi: {help_sms}" in result.output  # the help screen's SMS, sent
+    with runtime_of(kazi).sessions() as session:
+        sent = session.scalars(
+            select(Message.status).where(
+                Message.phone == "+254711000002", Message.direction == Direction.OUTBOUND
+            )
+        ).all()
+        ended = session.scalars(
+            select(UssdSession).where(UssdSession.phone == "+254711000002")
+        ).all()
+    assert sent and "queued" not in sent
+    # Left on the help menu: hung up, as AT reports a session cut while a menu waited.
+    assert [(s.end_status, s.hops) for s in ended] == [("incomplete", 2)]
+    assert in_process_jobs(runtime_of(kazi)).drain(timeout=0.1)
 
 
 def test_an_answer_held_for_a_quality_check_says_so_instead_of_a_reward(kazi: Flask) -> None:

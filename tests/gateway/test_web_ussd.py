@@ -30,6 +30,21 @@ def test_first_dial_starts_registration_and_creates_the_worker(web: Flask) -> No
     assert session.worker_id == worker(web, "+254711000111").id
 
 
+def test_each_hop_records_the_flow_step_it_showed_whatever_the_language(web: Flask) -> None:
+    _hop(web, "")
+    (first,) = ussd_sessions(web)
+    _hop(web, "2")  # Kiswahili: the next screen is in Swahili, the step is the same
+    (second,) = ussd_sessions(web)
+    assert first.last_node == "registration.language"
+    assert second.last_node is not None and second.last_node != first.last_node
+    other = {"sessionId": "ATUid_other_language", "phoneNumber": "+254711000112"}
+    _hop(web, "", **other)
+    _hop(web, "1", **other)  # English this time
+    by_session = {s.session_id: s for s in ussd_sessions(web)}
+    assert by_session["ATUid_other_language"].last_node == second.last_node
+    assert by_session["ATUid_other_language"].last_screen != second.last_screen
+
+
 def test_a_session_walks_forward_and_a_retried_hop_gets_the_same_screen(web: Flask) -> None:
     _hop(web, "")
     status, _, body = _hop(web, "1")
