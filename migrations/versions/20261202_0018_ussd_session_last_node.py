@@ -1,7 +1,7 @@
 """the flow step (flow.node) a USSD session last showed, for analytics by step
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-02 16:45:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
