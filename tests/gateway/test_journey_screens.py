@@ -142,13 +142,12 @@ def _create_reviews(app: Flask) -> tuple[int, dict[str, str]]:
     client, headers = app.test_client(), {"Authorization": f"Bearer {_requester_key(app)}"}
     created = client.post("/api/v1/projects", json=REVIEW_PROJECT, headers=headers)
     assert created.status_code == 201, created.json
-    assert created.json["translations"] == REVIEW_PROJECT["translations"]
+    project = created.get_json()
+    assert project["translations"] == REVIEW_PROJECT["translations"]
     rows = [{"text": text, "language": code} for code, text in TEXT_IN.items()]
-    uploaded = client.post(
-        f"/api/v1/projects/{created.json['id']}/tasks", json=rows, headers=headers
-    )
+    uploaded = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=headers)
     assert uploaded.status_code in (200, 201), uploaded.json
-    return int(created.json["id"]), headers
+    return int(project["id"]), headers
 
 
 def _answers(app: Flask) -> list[tuple[str, str | None]]:
