@@ -54,9 +54,7 @@ def _y_axis(ticks: list[float], scale: float) -> list[str]:
     return parts
 
 
-def _x_label(label: str, x: float, y: float) -> str:
-    # A label "15:00\nThu 26 Nov" is two lines: the time over the date.
-    first, _, second = label.partition("\n")
+def _x_label(first: str, second: str, x: float, y: float) -> str:
     start = f'<text class="tick" x="{x:.1f}" y="{y}" text-anchor="middle">'
     if not second:
         return f"{start}{escape(first)}</text>"
@@ -67,14 +65,22 @@ def _x_label(label: str, x: float, y: float) -> str:
 
 
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
-    # Label every n-th point so at most MAX_X_LABELS fit under the axis.
+    """Every n-th label, so at most MAX_X_LABELS fit under the axis.
+
+    A label "15:00\nThu 26 Nov" is two lines, the time over the date; the date is
+    written only where it changes, so a day's hours do not repeat it (and the dates,
+    in the larger type phones get, do not run into each other).
+    """
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
     y = HEIGHT - BOTTOM + 18
-    return [
-        _x_label(label, x, y)
-        for i, (label, x) in enumerate(zip(labels, xs, strict=True))
-        if i % every == 0
-    ]
+    parts, shown_date = [], None
+    for i, (label, x) in enumerate(zip(labels, xs, strict=True)):
+        if i % every:
+            continue
+        first, _, second = label.partition("\n")
+        parts.append(_x_label(first, "" if second == shown_date else second, x, y))
+        shown_date = second
+    return parts
 
 
 def _axis_titles(y_unit: str, x_title: str) -> list[str]:

@@ -129,3 +129,22 @@ def test_ranked_bars_put_the_largest_first_and_keep_the_top_few() -> None:
     ]
     widths = [float(attr(b, "width")) for b in bars]
     assert widths == sorted(widths, reverse=True)
+
+
+def test_two_line_time_labels_write_the_date_only_where_it_changes() -> None:
+    labels = [f"{h:02d}:00\nThu 26 Nov" for h in range(20, 24)] + ["00:00\nFri 27 Nov"]
+    root = parse(bar_chart("t", labels, {"x": [1] * 5}))
+    lines = [
+        ["".join(s.itertext()) for s in t.findall("s:tspan", NS)]
+        for t in root.findall("s:text", NS)
+    ]
+    dated = [line for line in lines if len(line) == 2]
+    assert [line[1] for line in dated] == ["Thu 26 Nov", "Fri 27 Nov"]
+    assert ["21:00"] in [[("".join(t.itertext()))] for t in root.findall("s:text", NS)]
+
+
+def test_axes_carry_their_unit_and_title() -> None:
+    svg = line_chart("t", ["a"], {"x": [1]}, y_unit="messages per hour", x_title="hour in UTC")
+    titles = [t.text for t in parse(svg).findall("s:text[@class='axis-title']", NS)]
+    assert titles == ["messages per hour", "hour in UTC"]
+    assert "3 SMS" in "".join(parse(ranked_bars("t", [("r", 3)], unit="SMS")).itertext())
