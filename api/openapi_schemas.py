@@ -7,6 +7,7 @@ from typing import Any
 
 from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS
 from tasks.aggregation import AGGREGATORS
+from tasks.models import TaskStatus
 from tasks.projects import DEFAULT_EXTRA_ANSWERS, DEFAULT_TARGET_CONFIDENCE
 
 _MONEY: dict[str, Any] = {
@@ -67,16 +68,46 @@ _PROJECT_CREATE = {
         "min_seconds_per_answer": {"type": "number", "minimum": 0, "maximum": 3600},
         "reservation_minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
         "quiz_pass_mark": {**_FRACTION, "default": 0.8},
-        "languages": _STRINGS,
-        "countries": _STRINGS,
+        "languages": {
+            **_STRINGS,
+            "default": ["en"],
+            "description": "ISO 639-1 codes; empty: any language",
+        },
+        "countries": {
+            **_STRINGS,
+            "default": ["KE"],
+            "description": "ISO 3166-1 alpha-2 codes; empty: any country",
+        },
         "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
         "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
     },
 }
 
+PROGRESS_KEYS = ["tasks", "complete", "open", "cancelled", "gold_tasks", "answers", "reserved"]
+BUDGET_KEYS = [
+    "funded",
+    "committed",
+    "spent",
+    "paid",
+    "reserved",
+    "remaining",
+    "returned",
+    "ledger_balance",
+]
+
 _PROJECT = {
     "type": "object",
-    "required": ["id", "name", "status", "task_type", "reward", "progress", "budget", "fair_pay"],
+    "required": [
+        "id",
+        "name",
+        "status",
+        "task_type",
+        "reward",
+        "progress",
+        "budget",
+        "fair_pay",
+        "warnings",
+    ],
     "properties": {
         "id": {"type": "integer"},
         "name": {"type": "string"},
@@ -105,19 +136,31 @@ _PROJECT = {
         "completed_at": {"type": ["string", "null"], "format": "date-time"},
         "progress": {
             "type": "object",
-            "required": ["tasks", "complete", "open", "gold_tasks", "answers", "reserved"],
-            "properties": {
-                k: {"type": "integer"}
-                for k in ("tasks", "complete", "open", "gold_tasks", "answers", "reserved")
-            },
+            "required": PROGRESS_KEYS,
+            "properties": {k: {"type": "integer"} for k in PROGRESS_KEYS},
         },
         "budget": {
             "type": "object",
-            "description": "funded: drawn from your funding; returned: given back on close",
-            "required": ["funded", "paid", "reserved", "remaining", "returned", "ledger_balance"],
-            "properties": {
-                k: {"$ref": "#/components/schemas/Money"}
-                for k in ("funded", "paid", "reserved", "remaining", "returned", "ledger_balance")
+            "description": "funded: drawn from your funding; returned: given back (on close, "
+            "or a cancelled task's share); committed: in the budget, unpaid; spent: paid "
+            "as wages; reserved: promised to workers holding a task; remaining: free",
+            "required": BUDGET_KEYS,
+            "properties": {k: {"$ref": "#/components/schemas/Money"} for k in BUDGET_KEYS},
+        },
+        "warnings": {
+            "type": "array",
+            "description": "what may keep the project from getting answers: "
+            "budget_below_one_answer, no_eligible_worker",
+            "items": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "enum": ["budget_below_one_answer", "no_eligible_worker"],
+                    },
+                    "message": {"type": "string"},
+                },
             },
         },
         "fair_pay": {
@@ -275,6 +318,8 @@ def _page(name: str, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+TASK_STATUSES = [str(s) for s in TaskStatus]
+
 _RESULT_ROW = {
     "type": "object",
     "required": [
@@ -292,7 +337,7 @@ _RESULT_ROW = {
         "task_id": {"type": "integer"},
         "external_id": {"type": ["string", "null"]},
         "text": {"type": "string"},
-        "status": {"type": "string", "enum": ["open", "complete"]},
+        "status": {"type": "string", "enum": TASK_STATUSES},
         "answer": {"type": ["string", "null"]},
         "confidence": {
             **_NULLABLE_NUMBER,
@@ -355,6 +400,169 @@ _RESULTS = _page("results", _RESULT_ROW)
 _GOLD_RESULTS = _page("gold", _GOLD_ROW)
 _WORKERS = _page("workers", _WORKER_ROW)
 
+_PROJECT_EDIT = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
+        "status": {
+            "type": "string",
+            "enum": ["active", "paused"],
+            "description": "paused: no task is handed out; active: resume (close is POST .../close)",
+        },
+        "top_up": _amount(1, "added to the budget from your funding; the project's currency"),
+    },
+}
+
+_CREATED_TASKS = {
+    "type": "object",
+    "required": ["created", "tasks"],
+    "properties": {
+        "created": {"type": "integer"},
+        "tasks": {
+            "type": "array",
+            "description": "the new tasks in the order uploaded",
+            "items": {
+                "type": "object",
+                "required": ["id", "external_id"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "external_id": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+
+_TASK = {
+    "type": "object",
+    "required": [
+        "id",
+        "external_id",
+        "text",
+        "status",
+        "gold",
+        "answers",
+        "wanted_answers",
+        "in_progress",
+        "created_at",
+        "completed_at",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "external_id": {"type": ["string", "null"]},
+        "text": {"type": "string"},
+        "status": {"type": "string", "enum": TASK_STATUSES},
+        "gold": {"type": "boolean"},
+        "answers": {"type": "integer", "description": "answers counted so far"},
+        "wanted_answers": {"type": "integer"},
+        "in_progress": {"type": "integer", "description": "workers holding it now"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+_TASKS = {
+    "type": "object",
+    "required": ["project_id", "tasks", "next_cursor"],
+    "properties": {
+        "project_id": {"type": "integer"},
+        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+        "next_cursor": {
+            "type": ["string", "null"],
+            "description": "pass as ?cursor= for the next page; null on the last",
+        },
+    },
+}
+
+_CANCELLED_TASK = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Task"},
+        {
+            "type": "object",
+            "required": ["released"],
+            "properties": {
+                "released": {
+                    "$ref": "#/components/schemas/Money",
+                    "description": "budget given back to your funding by this cancel",
+                }
+            },
+        },
+    ]
+}
+
+_PREVIEW = {
+    "type": "object",
+    "required": ["project_id", "ussd_limit", "screens"],
+    "properties": {
+        "project_id": {"type": "integer"},
+        "ussd_limit": {"type": "integer", "description": "units one USSD screen may hold"},
+        "screens": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["language", "ussd", "sms"],
+                "properties": {
+                    "language": {"type": "string"},
+                    "ussd": {
+                        "type": "array",
+                        "description": "the pages, each but the last ending in 98 More",
+                        "items": {
+                            "type": "object",
+                            "required": ["text", "characters"],
+                            "properties": {
+                                "text": {"type": "string"},
+                                "characters": {"type": "integer"},
+                            },
+                        },
+                    },
+                    "sms": {
+                        "type": "object",
+                        "required": ["text", "characters", "encoding", "segments"],
+                        "properties": {
+                            "text": {"type": "string"},
+                            "characters": {
+                                "type": "integer",
+                                "description": "GSM-7 septets or UCS-2 units",
+                            },
+                            "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                            "segments": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+_VALIDATION_ERRORS = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["field", "problem"],
+                "properties": {
+                    "field": {
+                        "type": "string",
+                        "description": "the field (body: the request as a whole)",
+                    },
+                    "problem": {"type": "string"},
+                    "row": {"type": "integer", "description": "upload row, from 1"},
+                    "allowed": {
+                        "type": "array",
+                        "description": "the values allowed, for a value outside a fixed set",
+                    },
+                },
+            },
+        }
+    },
+}
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -384,5 +592,12 @@ SCHEMAS: dict[str, Any] = {
     "Results": _RESULTS,
     "GoldResults": _GOLD_RESULTS,
     "Workers": _WORKERS,
+    "ProjectEdit": _PROJECT_EDIT,
+    "CreatedTasks": _CREATED_TASKS,
+    "Task": _TASK,
+    "Tasks": _TASKS,
+    "CancelledTask": _CANCELLED_TASK,
+    "Preview": _PREVIEW,
+    "ValidationErrors": _VALIDATION_ERRORS,
     "Error": _ERROR,
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from core.medium import ussd_length
 from core.money import Money
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec
-from tasks.errors import InvalidTaskSpec, UnpayableCurrency
+from tasks.errors import InvalidTaskSpec, TaskError, UnpayableCurrency
 from tasks.funding import draw_budget, return_unspent
 from tasks.models import Project, ProjectStatus, Requester, Task, TaskType
 from tasks.screens import PAGE_UNITS, task_menu
@@ -128,34 +129,54 @@ def top_up_budget(session: Session, project: Project, amount: Money) -> Project:
     if locked.status == ProjectStatus.CLOSED:
         raise Conflict(f"project {project.id} is closed")
     if amount.currency != locked.currency:
-        raise InvalidTaskSpec(
-            f"project {project.id} pays in {locked.currency}, not {amount.currency}"
-        )
+        text = f"project {project.id} pays in {locked.currency}, not {amount.currency}"
+        raise InvalidTaskSpec(text, details=[{"field": "amount.currency", "problem": text}])
     if amount.amount <= 0:
-        raise InvalidTaskSpec("a top-up is a positive amount")
+        text = "a top-up is a positive amount"
+        raise InvalidTaskSpec(text, details=[{"field": "amount", "problem": text}])
     draw_budget(session, locked, amount)
     return locked
 
 
 def _check_spec(spec: ProjectSpec) -> None:
+    """Refuse a spec with every problem named by field (the rules JSON Schema cannot say)."""
+    problems: list[dict[str, Any]] = []
+
+    def problem(field: str, text: str) -> None:
+        problems.append({"field": field, "problem": text})
+
     if spec.reward.currency != spec.budget.currency:
-        raise InvalidTaskSpec("reward and budget must be in the same currency")
-    AnswerSpec(spec.task_type, tuple(_options_of(spec.task_type, spec.options)))
-    choose_aggregator(spec.aggregator)
+        problem("budget", f"must be in the reward's currency, {spec.reward.currency}")
+    try:
+        AnswerSpec(spec.task_type, tuple(_options_of(spec.task_type, spec.options)))
+    except TaskError as error:
+        problem("options", error.message)
+    try:
+        choose_aggregator(spec.aggregator)
+    except TaskError as error:
+        problem("aggregator", error.message)
     if spec.max_answers is not None and spec.max_answers < spec.answers_per_task:
-        raise InvalidTaskSpec("max_answers must be at least answers_per_task")
-    if spec.reward.amount <= 0 or spec.budget.amount < 0 or spec.answers_per_task < 1:
-        raise InvalidTaskSpec("reward must be positive, budget >= 0, answers_per_task >= 1")
-    for name in ("gold_rate", "min_accuracy", "target_confidence"):
+        problem("max_answers", "must be at least answers_per_task")
+    if spec.reward.amount <= 0:
+        problem("reward", "must be positive")
+    if spec.budget.amount < 0:
+        problem("budget", "must be zero or more")
+    if spec.answers_per_task < 1:
+        problem("answers_per_task", "must be at least 1")
+    for name in ("gold_rate", "min_accuracy", "target_confidence", "quiz_pass_mark"):
         if not 0.0 <= getattr(spec, name) <= 1.0:
-            raise InvalidTaskSpec(f"{name} must be between 0 and 1")
-    if not 0.0 <= spec.quiz_pass_mark <= 1.0:
-        raise InvalidTaskSpec("quiz_pass_mark must be between 0 and 1")
-    if spec.reservation_minutes < 1 or spec.min_seconds_per_answer < 0:
-        raise InvalidTaskSpec("reservation_minutes >= 1 and min_seconds_per_answer >= 0")
+            problem(name, "must be between 0 and 1")
+    if spec.reservation_minutes < 1:
+        problem("reservation_minutes", "must be at least 1")
+    if spec.min_seconds_per_answer < 0:
+        problem("min_seconds_per_answer", "must be zero or more")
     menu = task_menu(spec.task_type, spec.options)
     if ussd_length(menu) > PAGE_UNITS:
-        raise InvalidTaskSpec(f"the options do not fit one USSD screen ({PAGE_UNITS} characters)")
+        problem("options", f"do not fit one USSD screen ({PAGE_UNITS} characters)")
+    if problems:
+        raise InvalidTaskSpec(
+            "; ".join(f"{p['field']}: {p['problem']}" for p in problems), details=problems
+        )
 
 
 def _options_of(task_type: TaskType, options: Sequence[str]) -> list[str]:
@@ -170,6 +191,11 @@ def answer_spec(project: Project) -> AnswerSpec:
 
 def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> int:
     """Add tasks to a project; returns how many were added."""
+    return len(add_task_rows(session, project, tasks))
+
+
+def add_task_rows(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> list[Task]:
+    """Add tasks to a project; returns the new rows, ids assigned, in the order given."""
     rows = [
         Task(
             project_id=project.id,
@@ -187,7 +213,35 @@ def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> 
     if rows and project.completed_at is not None:
         project.completed_at = None  # new work reopens a finished project
     session.flush()
-    return len(rows)
+    return rows
+
+
+def edit_project(
+    session: Session,
+    project: Project,
+    *,
+    priority: int | None = None,
+    status: ProjectStatus | None = None,
+    top_up: Money | None = None,
+) -> Project:
+    """Change a project's priority, pause or resume it, and top up its budget, in one go.
+
+    A top-up draws from the requester's funding like ``top_up_budget`` (402 beyond what
+    is available); closing is not an edit (``set_project_status``), it is final.
+    """
+    if status == ProjectStatus.CLOSED:
+        raise Conflict("close a project with its close call; an edit cannot close it")
+    locked = lock_existing(session, Project, project.id)
+    if locked.status == ProjectStatus.CLOSED:
+        raise Conflict(f"project {project.id} is closed")
+    if priority is not None:
+        locked.priority = priority
+    if top_up is not None:
+        top_up_budget(session, locked, top_up)
+    if status is not None:
+        set_project_status(session, locked, status)
+    session.flush()
+    return locked
 
 
 def get_project(session: Session, requester: Requester, project_id: int) -> Project:

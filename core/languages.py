@@ -1,0 +1,24 @@
+"""Language codes: ISO 639-1, the two-letter codes projects and workers are tagged with.
+
+The table is the ISO 639-1 column of the registration authority's list (Library of
+Congress, https://www.loc.gov/standards/iso639-2/php/code_list.php), including the
+deprecated ``bh``; no pinned library carries it (``phonenumbers`` knows regions only).
+"""
+
+from __future__ import annotations
+
+_TABLE = """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
+    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi
+    ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks
+    ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl
+    nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl
+    sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
+    vi vo wa wo xh yi yo za zh zu
+"""
+ISO_639_1 = frozenset(_TABLE.split())
+
+
+def is_language(code: str) -> bool:
+    """Tell whether ``code`` is an ISO 639-1 code, in lower case as the standard writes it."""
+    return code in ISO_639_1
