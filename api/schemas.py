@@ -47,10 +47,10 @@ class _Reader:
     """Reads the fields of a JSON object, collecting every problem rather than the first."""
 
     def __init__(self, body: Any, fields: Collection[str]) -> None:
-        self.problems: list[dict[str, Any]] = []
-        self.body: dict[str, Any] = body if isinstance(body, dict) else {}
         if not isinstance(body, dict):
-            self.add("body", "expected a JSON object")
+            raise refuse("body", "expected a JSON object")  # no field to name beyond it
+        self.problems: list[dict[str, Any]] = []
+        self.body: dict[str, Any] = body
         for name in sorted(set(self.body) - set(fields)):
             self.add(name, "unknown field", allowed=sorted(fields))
 

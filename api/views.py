@@ -197,11 +197,12 @@ def top_up(project_id: int) -> Response | tuple[Response, int]:
 @bp.get("/projects/<int:project_id>/tasks")
 def tasks_index(project_id: int) -> Response:
     """The project's tasks in upload order with their status, a page at a time."""
-    args = {k: v for k, v in request.args.items() if k != "status"}
-    query = page_query(args, allowed=("cursor", "limit"))
-    status = task_status(request.args.get("status"))
     with _runtime().sessions.begin() as session:
-        project = get_project(session, authenticate(session, request), project_id)
+        requester = authenticate(session, request)
+        args = {k: v for k, v in request.args.items() if k != "status"}
+        query = page_query(args, allowed=("cursor", "limit"))
+        status = task_status(request.args.get("status"))
+        project = get_project(session, requester, project_id)
         page = list_tasks(
             session, project, after=query.after, limit=query.limit or 1, status=status
         )
