@@ -7,10 +7,10 @@ from typing import Any
 from core.db import utcnow
 from tasks.assignment import get_next_task
 from tasks.models import Project
-from workers.models import Worker
 from tasks.submission import submit_answer
 from tests.api.conftest import PROJECT, auth
 from tests.tasks import factories
+from workers.models import Worker
 
 #: A project any worker may take at once: no gold, no accuracy floor.
 OPEN_PROJECT = {**PROJECT, "gold_rate": 0, "min_accuracy": 0, "min_seconds_per_answer": 0}
