@@ -5,9 +5,17 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from api.openapi_task_schemas import (
+    CANCELLED_TASK,
+    CREATED_TASKS,
+    PREVIEW,
+    TASK,
+    TASK_STATUSES,
+    TASKS,
+    VALIDATION_ERRORS,
+)
 from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS
 from tasks.aggregation import AGGREGATORS
-from tasks.models import TaskStatus
 from tasks.projects import DEFAULT_EXTRA_ANSWERS, DEFAULT_TARGET_CONFIDENCE
 
 _MONEY: dict[str, Any] = {
@@ -318,8 +326,6 @@ def _page(name: str, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-TASK_STATUSES = [str(s) for s in TaskStatus]
-
 _RESULT_ROW = {
     "type": "object",
     "required": [
@@ -415,154 +421,6 @@ _PROJECT_EDIT = {
     },
 }
 
-_CREATED_TASKS = {
-    "type": "object",
-    "required": ["created", "tasks"],
-    "properties": {
-        "created": {"type": "integer"},
-        "tasks": {
-            "type": "array",
-            "description": "the new tasks in the order uploaded",
-            "items": {
-                "type": "object",
-                "required": ["id", "external_id"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "external_id": {"type": ["string", "null"]},
-                },
-            },
-        },
-    },
-}
-
-_TASK = {
-    "type": "object",
-    "required": [
-        "id",
-        "external_id",
-        "text",
-        "status",
-        "gold",
-        "answers",
-        "wanted_answers",
-        "in_progress",
-        "created_at",
-        "completed_at",
-    ],
-    "properties": {
-        "id": {"type": "integer"},
-        "external_id": {"type": ["string", "null"]},
-        "text": {"type": "string"},
-        "status": {"type": "string", "enum": TASK_STATUSES},
-        "gold": {"type": "boolean"},
-        "answers": {"type": "integer", "description": "answers counted so far"},
-        "wanted_answers": {"type": "integer"},
-        "in_progress": {"type": "integer", "description": "workers holding it now"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "completed_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-
-_TASKS = {
-    "type": "object",
-    "required": ["project_id", "tasks", "next_cursor"],
-    "properties": {
-        "project_id": {"type": "integer"},
-        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-        "next_cursor": {
-            "type": ["string", "null"],
-            "description": "pass as ?cursor= for the next page; null on the last",
-        },
-    },
-}
-
-_CANCELLED_TASK = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Task"},
-        {
-            "type": "object",
-            "required": ["released"],
-            "properties": {
-                "released": {
-                    "$ref": "#/components/schemas/Money",
-                    "description": "budget given back to your funding by this cancel",
-                }
-            },
-        },
-    ]
-}
-
-_PREVIEW = {
-    "type": "object",
-    "required": ["project_id", "ussd_limit", "screens"],
-    "properties": {
-        "project_id": {"type": "integer"},
-        "ussd_limit": {"type": "integer", "description": "units one USSD screen may hold"},
-        "screens": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["language", "ussd", "sms"],
-                "properties": {
-                    "language": {"type": "string"},
-                    "ussd": {
-                        "type": "array",
-                        "description": "the pages, each but the last ending in 98 More",
-                        "items": {
-                            "type": "object",
-                            "required": ["text", "characters"],
-                            "properties": {
-                                "text": {"type": "string"},
-                                "characters": {"type": "integer"},
-                            },
-                        },
-                    },
-                    "sms": {
-                        "type": "object",
-                        "required": ["text", "characters", "encoding", "segments"],
-                        "properties": {
-                            "text": {"type": "string"},
-                            "characters": {
-                                "type": "integer",
-                                "description": "GSM-7 septets or UCS-2 units",
-                            },
-                            "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
-                            "segments": {"type": "integer"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
-_VALIDATION_ERRORS = {
-    "type": "object",
-    "required": ["errors"],
-    "properties": {
-        "errors": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["field", "problem"],
-                "properties": {
-                    "field": {
-                        "type": "string",
-                        "description": "the field (body: the request as a whole)",
-                    },
-                    "problem": {"type": "string"},
-                    "row": {"type": "integer", "description": "upload row, from 1"},
-                    "allowed": {
-                        "type": "array",
-                        "description": "the values allowed, for a value outside a fixed set",
-                    },
-                },
-            },
-        }
-    },
-}
-
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -593,11 +451,11 @@ SCHEMAS: dict[str, Any] = {
     "GoldResults": _GOLD_RESULTS,
     "Workers": _WORKERS,
     "ProjectEdit": _PROJECT_EDIT,
-    "CreatedTasks": _CREATED_TASKS,
-    "Task": _TASK,
-    "Tasks": _TASKS,
-    "CancelledTask": _CANCELLED_TASK,
-    "Preview": _PREVIEW,
-    "ValidationErrors": _VALIDATION_ERRORS,
+    "CreatedTasks": CREATED_TASKS,
+    "Task": TASK,
+    "Tasks": TASKS,
+    "CancelledTask": CANCELLED_TASK,
+    "Preview": PREVIEW,
+    "ValidationErrors": VALIDATION_ERRORS,
     "Error": _ERROR,
 }

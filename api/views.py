@@ -3,12 +3,15 @@
 Each view opens one transaction, authenticates, calls a service and renders JSON
 (or CSV for results). Budgets are drawn from the requester's funding (``GET
 /balance``); a wage must be in a currency some payout rail pays, which only the
-payout rails know, so this edge asks them and hands the answer to the tasks domain. The OpenAPI document at ``/api/v1/openapi.json`` describes
-exactly these routes (a test checks both ways).
+payout rails know, so this edge asks them and hands the answer to the tasks domain.
+Every validation error leaves as a 422 in one shape (``api.problems``). The OpenAPI
+document at ``/api/v1/openapi.json`` describes exactly these routes (a test checks
+both ways).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +31,7 @@ from api.schemas import (
     task_status,
     top_up_amount,
 )
+from core.db import utcnow
 from core.egress import AllowList, EgressRefused, check_url
 from core.errors import Conflict, KaziError
 from core.runtime import Runtime
@@ -51,6 +55,7 @@ from tasks.results import Page, gold_results, project_results, project_workers, 
 from tasks.upload import parse_body, upload_tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
 
 #: Body limit of a task upload (the app's default is 1 MiB).
 UPLOAD_MAX_BYTES = 16 * 1024 * 1024
@@ -69,6 +74,7 @@ def _summary(session: Session, project: Project) -> dict[str, Any]:
 @bp.errorhandler(KaziError)
 def _error(error: KaziError) -> tuple[Response, int]:
     """Every validation error is a 422 listing all its problems; other errors keep their shape."""
+    log.info("%s: %s", error.code, error.message)  # as the app's own handler logs them
     if error.http_status not in (400, 422):
         return jsonify(error.to_dict()), error.http_status
     return jsonify({"errors": problems_of(error)}), 422
@@ -216,7 +222,7 @@ def cancel(project_id: int, task_id: int) -> Response:
     """Cancel a task not yet complete; 409 while a worker holds it or its answer awaits review."""
     with _runtime().sessions.begin() as session:
         project = get_project(session, authenticate(session, request), project_id)
-        cancelled = cancel_task(session, project, task_id)
+        cancelled = cancel_task(session, project, task_id, utcnow())
         released = cancelled.released
         payload = {
             **task_row(cancelled.task),

@@ -22,6 +22,7 @@ reservation that picked the task before the cancel finds no slot after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from tasks.models import (
     Task,
     TaskStatus,
 )
+from tasks.progress import complete_if_finished
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Cancelled:
     released: Money | None
 
 
-def cancel_task(session: Session, project: Project, task_id: int) -> Cancelled:
+def cancel_task(session: Session, project: Project, task_id: int, now: datetime) -> Cancelled:
     """Cancel one of the project's tasks (409 while an answer to it is in flight)."""
     task = lock_row(session, Task, task_id)
     if task is None or task.project_id != project.id:
@@ -68,6 +70,8 @@ def cancel_task(session: Session, project: Project, task_id: int) -> Cancelled:
     locked = lock_existing(session, Project, project.id)
     share = 0 if task.is_gold else max(0, task.wanted_answers - task.answers_count)
     released = release_budget(session, locked, share * locked.reward_minor)
+    if not task.is_gold:
+        complete_if_finished(session, locked, now)  # it may have been the last open task
     return Cancelled(task, released)
 
 

@@ -123,17 +123,22 @@ def create_project(
     return project
 
 
-def top_up_budget(session: Session, project: Project, amount: Money) -> Project:
-    """Draw more of the requester's funding into an open project's budget (402 beyond it)."""
+def top_up_budget(
+    session: Session, project: Project, amount: Money, *, field: str = "amount"
+) -> Project:
+    """Draw more of the requester's funding into an open project's budget (402 beyond it).
+
+    ``field`` names the amount in the caller's request, for the problem a refusal names.
+    """
     locked = lock_existing(session, Project, project.id)
     if locked.status == ProjectStatus.CLOSED:
         raise Conflict(f"project {project.id} is closed")
     if amount.currency != locked.currency:
         text = f"project {project.id} pays in {locked.currency}, not {amount.currency}"
-        raise InvalidTaskSpec(text, details=[{"field": "amount.currency", "problem": text}])
+        raise InvalidTaskSpec(text, details=[{"field": f"{field}.currency", "problem": text}])
     if amount.amount <= 0:
         text = "a top-up is a positive amount"
-        raise InvalidTaskSpec(text, details=[{"field": "amount", "problem": text}])
+        raise InvalidTaskSpec(text, details=[{"field": field, "problem": text}])
     draw_budget(session, locked, amount)
     return locked
 
@@ -237,7 +242,7 @@ def edit_project(
     if priority is not None:
         locked.priority = priority
     if top_up is not None:
-        top_up_budget(session, locked, top_up)
+        top_up_budget(session, locked, top_up, field="top_up")
     if status is not None:
         set_project_status(session, locked, status)
     session.flush()

@@ -164,3 +164,12 @@ def test_preview_refuses_a_row_an_upload_would_refuse_with_the_same_problems(
     upload = client.post(f"/api/v1/projects/{pid}/tasks", json=[bad], headers=auth(key))
     assert [e["field"] for e in upload.json["errors"]] == ["colour", "gold_answer", "text"]
     assert all(e["row"] == 1 for e in upload.json["errors"])
+
+
+def test_cancelling_the_last_open_task_completes_the_project(client: Any, key: str) -> None:
+    pid = _project(client, key)
+    [only] = _upload(client, key, pid, [{"text": "the only one"}])
+    assert client.get(f"/api/v1/projects/{pid}", headers=auth(key)).json["completed_at"] is None
+    client.post(f"/api/v1/projects/{pid}/tasks/{only}/cancel", headers=auth(key))
+    project = client.get(f"/api/v1/projects/{pid}", headers=auth(key)).json
+    assert project["completed_at"] is not None and project["progress"]["open"] == 0

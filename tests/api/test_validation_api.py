@@ -140,6 +140,7 @@ def test_patch_refuses_a_top_up_beyond_the_funding_and_changes_nothing(
         ({"status": "closed"}, ["status"]),
         ({"priority": "high", "name": "x"}, ["name", "priority"]),
         ({"top_up": {"amount": 0, "currency": "KES"}}, ["top_up"]),
+        ({"top_up": {"amount": 10, "currency": "UGX"}}, ["top_up.currency"]),
     ],
 )
 def test_patch_refuses_bad_edits_naming_each_field(
