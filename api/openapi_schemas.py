@@ -5,6 +5,15 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from api.openapi_task_schemas import (
+    CANCELLED_TASK,
+    CREATED_TASKS,
+    PREVIEW,
+    TASK,
+    TASK_STATUSES,
+    TASKS,
+    VALIDATION_ERRORS,
+)
 from core.money import MAX_AMOUNT_MINOR, MINOR_UNITS
 from tasks.aggregation import AGGREGATORS
 from tasks.projects import DEFAULT_EXTRA_ANSWERS, DEFAULT_TARGET_CONFIDENCE
@@ -85,17 +94,47 @@ _PROJECT_CREATE = {
         "min_seconds_per_answer": {"type": "number", "minimum": 0, "maximum": 3600},
         "reservation_minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
         "quiz_pass_mark": {**_FRACTION, "default": 0.8},
-        "languages": _STRINGS,
-        "countries": _STRINGS,
+        "languages": {
+            **_STRINGS,
+            "default": ["en"],
+            "description": "ISO 639-1 codes; empty: any language",
+        },
+        "countries": {
+            **_STRINGS,
+            "default": ["KE"],
+            "description": "ISO 3166-1 alpha-2 codes; empty: any country",
+        },
         "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
         "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
         "translations": _TRANSLATIONS,
     },
 }
 
+PROGRESS_KEYS = ["tasks", "complete", "open", "cancelled", "gold_tasks", "answers", "reserved"]
+BUDGET_KEYS = [
+    "funded",
+    "committed",
+    "spent",
+    "paid",
+    "reserved",
+    "remaining",
+    "returned",
+    "ledger_balance",
+]
+
 _PROJECT = {
     "type": "object",
-    "required": ["id", "name", "status", "task_type", "reward", "progress", "budget", "fair_pay"],
+    "required": [
+        "id",
+        "name",
+        "status",
+        "task_type",
+        "reward",
+        "progress",
+        "budget",
+        "fair_pay",
+        "warnings",
+    ],
     "properties": {
         "id": {"type": "integer"},
         "name": {"type": "string"},
@@ -125,19 +164,31 @@ _PROJECT = {
         "completed_at": {"type": ["string", "null"], "format": "date-time"},
         "progress": {
             "type": "object",
-            "required": ["tasks", "complete", "open", "gold_tasks", "answers", "reserved"],
-            "properties": {
-                k: {"type": "integer"}
-                for k in ("tasks", "complete", "open", "gold_tasks", "answers", "reserved")
-            },
+            "required": PROGRESS_KEYS,
+            "properties": {k: {"type": "integer"} for k in PROGRESS_KEYS},
         },
         "budget": {
             "type": "object",
-            "description": "funded: drawn from your funding; returned: given back on close",
-            "required": ["funded", "paid", "reserved", "remaining", "returned", "ledger_balance"],
-            "properties": {
-                k: {"$ref": "#/components/schemas/Money"}
-                for k in ("funded", "paid", "reserved", "remaining", "returned", "ledger_balance")
+            "description": "funded: drawn from your funding; returned: given back (on close, "
+            "or a cancelled task's share); committed: in the budget, unpaid; spent: paid "
+            "as wages; reserved: promised to workers holding a task; remaining: free",
+            "required": BUDGET_KEYS,
+            "properties": {k: {"$ref": "#/components/schemas/Money"} for k in BUDGET_KEYS},
+        },
+        "warnings": {
+            "type": "array",
+            "description": "what may keep the project from getting answers: "
+            "budget_below_one_answer, no_eligible_worker",
+            "items": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "enum": ["budget_below_one_answer", "no_eligible_worker"],
+                    },
+                    "message": {"type": "string"},
+                },
             },
         },
         "fair_pay": {
@@ -319,7 +370,7 @@ _RESULT_ROW = {
         "task_id": {"type": "integer"},
         "external_id": {"type": ["string", "null"]},
         "text": {"type": "string"},
-        "status": {"type": "string", "enum": ["open", "complete"]},
+        "status": {"type": "string", "enum": TASK_STATUSES},
         "answer": {"type": ["string", "null"]},
         "confidence": {
             **_NULLABLE_NUMBER,
@@ -382,6 +433,21 @@ _RESULTS = _page("results", _RESULT_ROW)
 _GOLD_RESULTS = _page("gold", _GOLD_ROW)
 _WORKERS = _page("workers", _WORKER_ROW)
 
+_PROJECT_EDIT = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
+        "status": {
+            "type": "string",
+            "enum": ["active", "paused"],
+            "description": "paused: no task is handed out; active: resume (close is POST .../close)",
+        },
+        "top_up": _amount(1, "added to the budget from your funding; the project's currency"),
+    },
+}
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -411,5 +477,12 @@ SCHEMAS: dict[str, Any] = {
     "Results": _RESULTS,
     "GoldResults": _GOLD_RESULTS,
     "Workers": _WORKERS,
+    "ProjectEdit": _PROJECT_EDIT,
+    "CreatedTasks": CREATED_TASKS,
+    "Task": TASK,
+    "Tasks": TASKS,
+    "CancelledTask": CANCELLED_TASK,
+    "Preview": PREVIEW,
+    "ValidationErrors": VALIDATION_ERRORS,
     "Error": _ERROR,
 }

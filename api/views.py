@@ -3,12 +3,15 @@
 Each view opens one transaction, authenticates, calls a service and renders JSON
 (or CSV for results). Budgets are drawn from the requester's funding (``GET
 /balance``); a wage must be in a currency some payout rail pays, which only the
-payout rails know, so this edge asks them and hands the answer to the tasks domain. The OpenAPI document at ``/api/v1/openapi.json`` describes
-exactly these routes (a test checks both ways).
+payout rails know, so this edge asks them and hands the answer to the tasks domain.
+Every validation error leaves as a 422 in one shape (``api.problems``). The OpenAPI
+document at ``/api/v1/openapi.json`` describes exactly these routes (a test checks
+both ways).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -18,15 +21,30 @@ from sqlalchemy.orm import Session
 from api.auth import authenticate
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
-from api.schemas import InvalidRequest, encode_cursor, page_query, project_spec, top_up_amount
-from core.egress import AllowList, check_url
-from core.errors import Conflict
+from api.problems import problems_of
+from api.schemas import (
+    encode_cursor,
+    page_query,
+    project_edit,
+    project_spec,
+    refuse,
+    task_status,
+    top_up_amount,
+)
+from core.db import utcnow
+from core.egress import AllowList, EgressRefused, check_url
+from core.errors import Conflict, KaziError
 from core.runtime import Runtime
 from payouts.rails import payable_currencies
+from tasks.cancellation import cancel_task
 from tasks.funding import balances
+from tasks.listing import list_tasks, task_row
 from tasks.models import Project, ProjectStatus
+from tasks.preview import preview_task
+from tasks.project_warnings import project_warnings
 from tasks.projects import (
     create_project,
+    edit_project,
     get_project,
     list_projects,
     set_project_status,
@@ -37,6 +55,7 @@ from tasks.results import Page, gold_results, project_results, project_workers, 
 from tasks.upload import parse_body, upload_tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
 
 #: Body limit of a task upload (the app's default is 1 MiB).
 UPLOAD_MAX_BYTES = 16 * 1024 * 1024
@@ -47,7 +66,18 @@ def _runtime() -> Runtime:
 
 
 def _summary(session: Session, project: Project) -> dict[str, Any]:
-    return project_summary(session, project, _runtime().settings)
+    summary = project_summary(session, project, _runtime().settings)
+    summary["warnings"] = [w.to_dict() for w in project_warnings(session, project)]
+    return summary
+
+
+@bp.errorhandler(KaziError)
+def _error(error: KaziError) -> tuple[Response, int]:
+    """Every validation error is a 422 listing all its problems; other errors keep their shape."""
+    log.info("%s: %s", error.code, error.message)  # as the app's own handler logs them
+    if error.http_status not in (400, 422):
+        return jsonify(error.to_dict()), error.http_status
+    return jsonify({"errors": problems_of(error)}), 422
 
 
 @bp.get("/openapi.json")
@@ -59,7 +89,7 @@ def openapi() -> Response:
 def _json_body() -> Any:
     body = request.get_json(silent=True)
     if body is None:
-        raise InvalidRequest("expected a JSON body")
+        raise refuse("body", "expected a JSON body (Content-Type: application/json)")
     return body
 
 
@@ -82,7 +112,10 @@ def create() -> tuple[Response, int]:
         if spec.webhook_url:
             # Refuse a URL into our own network now, with a clear 422 (and again at send).
             allow = AllowList.parse(_runtime().settings.webhook_allowed_hosts)
-            check_url(spec.webhook_url, allow)
+            try:
+                check_url(spec.webhook_url, allow)
+            except EgressRefused as error:
+                raise refuse("webhook_url", error.message) from None
         project = create_project(session, requester, spec, payable_currencies=payable)
         # The webhook signing secret is shown once, like an API key.
         payload = {**_summary(session, project), "webhook_secret": project.webhook_secret}
@@ -103,6 +136,23 @@ def show(project_id: int) -> Response:
     """One project with progress, budget and fair-pay figures."""
     with _runtime().sessions.begin() as session:
         project = get_project(session, authenticate(session, request), project_id)
+        return jsonify(_summary(session, project))
+
+
+@bp.patch("/projects/<int:project_id>")
+def edit(project_id: int) -> Response:
+    """Change priority, pause or resume (status), and top up the budget (top_up), at once."""
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        change = project_edit(_json_body())
+        project = get_project(session, requester, project_id)
+        project = edit_project(
+            session,
+            project,
+            priority=change.priority,
+            status=change.status,
+            top_up=change.top_up,
+        )
         return jsonify(_summary(session, project))
 
 
@@ -150,6 +200,51 @@ def top_up(project_id: int) -> Response | tuple[Response, int]:
     return jsonify(payload)
 
 
+@bp.get("/projects/<int:project_id>/tasks")
+def tasks_index(project_id: int) -> Response:
+    """The project's tasks in upload order with their status, a page at a time."""
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        args = {k: v for k, v in request.args.items() if k != "status"}
+        query = page_query(args, allowed=("cursor", "limit"))
+        status = task_status(request.args.get("status"))
+        project = get_project(session, requester, project_id)
+        page = list_tasks(
+            session, project, after=query.after, limit=query.limit or 1, status=status
+        )
+    return jsonify(
+        {"project_id": project_id, "tasks": page.rows, "next_cursor": encode_cursor(page.last_key)}
+    )
+
+
+@bp.post("/projects/<int:project_id>/tasks/<int:task_id>/cancel")
+def cancel(project_id: int, task_id: int) -> Response:
+    """Cancel a task not yet complete; 409 while a worker holds it or its answer awaits review."""
+    with _runtime().sessions.begin() as session:
+        project = get_project(session, authenticate(session, request), project_id)
+        cancelled = cancel_task(session, project, task_id, utcnow())
+        released = cancelled.released
+        payload = {
+            **task_row(cancelled.task),
+            "released": {
+                "amount": released.amount if released else 0,
+                "currency": project.currency,
+            },
+        }
+    return jsonify(payload)
+
+
+@bp.post("/projects/<int:project_id>/preview")
+def preview(project_id: int) -> Response:
+    """A task row as workers would see it on USSD and SMS, in each project language; stores nothing."""
+    with _runtime().sessions.begin() as session:
+        requester = authenticate(session, request)
+        body = _json_body()
+        project = get_project(session, requester, project_id)
+        shown = preview_task(project, body)
+    return jsonify({"project_id": project_id, **shown.to_dict()})
+
+
 @bp.post("/projects/<int:project_id>/tasks")
 def add(project_id: int) -> tuple[Response, int]:
     """Upload tasks (JSON array or CSV), all or nothing, idempotent with Idempotency-Key."""
@@ -169,7 +264,11 @@ def add(project_id: int) -> tuple[Response, int]:
             if stored is not None:
                 return jsonify(stored.response), stored.status_code
         created = upload_tasks(session, project, parse_body(body, request.content_type or ""))
-        payload = {"created": created}
+        # The ids in the order given, so a requester maps each row to its task.
+        payload = {
+            "created": len(created),
+            "tasks": [{"id": t.id, "external_id": t.external_id} for t in created],
+        }
         if key is not None:
             remember(session, requester.id, key, 201, payload)
     return jsonify(payload), 201
@@ -223,7 +322,9 @@ def workers(project_id: int) -> Response:
     """The project's workers by pseudonym: answers, agreement with the results, gold record."""
     query = page_query(request.args)
     if query.since is not None or query.include_answers:
-        raise InvalidRequest("workers: only cursor and limit apply")
+        raise refuse(
+            "since" if query.since is not None else "include", "only cursor and limit apply"
+        )
     with _runtime().sessions.begin() as session:
         project = get_project(session, authenticate(session, request), project_id)
         page = project_workers(session, project, query, key=_pseudonym_key())

@@ -21,6 +21,7 @@ from core.db import utcnow
 from core.errors import KaziError
 from tasks import reports
 from tasks.models import Assignment, Project, Task
+from tasks.project_warnings import ProjectWarning, project_warnings
 from tasks.review import flagged_answers, review_answer
 from workers.models import Worker
 
@@ -31,12 +32,13 @@ REVIEW_PAGE = 50
 
 @dataclass(frozen=True)
 class ProjectRow:
-    """One project with its progress counts, budget and fair-pay figures."""
+    """One project with its progress counts, budget and fair-pay figures, and its warnings."""
 
     project: Project
     progress: dict[str, int]
     budget: dict[str, Any]
     fair_pay: dict[str, Any]
+    warnings: list[ProjectWarning]
 
     @property
     def percent(self) -> int:
@@ -66,6 +68,7 @@ def project_rows(session: Session, page: int = 1) -> Page:
                 reports.progress(session, p),
                 reports.budget(session, p),
                 reports.fair_pay(session, p, settings),
+                project_warnings(session, p),
             )
             for p in found.rows
         ]

@@ -85,3 +85,13 @@ def _parse(text: str, default_region: str) -> phonenumbers.PhoneNumber | None:
         if phonenumbers.is_valid_number(number):
             return number
     return None
+
+
+def is_country(code: str) -> bool:
+    """Tell whether ``code`` is an ISO 3166-1 alpha-2 country with a telephone numbering plan.
+
+    ``phonenumbers`` keys its metadata by these codes (its one non-country entry,
+    ``001`` for global services, is not two letters); a country without a numbering
+    plan (Antarctica) has no worker to reach anyway.
+    """
+    return len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS

@@ -88,6 +88,7 @@ from tasks.assignment import (
 from tasks.detection import QualityRules
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.reports import worker_earnings
+from tasks.screens import task_screen_values
 from tasks.submission import submit_answer
 from workers import services as workers
 from workers.errors import PinRefused
@@ -370,13 +371,9 @@ class IntentHost:
 
 def task_view(view: TaskView) -> dict[str, Any]:
     """A reserved task as the engine shows it (the project's instructions first)."""
-    text = f"{view.instructions}\n{view.text}" if view.instructions else view.text
-    shown: dict[str, Any] = {
-        "task_id": view.task_id,
-        "text": text,
-        "task_type": str(view.task_type),
-        "options": list(view.options),
-    }
+    shown = task_screen_values(
+        view.task_id, view.instructions, view.text, view.task_type, view.options
+    )
     if view.answers and view.answers != view.options:
         shown["answers"] = list(view.answers)  # the labels are a translation of these
     return shown

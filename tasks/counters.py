@@ -14,7 +14,7 @@ from sqlalchemy import Update, case, update
 from sqlalchemy.orm import Session
 
 from core.db import matched_rows
-from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task
+from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task, TaskStatus
 
 _NO_SYNC = {"synchronize_session": False}
 
@@ -24,10 +24,17 @@ def _run(session: Session, stmt: Update) -> bool:
 
 
 def reserve_task_slot(session: Session, task_id: int) -> bool:
-    """Take one answer slot of a task, if it has one free (gold tasks always do)."""
+    """Take one answer slot of a task, if it has one free (gold tasks always do).
+
+    A task cancelled since it was picked as a candidate has no slot: the cancel holds
+    the task's row, so this guard sees its status once the cancel commits.
+    """
     room = Task.is_gold | (Task.answers_count + Task.reserved_count < Task.wanted_answers)
+    live = Task.status != TaskStatus.CANCELLED
     stmt = (
-        update(Task).where(Task.id == task_id, room).values(reserved_count=Task.reserved_count + 1)
+        update(Task)
+        .where(Task.id == task_id, live, room)
+        .values(reserved_count=Task.reserved_count + 1)
     )
     return _run(session, stmt)
 

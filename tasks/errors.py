@@ -51,8 +51,12 @@ class UnknownTaskType(TaskError):
 
 
 class InvalidTaskSpec(TaskError):
-    """A task definition that cannot be answered (e.g. a single choice with one option)."""
+    """A project that cannot work (e.g. a single choice with one option).
 
+    ``details`` lists each problem as ``{"field", "problem"}``.
+    """
+
+    http_status = 422
     code = "invalid_task_spec"
 
 
@@ -83,7 +87,7 @@ class ReservationExpired(TaskError):
 
 
 class InvalidUpload(TaskError):
-    """A task upload with bad rows; ``details`` lists each as {"row", "field", "message"}."""
+    """A task upload with bad rows; ``details`` lists each as {"row", "field", "problem"}."""
 
     http_status = 422
     code = "invalid_tasks"

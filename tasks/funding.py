@@ -223,6 +223,30 @@ def return_if_closed(session: Session, project_id: int) -> None:
         return_unspent(session, project_id)
 
 
+def release_budget(session: Session, project: Project, amount_minor: int) -> Money | None:
+    """Give up to ``amount_minor`` of an open project's free budget back to the funding.
+
+    Free is what is neither paid nor promised to a worker holding a task; the caller
+    holds the project row (locked). Returns what went back (None when nothing could).
+    """
+    promised = project.reserved_count * project.reward_minor
+    free = project.budget_minor - project.paid_minor - promised
+    released = min(amount_minor, free)
+    if released <= 0:
+        return None
+    amount = Money(released, project.currency)
+    ledger.lock_requester_funding(session, project.requester_id, project.currency)
+    ledger.return_budget(
+        session,
+        requester_id=project.requester_id,
+        project_id=project.id,
+        amount=amount,
+        reference=_reference("release", project.id),
+    )
+    _add_to_budget(session, project.id, -released)
+    return amount
+
+
 def _add_to_budget(session: Session, project_id: int, amount_minor: int) -> None:
     # budget_minor mirrors the project's budget account; within_budget still guards it.
     session.execute(

@@ -52,10 +52,12 @@ class ProjectStatus(StrEnum):
 
 
 class TaskStatus(StrEnum):
-    """Open tasks still want answers; complete ones have their result."""
+    """Open tasks still want answers; complete ones have their result; cancelled ones are never served."""
 
     OPEN = "open"
     COMPLETE = "complete"
+    # Cancelled by the requester before it completed (tasks.cancellation): final.
+    CANCELLED = "cancelled"
 
 
 class AssignmentStatus(StrEnum):

@@ -178,6 +178,15 @@ def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
     return decision
 
 
+def complete_if_finished(session: Session, project: Project, now: datetime) -> None:
+    """Mark the project complete (and send its webhook) once no real task is open.
+
+    Called after an answer completes a task, and after a requester cancels one: a
+    project whose last open task was cancelled is finished too.
+    """
+    _maybe_complete_project(session, project, now)
+
+
 def _maybe_complete_project(session: Session, project: Project, now: datetime) -> None:
     open_left = session.scalar(
         select(Task.id)

@@ -10,7 +10,7 @@ the CLI) owns the transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from core.medium import ussd_length
 from core.money import Money
 from tasks.aggregation import choose_aggregator
 from tasks.answers import AnswerSpec
-from tasks.errors import InvalidTaskSpec, UnpayableCurrency
+from tasks.errors import InvalidTaskSpec, TaskError, UnpayableCurrency
 from tasks.funding import draw_budget, return_unspent
 from tasks.models import Project, ProjectStatus, Requester, Task, TaskType
 from tasks.screens import PAGE_UNITS, task_menu
@@ -129,74 +129,105 @@ def create_project(
     return project
 
 
-def top_up_budget(session: Session, project: Project, amount: Money) -> Project:
-    """Draw more of the requester's funding into an open project's budget (402 beyond it)."""
+def top_up_budget(
+    session: Session, project: Project, amount: Money, *, field: str = "amount"
+) -> Project:
+    """Draw more of the requester's funding into an open project's budget (402 beyond it).
+
+    ``field`` names the amount in the caller's request, for the problem a refusal names.
+    """
     locked = lock_existing(session, Project, project.id)
     if locked.status == ProjectStatus.CLOSED:
         raise Conflict(f"project {project.id} is closed")
     if amount.currency != locked.currency:
-        raise InvalidTaskSpec(
-            f"project {project.id} pays in {locked.currency}, not {amount.currency}"
-        )
+        text = f"project {project.id} pays in {locked.currency}, not {amount.currency}"
+        raise InvalidTaskSpec(text, details=[{"field": f"{field}.currency", "problem": text}])
     if amount.amount <= 0:
-        raise InvalidTaskSpec("a top-up is a positive amount")
+        text = "a top-up is a positive amount"
+        raise InvalidTaskSpec(text, details=[{"field": field, "problem": text}])
     draw_budget(session, locked, amount)
     return locked
 
 
 def _check_spec(spec: ProjectSpec) -> None:
+    """Refuse a spec with every problem named by field (the rules JSON Schema cannot say)."""
+    problems: list[dict[str, Any]] = []
+
+    def problem(field: str, text: str) -> None:
+        problems.append({"field": field, "problem": text})
+
     if spec.reward.currency != spec.budget.currency:
-        raise InvalidTaskSpec("reward and budget must be in the same currency")
-    AnswerSpec(spec.task_type, tuple(_options_of(spec.task_type, spec.options)))
-    choose_aggregator(spec.aggregator)
+        problem("budget", f"must be in the reward's currency, {spec.reward.currency}")
+    try:
+        AnswerSpec(spec.task_type, tuple(_options_of(spec.task_type, spec.options)))
+    except TaskError as error:
+        problem("options", error.message)
+    try:
+        choose_aggregator(spec.aggregator)
+    except TaskError as error:
+        problem("aggregator", error.message)
     if spec.max_answers is not None and spec.max_answers < spec.answers_per_task:
-        raise InvalidTaskSpec("max_answers must be at least answers_per_task")
-    if spec.reward.amount <= 0 or spec.budget.amount < 0 or spec.answers_per_task < 1:
-        raise InvalidTaskSpec("reward must be positive, budget >= 0, answers_per_task >= 1")
-    for name in ("gold_rate", "min_accuracy", "target_confidence"):
+        problem("max_answers", "must be at least answers_per_task")
+    if spec.reward.amount <= 0:
+        problem("reward", "must be positive")
+    if spec.budget.amount < 0:
+        problem("budget", "must be zero or more")
+    if spec.answers_per_task < 1:
+        problem("answers_per_task", "must be at least 1")
+    for name in ("gold_rate", "min_accuracy", "target_confidence", "quiz_pass_mark"):
         if not 0.0 <= getattr(spec, name) <= 1.0:
-            raise InvalidTaskSpec(f"{name} must be between 0 and 1")
-    if not 0.0 <= spec.quiz_pass_mark <= 1.0:
-        raise InvalidTaskSpec("quiz_pass_mark must be between 0 and 1")
-    if spec.reservation_minutes < 1 or spec.min_seconds_per_answer < 0:
-        raise InvalidTaskSpec("reservation_minutes >= 1 and min_seconds_per_answer >= 0")
+            problem(name, "must be between 0 and 1")
+    if spec.reservation_minutes < 1:
+        problem("reservation_minutes", "must be at least 1")
+    if spec.min_seconds_per_answer < 0:
+        problem("min_seconds_per_answer", "must be zero or more")
     menu = task_menu(spec.task_type, spec.options)
     if ussd_length(menu) > PAGE_UNITS:
-        raise InvalidTaskSpec(f"the options do not fit one USSD screen ({PAGE_UNITS} characters)")
+        problem("options", f"do not fit one USSD screen ({PAGE_UNITS} characters)")
     for code, texts in spec.translations.items():
-        _check_translation(spec, code, texts)
+        _check_translation(spec, code, texts, problem)
+    if problems:
+        raise InvalidTaskSpec(
+            "; ".join(f"{p['field']}: {p['problem']}" for p in problems), details=problems
+        )
 
 
 #: What a translation may carry.
 TRANSLATION_FIELDS = ("instructions", "options")
 
 
-def _check_translation(spec: ProjectSpec, code: str, texts: Any) -> None:
+def _check_translation(
+    spec: ProjectSpec, code: str, texts: Any, problem: Callable[[str, str], None]
+) -> None:
     where = f"translations.{code}"
     if not is_language_code(code):
-        raise InvalidTaskSpec(f"translations: {code!r} is not an ISO 639-1 code such as 'sw'")
+        problem("translations", f"{code!r} is not an ISO 639-1 code such as 'sw'")
+        return
     if not isinstance(texts, dict) or not texts or set(texts) - set(TRANSLATION_FIELDS):
-        raise InvalidTaskSpec(f"{where}: an object with instructions and/or options")
+        problem(where, "an object with instructions and/or options")
+        return
     instructions = texts.get("instructions")
     if instructions is not None and (
         not isinstance(instructions, str) or not 0 < len(instructions.strip()) <= 2000
     ):
-        raise InvalidTaskSpec(f"{where}.instructions: a non-empty string of at most 2000")
+        problem(f"{where}.instructions", "a non-empty string of at most 2000 characters")
     options = texts.get("options")
     if options is None:
         return
     if spec.task_type is not TaskType.SINGLE_CHOICE:
-        raise InvalidTaskSpec(f"{where}.options: only single_choice projects have options")
+        problem(f"{where}.options", "only single_choice projects have options")
+        return
     if (
         not isinstance(options, list)
         or len(options) != len(spec.options)
         or not all(isinstance(o, str) and o.strip() for o in options)
     ):
-        raise InvalidTaskSpec(
-            f"{where}.options: {len(spec.options)} non-empty strings, one per option, in order"
+        problem(
+            f"{where}.options", f"{len(spec.options)} non-empty strings, one per option, in order"
         )
+        return
     if ussd_length(task_menu(spec.task_type, options)) > PAGE_UNITS:
-        raise InvalidTaskSpec(f"{where}.options: do not fit one USSD screen ({PAGE_UNITS})")
+        problem(f"{where}.options", f"do not fit one USSD screen ({PAGE_UNITS} characters)")
 
 
 def _options_of(task_type: TaskType, options: Sequence[str]) -> list[str]:
@@ -211,6 +242,11 @@ def answer_spec(project: Project) -> AnswerSpec:
 
 def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> int:
     """Add tasks to a project; returns how many were added."""
+    return len(add_task_rows(session, project, tasks))
+
+
+def add_task_rows(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> list[Task]:
+    """Add tasks to a project; returns the new rows, ids assigned, in the order given."""
     rows = [
         Task(
             project_id=project.id,
@@ -229,7 +265,35 @@ def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> 
     if rows and project.completed_at is not None:
         project.completed_at = None  # new work reopens a finished project
     session.flush()
-    return len(rows)
+    return rows
+
+
+def edit_project(
+    session: Session,
+    project: Project,
+    *,
+    priority: int | None = None,
+    status: ProjectStatus | None = None,
+    top_up: Money | None = None,
+) -> Project:
+    """Change a project's priority, pause or resume it, and top up its budget, in one go.
+
+    A top-up draws from the requester's funding like ``top_up_budget`` (402 beyond what
+    is available); closing is not an edit (``set_project_status``), it is final.
+    """
+    if status == ProjectStatus.CLOSED:
+        raise Conflict("close a project with its close call; an edit cannot close it")
+    locked = lock_existing(session, Project, project.id)
+    if locked.status == ProjectStatus.CLOSED:
+        raise Conflict(f"project {project.id} is closed")
+    if priority is not None:
+        locked.priority = priority
+    if top_up is not None:
+        top_up_budget(session, locked, top_up, field="top_up")
+    if status is not None:
+        set_project_status(session, locked, status)
+    session.flush()
+    return locked
 
 
 def get_project(session: Session, requester: Requester, project_id: int) -> Project:

@@ -70,10 +70,12 @@ def progress(session: Session, project: Project) -> dict[str, int]:
     ).all()
     tasks = sum(n for status, gold, n, _ in rows if not gold)
     complete = sum(n for status, gold, n, _ in rows if not gold and status == TaskStatus.COMPLETE)
+    cancelled = sum(n for status, gold, n, _ in rows if not gold and status == TaskStatus.CANCELLED)
     return {
         "tasks": tasks,
         "complete": complete,
-        "open": tasks - complete,
+        "open": tasks - complete - cancelled,
+        "cancelled": cancelled,
         "gold_tasks": sum(n for _, gold, n, _ in rows if gold),
         "answers": int(sum(a for *_, a in rows)),
         "reserved": project.reserved_count,
@@ -84,7 +86,9 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
     """Funded, paid, promised, remaining and returned money of a project, and its ledger balance.
 
     ``funded`` is all ever drawn into the budget; ``returned`` went back to the
-    requester's funding when the project closed (``budget_minor`` counts what stayed).
+    requester's funding (on close, or when a task was cancelled; ``budget_minor`` counts
+    what stayed); ``committed`` is still in the budget unpaid and ``spent`` was paid as
+    wages, the words of the requester's balance (``tasks.funding.FundingBalance``).
     """
     account = ledger.project_budget(session, project.id, project.currency)
     returned = -ledger.totals_by_kind(session, [account.id]).get(ledger.BUDGET_RETURN, 0)
@@ -97,6 +101,8 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
         "reserved": money(promised),
         "remaining": money(remaining),
         "returned": money(returned),
+        "committed": money(project.budget_minor - project.paid_minor),
+        "spent": money(project.paid_minor),
         "ledger_balance": money(ledger.balance(session, account).amount),
     }
 

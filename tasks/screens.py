@@ -10,6 +10,7 @@ and the menu alone fits one page (it must appear whole on the last one).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from core.medium import USSD_MAX_TEXT, ussd_length
 from tasks.answers import TaskType
@@ -40,3 +41,20 @@ def screen_units(text: str, menu: str) -> int:
 def fits_screens(text: str, menu: str, *, max_pages: int = MAX_PAGES) -> bool:
     """Tell whether a task's text and menu fit ``max_pages`` paged USSD screens."""
     return ussd_length(menu) <= PAGE_UNITS and screen_units(text, menu) <= max_pages * PAGE_UNITS
+
+
+def task_screen_values(
+    task_id: int | None, instructions: str, text: str, task_type: TaskType, options: Sequence[str]
+) -> dict[str, Any]:
+    """A task as the flow engine's task screen shows it (the project's instructions first).
+
+    ``options`` are the answer labels (``tasks.projects.answer_spec``): empty for a
+    yes/no task, whose labels the engine translates into the worker's language.
+    """
+    shown = f"{instructions}\n{text}" if instructions else text
+    return {
+        "task_id": task_id,
+        "text": shown,
+        "task_type": str(task_type),
+        "options": list(options),
+    }

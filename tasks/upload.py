@@ -2,7 +2,7 @@
 
 Rows are numbered from 1 in the order given (for CSV, the first line after the
 header is row 1). Every problem of every row is reported at once, as
-``{"row", "field", "message"}``, so a requester fixes a file in one go.
+``{"row", "field", "problem"}``, so a requester fixes a file in one go.
 """
 
 from __future__ import annotations
@@ -20,13 +20,17 @@ from core.languages import is_language_code
 from tasks.answers import normalise_answer
 from tasks.errors import InvalidAnswer, InvalidUpload
 from tasks.models import Project, Task
-from tasks.projects import TaskSpec, add_tasks, answer_spec
+from tasks.projects import TaskSpec, add_task_rows, answer_spec
 from tasks.screens import MAX_PAGES, PAGE_UNITS, fits_screens, task_menu
 
 MAX_TASKS_PER_UPLOAD = 10_000
 FIELDS = ("text", "external_id", "gold_answer", "language")
 _MAX_EXTERNAL_ID = 200
 _LOOKUP_CHUNK = 500
+
+
+def _body_error(problem: str) -> InvalidUpload:
+    return InvalidUpload(problem, details=[{"field": "body", "problem": problem}])
 
 
 def parse_body(body: bytes, content_type: str) -> list[dict[str, Any]]:
@@ -36,9 +40,9 @@ def parse_body(body: bytes, content_type: str) -> list[dict[str, Any]]:
     try:
         rows = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidUpload("the body is not valid JSON") from None
+        raise _body_error("the body is not valid JSON") from None
     if not isinstance(rows, list):
-        raise InvalidUpload("expected a JSON array of tasks")
+        raise _body_error("expected a JSON array of tasks")
     return rows
 
 
@@ -46,13 +50,17 @@ def _parse_csv(body: bytes) -> list[dict[str, Any]]:
     try:
         text = body.decode("utf-8-sig")  # Excel writes a byte-order mark
     except UnicodeDecodeError:
-        raise InvalidUpload("the CSV is not UTF-8") from None
+        raise _body_error("the CSV is not UTF-8") from None
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or "text" not in reader.fieldnames:
-        raise InvalidUpload("the CSV needs a header line with at least a text column")
+        raise _body_error("the CSV needs a header line with at least a text column")
     unknown = sorted(set(reader.fieldnames) - set(FIELDS))
     if unknown:
-        raise InvalidUpload(f"unknown CSV columns: {', '.join(unknown)}", details=list(FIELDS))
+        problems = [
+            {"field": name, "problem": "unknown CSV column", "allowed": list(FIELDS)}
+            for name in unknown
+        ]
+        raise InvalidUpload(f"unknown CSV columns: {', '.join(unknown)}", details=problems)
     # Empty cells mean "not given", as a spreadsheet user expects.
     return [{k: v for k, v in row.items() if v not in ("", None)} for row in reader]
 
@@ -60,27 +68,27 @@ def _parse_csv(body: bytes) -> list[dict[str, Any]]:
 def validate_rows(session: Session, project: Project, rows: Sequence[Any]) -> list[TaskSpec]:
     """Check every row against the project; raise InvalidUpload listing all problems."""
     if not rows:
-        raise InvalidUpload("no tasks given")
+        raise _body_error("no tasks given")
     if len(rows) > MAX_TASKS_PER_UPLOAD:
-        raise InvalidUpload(f"at most {MAX_TASKS_PER_UPLOAD} tasks per request, got {len(rows)}")
+        raise _body_error(f"at most {MAX_TASKS_PER_UPLOAD} tasks per request, got {len(rows)}")
     errors: list[dict[str, Any]] = []
     specs: list[TaskSpec] = []
     menu = task_menu(project.task_type, project.options)
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
-        spec, problems = _check_row(project, row, menu)
+        spec, problems = check_row(project, row, menu)
         for field, message in problems:
-            errors.append({"row": number, "field": field, "message": message})
+            errors.append({"row": number, "field": field, "problem": message})
         if spec is not None and spec.external_id is not None:
             if spec.external_id in seen:
                 message = f"external_id repeats row {seen[spec.external_id]}"
-                errors.append({"row": number, "field": "external_id", "message": message})
+                errors.append({"row": number, "field": "external_id", "problem": message})
             seen.setdefault(spec.external_id, number)
         if spec is not None:
             specs.append(spec)
     for external_id in _existing_ids(session, project.id, list(seen)):
         message = "a task with this external_id already exists"
-        errors.append({"row": seen[external_id], "field": "external_id", "message": message})
+        errors.append({"row": seen[external_id], "field": "external_id", "problem": message})
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"]))
         raise InvalidUpload(
@@ -89,15 +97,14 @@ def validate_rows(session: Session, project: Project, rows: Sequence[Any]) -> li
     return specs
 
 
-def _check_row(
+def check_row(
     project: Project, row: Any, menu: str
 ) -> tuple[TaskSpec | None, list[tuple[str, str]]]:
     if not isinstance(row, dict):
         return None, [("row", "expected an object with a text field")]
     problems: list[tuple[str, str]] = []
-    unknown = sorted(set(row) - set(FIELDS))
-    if unknown:
-        problems.append((unknown[0], f"unknown field(s): {', '.join(unknown)}"))
+    for name in sorted(set(row) - set(FIELDS)):
+        problems.append((name, f"unknown field; expected one of {', '.join(FIELDS)}"))
     text, external_id, gold = row.get("text"), row.get("external_id"), row.get("gold_answer")
     if not isinstance(text, str) or not text.strip():
         problems.append(("text", "required, a non-empty string"))
@@ -160,6 +167,6 @@ def _existing_ids(session: Session, project_id: int, external_ids: list[str]) ->
     return found
 
 
-def upload_tasks(session: Session, project: Project, rows: Sequence[Any]) -> int:
-    """Validate and add a batch of tasks to a project, all or nothing; returns how many."""
-    return add_tasks(session, project, validate_rows(session, project, rows))
+def upload_tasks(session: Session, project: Project, rows: Sequence[Any]) -> list[Task]:
+    """Validate and add a batch of tasks to a project, all or nothing; returns the new tasks."""
+    return add_task_rows(session, project, validate_rows(session, project, rows))

@@ -102,9 +102,8 @@ def test_a_wage_in_a_currency_no_rail_pays_is_422_naming_it(committed_url: str) 
     response = _create(client, key, reward=ugx, budget={"amount": 0, "currency": "UGX"})
     app.extensions["kazi"].engine.dispose()
     assert response.status_code == 422
-    assert response.json["error"]["code"] == "unpayable_currency"
-    assert "UGX" in response.json["error"]["message"]
-    assert response.json["error"]["details"] == [{"field": "reward", "currency": "UGX"}]
+    [error] = response.json["errors"]
+    assert error["field"] == "reward" and "no payout rail pays UGX" in error["problem"]
 
 
 def test_top_up_adds_to_the_budget_from_the_funding(client: Any, key: str) -> None:
@@ -148,7 +147,10 @@ def test_bad_top_ups_are_refused_with_the_documented_status(
         assert response.status_code == 422, (body, response.json)
     wrong_currency = {"amount": {"amount": 100, "currency": "UGX"}}
     response = client.post(path, json=wrong_currency, headers=auth(key))
-    assert response.status_code == 400 and "pays in KES" in response.json["error"]["message"]
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"field": "amount.currency", "problem": f"project {pid} pays in KES, not UGX"}
+    ]
     other = new_key(app, "Other")
     assert _top_up(client, other, pid, 100).status_code == 404
     assert _top_up(client, key, 10**9, 100).status_code == 404

@@ -50,7 +50,8 @@ def test_bad_project_body_is_422_naming_the_field(client: Any, key: str) -> None
     response = client.post(
         "/api/v1/projects", json={**PROJECT, "reward": {"amount": 1.5}}, headers=auth(key)
     )
-    assert response.status_code == 422 and "reward" in response.json["error"]["message"]
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == ["reward"]
 
 
 @pytest.mark.parametrize("amount", [10**19, 10**12 + 1, -5])
@@ -61,7 +62,8 @@ def test_amounts_beyond_the_documented_range_are_422_not_an_overflow(
     response = client.post(
         "/api/v1/projects", json={**PROJECT, "budget": budget}, headers=auth(key)
     )
-    assert response.status_code == 422 and "budget" in response.json["error"]["message"]
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == ["budget"]
 
 
 @pytest.mark.parametrize("project_id", ["99999999999999999999", "0", "-1"])
@@ -87,7 +89,7 @@ def test_upload_json_then_results_json_and_csv(client: Any, key: str) -> None:
         {"text": "The food was cold", "external_id": "r-2", "gold_answer": "Negative"},
     ]
     response = client.post(f"/api/v1/projects/{pid}/tasks", json=tasks, headers=auth(key))
-    assert response.status_code == 201 and response.json == {"created": 2}
+    assert response.status_code == 201 and response.json["created"] == 2
     results = client.get(f"/api/v1/projects/{pid}/results?include=answers", headers=auth(key))
     assert [r["external_id"] for r in results.json["results"]] == ["r-1"]  # gold is not a result
     assert results.json["results"][0]["answers"] == []
@@ -113,7 +115,7 @@ def test_csv_with_bad_rows_names_each_row_and_stores_nothing(client: Any, key: s
     headers = {**auth(key), "Content-Type": "text/csv"}
     response = client.post(f"/api/v1/projects/{pid}/tasks", data=body, headers=headers)
     assert response.status_code == 422
-    errors = [(e["row"], e["field"]) for e in response.json["error"]["details"]]
+    errors = [(e["row"], e["field"]) for e in response.json["errors"]]
     assert errors == [(2, "text"), (3, "text"), (4, "external_id"), (5, "gold_answer")]
     shown = client.get(f"/api/v1/projects/{pid}", headers=auth(key)).json
     assert shown["progress"]["tasks"] == 0
@@ -124,7 +126,7 @@ def test_good_csv_is_stored(client: Any, key: str) -> None:
     body = "\ufefftext,external_id,gold_answer\nGood,g-1,1\nBad,g-2,\n"
     headers = {**auth(key), "Content-Type": "text/csv; charset=utf-8"}
     response = client.post(f"/api/v1/projects/{pid}/tasks", data=body.encode(), headers=headers)
-    assert response.status_code == 201 and response.json == {"created": 2}
+    assert response.status_code == 201 and response.json["created"] == 2
 
 
 def test_upload_is_idempotent_with_a_key(client: Any, key: str) -> None:
@@ -133,7 +135,7 @@ def test_upload_is_idempotent_with_a_key(client: Any, key: str) -> None:
     tasks = [{"text": "one"}, {"text": "two"}]
     first = client.post(f"/api/v1/projects/{pid}/tasks", json=tasks, headers=headers)
     again = client.post(f"/api/v1/projects/{pid}/tasks", json=tasks, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 201) and again.json == {"created": 2}
+    assert (first.status_code, again.status_code) == (201, 201) and again.json == first.json
     assert client.get(f"/api/v1/projects/{pid}", headers=auth(key)).json["progress"]["tasks"] == 2
     other = client.post(f"/api/v1/projects/{pid}/tasks", json=[{"text": "3"}], headers=headers)
     assert other.status_code == 409
@@ -146,11 +148,14 @@ def test_ten_thousand_long_tasks_fit_one_request_and_more_are_refused(
     text = "Huduma ilikuwa nzuri sana lakini chakula kilichelewa. " * 8  # ~430 characters
     tasks = [{"text": text, "external_id": f"r-{i}"} for i in range(10_000)]
     response = client.post(f"/api/v1/projects/{pid}/tasks", json=tasks, headers=auth(key))
-    assert response.status_code == 201 and response.json == {"created": 10_000}
+    assert response.status_code == 201 and response.json["created"] == 10_000
     response = client.post(
         f"/api/v1/projects/{pid}/tasks", json=[{"text": "t"}] * 10_001, headers=auth(key)
     )
-    assert response.status_code == 422 and "at most 10000" in response.json["error"]["message"]
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"field": "body", "problem": "at most 10000 tasks per request, got 10001"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -169,5 +174,5 @@ def test_a_webhook_url_into_our_own_network_is_refused(client: Any, key: str, ur
         "/api/v1/projects", json={**PROJECT, "webhook_url": url}, headers=auth(key)
     )
     assert response.status_code == 422
-    assert response.json["error"]["code"] == "url_refused"
+    assert [e["field"] for e in response.json["errors"]] == ["webhook_url"]
     assert client.get("/api/v1/projects", headers=auth(key)).json["projects"] == []

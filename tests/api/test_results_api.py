@@ -144,4 +144,4 @@ def test_bad_paging_parameters_are_a_422_naming_the_field(
     pid = client.post("/api/v1/projects", json=PROJECT, headers=auth(key)).json["id"]
     response = client.get(f"/api/v1/projects/{pid}/results?{query}", headers=auth(key))
     assert response.status_code == 422
-    assert response.json["error"]["details"] == [{"field": field}]
+    assert [e["field"] for e in response.json["errors"]] == [field]

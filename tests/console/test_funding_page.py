@@ -10,6 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from core.db import utcnow
+from core.money import Money
 from kazi.app import create_app
 from tasks.funding import balances
 from tasks.models import Deposit, DepositStatus
@@ -185,5 +187,19 @@ def test_the_projects_page_shows_budget_figures(app: Flask, signed_in: SignedIn)
         tasks_factories.project(session, name="Budgeted", texts=["t1"])  # KES 1000.00 budget
     page = signed_in("viewer").get("/console/projects").get_data(as_text=True)
     assert '<td class="num budget-funded">KES 1000.00</td>' in page
+    assert '<td class="num budget-committed">KES 1000.00</td>' in page
+    assert '<td class="num budget-spent">KES 0.00</td>' in page
     assert '<td class="num budget-remaining">KES 1000.00</td>' in page
     assert '<td class="num budget-returned">KES 0.00</td>' in page
+
+
+def test_the_projects_page_shows_each_projects_warnings(app: Flask, signed_in: SignedIn) -> None:
+    with db(app) as session:
+        tasks_factories.project(session, name="Starved", budget=Money(50, "KES"))
+        tasks_factories.worker(session, language="en", country="KE", registered_at=utcnow())
+        tasks_factories.project(session, name="Fine")
+    page = signed_in("viewer").get("/console/projects").get_data(as_text=True)
+    starved, fine = page.split("Starved")[1], page.split("Fine")[1].split("Starved")[0]
+    assert 'data-code="budget_below_one_answer"' in starved.split("</tr>")[0]
+    assert "cannot pay one answer" in starved.split("</tr>")[0]
+    assert "data-code=" not in fine.split("</tr>")[0]
