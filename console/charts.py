@@ -67,7 +67,7 @@ def _x_label(first: str, second: str, x: float, y: float) -> str:
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     """Every n-th label, so at most MAX_X_LABELS fit under the axis.
 
-    A label "15:00\nThu 26 Nov" is two lines, the time over the date; the date is
+    A label "15:00\n26 Nov" is two lines, the time over the date; the date is
     written only where it changes, so a day's hours do not repeat it (and the dates,
     in the larger type phones get, do not run into each other).
     """

@@ -74,8 +74,8 @@ class Window:
         return [b.replace(tzinfo=None) for b in self.buckets()]
 
     def labels(self) -> list[str]:
-        """Two-line labels for a chart's x axis, in local time: ``15:00`` over ``Thu 26 Nov``."""
-        fmt = "%H:%M\n%a %d %b" if self.step == "hour" else "%a\n%d %b"
+        """Two-line labels for a chart's x axis, in local time: ``15:00`` over ``26 Nov``."""
+        fmt = "%H:%M\n%d %b" if self.step == "hour" else "%a\n%d %b"
         return [b.strftime(fmt) for b in self.buckets()]
 
     def axis_title(self) -> str:
