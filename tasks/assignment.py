@@ -1,10 +1,12 @@
 """Handing tasks to workers: the next task, reservations, skips and expiry.
 
 The flow layer calls ``get_next_task``, ``skip_task`` (and ``submission.submit_answer``)
-inside one transaction per USSD hop or SMS. Picking is concurrency-safe: candidate
-tasks are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (ignored by SQLite,
-which serialises writers), then each claim is a guarded counter update (see
-``tasks.counters``) backed by CHECK constraints, so no task ever holds more answers
+inside one transaction per USSD hop or SMS. Picking is concurrency-safe: on
+PostgreSQL one statement (``_CLAIM_SQL``) picks a free task with ``FOR UPDATE SKIP
+LOCKED``, takes its slot and the budget's promise and inserts the reservation; when
+that finds only busy candidates, and always on SQLite (which serialises writers),
+candidates are claimed step by step, each claim a guarded counter update (see
+``tasks.counters``). CHECK constraints back both, so no task ever holds more answers
 than its redundancy and no project promises more than its budget.
 
 Cost: every query walks an index. Candidate tasks come from
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Retry
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,8 +54,9 @@ from tasks.screens import task_menu
 from workers import services as workers
 from workers.models import Worker
 
-#: Expired reservations released by each ``get_next_task``, so slots free up even
-#: when no job runner is sweeping; bounded so one hop stays fast.
+#: Expired reservations released by a ``get_next_task`` that found nothing, so slots
+#: free up even when no job runner is sweeping; bounded so one hop stays fast. Only on
+#: a miss: a hop that finds a task spends no statement on others' lapsed reservations.
 LAZY_EXPIRY_BATCH = 20
 #: Projects looked at per pick; projects are few next to tasks.
 MAX_CANDIDATE_PROJECTS = 50
@@ -103,16 +106,35 @@ def get_next_task(
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
-    session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update())
+    workers.lock(session, worker.id)
     held = _current_reservation(session, worker.id, now)
     if held is not None:
         return _view(session, held, resumed=True)
-    expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
     projects = _eligible_projects(session, worker, rules, currencies)
+    view = _pick(session, worker, projects, rng, now)
+    if view is None and expire_due(session, now, limit=LAZY_EXPIRY_BATCH):
+        # Lapsed reservations were holding slots or budget: with them freed, pick again.
+        view = _pick(session, worker, projects, rng, now)
+    return view
+
+
+def _pick(
+    session: Session,
+    worker: Worker,
+    projects: list[tuple[Project, float]],
+    rng: RandomSource,
+    now: datetime,
+) -> TaskView | None:
+    """Reserve a task in the first project (by priority) that has one for this worker."""
     for project, rate in projects:
         gold_first = should_serve_gold(rng, rate)
         for gold in (True, False) if gold_first else (False,):
+            claimed = _claim_in_one(session, project, worker.id, gold=gold, now=now)
+            if isinstance(claimed, TaskView):
+                return claimed
+            if claimed == NOTHING:
+                continue
             assignment = _claim(session, project, worker.id, gold=gold, now=now)
             if assignment is not None:
                 return _view(session, assignment, resumed=False)
@@ -224,7 +246,7 @@ def _claim(
             except (_Refused, IntegrityError):
                 # A full task, or the same worker's parallel request won: try the next one.
                 continue
-            _schedule_expiry(session, assignment, project)
+            _schedule_expiry(session, assignment.id, project)
             return assignment
         # Every task we read was filled by other workers meanwhile; a fresh read skips them.
     return None
@@ -329,11 +351,11 @@ class _NoBudget(_Refused):
     """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
-def _schedule_expiry(session: Session, assignment: Assignment, project: Project) -> None:
+def _schedule_expiry(session: Session, assignment_id: int, project: Project) -> None:
     enqueue(
         session,
         "tasks.jobs.expire_assignment",
-        assignment.id,
+        assignment_id,
         delay=timedelta(minutes=project.reservation_minutes, seconds=5),
         retry=Retry(max=3, interval=[10, 60, 300]),
     )
@@ -342,20 +364,119 @@ def _schedule_expiry(session: Session, assignment: Assignment, project: Project)
 def _view(session: Session, assignment: Assignment, *, resumed: bool) -> TaskView:
     task = session.get_one(Task, assignment.task_id)
     project = session.get_one(Project, task.project_id)
+    return _view_of(project, assignment.id, task.id, task.text, assignment.expires_at, resumed)
+
+
+def _view_of(
+    project: Project,
+    assignment_id: int,
+    task_id: int,
+    text: str,
+    expires_at: datetime,
+    resumed: bool,
+) -> TaskView:
     options = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
     return TaskView(
-        assignment_id=assignment.id,
-        task_id=task.id,
+        assignment_id=assignment_id,
+        task_id=task_id,
         project_id=project.id,
         task_type=project.task_type,
         instructions=project.instructions,
-        text=task.text,
+        text=text,
         options=options,
         menu=task_menu(project.task_type, project.options),
         reward=Money(project.reward_minor, project.currency),
-        expires_at=assignment.expires_at,
+        expires_at=expires_at,
         resumed=resumed,
     )
+
+
+#: A task this worker may be given: open, of the kind asked, with room, never theirs.
+_CANDIDATE_SQL = """
+    FROM tasks AS t
+    WHERE t.project_id = :project_id AND t.status = :open AND t.is_gold = :gold
+      AND (t.is_gold OR t.answers_count + t.reserved_count < t.wanted_answers)
+      AND NOT EXISTS (
+          SELECT 1 FROM assignments AS a WHERE a.task_id = t.id AND a.worker_id = :worker_id
+      )
+"""
+
+#: The whole claim as one statement on PostgreSQL: pick the first free task this worker
+#: never had (SKIP LOCKED spreads concurrent workers over different tasks; the row lock
+#: re-checks its room), promise one reward of the budget, take the task's slot and
+#: insert the reservation. Each step runs only if the one before it matched, in the
+#: module's lock order (task, then project), so a refused budget takes no slot. When
+#: nothing was claimed, one row says whether any candidate exists at all (locked by
+#: others, or refused by the budget) so the caller knows if trying harder can help.
+#: https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
+_CLAIM_SQL = text(
+    f"""
+WITH picked AS (
+    SELECT t.id {_CANDIDATE_SQL}
+    ORDER BY t.project_id, t.status, t.is_gold, t.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
+budget AS (
+    UPDATE projects SET reserved_count = reserved_count + 1, updated_at = :now
+    WHERE id = :project_id AND status = :active
+      AND paid_minor + (reserved_count + 1) * reward_minor <= budget_minor
+      AND EXISTS (SELECT 1 FROM picked)
+    RETURNING id
+),
+slot AS (
+    UPDATE tasks SET reserved_count = tasks.reserved_count + 1
+    FROM picked, budget WHERE tasks.id = picked.id
+    RETURNING tasks.id, tasks.text
+),
+made AS (
+    INSERT INTO assignments (task_id, worker_id, status, reserved_at, expires_at, flagged, paid)
+    SELECT slot.id, :worker_id, :reserved, :now, :expires_at, false, false FROM slot
+    RETURNING id, task_id
+)
+SELECT made.id, made.task_id, slot.text, true FROM made JOIN slot ON slot.id = made.task_id
+UNION ALL
+SELECT NULL, NULL, NULL, EXISTS (SELECT 1 {_CANDIDATE_SQL})
+WHERE NOT EXISTS (SELECT 1 FROM made)
+"""
+)
+
+#: What ``_claim_in_one`` found: a reservation, nothing to claim at all, or candidates
+#: it could not take in one go (locked by concurrent claims, or the budget refused).
+NOTHING = "nothing"
+TRY_HARDER = "try harder"
+
+
+def _claim_in_one(
+    session: Session, project: Project, worker_id: int, *, gold: bool, now: datetime
+) -> TaskView | str:
+    """Reserve a free task of this kind in one round trip (PostgreSQL).
+
+    Else ``NOTHING`` when no task of this kind is left for the worker, or
+    ``TRY_HARDER`` when candidates exist but are locked by concurrent claims or the
+    budget refused: the step-by-step claim (``_claim``, SQLite's only path) decides.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return TRY_HARDER
+    expires_at = now + timedelta(minutes=project.reservation_minutes)
+    row = session.execute(
+        _CLAIM_SQL,
+        {
+            "project_id": project.id,
+            "worker_id": worker_id,
+            "gold": gold,
+            "open": TaskStatus.OPEN.value,
+            "active": ProjectStatus.ACTIVE.value,
+            "reserved": AssignmentStatus.RESERVED.value,
+            "now": now,
+            "expires_at": expires_at,
+        },
+    ).one()
+    assignment_id, task_id, task_text, candidates = row
+    if assignment_id is None:
+        return TRY_HARDER if candidates else NOTHING
+    _schedule_expiry(session, assignment_id, project)
+    return _view_of(project, assignment_id, task_id, task_text, expires_at, False)
 
 
 def skip_task(session: Session, worker: Worker, task_id: int, now: datetime) -> bool:
