@@ -49,7 +49,7 @@ from tasks.quality import (
     should_serve_gold,
 )
 from tasks.reputation import GoldRecord
-from tasks.screening import held_count
+from tasks.screening import held_count, held_count_query
 from tasks.screens import task_menu
 from workers import services as workers
 from workers.models import Worker
@@ -102,14 +102,22 @@ def get_next_task(
     the payout rails); a project paying in another is not offered. None: any.
     """
     rules = rules or QualityRules()
-    if unavailable_reason(session, worker, rules) is not None:
+    if _standing_reason(worker) is not None:
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
     workers.lock(session, worker.id)
-    held = _current_reservation(session, worker.id, now)
-    if held is not None:
-        return _view(session, held, resumed=True)
+    # The held cap and the reservation in hand, in one round trip.
+    held_answers, held_id = session.execute(
+        select(
+            held_count_query(worker.id).scalar_subquery(),
+            _current_reservation_query(worker.id, now).scalar_subquery(),
+        )
+    ).one()
+    if held_answers >= rules.max_held:
+        return None
+    if held_id is not None:
+        return _view(session, session.get_one(Assignment, held_id), resumed=True)
     rng = rng or random.Random()
     projects = _eligible_projects(session, worker, rules, currencies)
     view = _pick(session, worker, projects, rng, now)
@@ -143,10 +151,9 @@ def _pick(
 
 def unavailable_reason(session: Session, worker: Worker, rules: QualityRules) -> str | None:
     """Why a worker gets no paid task at all ("suspended", "held"), or None when they may."""
-    if workers.is_suspended(worker):
-        return "suspended"
-    if not workers.may_work(worker):
-        return "blocked"
+    standing = _standing_reason(worker)
+    if standing is not None:
+        return standing
     # The held cap: answers waiting for review freeze budget and prove nothing yet, so
     # a worker with many of them gets no more until an operator has looked.
     if held_count(session, worker.id) >= rules.max_held:
@@ -154,10 +161,18 @@ def unavailable_reason(session: Session, worker: Worker, rules: QualityRules) ->
     return None
 
 
-def _current_reservation(session: Session, worker_id: int, now: datetime) -> Assignment | None:
+def _standing_reason(worker: Worker) -> str | None:
+    if workers.is_suspended(worker):
+        return "suspended"
+    if not workers.may_work(worker):
+        return "blocked"
+    return None
+
+
+def _current_reservation_query(worker_id: int, now: datetime) -> Select[tuple[int]]:
     # A redial within the reservation window resumes the same task (design: never lose work).
-    stmt = (
-        select(Assignment)
+    return (
+        select(Assignment.id)
         .where(
             Assignment.worker_id == worker_id,
             Assignment.status == AssignmentStatus.RESERVED,
@@ -166,7 +181,6 @@ def _current_reservation(session: Session, worker_id: int, now: datetime) -> Ass
         .order_by(Assignment.id)
         .limit(1)
     )
-    return session.scalars(stmt).first()
 
 
 def _eligible_projects(
@@ -176,28 +190,25 @@ def _eligible_projects(
     currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
     """Active projects open to this worker, by priority, with the share of gold to serve."""
+    # Each project comes with the worker's reputation on its task type (gold pooled
+    # over every project), so probation and verdicts carry over from one project to
+    # the next: one round trip for both.
+    answered, correct = reputation.gold_record_columns(worker.id, Project.task_type)
     stmt = (
-        select(Project)
+        select(Project, answered, correct)
         .where(Project.status == ProjectStatus.ACTIVE)
         .order_by(Project.priority.desc(), Project.id)
         .limit(MAX_CANDIDATE_PROJECTS)
     )
-    projects = [
-        p
-        for p in session.scalars(stmt)
-        if (not p.languages or worker.language in p.languages)
-        and (not p.countries or worker.country in p.countries)
-        and (currencies is None or p.currency in currencies)
-    ]
-    # The worker's reputation per task type (gold pooled over every project), so
-    # probation and verdicts carry over from one project to the next.
-    records = {
-        t: reputation.gold_records(session, [worker.id], t)[worker.id]
-        for t in {p.task_type for p in projects}
-    }
     out = []
-    for project in projects:
-        record = records[project.task_type]
+    for project, gold_answered, gold_correct in session.execute(stmt):
+        if not (
+            (not project.languages or worker.language in project.languages)
+            and (not project.countries or worker.country in project.countries)
+            and (currencies is None or project.currency in currencies)
+        ):
+            continue
+        record = GoldRecord(int(gold_answered), int(gold_correct))
         if project_allows(project, record.answered, record.correct, rules):
             out.append((project, _gold_rate(project, record, rules)))
     return out

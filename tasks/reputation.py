@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy.orm import Session, aliased
 
 from tasks.answers import TaskType
 from tasks.crowd import newcomer_accuracy
@@ -90,6 +90,23 @@ def gold_records(
     )
     found = {int(w): GoldRecord(int(a or 0), int(c or 0)) for w, a, c in session.execute(stmt)}
     return {w: found.get(w, GoldRecord(0, 0)) for w in ids}
+
+
+def gold_record_columns(
+    worker_id: int, task_type: ColumnElement[TaskType]
+) -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """``gold_records`` of one worker as two columns (answered, correct) of a query whose
+    rows carry a task type: a list of projects comes with the worker's record on each."""
+    stats, project = aliased(WorkerProjectStats), aliased(Project)
+    pooled = (
+        select()
+        .select_from(stats)
+        .join(project, project.id == stats.project_id)
+        .where(stats.worker_id == worker_id, project.task_type == task_type)
+    )
+    answered = pooled.add_columns(func.coalesce(func.sum(stats.gold_answered), 0))
+    correct = pooled.add_columns(func.coalesce(func.sum(stats.gold_correct), 0))
+    return answered.scalar_subquery(), correct.scalar_subquery()
 
 
 def accuracies(
