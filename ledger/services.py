@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db import insert_or_skip, lock_row, utcnow
@@ -72,20 +71,24 @@ def get_account(
     existing = session.scalars(stmt).first()
     if existing is not None:
         return existing
-    account = LedgerAccount(
-        kind=kind,
-        currency=currency,
-        worker_id=worker_id,
-        project_id=project_id,
-        requester_id=requester_id,
+    # No savepoint (a worker's first wage is on the USSD hot path): an account created
+    # by another transaction first makes this INSERT return no row, and theirs is used.
+    dialect = session.get_bind().dialect.name
+    insert = (
+        insert_or_skip(dialect, LedgerAccount)
+        .values(
+            kind=kind,
+            currency=currency,
+            worker_id=worker_id,
+            project_id=project_id,
+            requester_id=requester_id,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(LedgerAccount)
     )
-    try:
-        with session.begin_nested():
-            session.add(account)
-    except IntegrityError:
-        # Another transaction created it first; theirs is the one to use.
-        return session.scalars(stmt).one()
-    return account
+    created = session.scalars(insert).first()
+    return created if created is not None else session.scalars(stmt).one()
 
 
 def _owner_is(column: InstrumentedAttribute[int | None], value: int | None) -> ColumnElement[bool]:
