@@ -193,15 +193,15 @@ def _eligible_projects(
     # Each project comes with the worker's reputation on its task type (gold pooled
     # over every project), so probation and verdicts carry over from one project to
     # the next: one round trip for both.
-    answered, correct = reputation.gold_record_columns(worker.id, Project.task_type)
     stmt = (
-        select(Project, answered, correct)
+        select(Project, reputation.GOLD_ANSWERED, reputation.GOLD_CORRECT)
         .where(Project.status == ProjectStatus.ACTIVE)
         .order_by(Project.priority.desc(), Project.id)
         .limit(MAX_CANDIDATE_PROJECTS)
     )
     out = []
-    for project, gold_answered, gold_correct in session.execute(stmt):
+    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker.id})
+    for project, gold_answered, gold_correct in rows:
         if not (
             (not project.languages or worker.language in project.languages)
             and (not project.countries or worker.country in project.countries)

@@ -38,15 +38,14 @@ def _recent_and_record(
 ) -> tuple[list[RecentAnswer], GoldRecord]:
     """The worker's latest answers on one task type and their gold record on it, read
     together: each answer row carries the record (one round trip per answer screened)."""
-    gold_answered, gold_correct = reputation.gold_record_columns(worker_id, Project.task_type)
     stmt = (
         select(
             Assignment.answer,
             Assignment.seconds_taken,
             Assignment.correct,
             Project.min_seconds_per_answer,
-            gold_answered,
-            gold_correct,
+            reputation.GOLD_ANSWERED,
+            reputation.GOLD_CORRECT,
         )
         .join(Task, Task.id == Assignment.task_id)
         .join(Project, Project.id == Task.project_id)
@@ -58,7 +57,7 @@ def _recent_and_record(
         .order_by(Assignment.answered_at.desc(), Assignment.id.desc())
         .limit(limit)
     )
-    rows = session.execute(stmt).all()
+    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker_id}).all()
     recent = [
         RecentAnswer(str(value), is_too_fast(seconds or 0.0, minimum), correct)
         for value, seconds, correct, minimum, _, _ in rows
