@@ -169,7 +169,7 @@ def _standing_reason(worker: Worker) -> str | None:
     return None
 
 
-def _current_reservation_query(worker_id: int, now: datetime) -> Select[tuple[int]]:
+def _current_reservation_query(worker_id: int, now: datetime) -> Select[int]:
     # A redial within the reservation window resumes the same task (design: never lose work).
     return (
         select(Assignment.id)

@@ -73,7 +73,7 @@ def held_count(session: Session, worker_id: int) -> int:
     return int(session.scalar(held_count_query(worker_id)) or 0)
 
 
-def held_count_query(worker_id: int) -> Select[tuple[int]]:
+def held_count_query(worker_id: int) -> Select[int]:
     """The query ``held_count`` runs, for a caller that asks it beside another."""
     # Held gold answers do not count: they are the test that decides an unproven
     # worker's fate, and a project's gold pool bounds them anyway.
