@@ -5,7 +5,11 @@ from typing import Protocol
 # USSD hops must answer in milliseconds; a request that takes 30 s is stuck, not slow.
 timeout = 30
 graceful_timeout = 20
-accesslog = "-"
+# No access log by default: a line per USSD hop is a synchronous write on the hot path
+# of every request (issue 13), and each hop is timed for Prometheus already
+# (kazi_ussd_request_seconds) with failures in the error log. `--access-logfile -` turns
+# it on, in the format below.
+accesslog = None
 # gunicorn's default format logs the request line ``%(r)s``, query string included, and
 # our webhook URLs carry ``?token=<secret>``: log the path alone (``%(U)s``), see
 # https://docs.gunicorn.org/en/stable/settings.html#access-log-format

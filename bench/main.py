@@ -207,8 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     tables = run_all(scale, say=say)
     machine = Machine.here(postgres_version())
     page = render(tables, machine, total_seconds=time.perf_counter() - started)
-    # The soak (bench/soak.py) runs apart, for minutes: its section survives this run.
-    soak = kept_section(args.output.read_text()) if args.output.exists() else ""
-    args.output.write_text(page + "\n" + ("\n" + soak if soak else ""))
+    # The soak (bench/soak.py) runs apart, for minutes, and the hot path profile is
+    # written by hand: their sections survive this run.
+    old = args.output.read_text() if args.output.exists() else ""
+    kept = [section for section in (kept_section(old), _hand_written(old)) if section]
+    args.output.write_text(page + "".join("\n\n" + section.rstrip("\n") for section in kept) + "\n")
     say(f"wrote {args.output} in {time.perf_counter() - started:,.0f} s")
     return 0
+
+
+def _hand_written(page: str) -> str:
+    """The page's ``## Hot path profile`` section ("" if none): profiled by hand."""
+    _, marker, rest = page.partition(HOT_PATH_HEADING)
+    return marker + rest.split("\n## ", 1)[0] if marker else ""
+
+
+HOT_PATH_HEADING = "## Hot path profile\n"

@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -161,3 +162,14 @@ def matched_rows(result: Result[*tuple[Any, ...]]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
     return result.rowcount
+
+
+def insert_or_skip(dialect_name: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` that can say ``ON CONFLICT``, in this dialect's spelling.
+
+    Both databases have it (SQLite since 3.24, PostgreSQL since 9.5), and with RETURNING
+    a conflict costs no savepoint: the statement simply returns no row.
+    """
+    if dialect_name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

@@ -33,10 +33,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import func as sql_func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 
-from core.db import Base, matched_rows, utcnow
+from core.db import Base, insert_or_skip, matched_rows, utcnow
 
 #: How often (at most) one process deletes expired rows.
 SWEEP_INTERVAL_SECONDS = 60.0
@@ -170,10 +169,7 @@ class DatabaseStore:
         return matched_rows(connection.execute(stmt))
 
     def _insert(self, row: dict[str, Any]) -> Any:
-        # Both dialects spell an upsert ON CONFLICT (SQLite since 3.24, PostgreSQL 9.5).
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(KvEntry).values(**row)
-        return sqlite.insert(KvEntry).values(**row)
+        return insert_or_skip(self._engine.dialect.name, KvEntry).values(**row)
 
 
 def bind_store_to_sessions(sessions: sessionmaker[Session]) -> None:

@@ -203,7 +203,7 @@ def handle_ussd_hop(
     # before anything is read, so two hops of one worker run one after the other, and a
     # job's commit in between cannot leave this hop on a stale SQLite read snapshot
     # ("database is locked" at the first write, which busy_timeout does not wait out).
-    workers.lock_by_phone(session, request.phone)
+    locked = workers.lock_by_phone(session, request.phone)
     digest = _digest(runtime)
     record = _ussd_session(session, request.provider, request.session_id)
     if (
@@ -215,7 +215,9 @@ def handle_ussd_hop(
         # AT retried a hop we answered (our answer was slow or lost): same screen again,
         # without feeding the same input to the flow twice.
         return record.last_screen
-    worker = workers.contact(session, request.phone, default_language=default_language)
+    worker = workers.contact(
+        session, request.phone, default_language=default_language, known=locked
+    )
     if record is None:
         record = UssdSession(
             provider=request.provider,

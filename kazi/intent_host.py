@@ -200,15 +200,15 @@ class IntentHost:
         # The engine sends the option's label (single choice) or "yes"/"no": both are
         # what tasks.answers accepts, whatever the worker's language.
         try:
-            with self.session.begin_nested():  # a refusal leaves nothing half-written
-                result = submit_answer(
-                    self.session,
-                    self.worker,
-                    intent.task_id,
-                    intent.answer,
-                    self.now,
-                    rules=self.rules(),
-                )
+            # No savepoint: submit_answer refuses before it writes anything (issue 13).
+            result = submit_answer(
+                self.session,
+                self.worker,
+                intent.task_id,
+                intent.answer,
+                self.now,
+                rules=self.rules(),
+            )
         except (NoReservation, ReservationExpired):
             return {"ok": False, "reason": "expired"}
         except InvalidAnswer as exc:

@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from core.db import lock_row
+from core.db import insert_or_skip, lock_row, utcnow
 from core.money import Money
 from ledger.errors import LedgerError, UnbalancedTransaction
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -72,20 +71,24 @@ def get_account(
     existing = session.scalars(stmt).first()
     if existing is not None:
         return existing
-    account = LedgerAccount(
-        kind=kind,
-        currency=currency,
-        worker_id=worker_id,
-        project_id=project_id,
-        requester_id=requester_id,
+    # No savepoint (a worker's first wage is on the USSD hot path): an account created
+    # by another transaction first makes this INSERT return no row, and theirs is used.
+    dialect = session.get_bind().dialect.name
+    insert = (
+        insert_or_skip(dialect, LedgerAccount)
+        .values(
+            kind=kind,
+            currency=currency,
+            worker_id=worker_id,
+            project_id=project_id,
+            requester_id=requester_id,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(LedgerAccount)
     )
-    try:
-        with session.begin_nested():
-            session.add(account)
-    except IntegrityError:
-        # Another transaction created it first; theirs is the one to use.
-        return session.scalars(stmt).one()
-    return account
+    created = session.scalars(insert).first()
+    return created if created is not None else session.scalars(stmt).one()
 
 
 def _owner_is(column: InstrumentedAttribute[int | None], value: int | None) -> ColumnElement[bool]:
@@ -102,29 +105,32 @@ def post(
 ) -> Posting:
     """Record a balanced transaction once per reference; a repeat returns the first one."""
     _check_balanced(legs)
-    existing = transaction_by_reference(session, reference)
-    if existing is not None:
-        return Posting(existing, created=False)
-    transaction = LedgerTransaction(kind=kind, reference=reference, description=description)
-    try:
-        with session.begin_nested():
-            session.add(transaction)
-            session.flush()
-            session.add_all(
-                LedgerEntry(
-                    transaction_id=transaction.id,
-                    account_id=leg.account.id,
-                    amount_minor=leg.amount,
-                    currency=leg.account.currency,
-                )
-                for leg in legs
-            )
-    except IntegrityError:
-        # The same reference was recorded concurrently: that one stands, this is a repeat.
+    # One INSERT that yields no row when the reference is recorded already (the unique
+    # reference decides, even between concurrent transactions): no read before it and
+    # no savepoint around it on the hot path of a wage (issue 13).
+    dialect = session.get_bind().dialect.name
+    stmt = (
+        insert_or_skip(dialect, LedgerTransaction)
+        .values(kind=kind, reference=reference, description=description, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(LedgerTransaction)
+    )
+    transaction = session.scalars(stmt).first()
+    if transaction is None:
         found = transaction_by_reference(session, reference)
-        if found is None:
-            raise
+        if found is None:  # refused for another reason than its reference
+            raise LedgerError(f"transaction {reference} was not recorded")
         return Posting(found, created=False)
+    # Every leg in one INSERT (SQLAlchemy's insertmanyvalues batches the flush).
+    session.add_all(
+        LedgerEntry(
+            transaction_id=transaction.id,
+            account_id=leg.account.id,
+            amount_minor=leg.amount,
+            currency=leg.account.currency,
+        )
+        for leg in legs
+    )
     return Posting(transaction, created=True)
 
 
@@ -275,8 +281,25 @@ def credit_wage(
     session: Session, *, worker_id: int, project_id: int, amount: Money, reference: str
 ) -> Posting:
     """Pay a worker's wage for an accepted answer out of the project's budget."""
-    budget = project_budget(session, project_id, amount.currency)
-    wallet = worker_wallet(session, worker_id, amount.currency)
+    # Both accounts in one read; an account not there yet is created on first use.
+    found = session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.currency == amount.currency,
+            or_(
+                (LedgerAccount.kind == AccountKind.PROJECT_BUDGET)
+                & (LedgerAccount.project_id == project_id),
+                (LedgerAccount.kind == AccountKind.WORKER_WALLET)
+                & (LedgerAccount.worker_id == worker_id),
+            ),
+        )
+    ).all()
+    kinds = {account.kind: account for account in found}
+    budget = kinds.get(AccountKind.PROJECT_BUDGET) or project_budget(
+        session, project_id, amount.currency
+    )
+    wallet = kinds.get(AccountKind.WORKER_WALLET) or worker_wallet(
+        session, worker_id, amount.currency
+    )
     return transfer(
         session, kind=WAGE, reference=reference, source=budget, destination=wallet, amount=amount
     )

@@ -1,10 +1,12 @@
 """Handing tasks to workers: the next task, reservations, skips and expiry.
 
 The flow layer calls ``get_next_task``, ``skip_task`` (and ``submission.submit_answer``)
-inside one transaction per USSD hop or SMS. Picking is concurrency-safe: candidate
-tasks are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (ignored by SQLite,
-which serialises writers), then each claim is a guarded counter update (see
-``tasks.counters``) backed by CHECK constraints, so no task ever holds more answers
+inside one transaction per USSD hop or SMS. Picking is concurrency-safe: on
+PostgreSQL one statement (``_CLAIM_SQL``) picks a free task with ``FOR UPDATE SKIP
+LOCKED``, takes its slot and the budget's promise and inserts the reservation; when
+that finds only busy candidates, and always on SQLite (which serialises writers),
+candidates are claimed step by step, each claim a guarded counter update (see
+``tasks.counters``). CHECK constraints back both, so no task ever holds more answers
 than its redundancy and no project promises more than its budget.
 
 Cost: every query walks an index. Candidate tasks come from
@@ -23,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rq import Retry
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,13 +51,14 @@ from tasks.quality import (
     should_serve_gold,
 )
 from tasks.reputation import GoldRecord
-from tasks.screening import held_count
+from tasks.screening import held_count, held_count_query
 from tasks.screens import task_menu
 from workers import services as workers
 from workers.models import Worker
 
-#: Expired reservations released by each ``get_next_task``, so slots free up even
-#: when no job runner is sweeping; bounded so one hop stays fast.
+#: Expired reservations released by a ``get_next_task`` that found nothing, so slots
+#: free up even when no job runner is sweeping; bounded so one hop stays fast. Only on
+#: a miss: a hop that finds a task spends no statement on others' lapsed reservations.
 LAZY_EXPIRY_BATCH = 20
 #: Projects looked at per pick; projects are few next to tasks.
 MAX_CANDIDATE_PROJECTS = 50
@@ -110,21 +113,54 @@ def get_next_task(
     Only tasks in a language the worker does tasks in are offered (or with none).
     """
     rules = rules or QualityRules()
-    if unavailable_reason(session, worker, rules, now=now, daily_cap=daily_cap) is not None:
+    if _standing_reason(worker) is not None:
+        return None
+    if daily_cap > 0 and answered_today(session, worker, now) >= daily_cap:
         return None
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
-    session.execute(select(Worker.id).where(Worker.id == worker.id).with_for_update())
+    workers.lock(session, worker.id)
+    # The held cap and the reservation in hand, in one round trip.
+    held_answers, held_id = session.execute(
+        select(
+            held_count_query(worker.id).scalar_subquery(),
+            _current_reservation_query(worker.id, now).scalar_subquery(),
+        )
+    ).one()
+    if held_answers >= rules.max_held:
+        return None
     languages = workers.task_languages(worker)
-    held = _current_reservation(session, worker.id, now)
-    if held is not None:
+    if held_id is not None:
+        held = session.get_one(Assignment, held_id)
         return _view(session, held, resumed=True, languages=languages)
-    expire_due(session, now, limit=LAZY_EXPIRY_BATCH)
     rng = rng or random.Random()
     projects = _eligible_projects(session, worker, rules, currencies)
+    view = _pick(session, worker, projects, rng, now, languages)
+    if view is None and expire_due(session, now, limit=LAZY_EXPIRY_BATCH):
+        # Lapsed reservations were holding slots or budget: with them freed, pick again.
+        view = _pick(session, worker, projects, rng, now, languages)
+    return view
+
+
+def _pick(
+    session: Session,
+    worker: Worker,
+    projects: list[tuple[Project, float]],
+    rng: RandomSource,
+    now: datetime,
+    languages: Sequence[str],
+) -> TaskView | None:
+    """Reserve a task in the first project (by priority) that has one for this worker."""
     for project, rate in projects:
         gold_first = should_serve_gold(rng, rate)
         for gold in (True, False) if gold_first else (False,):
+            claimed = _claim_in_one(
+                session, project, worker.id, gold=gold, now=now, languages=languages
+            )
+            if isinstance(claimed, TaskView):
+                return claimed
+            if claimed == NOTHING:
+                continue
             assignment = _claim(
                 session, project, worker.id, gold=gold, now=now, languages=languages
             )
@@ -143,10 +179,9 @@ def unavailable_reason(
 ) -> str | None:
     """Why a worker gets no paid task at all ("suspended", "blocked", "held", "daily_cap"),
     or None when they may."""
-    if workers.is_suspended(worker):
-        return "suspended"
-    if not workers.may_work(worker):
-        return "blocked"
+    standing = _standing_reason(worker)
+    if standing is not None:
+        return standing
     # The held cap: answers waiting for review freeze budget and prove nothing yet, so
     # a worker with many of them gets no more until an operator has looked.
     if held_count(session, worker.id) >= rules.max_held:
@@ -199,10 +234,18 @@ def _speaks_project(project: Project, languages: Collection[str]) -> bool:
     return not project.languages or any(code in project.languages for code in languages)
 
 
-def _current_reservation(session: Session, worker_id: int, now: datetime) -> Assignment | None:
+def _standing_reason(worker: Worker) -> str | None:
+    if workers.is_suspended(worker):
+        return "suspended"
+    if not workers.may_work(worker):
+        return "blocked"
+    return None
+
+
+def _current_reservation_query(worker_id: int, now: datetime) -> Select[int]:
     # A redial within the reservation window resumes the same task (design: never lose work).
-    stmt = (
-        select(Assignment)
+    return (
+        select(Assignment.id)
         .where(
             Assignment.worker_id == worker_id,
             Assignment.status == AssignmentStatus.RESERVED,
@@ -211,7 +254,6 @@ def _current_reservation(session: Session, worker_id: int, now: datetime) -> Ass
         .order_by(Assignment.id)
         .limit(1)
     )
-    return session.scalars(stmt).first()
 
 
 def _eligible_projects(
@@ -221,29 +263,26 @@ def _eligible_projects(
     currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
     """Active projects open to this worker, by priority, with the share of gold to serve."""
-    languages = workers.task_languages(worker)
+    # Each project comes with the worker's reputation on its task type (gold pooled
+    # over every project), so probation and verdicts carry over from one project to
+    # the next: one round trip for both.
     stmt = (
-        select(Project)
+        select(Project, reputation.GOLD_ANSWERED, reputation.GOLD_CORRECT)
         .where(Project.status == ProjectStatus.ACTIVE)
         .order_by(Project.priority.desc(), Project.id)
         .limit(MAX_CANDIDATE_PROJECTS)
     )
-    projects = [
-        p
-        for p in session.scalars(stmt)
-        if _speaks_project(p, languages)
-        and (not p.countries or worker.country in p.countries)
-        and (currencies is None or p.currency in currencies)
-    ]
-    # The worker's reputation per task type (gold pooled over every project), so
-    # probation and verdicts carry over from one project to the next.
-    records = {
-        t: reputation.gold_records(session, [worker.id], t)[worker.id]
-        for t in {p.task_type for p in projects}
-    }
+    languages = workers.task_languages(worker)
     out = []
-    for project in projects:
-        record = records[project.task_type]
+    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker.id})
+    for project, gold_answered, gold_correct in rows:
+        if not (
+            _speaks_project(project, languages)
+            and (not project.countries or worker.country in project.countries)
+            and (currencies is None or project.currency in currencies)
+        ):
+            continue
+        record = GoldRecord(int(gold_answered), int(gold_correct))
         if project_allows(project, record.answered, record.correct, rules):
             out.append((project, _gold_rate(project, record, rules)))
     return out
@@ -298,7 +337,7 @@ def _claim(
             except (_Refused, IntegrityError):
                 # A full task, or the same worker's parallel request won: try the next one.
                 continue
-            _schedule_expiry(session, assignment, project)
+            _schedule_expiry(session, assignment.id, project)
             return assignment
         # Every task we read was filled by other workers meanwhile; a fresh read skips them.
     return None
@@ -425,11 +464,11 @@ class _NoBudget(_Refused):
     """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
-def _schedule_expiry(session: Session, assignment: Assignment, project: Project) -> None:
+def _schedule_expiry(session: Session, assignment_id: int, project: Project) -> None:
     enqueue(
         session,
         "tasks.jobs.expire_assignment",
-        assignment.id,
+        assignment_id,
         delay=timedelta(minutes=project.reservation_minutes, seconds=5),
         retry=Retry(max=3, interval=[10, 60, 300]),
     )
@@ -440,21 +479,40 @@ def _view(
 ) -> TaskView:
     task = session.get_one(Task, assignment.task_id)
     project = session.get_one(Project, task.project_id)
+    return _view_of(
+        project,
+        assignment.id,
+        task.id,
+        task.text,
+        assignment.expires_at,
+        resumed,
+        content_language(project.translations or {}, task.language, languages),
+    )
+
+
+def _view_of(
+    project: Project,
+    assignment_id: int,
+    task_id: int,
+    text: str,
+    expires_at: datetime,
+    resumed: bool,
+    language: str | None,
+) -> TaskView:
     answers = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
-    language = content_language(project.translations or {}, task.language, languages)
     texts = (project.translations or {}).get(language or "", {})
     options = tuple(texts.get("options") or answers) if answers else ()
     return TaskView(
-        assignment_id=assignment.id,
-        task_id=task.id,
+        assignment_id=assignment_id,
+        task_id=task_id,
         project_id=project.id,
         task_type=project.task_type,
         instructions=texts.get("instructions") or project.instructions,
-        text=task.text,
+        text=text,
         options=options,
         menu=task_menu(project.task_type, list(options) or project.options),
         reward=Money(project.reward_minor, project.currency),
-        expires_at=assignment.expires_at,
+        expires_at=expires_at,
         resumed=resumed,
         answers=answers,
         language=language,
@@ -470,6 +528,104 @@ def content_language(
     if task_language:
         return task_language if task_language in translations else None
     return next((code for code in languages if code in translations), None)
+
+
+#: A task this worker may be given: open, of the kind asked, with room, never theirs.
+_CANDIDATE_SQL = """
+    FROM tasks AS t
+    WHERE t.project_id = :project_id AND t.status = :open AND t.is_gold = :gold
+      AND (t.is_gold OR t.answers_count + t.reserved_count < t.wanted_answers)
+      AND (t.language IS NULL OR t.language = ANY(:languages))
+      AND NOT EXISTS (
+          SELECT 1 FROM assignments AS a WHERE a.task_id = t.id AND a.worker_id = :worker_id
+      )
+"""
+
+#: The whole claim as one statement on PostgreSQL: pick the first free task this worker
+#: never had (SKIP LOCKED spreads concurrent workers over different tasks; the row lock
+#: re-checks its room), promise one reward of the budget, take the task's slot and
+#: insert the reservation. Each step runs only if the one before it matched, in the
+#: module's lock order (task, then project), so a refused budget takes no slot. When
+#: nothing was claimed, one row says whether any candidate exists at all (locked by
+#: others, or refused by the budget) so the caller knows if trying harder can help.
+#: https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
+_CLAIM_SQL = text(
+    f"""
+WITH picked AS (
+    SELECT t.id {_CANDIDATE_SQL}
+    ORDER BY t.project_id, t.status, t.is_gold, t.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
+budget AS (
+    UPDATE projects SET reserved_count = reserved_count + 1, updated_at = :now
+    WHERE id = :project_id AND status = :active
+      AND paid_minor + (reserved_count + 1) * reward_minor <= budget_minor
+      AND EXISTS (SELECT 1 FROM picked)
+    RETURNING id
+),
+slot AS (
+    UPDATE tasks SET reserved_count = tasks.reserved_count + 1
+    FROM picked, budget WHERE tasks.id = picked.id
+    RETURNING tasks.id, tasks.text, tasks.language
+),
+made AS (
+    INSERT INTO assignments (task_id, worker_id, status, reserved_at, expires_at, flagged, paid)
+    SELECT slot.id, :worker_id, :reserved, :now, :expires_at, false, false FROM slot
+    RETURNING id, task_id
+)
+SELECT made.id, made.task_id, slot.text, slot.language, true
+FROM made JOIN slot ON slot.id = made.task_id
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 {_CANDIDATE_SQL})
+WHERE NOT EXISTS (SELECT 1 FROM made)
+"""
+)
+
+#: What ``_claim_in_one`` found: a reservation, nothing to claim at all, or candidates
+#: it could not take in one go (locked by concurrent claims, or the budget refused).
+NOTHING = "nothing"
+TRY_HARDER = "try harder"
+
+
+def _claim_in_one(
+    session: Session,
+    project: Project,
+    worker_id: int,
+    *,
+    gold: bool,
+    now: datetime,
+    languages: Sequence[str],
+) -> TaskView | str:
+    """Reserve a free task of this kind in one round trip (PostgreSQL).
+
+    Else ``NOTHING`` when no task of this kind is left for the worker, or
+    ``TRY_HARDER`` when candidates exist but are locked by concurrent claims or the
+    budget refused: the step-by-step claim (``_claim``, SQLite's only path) decides.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return TRY_HARDER
+    expires_at = now + timedelta(minutes=project.reservation_minutes)
+    row = session.execute(
+        _CLAIM_SQL,
+        {
+            "project_id": project.id,
+            "worker_id": worker_id,
+            "gold": gold,
+            "open": TaskStatus.OPEN.value,
+            "active": ProjectStatus.ACTIVE.value,
+            "reserved": AssignmentStatus.RESERVED.value,
+            "now": now,
+            "expires_at": expires_at,
+            "languages": list(languages),
+        },
+    ).one()
+    assignment_id, task_id, task_text, task_language, candidates = row
+    if assignment_id is None:
+        return TRY_HARDER if candidates else NOTHING
+    _schedule_expiry(session, assignment_id, project)
+    language = content_language(project.translations or {}, task_language, languages)
+    return _view_of(project, assignment_id, task_id, task_text, expires_at, False, language)
 
 
 def skip_task(session: Session, worker: Worker, task_id: int, now: datetime) -> bool:

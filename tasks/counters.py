@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Update, case, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core.db import matched_rows
 from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task, TaskStatus
@@ -66,13 +68,24 @@ def move_assignment(
 
 
 def release_task_slot(session: Session, task_id: int, *, answered: bool) -> None:
-    """Give back a reserved slot; an answer that counts keeps it as an answer."""
+    """Give back a reserved slot; an answer that counts keeps it as an answer.
+
+    The task's row, if loaded, learns its counters and status as the UPDATE left them
+    (RETURNING, under the row lock the UPDATE took), so nothing needs to read it again.
+    """
     values: dict[str, Any] = {"reserved_count": Task.reserved_count - 1}
     if answered:
         values["answers_count"] = Task.answers_count + 1
-    session.execute(
-        update(Task).where(Task.id == task_id).values(**values), execution_options=_NO_SYNC
-    )
+    stmt = update(Task).where(Task.id == task_id).values(**values).returning(*_TASK_STATE)
+    row = session.execute(stmt, execution_options=_NO_SYNC).one()
+    loaded = session.identity_map.get(identity_key(Task, task_id))
+    if loaded is not None:
+        for column, value in zip(_TASK_STATE, row, strict=True):
+            set_committed_value(loaded, column.key, value)
+
+
+#: What a task's guarded updates hand back: its state under the row lock.
+_TASK_STATE = (Task.status, Task.answers_count, Task.reserved_count, Task.wanted_answers)
 
 
 def add_counted_answer(session: Session, task_id: int) -> None:

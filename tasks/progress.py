@@ -147,10 +147,17 @@ def schedule_refresh(session: Session, project_id: int, now: datetime) -> None:
     )
 
 
-def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
-    """Re-aggregate one task after an answer counted, and complete it or ask for more."""
-    task = session.get_one(Task, task_id)
-    session.refresh(task)
+def aggregate_task(
+    session: Session, task_id: int, now: datetime, *, locked: Task | None = None
+) -> Decision:
+    """Re-aggregate one task after an answer counted, and complete it or ask for more.
+
+    ``locked``: the task as its guarded update under the row lock just left it (the
+    answer path has it); otherwise it is read again here.
+    """
+    task = locked if locked is not None else session.get_one(Task, task_id)
+    if locked is None:
+        session.refresh(task)
     project = session.get_one(Project, task.project_id)
     result = aggregate(session, project, counted_answers(session, [task_id], project.id)).get(
         task_id
@@ -172,7 +179,9 @@ def aggregate_task(session: Session, task_id: int, now: datetime) -> Decision:
         # A late answer to a finished task (a reservation that was still out) is paid
         # and counted in its result, but never reopens it.
         session.flush()
-        counters.want_one_more(session, task_id, project.max_answers)
+        # Only once every wanted answer is in (the guard's own test, known already).
+        if task.answers_count >= task.wanted_answers:
+            counters.want_one_more(session, task_id, project.max_answers)
     else:
         session.flush()
     return decision

@@ -5,8 +5,8 @@ Two warnings, shown in the API's project answers and on the console's Projects p
 - ``budget_below_one_answer``: what is left of the budget (neither paid nor promised)
   cannot pay one more answer, so no task is served until a top-up;
 - ``no_eligible_worker``: no registered, active worker has one of the project's
-  countries and languages, so nobody is offered its tasks (a worker's language is
-  the one they chose on the language screen).
+  countries and languages, so nobody is offered its tasks (a worker's languages are
+  their screen language and the task languages they chose, ``workers.task_languages``).
 
 A closed project has nothing to warn about.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, or_, select
 from sqlalchemy.orm import Session
 
 from core.money import Money
@@ -75,5 +75,13 @@ def _someone_can_take(session: Session, project: Project) -> bool:
     if project.countries:
         conditions.append(Worker.country.in_(list(project.countries)))
     if project.languages:
-        conditions.append(Worker.language.in_(list(project.languages)))
+        # A worker's task languages are a JSON list of ISO codes: a quoted code inside
+        # its text is that code in the list, on SQLite and PostgreSQL alike.
+        chosen = cast(Worker.languages, String)
+        conditions.append(
+            or_(
+                Worker.language.in_(list(project.languages)),
+                *(chosen.like(f'%"{code}"%') for code in project.languages),
+            )
+        )
     return bool(session.scalar(select(exists().where(*conditions))))

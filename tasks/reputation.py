@@ -13,11 +13,12 @@ https://dl.acm.org/doi/10.1145/1837885.1837906, for gold-based worker estimates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from tasks.answers import TaskType
 from tasks.crowd import newcomer_accuracy
@@ -90,6 +91,26 @@ def gold_records(
     )
     found = {int(w): GoldRecord(int(a or 0), int(c or 0)) for w, a, c in session.execute(stmt)}
     return {w: found.get(w, GoldRecord(0, 0)) for w in ids}
+
+
+def _pooled_sum(column_of: Callable[[Any], Any]) -> ScalarSelect[int]:
+    stats, project = aliased(WorkerProjectStats), aliased(Project)
+    return (
+        select(func.coalesce(func.sum(column_of(stats)), 0))
+        .select_from(stats)
+        .join(project, project.id == stats.project_id)
+        .where(stats.worker_id == bindparam(GOLD_WORKER), project.task_type == Project.task_type)
+        .scalar_subquery()
+    )
+
+
+#: ``gold_records`` of one worker as two columns (answered, correct) of a query over
+#: projects: each project row comes with the worker's record on its task type. Built
+#: once (building them costs more than running them); the worker is bound at execute
+#: time: ``session.execute(stmt, {GOLD_WORKER: worker_id})``.
+GOLD_WORKER = "gold_record_worker_id"
+GOLD_ANSWERED = _pooled_sum(lambda stats: stats.gold_answered)
+GOLD_CORRECT = _pooled_sum(lambda stats: stats.gold_correct)
 
 
 def accuracies(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import false, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from core.jobs import enqueue
@@ -21,6 +21,7 @@ from tasks import detection, reputation
 from tasks.detection import QualityRules, RecentAnswer
 from tasks.models import Assignment, AssignmentStatus, Project, ReviewStatus, Task, TaskType
 from tasks.quality import is_too_fast
+from tasks.reputation import GoldRecord
 from workers import services as workers
 from workers.models import Worker
 
@@ -29,12 +30,22 @@ def recent_answers(
     session: Session, worker_id: int, task_type: TaskType, limit: int
 ) -> list[RecentAnswer]:
     """The worker's latest answers on one task type, newest first."""
+    return _recent_and_record(session, worker_id, task_type, limit)[0]
+
+
+def _recent_and_record(
+    session: Session, worker_id: int, task_type: TaskType, limit: int
+) -> tuple[list[RecentAnswer], GoldRecord]:
+    """The worker's latest answers on one task type and their gold record on it, read
+    together: each answer row carries the record (one round trip per answer screened)."""
     stmt = (
         select(
             Assignment.answer,
             Assignment.seconds_taken,
             Assignment.correct,
             Project.min_seconds_per_answer,
+            reputation.GOLD_ANSWERED,
+            reputation.GOLD_CORRECT,
         )
         .join(Task, Task.id == Assignment.task_id)
         .join(Project, Project.id == Task.project_id)
@@ -46,17 +57,27 @@ def recent_answers(
         .order_by(Assignment.answered_at.desc(), Assignment.id.desc())
         .limit(limit)
     )
-    return [
+    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker_id}).all()
+    recent = [
         RecentAnswer(str(value), is_too_fast(seconds or 0.0, minimum), correct)
-        for value, seconds, correct, minimum in session.execute(stmt)
+        for value, seconds, correct, minimum, _, _ in rows
     ]
+    if not rows:  # no answer yet (the screened one is there when called from a submit)
+        record = reputation.gold_records(session, [worker_id], task_type)[worker_id]
+        return recent, record
+    return recent, GoldRecord(int(rows[0][4]), int(rows[0][5]))
 
 
 def held_count(session: Session, worker_id: int) -> int:
     """How many of the worker's answers to real (non-gold) tasks wait for review."""
+    return int(session.scalar(held_count_query(worker_id)) or 0)
+
+
+def held_count_query(worker_id: int) -> Select[int]:
+    """The query ``held_count`` runs, for a caller that asks it beside another."""
     # Held gold answers do not count: they are the test that decides an unproven
     # worker's fate, and a project's gold pool bounds them anyway.
-    stmt = (
+    return (
         select(func.count())
         .select_from(Assignment)
         .join(Task, Task.id == Assignment.task_id)
@@ -66,7 +87,6 @@ def held_count(session: Session, worker_id: int) -> int:
             Task.is_gold == false(),
         )
     )
-    return int(session.scalar(stmt) or 0)
 
 
 def screen_answer(
@@ -81,8 +101,7 @@ def screen_answer(
     """Run the detectors after an answer; the reason to hold it for review, or None to pay."""
     k = reputation.categories(project)
     depth = max(rules.same_option_run, rules.fast_streak)
-    recent = recent_answers(session, worker.id, project.task_type, depth)
-    record = reputation.gold_records(session, [worker.id], project.task_type)[worker.id]
+    recent, record = _recent_and_record(session, worker.id, project.task_type, depth)
     gold = (record.correct, record.answered)
     flags = detection.flags_for(recent, gold, k, rules)
     if flags:

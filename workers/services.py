@@ -39,19 +39,40 @@ def by_phone(session: Session, phone: str) -> Worker | None:
     return session.scalars(select(Worker).where(Worker.msisdn == phone)).one_or_none()
 
 
-def lock_by_phone(session: Session, phone: str) -> None:
-    """Take the worker's row lock (PostgreSQL) or SQLite's write lock, for the transaction.
+def lock_by_phone(session: Session, phone: str) -> Worker | None:
+    """Take the worker's row lock (PostgreSQL) or SQLite's write lock, for the transaction,
+    and return the worker's row as locked (None for a number not yet known).
 
     A write, so it also holds on SQLite, which has no row locks: two hops of one
     worker then run one after the other, and a job's commit in between cannot leave a
-    hop reading a stale snapshot. A number not yet known locks nothing.
+    hop reading a stale snapshot. A number not yet known locks nothing. The row comes
+    back with the write (RETURNING), so the hop need not read it again.
     """
-    session.execute(update(Worker).where(Worker.msisdn == phone).values(id=Worker.id))
+    stmt = update(Worker).where(Worker.msisdn == phone).values(id=Worker.id).returning(Worker)
+    worker = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if worker is not None:
+        session.info[_LOCKED] = (session.get_transaction(), worker.id)
+    return worker
 
 
-def contact(session: Session, phone: str, *, default_language: str) -> Worker:
-    """The worker with this E.164 number, created on first contact."""
-    worker = by_phone(session, phone)
+#: ``session.info`` key: the transaction and the worker whose row ``lock_by_phone`` holds.
+_LOCKED = "workers.locked"
+
+
+def lock(session: Session, worker_id: int) -> None:
+    """Hold the worker's row lock until the transaction ends (once per transaction)."""
+    transaction, locked_id = session.info.get(_LOCKED, (None, None))
+    if locked_id == worker_id and transaction is session.get_transaction():
+        return  # this transaction took it already: asking again is a wasted round trip
+    session.execute(select(Worker.id).where(Worker.id == worker_id).with_for_update())
+
+
+def contact(
+    session: Session, phone: str, *, default_language: str, known: Worker | None = None
+) -> Worker:
+    """The worker with this E.164 number (``known`` when the caller holds the row),
+    created on first contact."""
+    worker = known if known is not None else by_phone(session, phone)
     if worker is not None:
         return worker
     region = normalize_msisdn(phone).region

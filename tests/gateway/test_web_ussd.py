@@ -183,13 +183,12 @@ def test_a_hop_takes_a_handful_of_queries_and_no_network(web: Flask) -> None:
         assert _hop(web, "1")[0] == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # Lock the worker (a write first, see handle_ussd_hop), find the session, find the
-    # worker, update the session: here the flow's step (choosing English) needs no more.
-    # The store reads the flow state, writes the new one and forgets any resume point;
-    # the per-number hop limit counts the hop in one upsert.
+    # Lock the worker (a write first, see handle_ussd_hop; it returns the worker's row),
+    # find the session, update the session: here the flow's step (choosing English)
+    # needs no more. The store reads the flow state, writes the new one and forgets any
+    # resume point; the per-number hop limit counts the hop in one upsert.
     assert [s for s in statements if not s.startswith("kv ")] == [
         "UPDATE",
-        "SELECT",
         "SELECT",
         "UPDATE",
     ]
