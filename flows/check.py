@@ -69,6 +69,11 @@ SAMPLE_VALUES: dict[str, Any] = {
     ],
     "mobile": "MTN MoMo",
     "airtime_service": "airtime",
+    # An impact survey's fee and income bands (whole units, the widest currency's).
+    "fee": _BIG,
+    "paid": _BIG,
+    "cur": "UGX",
+    **{f"b{n}": "999,999" for n in range(1, 5)},
 }
 _KES = {"amount": 12_550, "currency": "KES"}  # KES 125.50
 # Typical values: with these a non-task screen should fit the 160 of stricter networks.

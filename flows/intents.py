@@ -258,6 +258,36 @@ class ForgetMe(Intent):
 
 
 @dataclass(frozen=True)
+class StartSurvey(Intent):
+    """Open an impact survey: the ``baseline`` at registration, or a ``followup`` when one
+    is due (the host offers a follow-up at most once a day, and only over USSD).
+
+    Result: ``{"ok": True, "wave": int, "fee": money | None, "cur": str, "b1".."b4": str}``
+    (the income bands' edges in the worker's currency, whole units) or ``{"ok": False}``.
+    """
+
+    kind: ClassVar[str] = "start_survey"
+    survey: str = "baseline"
+
+
+@dataclass(frozen=True)
+class SaveSurvey(Intent):
+    """Store a survey's answers apart from task answers, with the worker's consent; a
+    completed follow-up pays its fee once. Result: ``{"ok": bool, "paid": money | None}``.
+    """
+
+    kind: ClassVar[str] = "save_survey"
+    survey: str = "baseline"
+    wave: int = 0
+    consent: bool = False
+    source: str | None = None
+    band: int | None = None
+    hours: int | None = None
+    household: int | None = None
+    new_work: str | None = None
+
+
+@dataclass(frozen=True)
 class SendSms(Intent):
     """Send an SMS to this worker (fire and forget; already rendered and translated)."""
 
@@ -282,6 +312,8 @@ INTENTS: dict[str, type[Intent]] = {
         RecordConsent,
         GetMyData,
         ForgetMe,
+        StartSurvey,
+        SaveSurvey,
         SendSms,
     )
 }

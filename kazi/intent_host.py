@@ -35,6 +35,11 @@ get_my_data        kazi.privacy.data_summary                    {"ok", "phone", 
                                                                  "payouts"}
 forget_me          request_payout of the balance, then          {"ok": True, "paid": money|None}
                    kazi.privacy.forget_worker
+start_survey       impact.surveys.offer_followup (a follow-up   {"ok": True, "wave", "fee",
+                   due and not offered today, USSD only) or      "cur", "b1".."b4"} | {"ok":
+                   the baseline (not answered yet)               False}
+save_survey        impact.surveys.save_response (a follow-up    {"ok": bool, "paid": money|None}
+                   pays its fee once, through the ledger)
 =================  ===========================================  ===============================
 
 Fire-and-forget ``send_sms`` intents are the gateway's own (``gateway.conversation``).
@@ -57,6 +62,9 @@ from core.money import Money
 from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
+from impact import surveys
+from impact.errors import InvalidSurveyAnswer
+from impact.models import SurveyKind
 from kazi.privacy import data_summary, forget_worker
 from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
@@ -304,6 +312,48 @@ class IntentHost:
     def _do_record_consent(self, intent: fi.RecordConsent) -> dict[str, Any]:
         workers.record_consent(self.worker, intent.accepted, self.now)
         return {"ok": True}
+
+    # -- impact surveys -------------------------------------------------------------
+
+    def _do_start_survey(self, intent: fi.StartSurvey) -> dict[str, Any]:
+        settings = self.runtime.settings
+        if intent.survey == SurveyKind.BASELINE:
+            answered = surveys.has_answered(self.session, self.worker.id, SurveyKind.BASELINE, 0)
+            wave: int | None = None if answered else 0
+        elif self.channel != "ussd":
+            wave = None  # a follow-up is offered on a dial; SMS invitations are a job's
+        else:
+            days = settings.impact_followup_days
+            wave = surveys.offer_followup(
+                self.session, self.runtime.store, self.worker, self.now, days
+            )
+        if wave is None:
+            return {"ok": False}
+        currency = self.context().currency
+        fee = surveys.survey_fee(settings, currency) if wave else None
+        labels = surveys.band_labels(currency, workers.speaks(self.worker))
+        return {"ok": True, "wave": wave, "fee": money(fee), **labels}
+
+    def _do_save_survey(self, intent: fi.SaveSurvey) -> dict[str, Any]:
+        currency = self.context().currency
+        try:
+            answers = surveys.SurveyAnswers(
+                kind=SurveyKind(intent.survey),
+                wave=int(intent.wave),
+                consent=bool(intent.consent),
+                currency=currency,
+                income_source=intent.source,
+                income_band=intent.band,
+                hours_band=intent.hours,
+                household_size=intent.household,
+                new_work=intent.new_work,
+            )
+            fee = surveys.survey_fee(self.runtime.settings, currency)
+            saved = surveys.save_response(self.session, self.worker, answers, self.now, fee)
+        except (ValueError, InvalidSurveyAnswer) as exc:
+            log.warning("survey not saved: %s", exc)
+            return {"ok": False}
+        return {"ok": True, "paid": money(saved.paid)}
 
     # -- data protection ------------------------------------------------------------
 

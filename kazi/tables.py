@@ -9,6 +9,7 @@ from core.dbstore import KvEntry
 from core.journal import JournalledJob
 from core.webhooks import WebhookEvent
 from gateway.models import HeldDeliveryReport, Message, UssdSession
+from impact.models import SurveyResponse
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout, RailPause, StatementImport
 from tasks.models import (  # noqa: F401
@@ -39,6 +40,7 @@ __all__ = [
     "RailPause",
     "Requester",
     "StatementImport",
+    "SurveyResponse",
     "Task",
     "UssdSession",
     "WebhookEvent",
