@@ -46,7 +46,9 @@ def test_a_new_worker_registers_qualifies_works_and_withdraws(kazi: Flask, langu
     assert phone.press("1").startswith("CON " + t("reg.pin", language))
     assert t("reg.pin_again", language) in phone.press(PIN)
     body = phone.press(PIN)
-    assert t("reg.pin_saved", language) in body and "Gold " in body
+    assert t("reg.pin_saved", language) in body and t("survey.baseline_offer", language) in body
+    body = phone.press("2")  # the impact baseline skipped (tests/impact answer it)
+    assert "Gold " in body
     asked = []
     for _ in range(len(GOLD)):
         asked.append(next(q for q in GOLD if q in body))
