@@ -15,13 +15,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from api.auth import authenticate
+from api.auth import authenticate, authenticate_operator
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
 from api.schemas import InvalidRequest, encode_cursor, page_query, project_spec, top_up_amount
 from core.egress import AllowList, check_url
 from core.errors import Conflict
+from core.db import utcnow
 from core.runtime import Runtime
+from impact.report import impact_report, report_csv
 from payouts.rails import payable_currencies
 from tasks.funding import balances
 from tasks.models import Project, ProjectStatus
@@ -61,6 +63,22 @@ def _json_body() -> Any:
     if body is None:
         raise InvalidRequest("expected a JSON body")
     return body
+
+
+@bp.get("/impact")
+def impact() -> Response:
+    """The impact report for admins (operator API token); ``?format=csv`` per worker."""
+    settings = _runtime().settings
+    authenticate_operator(request, settings.operator_api_token)
+    wanted = request.args.get("format", "json")
+    if wanted not in ("json", "csv"):
+        raise InvalidRequest("format must be json or csv")
+    with _runtime().sessions() as session:
+        if wanted == "csv":
+            body = report_csv(session)
+            headers = {"Content-Disposition": "attachment; filename=impact.csv"}
+            return Response(body, mimetype="text/csv", headers=headers)
+        return jsonify(impact_report(session, settings, utcnow()).to_dict())
 
 
 @bp.get("/balance")

@@ -130,7 +130,9 @@ def _day_list(name: str, raw: str) -> tuple[int, ...]:
     days = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
         if not item.isdigit() or int(item) <= 0:
-            raise SettingsError(f"{name}: expected days after registration, e.g. 90,180, got {item!r}")
+            raise SettingsError(
+                f"{name}: expected days after registration, e.g. 90,180, got {item!r}"
+            )
         days.append(int(item))
     return tuple(sorted(set(days)))
 
@@ -140,7 +142,9 @@ def _currency_amounts(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     for item in filter(None, (part.strip() for part in raw.split(","))):
         currency, _, amount = (p.strip() for p in item.partition(":"))
         if len(currency) != 3 or not currency.isalpha() or not amount.isdigit():
-            raise SettingsError(f"{name}: expected e.g. KES:2000,UGX:500 in minor units, got {item!r}")
+            raise SettingsError(
+                f"{name}: expected e.g. KES:2000,UGX:500 in minor units, got {item!r}"
+            )
         amounts.append((currency.upper(), int(amount)))
     return tuple(amounts)
 
@@ -268,11 +272,11 @@ class Settings:
     # Impact surveys (impact/): follow-ups this many days after registration, and the fee a
     # worker earns for completing one, per wallet currency in minor units (KES 20 = 2000);
     # a currency not listed pays no fee.
-    impact_followup_days: tuple[int, ...] = _setting(
-        "IMPACT_FOLLOWUP_DAYS", _day_list, (90, 180)
-    )
+    impact_followup_days: tuple[int, ...] = _setting("IMPACT_FOLLOWUP_DAYS", _day_list, (90, 180))
     impact_survey_fees: tuple[tuple[str, int], ...] = _setting(
-        "IMPACT_SURVEY_FEES", _currency_amounts, (("KES", 2000), ("UGX", 500), ("TZS", 50000), ("HTG", 2500)),
+        "IMPACT_SURVEY_FEES",
+        _currency_amounts,
+        (("KES", 2000), ("UGX", 500), ("TZS", 50000), ("HTG", 2500)),
     )
     # The bearer token of the operators' API routes (GET /api/v1/impact); requester API
     # keys never open them. Unset: those routes refuse every call.

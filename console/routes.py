@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console import (
     funding_views,
+    impact_views,
     payout_views,
     project_views,
     record_views,
@@ -15,6 +16,7 @@ from console.blueprint import bp
 __all__ = [
     "bp",
     "funding_views",
+    "impact_views",
     "payout_views",
     "project_views",
     "record_views",

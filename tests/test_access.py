@@ -35,6 +35,7 @@ CREDENTIALS: dict[str, str] = {
     "/webhooks/payouts/momo": "momo_token",  # MTN's callback is unsigned: our URL token
     "/webhooks/payouts/airtime": "at_token",
     "/api/v1/openapi.json": PUBLIC,  # the API's own description
+    "/api/v1/impact": "operator_token",  # OPERATOR_API_TOKEN; requester keys never open it
     "/api/v1/": "api_key",
     "/console/login": PUBLIC,
     "/console/static/": PUBLIC,
@@ -55,6 +56,8 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.projects": V,
     "console.audit": A,
     "console.funding": A,
+    "console.impact": A,
+    "console.impact_csv": A,
     "console.grant_funding_credit": A,
     "console.record_funding_deposit": A,
     "console.approve_funding_deposit": A,
