@@ -19,9 +19,9 @@ from api.auth import authenticate, authenticate_operator
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
 from api.schemas import InvalidRequest, encode_cursor, page_query, project_spec, top_up_amount
+from core.db import utcnow
 from core.egress import AllowList, check_url
 from core.errors import Conflict
-from core.db import utcnow
 from core.runtime import Runtime
 from impact.report import impact_report, report_csv
 from payouts.rails import payable_currencies

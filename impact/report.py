@@ -36,7 +36,7 @@ from workers.models import Worker
 SMALL_SAMPLE = 10
 ACTIVE_DAYS = 30
 #: Scope of a report: a select of worker ids, or None for every worker.
-Scope = Select[tuple[int]] | None
+Scope = Select[Any] | None
 
 
 @dataclass(frozen=True)

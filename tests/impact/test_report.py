@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.models import OperatorRole
 from console.services import create_operator
@@ -53,7 +56,7 @@ def impact_app(committed_url: str) -> Iterator[Flask]:
     close_app(app)
 
 
-def _answer(session, worker: Worker, start, *, seconds: int, times: int) -> None:  # type: ignore[no-untyped-def]
+def _answer(session: Session, worker: Worker, start: datetime, *, seconds: int, times: int) -> None:
     clock = start
     for _ in range(times):
         view = get_next_task(session, worker, clock)
@@ -62,14 +65,14 @@ def _answer(session, worker: Worker, start, *, seconds: int, times: int) -> None
         submit_answer(session, worker, view.task_id, "A", clock)
 
 
-def _survey(session, worker: Worker, kind: SurveyKind, wave: int, **answers) -> None:  # type: ignore[no-untyped-def]
+def _survey(session: Session, worker: Worker, kind: SurveyKind, wave: int, **answers: Any) -> None:
     values = {"income_source": "casual", "hours_band": 2, **answers}
     bands = {"income_band": values.pop("band")}
     saved = surveys.SurveyAnswers(kind, wave, True, "KES", **bands, **values)
     surveys.save_response(session, worker, saved, utcnow(), Money(2_000, "KES"))
 
 
-def admin(app: Flask, role: OperatorRole = OperatorRole.ADMIN):  # type: ignore[no-untyped-def]
+def admin(app: Flask, role: OperatorRole = OperatorRole.ADMIN) -> FlaskClient:
     with runtime_of(app).sessions.begin() as session:
         operator, password = create_operator(session, f"{role}@impact.example.org", role)
         email = operator.email
