@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from core.jobs import enqueue
 from core.kvstore import KeyValueStore
 from core.localtime import zone_of_country
 from core.money import Money, decimals
@@ -47,6 +48,9 @@ INCOME_EDGES: dict[str, tuple[int, int, int, int]] = {
 INCOME_BANDS = 6  # 0 = no income, 1..5 as above
 #: A follow-up offered and put off ("Later") is offered again the next local day.
 OFFER_KEY = "impact:offered:{worker_id}:{day}"
+#: One SMS invitation per worker per wave (kept past the last wave's reach).
+INVITE_KEY = "impact:invited:{worker_id}:{wave}"
+INVITE_TTL_SECONDS = 400 * 86_400
 
 
 @dataclass(frozen=True)
@@ -223,3 +227,30 @@ def _insert(
             raise
         return found
     return response
+
+
+def invite_due_followups(
+    session: Session, store: KeyValueStore, settings: Settings, now: datetime
+) -> int:
+    """Queue one SMS invitation per worker whose follow-up is due; returns how many."""
+    registered = select(Worker).where(
+        Worker.registered_at.is_not(None),
+        Worker.registered_at <= now - timedelta(days=min(settings.impact_followup_days)),
+        Worker.opted_out_at.is_(None),  # STOP means no more SMS from Kazi, surveys included
+        Worker.erased_at.is_(None),
+        Worker.suspended_at.is_(None),
+    )
+    invited = 0
+    for worker in session.scalars(registered.order_by(Worker.id)):
+        wave = due_followup(session, worker, now, settings.impact_followup_days)
+        if wave is None:
+            continue
+        key = INVITE_KEY.format(worker_id=worker.id, wave=wave)
+        if not store.set_if_absent(key, b"1", ttl_seconds=INVITE_TTL_SECONDS):
+            continue
+        # The fee is on the offer screen, in the worker's wallet currency (the payout
+        # rails know it, not this domain): the SMS only says there is one.
+        values = {"ussd_code": settings.ussd_service_code}
+        enqueue(session, "workers.jobs.notify", worker.id, "survey.invite_sms", values, queue="sms")
+        invited += 1
+    return invited

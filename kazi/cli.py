@@ -18,6 +18,7 @@ from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
+from impact.cli import impact_cli
 from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
 from payouts.jobs import schedule_reconcile_tick
@@ -159,6 +160,7 @@ def register_commands(app: Flask) -> None:
         sms_cli,
         tasks_cli,
         payouts_cli,
+        impact_cli,
         demo,
         simulate,
         worker,
