@@ -77,9 +77,9 @@ from payouts.rails import (
 from payouts.receipts import service_name
 from payouts.withdrawals import request_withdrawal
 from tasks import qualification
+from tasks.answers import YES, TaskType
 from tasks.assignment import TaskView, get_next_task, skip_task, unavailable_reason
 from tasks.detection import QualityRules
-from tasks.answers import YES, TaskType
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.feedback import MissedGold, accuracy_tip, missed_gold
 from tasks.reports import worker_earnings
