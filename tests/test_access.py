@@ -36,6 +36,7 @@ CREDENTIALS: dict[str, str] = {
     "/webhooks/payouts/airtime": "at_token",
     "/api/v1/openapi.json": PUBLIC,  # the API's own description
     "/api/v1/": "api_key",
+    "/verify/": PUBLIC,  # a work record by its code (rate-limited per address)
     "/console/login": PUBLIC,
     "/console/static/": PUBLIC,
     "/console/": "operator_login",
