@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from console import (
+    centre_views,
     funding_views,
     payout_views,
     project_views,
     record_views,
+    scope,
     simulator_views,
     views,
 )
@@ -14,10 +16,12 @@ from console.blueprint import bp
 
 __all__ = [
     "bp",
+    "centre_views",
     "funding_views",
     "payout_views",
     "project_views",
     "record_views",
+    "scope",
     "simulator_views",
     "views",
 ]

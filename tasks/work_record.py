@@ -122,9 +122,10 @@ def current_facts(session: Session, worker_id: int, now: datetime) -> RecordFact
     )
     months: set[tuple[int, int]] = set()
     tasks_done = 0
-    for (at,) in session.execute(answered):
-        tasks_done += 1
-        months.add((at.year, at.month))
+    for at in session.scalars(answered):
+        if at is not None:  # never, by the query; the column is nullable
+            tasks_done += 1
+            months.add((at.year, at.month))
     # The same accuracy the earnings screen shows (tasks.reports.worker_earnings).
     band = accuracy_band(reputation.headline(session, worker_id))
     return RecordFacts(tasks_done, len(months), band, _wages(session, worker_id), now)
