@@ -69,3 +69,12 @@ def _in_scope() -> None:
             abort(404, f"No payout {args['payout_id']}.")
         if "assignment_id" in args and not may_see_assignment(session, args["assignment_id"]):
             abort(404, f"No answer {args['assignment_id']}.")
+
+
+def impact_report_scope() -> Select[int] | None:
+    """The worker ids the impact report covers for the signed-in operator; None: everyone.
+
+    The hook for the impact report page: a centre operator's report is their centre's
+    (``workers.centres.centre_worker_ids``), staff see the whole organisation's.
+    """
+    return worker_ids()

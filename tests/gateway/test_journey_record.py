@@ -16,7 +16,7 @@ from tasks import reputation
 from tasks.answers import TaskType
 from tasks.models import Task, WorkRecord
 from tasks.work_record import accuracy_band, normalise_code
-from tests.gateway.journeys import REWARD, Handset, registered, t, worker_row
+from tests.gateway.journeys import PIN, REWARD, Handset, registered, t, worker_row
 from tests.gateway.web import close_app, gateway_app, runtime_of
 from tests.support.embedded import console_sms
 from tests.tasks import factories
@@ -215,3 +215,14 @@ def test_codes_read_as_crockford_base32() -> None:
     assert normalise_code("ABCDEFGHJU") is None  # U is not in the alphabet
     assert accuracy_band(0.9) == "90%+" and accuracy_band(0.89) == "75-89%"
     assert accuracy_band(0.1) == "<50%" and accuracy_band(None) is None
+
+
+def test_a_forgotten_workers_record_no_longer_verifies(gold_app: Flask) -> None:
+    phone = "+254745000008"
+    _worker_answers_both_gold(gold_app, phone, "en")
+    handset = Handset(gold_app, phone)
+    [reply] = handset.sms("RECORD")
+    [code] = URL.findall(reply)
+    assert gold_app.test_client().get(f"/verify/{code}").status_code == 200
+    handset.sms(f"DELETE {PIN}")
+    assert gold_app.test_client().get(f"/verify/{code}").status_code == 404
