@@ -213,7 +213,8 @@ _PATHS: dict[str, Any] = {
                     },
                     "text/csv": {
                         "schema": {"type": "string"},
-                        "example": "text,external_id,gold_answer\nThe food was cold,r-2,Negative\n",
+                        "example": "text,external_id,gold_answer,gold_reason\n"
+                        "The food was cold,r-2,Negative,Cold food is a complaint.\n",
                     },
                 },
             },

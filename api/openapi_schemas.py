@@ -228,6 +228,13 @@ _TASK_ROW = {
         "text": {"type": "string", "minLength": 1},
         "external_id": {"type": "string", "minLength": 1, "maxLength": 200},
         "gold_answer": {"type": "string"},
+        "gold_reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 80,
+            "description": "gold tasks only: one line on why the gold answer is right, "
+            "shown as uploaded to a worker who missed it, under the right answer",
+        },
     },
 }
 

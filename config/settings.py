@@ -224,6 +224,9 @@ class Settings:
     sms_inbound_per_minute: int = _setting("SMS_INBOUND_PER_MINUTE", _integer, 20)
     # Failed console sign-ins per client address in 15 minutes, whatever the email.
     login_failures_per_ip: int = _setting("LOGIN_FAILURES_PER_IP", _integer, 20)
+    # Work record look-ups (/verify/<code>) per client address per minute: an employer
+    # checks a few; a script guessing codes is held to this (0 switches it off).
+    verify_lookups_per_minute: int = _setting("VERIFY_LOOKUPS_PER_MINUTE", _integer, 10)
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.phone import InvalidNumber, normalize_msisdn
@@ -69,13 +69,22 @@ class Page:
 
 
 def search_messages(
-    session: Session, criteria: MessageFilter, page: int = 1, size: int = PAGE_SIZE
+    session: Session,
+    criteria: MessageFilter,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+    *,
+    within: Select[int] | None = None,
 ) -> Page:
-    """Messages matching the filter, newest first, one page at a time."""
+    """Messages matching the filter, newest first, one page at a time.
+
+    ``within`` (worker ids, e.g. a centre's) keeps only those workers' messages.
+    """
     page = max(1, page)
+    scoped = [] if within is None else [Message.worker_id.in_(within)]
     stmt = (
         select(Message)
-        .where(*criteria.conditions())
+        .where(*criteria.conditions(), *scoped)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .offset((page - 1) * size)
         .limit(size + 1)  # one extra row tells whether a next page exists

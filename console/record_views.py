@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console import logs
+from console import logs, scope
 from console import workers as worker_queries
 from console.auth import role_required
 from console.blueprint import bp, sessions
@@ -62,7 +63,7 @@ def messages() -> Any:
     # Six digits is far past the last page; longer numbers would overflow an OFFSET.
     page_number = int(asked) if asked.isdigit() and len(asked) <= 6 else 1
     with sessions()() as session:
-        page = logs.search_messages(session, criteria, page_number)
+        page = logs.search_messages(session, criteria, page_number, within=scope.worker_ids())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "console/messages.html",
@@ -86,6 +87,9 @@ def timeline() -> Any:
         if phone is None:
             flash("Give a phone number to see its timeline.", "error")
             return redirect(url_for("console.messages"))
+        owner = session.scalar(select(Worker.id).where(Worker.msisdn == phone))
+        if scope.centre_id() is not None and not scope.may_see_worker(session, owner):
+            abort(404, "No such phone among your centre's workers.")
         items = logs.timeline(session, phone)
         return render_template("console/timeline.html", phone=phone, items=items)
 
@@ -108,7 +112,7 @@ def workers() -> Any:
     query = request.args.get("q", "")
     status = _choice("status", {s.value for s in WorkerStatus})
     with sessions()() as session:
-        found = worker_queries.search_workers(session, query, status)
+        found = worker_queries.search_workers(session, query, status, within=scope.worker_ids())
     return render_template(
         "console/workers.html", workers=found, query=query, status=status, statuses=WorkerStatus
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from console import (
+    centre_views,
     funding_views,
     impact_views,
     payout_views,
     project_views,
     record_views,
+    scope,
     simulator_views,
     views,
 )
@@ -15,11 +17,13 @@ from console.blueprint import bp
 
 __all__ = [
     "bp",
+    "centre_views",
     "funding_views",
     "impact_views",
     "payout_views",
     "project_views",
     "record_views",
+    "scope",
     "simulator_views",
     "views",
 ]

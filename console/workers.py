@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.money import Money
@@ -20,14 +20,25 @@ SEARCH_LIMIT = 50
 RECENT_PAYOUTS = 20
 
 
-def search_workers(session: Session, text: str, status: str | None = None) -> list[Worker]:
-    """Workers whose number contains the digits typed (all when none), newest first."""
+def search_workers(
+    session: Session,
+    text: str,
+    status: str | None = None,
+    *,
+    within: Select[int] | None = None,
+) -> list[Worker]:
+    """Workers whose number contains the digits typed (all when none), newest first.
+
+    ``within`` (worker ids, e.g. a centre's) narrows the search; None searches everyone.
+    """
     digits = "".join(c for c in text if c.isdigit())  # digits only: no LIKE wildcards
     stmt = select(Worker).order_by(Worker.created_at.desc(), Worker.id.desc()).limit(SEARCH_LIMIT)
     if digits:
         stmt = stmt.where(Worker.msisdn.contains(digits))
     if status:
         stmt = stmt.where(Worker.status == status)
+    if within is not None:
+        stmt = stmt.where(Worker.id.in_(within))
     return list(session.scalars(stmt))
 
 

@@ -250,6 +250,17 @@ class GetMyData(Intent):
 
 
 @dataclass(frozen=True)
+class GetWorkRecord(Intent):
+    """Issue the worker's work record with a new verification code (the ``RECORD`` SMS).
+
+    Result: ``{"ok": True, "tasks": int, "months": int, "accuracy_band": str | None,
+    "earned": [money], "code": str, "verify_url": str}``.
+    """
+
+    kind: ClassVar[str] = "get_work_record"
+
+
+@dataclass(frozen=True)
 class ForgetMe(Intent):
     """Erase the worker's number and links (after ``verify_pin`` in the same hop), paying
     out the balance first. Result: ``{"ok": bool, "paid": money | None}``."""
@@ -311,6 +322,7 @@ INTENTS: dict[str, type[Intent]] = {
         RegisterWorker,
         RecordConsent,
         GetMyData,
+        GetWorkRecord,
         ForgetMe,
         StartSurvey,
         SaveSurvey,

@@ -20,13 +20,15 @@ from tasks.models import (  # noqa: F401
     ResultSnapshot,
     Task,
     WorkerProjectStats,
+    WorkRecord,
 )
-from workers.models import Worker
+from workers.models import Centre, Worker
 
 __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "Centre",
     "HeldDeliveryReport",
     "JournalledJob",
     "KvEntry",
@@ -45,4 +47,5 @@ __all__ = [
     "UssdSession",
     "WebhookEvent",
     "Worker",
+    "WorkRecord",
 ]

@@ -67,6 +67,7 @@ class TaskSpec:
     text: str
     external_id: str | None = None
     gold_answer: str | None = None
+    gold_reason: str | None = None  # why the gold answer is right, shown to a worker who missed it
 
 
 def create_project(
@@ -176,6 +177,7 @@ def add_tasks(session: Session, project: Project, tasks: Iterable[TaskSpec]) -> 
             text=t.text,
             external_id=t.external_id,
             gold_answer=t.gold_answer,
+            gold_reason=t.gold_reason,
             is_gold=t.gold_answer is not None,
             wanted_answers=project.answers_per_task,
             answers_count=0,

@@ -37,6 +37,7 @@ CREDENTIALS: dict[str, str] = {
     "/api/v1/openapi.json": PUBLIC,  # the API's own description
     "/api/v1/impact": "operator_token",  # OPERATOR_API_TOKEN; requester keys never open it
     "/api/v1/": "api_key",
+    "/verify/": PUBLIC,  # a work record by its code (rate-limited per address)
     "/console/login": PUBLIC,
     "/console/static/": PUBLIC,
     "/console/": "operator_login",
@@ -55,9 +56,13 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.payouts": V,
     "console.projects": V,
     "console.audit": A,
+    "console.centres": A,
+    "console.create_centre": A,
+    "console.assign_operator_centre": A,
+    "console.assign_worker_centre": A,
     "console.funding": A,
-    "console.impact": A,
-    "console.impact_csv": A,
+    "console.impact": V,
+    "console.impact_csv": V,
     "console.grant_funding_credit": A,
     "console.record_funding_deposit": A,
     "console.approve_funding_deposit": A,

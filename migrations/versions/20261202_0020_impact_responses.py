@@ -1,7 +1,7 @@
 """impact survey responses: baseline and follow-up answers with consent, apart from task answers
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0018
 Create Date: 2026-12-02 17:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
