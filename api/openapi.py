@@ -184,6 +184,29 @@ _PATHS: dict[str, Any] = {
             "security": [],
         }
     },
+    "/api/v1/impact": {
+        "get": {
+            "summary": "The impact report (Kazi's admins: the operator API token, not an API "
+            "key): workers active, wages, hourly wage against living-wage floors, the "
+            "worker's share, income band change, new work; format=csv: one row per worker",
+            "security": [{"operatorToken": []}],
+            "parameters": [
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["json", "csv"]},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the report (JSON), or CSV without phone numbers",
+                    "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {}},
+                },
+                **_errors(401, 422),
+            },
+        }
+    },
     "/api/v1/balance": {
         "get": _op(
             "getBalance",
@@ -285,7 +308,8 @@ _PATHS: dict[str, Any] = {
                 **_json(_TASK_UPLOAD, ex.TASK_ROWS),
                 "text/csv": {
                     "schema": {"type": "string"},
-                    "example": "text,external_id,gold_answer\nThe food was cold,r-2,Negative\n",
+                    "example": "text,external_id,gold_answer,gold_reason\n"
+                    "The food was cold,r-2,Negative,Cold food is a complaint.\n",
                 },
             },
         ),
@@ -359,7 +383,10 @@ _DOCUMENT: dict[str, Any] = {
     "security": [{"apiKey": []}],
     "paths": _PATHS,
     "components": {
-        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer"},
+            "operatorToken": {"type": "http", "scheme": "bearer"},
+        },
         "schemas": SCHEMAS,
     },
 }

@@ -306,6 +306,13 @@ _TASK_ROW = {
             "names any): offered only to workers who do tasks in it; none: anyone",
             "example": "sw",
         },
+        "gold_reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 80,
+            "description": "gold tasks only: one line on why the gold answer is right, "
+            "shown as uploaded to a worker who missed it, under the right answer",
+        },
     },
 }
 

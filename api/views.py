@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from api.auth import authenticate
+from api.auth import authenticate, authenticate_operator
 from api.idempotency import claim, remember, request_hash
 from api.openapi import document
 from api.problems import problems_of
@@ -35,6 +35,7 @@ from core.db import utcnow
 from core.egress import AllowList, EgressRefused, check_url
 from core.errors import Conflict, KaziError
 from core.runtime import Runtime
+from impact.report import impact_report, report_csv
 from payouts.rails import payable_currencies
 from tasks.cancellation import cancel_task
 from tasks.funding import balances
@@ -91,6 +92,22 @@ def _json_body() -> Any:
     if body is None:
         raise refuse("body", "expected a JSON body (Content-Type: application/json)")
     return body
+
+
+@bp.get("/impact")
+def impact() -> Response:
+    """The impact report for admins (operator API token); ``?format=csv`` per worker."""
+    settings = _runtime().settings
+    authenticate_operator(request, settings.operator_api_token)
+    wanted = request.args.get("format", "json")
+    if wanted not in ("json", "csv"):
+        raise refuse("format", "must be one of the allowed values", allowed=["json", "csv"])
+    with _runtime().sessions() as session:
+        if wanted == "csv":
+            body = report_csv(session)
+            headers = {"Content-Disposition": "attachment; filename=impact.csv"}
+            return Response(body, mimetype="text/csv", headers=headers)
+        return jsonify(impact_report(session, settings, utcnow()).to_dict())
 
 
 @bp.get("/balance")

@@ -142,6 +142,29 @@ def _wage_floors(name: str, raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(floors)
 
 
+def _day_list(name: str, raw: str) -> tuple[int, ...]:
+    days = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        if not item.isdigit() or int(item) <= 0:
+            raise SettingsError(
+                f"{name}: expected days after registration, e.g. 90,180, got {item!r}"
+            )
+        days.append(int(item))
+    return tuple(sorted(set(days)))
+
+
+def _currency_amounts(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    amounts = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        currency, _, amount = (p.strip() for p in item.partition(":"))
+        if len(currency) != 3 or not currency.isalpha() or not amount.isdigit():
+            raise SettingsError(
+                f"{name}: expected e.g. KES:2000,UGX:500 in minor units, got {item!r}"
+            )
+        amounts.append((currency.upper(), int(amount)))
+    return tuple(amounts)
+
+
 def _payout_rails(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     rails = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
@@ -222,6 +245,9 @@ class Settings:
     sms_inbound_per_minute: int = _setting("SMS_INBOUND_PER_MINUTE", _integer, 20)
     # Failed console sign-ins per client address in 15 minutes, whatever the email.
     login_failures_per_ip: int = _setting("LOGIN_FAILURES_PER_IP", _integer, 20)
+    # Work record look-ups (/verify/<code>) per client address per minute: an employer
+    # checks a few; a script guessing codes is held to this (0 switches it off).
+    verify_lookups_per_minute: int = _setting("VERIFY_LOOKUPS_PER_MINUTE", _integer, 10)
     at_username: str | None = _setting("AT_USERNAME", _optional_text)
     at_api_key: str | None = _setting("AT_API_KEY", _optional_text)
     at_webhook_token: str | None = _setting("AT_WEBHOOK_TOKEN", _optional_text)
@@ -267,6 +293,18 @@ class Settings:
         "LIVING_WAGE_FLOORS", _wage_floors, (("KE", 12500), ("UG", 2500), ("TZ", 250000))
     )
     platform_fee_percent: int = _setting("PLATFORM_FEE_PERCENT", _integer, 0)
+    # Impact surveys (impact/): follow-ups this many days after registration, and the fee a
+    # worker earns for completing one, per wallet currency in minor units (KES 20 = 2000);
+    # a currency not listed pays no fee.
+    impact_followup_days: tuple[int, ...] = _setting("IMPACT_FOLLOWUP_DAYS", _day_list, (90, 180))
+    impact_survey_fees: tuple[tuple[str, int], ...] = _setting(
+        "IMPACT_SURVEY_FEES",
+        _currency_amounts,
+        (("KES", 2000), ("UGX", 500), ("TZS", 50000), ("HTG", 2500)),
+    )
+    # The bearer token of the operators' API routes (GET /api/v1/impact); requester API
+    # keys never open them. Unset: those routes refuse every call.
+    operator_api_token: str | None = _setting("OPERATOR_API_TOKEN", _optional_text)
     # Maker-checker on recorded deposits: one admin records, another approves before the
     # money counts in the requester's funding.
     funding_maker_checker: bool = _setting("FUNDING_MAKER_CHECKER", _boolean, False)

@@ -28,6 +28,7 @@ class ConsoleUser(UserMixin):
     email: str
     role: OperatorRole
     password_hash: str
+    centre_id: int | None = None  # a centre operator sees only that centre (console.scope)
 
     def get_id(self) -> str:
         # The id carries a digest of the password hash: changing the password signs
@@ -46,7 +47,8 @@ class ConsoleUser(UserMixin):
     @classmethod
     def of(cls, operator: Operator) -> ConsoleUser:
         """The session user for an operator row."""
-        return cls(operator.id, operator.email, OperatorRole(operator.role), operator.password_hash)
+        role = OperatorRole(operator.role)
+        return cls(operator.id, operator.email, role, operator.password_hash, operator.centre_id)
 
 
 def _fingerprint(password_hash: str) -> str:

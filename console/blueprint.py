@@ -2,7 +2,7 @@
 template helpers, error pages, and the runtime's sessions and float reading.
 
 Each page module (``views``, ``record_views``, ``payout_views``, ``project_views``,
-``funding_views``, ``simulator_views``) adds its routes to ``bp``; ``console.routes`` gathers them.
+``funding_views``, ``impact_views``, ``simulator_views``) adds its routes to ``bp``; ``console.routes`` gathers them.
 """
 
 from __future__ import annotations

@@ -79,3 +79,18 @@ def parse_amount(text: str | None, currency: str, *, allow_zero: bool = False) -
     if minor < 0 or (minor == 0 and not allow_zero) or minor > MAX_AMOUNT_MINOR:
         raise ValueError(f"{text} is out of range")
     return Money(minor, currency)
+
+
+class CentreForm(FlaskForm):
+    """A new partner centre: its name, country and the code its workers dial."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    country = StringField("Country", validators=[DataRequired(), Length(min=2, max=2)])
+    registration_code = StringField("Code", validators=[DataRequired(), Length(max=8)])
+
+
+class CentreMemberForm(FlaskForm):
+    """Put an operator or a worker (by id) in a centre; centre 0 takes them out of any."""
+
+    member_id = IntegerField("Id", validators=[DataRequired()])
+    centre_id = IntegerField("Centre", default=0)

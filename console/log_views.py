@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import SMS_PROVIDERS
-from console import exports, logs
+from console import exports, logs, scope
 from console.args import (
     choice_arg,
     date_arg,
@@ -57,7 +67,7 @@ def messages() -> Any:
     """SMS filtered by text, phone, direction, status, network, provider and dates, newest first."""
     criteria = _message_filter()
     with sessions()() as session:
-        page = logs.search_messages(session, criteria, page_arg())
+        page = logs.search_messages(session, criteria, page_arg(), within=scope.worker_ids())
     return render_template(
         "console/messages.html",
         page=page,
@@ -76,10 +86,11 @@ def messages_csv() -> Any:
     """The messages the same filter shows, as CSV (up to CSV_LIMIT rows, newest first)."""
     criteria = _message_filter()
     zone = console_zone()
+    within = scope.worker_ids()
 
     def lines() -> Any:
         with sessions()() as session:
-            stmt = logs.message_query(criteria).limit(exports.CSV_LIMIT)
+            stmt = logs.message_query(criteria, within=within).limit(exports.CSV_LIMIT)
             rows = session.scalars(stmt.execution_options(yield_per=1000))
             yield from exports.messages_csv(rows, show_phone, zone)
 
@@ -106,7 +117,7 @@ def ussd_sessions() -> Any:
         zone=console_zone(),
     )
     with sessions()() as session:
-        page = logs.search_ussd_sessions(session, criteria, page_arg())
+        page = logs.search_ussd_sessions(session, criteria, page_arg(), within=scope.worker_ids())
     return render_template(
         "console/ussd_sessions.html",
         page=page,
@@ -128,6 +139,9 @@ def timeline() -> Any:
         if phone is None:
             flash("Give a phone number to see its timeline.", "error")
             return redirect(url_for("console.messages"))
+        owner = session.scalar(select(Worker.id).where(Worker.msisdn == phone))
+        if scope.centre_id() is not None and not scope.may_see_worker(session, owner):
+            abort(404, "No such phone among your centre's workers.")
         items = logs.timeline(session, phone)
         return render_template("console/timeline.html", phone=phone, items=items)
 

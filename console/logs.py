@@ -84,20 +84,29 @@ class MessageFilter:
         return out
 
 
-def message_query(criteria: MessageFilter) -> Select[Any]:
-    """Messages matching the filter, newest first."""
+def message_query(criteria: MessageFilter, *, within: Select[int] | None = None) -> Select[Any]:
+    """Messages matching the filter, newest first; ``within``: only those workers'."""
+    scoped = [] if within is None else [Message.worker_id.in_(within)]
     return (
         select(Message)
-        .where(*criteria.conditions())
+        .where(*criteria.conditions(), *scoped)
         .order_by(Message.created_at.desc(), Message.id.desc())
     )
 
 
 def search_messages(
-    session: Session, criteria: MessageFilter, page: int = 1, size: int = PAGE_SIZE
+    session: Session,
+    criteria: MessageFilter,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+    *,
+    within: Select[int] | None = None,
 ) -> Page:
-    """One page of the messages matching the filter, with their total count."""
-    return paginate(session, message_query(criteria), page, size)
+    """One page of the messages matching the filter, with their total count.
+
+    ``within`` (worker ids, e.g. a centre's) keeps only those workers' messages.
+    """
+    return paginate(session, message_query(criteria, within=within), page, size)
 
 
 #: How a USSD session ended, as the search offers it ("open": no end notice yet).
@@ -141,12 +150,19 @@ class UssdFilter:
 
 
 def search_ussd_sessions(
-    session: Session, criteria: UssdFilter, page: int = 1, size: int = PAGE_SIZE
+    session: Session,
+    criteria: UssdFilter,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+    *,
+    within: Select[int] | None = None,
 ) -> Page:
-    """One page of the USSD sessions matching the filter, newest first, with their count."""
+    """One page of the USSD sessions matching the filter, newest first, with their count;
+    ``within`` (worker ids, e.g. a centre's) keeps only those workers' sessions."""
+    scoped = [] if within is None else [UssdSession.worker_id.in_(within)]
     stmt = (
         select(UssdSession)
-        .where(*criteria.conditions())
+        .where(*criteria.conditions(), *scoped)
         .order_by(UssdSession.started_at.desc(), UssdSession.id.desc())
     )
     return paginate(session, stmt, page, size)

@@ -32,6 +32,8 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[OperatorRole] = mapped_column(str_enum(OperatorRole))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A centre operator sees only that centre's workers, messages and payouts (None: all).
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console import scope
 from console.args import page_arg
 from console.auth import role_required
 from console.blueprint import bp, sessions
@@ -78,6 +79,10 @@ def project_rows(session: Session, page: int = 1) -> Page:
 def held_answers(session: Session, after_id: int) -> list[HeldAnswer]:
     """The review queue, oldest first, with each answer's task, project and worker phone."""
     queue = flagged_answers(session, limit=REVIEW_PAGE, after_id=after_id)
+    mine = scope.worker_ids()
+    if mine is not None:  # a centre operator reviews only their centre's answers
+        allowed = set(session.scalars(mine))
+        queue = [a for a in queue if a.worker_id in allowed]
     if not queue:
         return []
     rows = session.execute(

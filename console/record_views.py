@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from console import scope
 from console import workers as worker_queries
 from console.args import choice_arg, page_arg
 from console.auth import role_required
@@ -28,7 +29,9 @@ def workers() -> Any:
     query = request.args.get("q", "")
     status = choice_arg("status", {s.value for s in WorkerStatus})
     with sessions()() as session:
-        page = worker_queries.search_workers(session, query, status, page_arg())
+        page = worker_queries.search_workers(
+            session, query, status, page_arg(), within=scope.worker_ids()
+        )
     return render_template(
         "console/workers.html", page=page, query=query, status=status, statuses=WorkerStatus
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from console import (
     broadcast_views,
+    centre_views,
     funding_views,
+    impact_views,
     log_views,
     payout_views,
     project_views,
     record_views,
+    scope,
     simulator_views,
     views,
 )
@@ -17,11 +20,14 @@ from console.blueprint import bp
 __all__ = [
     "bp",
     "broadcast_views",
+    "centre_views",
     "funding_views",
+    "impact_views",
     "log_views",
     "payout_views",
     "project_views",
     "record_views",
+    "scope",
     "simulator_views",
     "views",
 ]

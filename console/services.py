@@ -12,8 +12,8 @@ from core.db import utcnow
 from core.kvstore import KeyValueStore
 from core.secrets import check_password, hash_password, new_password
 from workers import services as workers
-from workers.errors import ReasonRequired
-from workers.models import Worker
+from workers.errors import InvalidCentre, ReasonRequired
+from workers.models import Centre, Worker
 
 #: A hash to check against when the email is unknown, so both cases take as long.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -160,3 +160,30 @@ def unlock_worker_pin(
         ip=ip,
     )
     return worker
+
+
+def set_operator_centre(
+    session: Session, *, operator_id: int, centre_id: int | None, by: int, ip: str | None
+) -> Operator:
+    """Make an operator a centre operator (or, with None, staff who see every centre); audited.
+
+    An admin stays unscoped: admins manage every centre, and a scoped admin could
+    lift their own scope.
+    """
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise InvalidCentre(f"no operator {operator_id}")
+    if centre_id is not None and OperatorRole(operator.role) is OperatorRole.ADMIN:
+        raise InvalidCentre("an admin sees every centre; give a centre to viewers or operators")
+    if centre_id is not None and session.get(Centre, centre_id) is None:
+        raise InvalidCentre(f"no centre {centre_id}")
+    operator.centre_id = centre_id
+    record_audit(
+        session,
+        operator_id=by,
+        action="operator.centre",
+        target=f"operator:{operator_id}",
+        details={"centre": centre_id},
+        ip=ip,
+    )
+    return operator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from console.pagination import Page, paginate
@@ -24,14 +24,26 @@ RECENT_MESSAGES = 20
 RECENT_FLAGS = 20
 
 
-def search_workers(session: Session, text: str, status: str | None = None, page: int = 1) -> Page:
-    """Workers whose number contains the digits typed (all when none), newest first, paged."""
+def search_workers(
+    session: Session,
+    text: str,
+    status: str | None = None,
+    page: int = 1,
+    *,
+    within: Select[int] | None = None,
+) -> Page:
+    """Workers whose number contains the digits typed (all when none), newest first, paged.
+
+    ``within`` (worker ids, e.g. a centre's) narrows the search; None searches everyone.
+    """
     digits = "".join(c for c in text if c.isdigit())  # digits only: no LIKE wildcards
     stmt = select(Worker).order_by(Worker.created_at.desc(), Worker.id.desc())
     if digits:
         stmt = stmt.where(Worker.msisdn.contains(digits))
     if status:
         stmt = stmt.where(Worker.status == status)
+    if within is not None:
+        stmt = stmt.where(Worker.id.in_(within))
     return paginate(session, stmt, page)
 
 

@@ -1,4 +1,5 @@
-"""The demo: a funded requester, an operator login, projects of short tasks, four workers.
+"""The demo: a funded requester, an operator login, projects of short tasks, four workers,
+and an impact cohort who answered the income surveys (``demo.impact_seed``).
 
 Each worker earns in their country's wallet: the Kenyans in KES, the Ugandan
 (+256772000004) in UGX, paid out as MTN MoMo, the Haitian in HTG. The Ugandan also
@@ -22,6 +23,7 @@ from console.models import OperatorRole
 from console.services import create_operator, operator_by_email, reset_password
 from core.db import utcnow
 from core.money import Money
+from demo.impact_seed import seed_impact_cohort
 from payouts.rails import payable_currencies, wallet_currency
 from tasks.assignment import get_next_task
 from tasks.funding import record_deposit
@@ -78,6 +80,9 @@ def seed_demo(session: Session, settings: Settings) -> DemoCredentials:
     projects = [_demo_project(session, requester, spec, payable) for spec in data["projects"]]
     phones = [_demo_worker(session, settings, spec) for spec in data["workers"]]
     _demo_rote_bot(session, data["rote_bot"])
+    first = workers.by_phone(session, phones[0])
+    if first is not None and first.pin_hash:
+        seed_impact_cohort(session, settings, utcnow(), first.pin_hash)
     for project_id, _, _ in projects:
         # The demo's answers have results to download at once, not after the refresh job.
         refresh_snapshot(session, session.get_one(Project, project_id), utcnow())

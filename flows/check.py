@@ -69,6 +69,20 @@ SAMPLE_VALUES: dict[str, Any] = {
     ],
     "mobile": "MTN MoMo",
     "airtime_service": "airtime",
+    # An impact survey's fee and income bands (whole units, the widest currency's).
+    "fee": _BIG,
+    "paid": _BIG,
+    "cur": "UGX",
+    **{f"b{n}": "999,999" for n in range(1, 5)},
+    # The work record: a long-serving worker paid in two currencies, on a long domain.
+    "tasks": 99999,
+    "months": 99,
+    "accuracy_band": "75-89%",
+    "earned": [_BIG, {"amount": 999_999_999, "currency": "UGX"}],
+    "verify_url": "https://kazi.example.org/verify/ABCDEFGHJK",
+    # A missed gold task: the longest option label and the longest reason (80).
+    "right_answer": "x" * 30,
+    "gold_reason": "y" * 80,
 }
 _KES = {"amount": 12_550, "currency": "KES"}  # KES 125.50
 # Typical values: with these a non-task screen should fit the 160 of stricter networks.

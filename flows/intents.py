@@ -284,11 +284,52 @@ class GetMyData(Intent):
 
 
 @dataclass(frozen=True)
+class GetWorkRecord(Intent):
+    """Issue the worker's work record with a new verification code (the ``RECORD`` SMS).
+
+    Result: ``{"ok": True, "tasks": int, "months": int, "accuracy_band": str | None,
+    "earned": [money], "code": str, "verify_url": str}``.
+    """
+
+    kind: ClassVar[str] = "get_work_record"
+
+
+@dataclass(frozen=True)
 class ForgetMe(Intent):
     """Erase the worker's number and links (after ``verify_pin`` in the same hop), paying
     out the balance first. Result: ``{"ok": bool, "paid": money | None}``."""
 
     kind: ClassVar[str] = "forget_me"
+
+
+@dataclass(frozen=True)
+class StartSurvey(Intent):
+    """Open an impact survey: the ``baseline`` at registration, or a ``followup`` when one
+    is due (the host offers a follow-up at most once a day, and only over USSD).
+
+    Result: ``{"ok": True, "wave": int, "fee": money | None, "cur": str, "b1".."b4": str}``
+    (the income bands' edges in the worker's currency, whole units) or ``{"ok": False}``.
+    """
+
+    kind: ClassVar[str] = "start_survey"
+    survey: str = "baseline"
+
+
+@dataclass(frozen=True)
+class SaveSurvey(Intent):
+    """Store a survey's answers apart from task answers, with the worker's consent; a
+    completed follow-up pays its fee once. Result: ``{"ok": bool, "paid": money | None}``.
+    """
+
+    kind: ClassVar[str] = "save_survey"
+    survey: str = "baseline"
+    wave: int = 0
+    consent: bool = False
+    source: str | None = None
+    band: int | None = None
+    hours: int | None = None
+    household: int | None = None
+    new_work: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,7 +358,10 @@ INTENTS: dict[str, type[Intent]] = {
         SendTerms,
         SetTaskLanguages,
         GetMyData,
+        GetWorkRecord,
         ForgetMe,
+        StartSurvey,
+        SaveSurvey,
         SendSms,
     )
 }

@@ -34,6 +34,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ACHA", "ARRET"),
     "start": ("START", "UNSTOP", "ANZA"),
     "mydata": ("MYDATA", "TAARIFA", "MESDONNEES"),
+    "record": ("RECORD", "REKODI", "PARCOURS"),
     "delete": ("DELETE", "FUTA", "SUPPRIMER"),
 }
 _LOOKUP = {word: name for name, words in KEYWORDS.items() for word in words}
@@ -46,7 +47,7 @@ _WITH_PIN = {"pay", "delete"}
 @dataclass(frozen=True)
 class SmsKeyword:
     """A recognised keyword (``task``, ``balance``, ``pay``, ``lang``, ``help``, ``stop``,
-    ``start``, ``mydata``, ``delete``) and the words after it."""
+    ``start``, ``mydata``, ``record``, ``delete``) and the words after it."""
 
     name: str
     args: tuple[str, ...] = ()
@@ -124,7 +125,9 @@ def handle_sms(
         return start("task", context, resume_point=point, library=lib)
     if keyword.name == "pay" and keyword.args:
         return _pay(keyword.args, context, lib)
-    flow = {"balance": "earnings", "pay": "withdraw", "lang": "language"}[keyword.name]
+    flow = {"balance": "earnings", "pay": "withdraw", "lang": "language", "record": "record"}[
+        keyword.name
+    ]
     return start(flow, context, library=lib)
 
 

@@ -38,6 +38,7 @@ from gateway.models import Direction, Message, UssdSession
 from gateway.optout import opt_intent
 from gateway.reports import apply_delivery_report
 from gateway.ussd import render_ussd
+from workers import centres
 from workers import services as workers
 
 log = logging.getLogger("kazi.gateway")
@@ -233,9 +234,14 @@ def handle_ussd_hop(
     # Only the masked text and a keyed digest are kept: the text may hold the PIN.
     seen = record.seen_digest if record.hops else None
     progress = ussd_progress(request.text, seen, record.seen_text, digest)
-    turn = conversation.handle_ussd(
-        session, request, progress.new_input, worker=worker, runtime=runtime
-    )
+    new_input = progress.new_input
+    if not record.hops and centres.is_centre_code(request.text):
+        # *384*12*CODE#: a partner centre's registration code rides in the first text
+        # (workers.centres); it is not an answer, so the flow starts as on a plain dial.
+        if centres.join_by_code(session, worker, request.text) is None:
+            log.info("ussd %s: no centre has the code dialled", request.session_id)
+        new_input = ""
+    turn = conversation.handle_ussd(session, request, new_input, worker=worker, runtime=runtime)
     body = render_ussd(turn.text, turn.more)
     record.seen_text = join_inputs(progress.masked_seen, turn.shown_input)
     record.seen_digest = digest(request.text)

@@ -29,6 +29,7 @@ from kazi.cli import register_commands
 from kazi.health import bp as health_bp
 from kazi.intent_host import IntentHost
 from payouts.views import bp as payouts_bp
+from tasks.views import bp as records_bp
 from workers.notify import install_channel
 
 log = logging.getLogger("kazi.app")
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(payouts_bp)
+    app.register_blueprint(records_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -18,6 +18,7 @@ from core.runtime import Runtime
 from core.worker import run_worker
 from demo.seed import DEMO_WORKER_PIN, seed_demo
 from gateway.cli import simulate, sms_cli
+from impact.cli import impact_cli
 from kazi.demo_traffic import play_demo_traffic
 from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
@@ -167,6 +168,7 @@ def register_commands(app: Flask) -> None:
         sms_cli,
         tasks_cli,
         payouts_cli,
+        impact_cli,
         demo,
         simulate,
         worker,

@@ -12,7 +12,9 @@ get_task           tasks.assignment.get_next_task               {"task": {...}} 
                                                                  "no_language" (these two with
                                                                  "retry_hours") | "passed" |
                                                                  "failed"}
-submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None}
+submit_answer      tasks.submission.submit_answer               {"ok": True, "reward": money|None,
+                   (a missed gold: tasks.feedback.missed_gold)   "missed", "right_answer",
+                                                                 "gold_reason"}
                    (qualification: tasks.qualification.          NoReservation/ReservationExpired
                    answer_question)
                                                                  → {"ok": False, "reason":
@@ -23,7 +25,8 @@ get_earnings       tasks.reports.worker_earnings,               {"ok", "balance"
                    ledger.wallet_balances (a wallet per          "today_earned", "hourly",
                    currency)                                     "accuracy", "balances",
                                                                  "wallets", "several", "mobile",
-                                                                 "airtime", "airtime_service"}
+                                                                 "airtime", "airtime_service",
+                                                                 "tip" (tasks.feedback)}
 verify_pin         workers.services.check_pin                   {"ok", "attempts_left", "locked"}
 request_payout     payouts.withdrawals.request_withdrawal      {"ok": True, "amount"} | {"ok":
                    (with the PIN verified earlier in this hop;   False, "reason": ...}
@@ -38,8 +41,16 @@ set_task_languages workers.services.set_task_languages          {"ok": bool}
 get_my_data        kazi.privacy.data_summary                    {"ok", "phone", "lang",
                                                                  "since", "answers", "balance",
                                                                  "payouts"}
+get_work_record    tasks.work_record.issue_record               {"ok", "tasks", "months",
+                                                                 "accuracy_band", "earned",
+                                                                 "code", "verify_url"}
 forget_me          request_payout of the balance, then          {"ok": True, "paid": money|None}
                    kazi.privacy.forget_worker
+start_survey       impact.surveys.offer_followup (a follow-up   {"ok": True, "wave", "fee",
+                   due and not offered today, USSD only) or      "cur", "b1".."b4"} | {"ok":
+                   the baseline (not answered yet)               False}
+save_survey        impact.surveys.save_response (a follow-up    {"ok": bool, "paid": money|None}
+                   pays its fee once, through the ledger)
 =================  ===========================================  ===============================
 
 Fire-and-forget ``send_sms`` intents are the gateway's own (``gateway.conversation``).
@@ -65,6 +76,10 @@ from core.money import Money
 from core.runtime import Runtime
 from flows import Context
 from flows import intents as fi
+from flows.engine import default_library
+from impact import surveys
+from impact.errors import InvalidSurveyAnswer
+from impact.models import SurveyKind
 from kazi.privacy import data_summary, forget_worker
 from ledger import services as ledger
 from payouts.errors import WithdrawalRefused
@@ -78,6 +93,7 @@ from payouts.rails import (
 from payouts.receipts import service_name
 from payouts.withdrawals import request_withdrawal
 from tasks import qualification
+from tasks.answers import YES, TaskType
 from tasks.assignment import (
     TaskView,
     get_next_task,
@@ -87,9 +103,11 @@ from tasks.assignment import (
 )
 from tasks.detection import QualityRules
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
+from tasks.feedback import MissedGold, accuracy_tip, missed_gold
 from tasks.reports import worker_earnings
 from tasks.screens import task_screen_values
 from tasks.submission import submit_answer
+from tasks.work_record import issue_record
 from workers import services as workers
 from workers.errors import PinRefused
 from workers.models import Worker
@@ -213,7 +231,22 @@ class IntentHost:
             return {"ok": False, "reason": "expired"}
         except InvalidAnswer as exc:
             return {"ok": False, "reason": str(exc.reason)}
-        return {"ok": True, "reward": money(result.paid)}
+        # Always all three keys: the flow's vars outlive this answer.
+        missed = missed_gold(self.session, result.assignment_id)
+        return {
+            "ok": True,
+            "reward": money(result.paid),
+            "missed": missed is not None,
+            "right_answer": self.shown_answer(missed) if missed else None,
+            "gold_reason": (missed.reason or "") if missed else None,
+        }
+
+    def shown_answer(self, missed: MissedGold) -> str:
+        """A gold answer as the worker's screen words it (yes/no in their language)."""
+        if missed.task_type is TaskType.YES_NO:
+            key = "task.yes" if missed.answer == YES else "task.no"
+            return default_library().catalogs.text(key, self.context().language, {})
+        return missed.answer
 
     def _do_skip_task(self, intent: fi.SkipTask) -> dict[str, Any]:
         if intent.qualification:
@@ -244,6 +277,7 @@ class IntentHost:
             "mobile": own["mobile"],
             "airtime": own["airtime"],
             "airtime_service": service_name("airtime", focus),
+            "tip": accuracy_tip(earnings.accuracy),
         }
 
     def wallets(self) -> dict[str, Money]:
@@ -353,10 +387,67 @@ class IntentHost:
     def _do_set_task_languages(self, intent: fi.SetTaskLanguages) -> dict[str, Any]:
         return {"ok": workers.set_task_languages(self.worker, intent.add)}
 
+    # -- impact surveys -------------------------------------------------------------
+
+    def _do_start_survey(self, intent: fi.StartSurvey) -> dict[str, Any]:
+        settings = self.runtime.settings
+        if intent.survey == SurveyKind.BASELINE:
+            answered = surveys.has_answered(self.session, self.worker.id, SurveyKind.BASELINE, 0)
+            wave: int | None = None if answered else 0
+        elif self.channel != "ussd":
+            wave = None  # a follow-up is offered on a dial; SMS invitations are a job's
+        else:
+            days = settings.impact_followup_days
+            wave = surveys.offer_followup(
+                self.session, self.runtime.store, self.worker, self.now, days
+            )
+        if wave is None:
+            return {"ok": False}
+        currency = self.context().currency
+        fee = surveys.survey_fee(settings, currency) if wave else None
+        labels = surveys.band_labels(currency, workers.speaks(self.worker))
+        return {"ok": True, "wave": wave, "fee": money(fee), **labels}
+
+    def _do_save_survey(self, intent: fi.SaveSurvey) -> dict[str, Any]:
+        currency = self.context().currency
+        try:
+            answers = surveys.SurveyAnswers(
+                kind=SurveyKind(intent.survey),
+                wave=int(intent.wave),
+                consent=bool(intent.consent),
+                currency=currency,
+                income_source=intent.source,
+                income_band=intent.band,
+                hours_band=intent.hours,
+                household_size=intent.household,
+                new_work=intent.new_work,
+            )
+            fee = surveys.survey_fee(self.runtime.settings, currency)
+            saved = surveys.save_response(self.session, self.worker, answers, self.now, fee)
+        except (ValueError, InvalidSurveyAnswer) as exc:
+            log.warning("survey not saved: %s", exc)
+            return {"ok": False}
+        return {"ok": True, "paid": money(saved.paid)}
+
     # -- data protection ------------------------------------------------------------
 
     def _do_get_my_data(self, intent: fi.GetMyData) -> dict[str, Any]:
         return data_summary(self.session, self.worker, self.now)
+
+    def _do_get_work_record(self, intent: fi.GetWorkRecord) -> dict[str, Any]:
+        settings = self.runtime.settings
+        issued = issue_record(self.session, self.worker, self.now, secret_key=settings.secret_key)
+        facts = issued.facts
+        return {
+            "ok": True,
+            "tasks": facts.tasks_done,
+            "months": facts.months_active,
+            "accuracy_band": facts.accuracy_band,
+            "earned": [money(m) for m in facts.earned]
+            or [money(Money(0, self.context().currency))],
+            "code": issued.code,
+            "verify_url": f"{(settings.public_base_url or '').rstrip('/')}/verify/{issued.code}",
+        }
 
     def _do_forget_me(self, intent: fi.ForgetMe) -> dict[str, Any]:
         if self.verified_pin is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -22,7 +22,7 @@ from core.webhooks import erase_events_mentioning, purge_events
 from gateway.privacy import erase_traffic, purge_bodies
 from payouts.models import Payout
 from payouts.withdrawals import PAYOUT_CURRENCY
-from tasks.models import Assignment, AssignmentStatus
+from tasks.models import Assignment, AssignmentStatus, WorkRecord
 from tasks.reports import worker_earnings
 from workers import services as workers
 from workers.models import Worker
@@ -54,6 +54,8 @@ def forget_worker(session: Session, worker: Worker, now: datetime) -> None:
     session.flush()  # the pseudonym is the worker's before any row is pointed at it
     erased = erase_traffic(session, worker_id=worker.id, phone=phone, pseudonym=worker.msisdn)
     events = erase_events_mentioning(session, phone.lstrip("+"))
+    # Work records name no one, but an erased worker's codes must no longer verify.
+    session.execute(delete(WorkRecord).where(WorkRecord.worker_id == worker.id))
     log.info("worker %s forgotten: %d traffic rows, %d raw events", worker.id, erased, events)
 
 

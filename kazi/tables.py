@@ -9,6 +9,7 @@ from core.dbstore import KvEntry
 from core.journal import JournalledJob
 from core.webhooks import WebhookEvent
 from gateway.models import HeldDeliveryReport, Message, UssdSession
+from impact.models import SurveyResponse
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from payouts.models import Payout, RailPause, StatementImport
 from tasks.models import (  # noqa: F401
@@ -19,13 +20,15 @@ from tasks.models import (  # noqa: F401
     ResultSnapshot,
     Task,
     WorkerProjectStats,
+    WorkRecord,
 )
-from workers.models import Worker
+from workers.models import Centre, Worker
 
 __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "Centre",
     "HeldDeliveryReport",
     "JournalledJob",
     "KvEntry",
@@ -39,8 +42,10 @@ __all__ = [
     "RailPause",
     "Requester",
     "StatementImport",
+    "SurveyResponse",
     "Task",
     "UssdSession",
     "WebhookEvent",
     "Worker",
+    "WorkRecord",
 ]

@@ -52,6 +52,9 @@ class AccountKind(StrEnum):
     FEES = "fees"  # fees charged on money moving through Kazi (Kazi-owned, per currency)
     RECEIVABLE = "receivable"  # money owed to Kazi that it still has to collect
     # -- end of issue 11's kinds ----------------------------------------------------------
+    # What Kazi itself spends on workers, not a requester: the fee for an impact survey
+    # (per currency, Kazi-owned; it runs below zero by what Kazi has paid).
+    PLATFORM_EXPENSE = "platform_expense"
 
 
 def _one_account_per(name: str, *owner: str, where: str) -> Index:

@@ -31,6 +31,7 @@ DEPOSIT = "deposit"  # funding (outside world) → requester funding
 BUDGET_COMMIT = "budget_commit"  # requester funding → project budget
 BUDGET_RETURN = "budget_return"  # project budget → requester funding, when it closes
 WAGE = "wage"  # project budget → worker wallet
+SURVEY_FEE = "survey_fee"  # platform expense → worker wallet (impact surveys)
 #: Before requester funding existed, a project's budget came straight from the outside.
 LEGACY_PROJECT_FUNDING = "funding"
 
@@ -302,6 +303,22 @@ def credit_wage(
     )
     return transfer(
         session, kind=WAGE, reference=reference, source=budget, destination=wallet, amount=amount
+    )
+
+
+def credit_survey_fee(
+    session: Session, *, worker_id: int, amount: Money, reference: str
+) -> Posting:
+    """Pay a worker Kazi's own fee for a completed survey, once per reference."""
+    expense = get_account(session, AccountKind.PLATFORM_EXPENSE, amount.currency)
+    wallet = worker_wallet(session, worker_id, amount.currency)
+    return transfer(
+        session,
+        kind=SURVEY_FEE,
+        reference=reference,
+        source=expense,
+        destination=wallet,
+        amount=amount,
     )
 
 

@@ -187,6 +187,8 @@ class Task(Base):
     # The language of the text (ISO 639-1): offered only to workers who do tasks in it.
     language: Mapped[str | None] = mapped_column(String(2))
     gold_answer: Mapped[str | None] = mapped_column(String(200))
+    # The project's one-line why, shown to a worker who missed this gold task.
+    gold_reason: Mapped[str | None] = mapped_column(String(80))
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus), default=TaskStatus.OPEN)
     answers_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -362,3 +364,22 @@ class ResultSnapshot(Base):
     answers_count: Mapped[int] = mapped_column(Integer)
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[created_at]
+
+
+class WorkRecord(Base):
+    """A worker's work record as sent by SMS, kept so an employer can verify it by code.
+
+    Only a digest of the code is stored (``tasks.work_record``), and the facts as they
+    were sent: no phone number, no name. ``earned`` maps a currency to minor units.
+    """
+
+    __tablename__ = "work_records"
+
+    id: Mapped[intpk]
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    tasks_done: Mapped[int] = mapped_column(Integer)
+    months_active: Mapped[int] = mapped_column(Integer)
+    accuracy_band: Mapped[str | None] = mapped_column(String(10))
+    earned: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    issued_at: Mapped[created_at]

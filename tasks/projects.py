@@ -73,6 +73,7 @@ class TaskSpec:
     external_id: str | None = None
     gold_answer: str | None = None
     language: str | None = None  # ISO 639-1: offered only to workers who do tasks in it
+    gold_reason: str | None = None  # why the gold answer is right, shown to a worker who missed it
 
 
 def create_project(
@@ -254,6 +255,7 @@ def add_task_rows(session: Session, project: Project, tasks: Iterable[TaskSpec])
             external_id=t.external_id,
             gold_answer=t.gold_answer,
             language=t.language,
+            gold_reason=t.gold_reason,
             is_gold=t.gold_answer is not None,
             wanted_answers=project.answers_per_task,
             answers_count=0,

@@ -24,7 +24,9 @@ from tasks.projects import TaskSpec, add_task_rows, answer_spec
 from tasks.screens import MAX_PAGES, PAGE_UNITS, fits_screens, task_menu
 
 MAX_TASKS_PER_UPLOAD = 10_000
-FIELDS = ("text", "external_id", "gold_answer", "language")
+FIELDS = ("text", "external_id", "gold_answer", "gold_reason", "language")
+#: A gold reason is one line under the right answer on a worker's next screen.
+GOLD_REASON_MAX = 80
 _MAX_EXTERNAL_ID = 200
 _LOOKUP_CHUNK = 500
 
@@ -122,11 +124,16 @@ def check_row(
         problems.append(("external_id", f"a string of 1-{_MAX_EXTERNAL_ID} characters"))
     gold_value = _check_gold(project, gold, problems)
     language = _check_language(project, row.get("language"), problems)
+    reason = _check_gold_reason(row.get("gold_reason"), gold, problems)
     if problems:
         return None, problems
     ext = None if external_id is None else str(external_id)
     spec = TaskSpec(
-        text=str(text).strip(), external_id=ext, gold_answer=gold_value, language=language
+        text=str(text).strip(),
+        external_id=ext,
+        gold_answer=gold_value,
+        gold_reason=reason,
+        language=language,
     )
     return spec, []
 
@@ -143,6 +150,20 @@ def _check_language(project: Project, value: Any, problems: list[tuple[str, str]
         problems.append(("language", f"not one of the project's languages ({allowed})"))
         return None
     return str(code)
+
+
+def _check_gold_reason(reason: Any, gold: Any, problems: list[tuple[str, str]]) -> str | None:
+    if reason is None:
+        return None
+    if not isinstance(reason, str) or not reason.strip() or "\n" in reason:
+        problems.append(("gold_reason", "one line of text"))
+    elif len(reason.strip()) > GOLD_REASON_MAX:
+        problems.append(("gold_reason", f"at most {GOLD_REASON_MAX} characters"))
+    elif gold is None:
+        problems.append(("gold_reason", "only a gold task (with a gold_answer) has a reason"))
+    else:
+        return reason.strip()
+    return None
 
 
 def _check_gold(project: Project, gold: Any, problems: list[tuple[str, str]]) -> str | None:

@@ -36,7 +36,9 @@ CREDENTIALS: dict[str, str] = {
     "/webhooks/payouts/momo": "momo_token",  # MTN's callback is unsigned: our URL token
     "/webhooks/payouts/airtime": "at_token",
     "/api/v1/openapi.json": PUBLIC,  # the API's own description
+    "/api/v1/impact": "operator_token",  # OPERATOR_API_TOKEN; requester keys never open it
     "/api/v1/": "api_key",
+    "/verify/": PUBLIC,  # a work record by its code (rate-limited per address)
     "/console/login": PUBLIC,
     "/console/static/": PUBLIC,
     "/console/": "operator_login",
@@ -57,7 +59,13 @@ CONSOLE_ROLES: dict[str, OperatorRole] = {
     "console.payouts": V,
     "console.projects": V,
     "console.audit": A,
+    "console.centres": A,
+    "console.create_centre": A,
+    "console.assign_operator_centre": A,
+    "console.assign_worker_centre": A,
     "console.funding": A,
+    "console.impact": V,
+    "console.impact_csv": V,
     "console.grant_funding_credit": A,
     "console.record_funding_deposit": A,
     "console.approve_funding_deposit": A,

@@ -29,12 +29,16 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "workers": frozenset({"config", "core", "flows"}),
     "tasks": frozenset({"config", "core", "ledger", "workers", "flows"}),
     "payouts": frozenset({"config", "core", "ledger", "workers", "flows"}),
+    # Impact surveys and the report: reads wages and answers (tasks), pays fees (ledger).
+    "impact": frozenset({"config", "core", "ledger", "workers", "tasks"}),
     "gateway": frozenset({"config", "core", "flows", "workers"}),
-    "api": frozenset({"config", "core", "ledger", "tasks", "payouts", "workers"}),
+    "api": frozenset({"config", "core", "ledger", "tasks", "payouts", "workers", "impact"}),
     "console": frozenset(
-        {"config", "core", "flows", "ledger", "workers", "tasks", "payouts", "gateway"}
+        {"config", "core", "flows", "ledger", "workers", "tasks", "payouts", "gateway", "impact"}
     ),
-    "demo": frozenset({"config", "core", "ledger", "workers", "tasks", "payouts", "console"}),
+    "demo": frozenset(
+        {"config", "core", "ledger", "workers", "tasks", "payouts", "console", "impact"}
+    ),
     "kazi": frozenset(
         {
             "config",
@@ -44,6 +48,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
             "workers",
             "tasks",
             "payouts",
+            "impact",
             "gateway",
             "api",
             "console",
@@ -56,7 +61,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     ),
 }
 PACKAGES = frozenset(ALLOWED)
-DOMAINS = frozenset({"workers", "ledger", "tasks", "payouts", "gateway"})
+DOMAINS = frozenset({"workers", "ledger", "tasks", "payouts", "impact", "gateway"})
 WEB = frozenset({"flask", "werkzeug", "flask_login", "flask_wtf", "jinja2", "markupsafe"})
 IO = frozenset(
     {"sqlalchemy", "redis", "rq", "requests", "urllib3", "http", "socket", "psycopg", "alembic"}

@@ -31,12 +31,13 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, str]]:
 
 
 def register(server: Server, phone: str) -> list[str]:
-    """The whole registration journey: language, task languages, terms, PIN twice, the quiz."""
+    """The whole registration journey: language, task languages, terms, PIN twice, the
+    impact baseline skipped, the quiz answered right."""
     handset = HttpHandset(server, phone)
     handset.dial()
-    for key in ("1", "1", "1", PIN):
+    for key in ("1", "1", "1", PIN, PIN):
         handset.press(key)
-    body = handset.press(PIN)
+    body = handset.press("2")
     for _ in range(len(GOLD)):
         body = handset.press(quiz_key(body))
     return handset.screens
@@ -53,9 +54,10 @@ def test_concurrent_registrations_on_two_processes_stay_consistent(
         assert screens[2].startswith("CON ") and t("reg.accept", "en") in screens[2], screens
         assert t("reg.pin_again", "en") in screens[4], screens
         # Five different quiz questions, drawn at random, each once.
-        asked = [next(q for q in GOLD if q in screen) for screen in screens[5:10]]
+        assert t("survey.baseline_offer", "en") in screens[5], screens
+        asked = [next(q for q in GOLD if q in screen) for screen in screens[6:11]]
         assert sorted(asked) == sorted(GOLD), screens
-        assert t("quiz.passed", "en") in screens[10], screens
+        assert t("quiz.passed", "en") in screens[11], screens
     engine = build_engine(url)
     try:
         with build_sessionmaker(engine)() as session:

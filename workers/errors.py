@@ -27,3 +27,10 @@ class ReasonRequired(WorkerError):
     """Blocking or unblocking a worker needs a reason for the audit log."""
 
     code = "reason_required"
+
+
+class InvalidCentre(WorkerError):
+    """A partner centre's details are not acceptable (name, country, registration code)."""
+
+    http_status = 422
+    code = "invalid_centre"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, created_at, intpk, msisdn, str_enum, updated_at
@@ -16,6 +16,19 @@ class WorkerStatus(StrEnum):
 
     ACTIVE = "active"
     BLOCKED = "blocked"
+
+
+class Centre(Base):
+    """A partner centre (a rural delivery centre): its workers join by dialling its code."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    # Digits only: dialled as an extra USSD segment, *384*12*CODE# (workers.centres).
+    registration_code: Mapped[str] = mapped_column(String(12), unique=True)
+    created_at: Mapped[created_at]
 
 
 class Worker(Base):
@@ -47,6 +60,8 @@ class Worker(Base):
     suspended_at: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(40))
     quality_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The partner centre the worker joined (first dial with its code) or was assigned to.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
     erased_at: Mapped[datetime | None]  # asked to be forgotten: the number is a pseudonym
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

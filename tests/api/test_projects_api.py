@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from tasks.models import Task
 from tests.api.conftest import PROJECT, auth, new_key
 
 
@@ -176,3 +178,24 @@ def test_a_webhook_url_into_our_own_network_is_refused(client: Any, key: str, ur
     assert response.status_code == 422
     assert [e["field"] for e in response.json["errors"]] == ["webhook_url"]
     assert client.get("/api/v1/projects", headers=auth(key)).json["projects"] == []
+
+
+def test_gold_reason_is_stored_with_its_gold_task_and_checked(
+    app: Any, client: Any, key: str
+) -> None:
+    pid = _create(client, key)["id"]
+    bad = [
+        {"text": "Cold", "gold_answer": "Negative", "gold_reason": "x" * 81},  # too long
+        {"text": "Warm", "gold_reason": "Warm food pleases."},  # not a gold task
+        {"text": "Odd", "gold_answer": "Negative", "gold_reason": "two\nlines"},
+    ]
+    response = client.post(f"/api/v1/projects/{pid}/tasks", json=bad, headers=auth(key))
+    assert response.status_code == 422
+    errors = [(e["row"], e["field"]) for e in response.json["error"]["details"]]
+    assert errors == [(1, "gold_reason"), (2, "gold_reason"), (3, "gold_reason")]
+    good = [{"text": "Cold", "gold_answer": "Negative", "gold_reason": "x" * 80}]
+    response = client.post(f"/api/v1/projects/{pid}/tasks", json=good, headers=auth(key))
+    assert response.status_code == 201
+    with app.extensions["kazi"].sessions() as session:
+        [reason] = session.scalars(select(Task.gold_reason).where(Task.project_id == pid))
+    assert reason == "x" * 80

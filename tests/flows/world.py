@@ -58,6 +58,11 @@ class World:
     consent: bool | None = None
     task_languages: str | None = None  # what the worker added to the screen language
     terms_sent: int = 0
+    #: The impact survey the host would open ("baseline" at registration, a follow-up
+    #: wave due on a dial), and what the worker answered.
+    baseline_open: bool = False
+    followup_due: int | None = None
+    surveys: list[Any] = field(default_factory=list)
     sms_out: list[str] = field(default_factory=list)
     log: list[Intent] = field(default_factory=list)
 
@@ -135,6 +140,19 @@ class World:
         self.pin_failures += 1
         left = 3 - self.pin_failures
         return {"ok": False, "attempts_left": left, "locked": left == 0}
+
+    def do_start_survey(self, i: Any) -> dict[str, Any]:
+        wave = 0 if i.survey == "baseline" and self.baseline_open else None
+        if i.survey == "followup":
+            wave, self.followup_due = self.followup_due, None  # offered once
+        if wave is None:
+            return {"ok": False}
+        bands = {"cur": "KES", "b1": "2,000", "b2": "5,000", "b3": "10,000", "b4": "20,000"}
+        return {"ok": True, "wave": wave, "fee": kes(2000) if wave else None, **bands}
+
+    def do_save_survey(self, i: Any) -> dict[str, Any]:
+        self.surveys.append(i)
+        return {"ok": True, "paid": kes(2000) if i.survey == "followup" else None}
 
     def do_request_payout(self, i: Any) -> dict[str, Any]:
         amount = i.amount["amount"]

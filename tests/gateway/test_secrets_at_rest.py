@@ -119,7 +119,8 @@ def _journeys(kazi: Kazi) -> None:
     phone.press("1")  # tasks in English only
     phone.press("1")  # accept the terms
     phone.press(PIN)
-    body = phone.press(PIN)  # registered
+    phone.press(PIN)  # registered
+    body = phone.press("2")  # the impact baseline skipped
     for _ in range(len(GOLD)):
         body = phone.press(quiz_key(body))  # qualified
     assert TASKS[0] in phone.press("1")
