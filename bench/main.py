@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import aggregation, assignment, http_load, ledger, upload, ussd
+from bench import aggregation, assignment, http_load, ledger, outbound, scale, upload, ussd
 from bench.assignment import Dataset
 from bench.harness import (
     BENCH_DATABASE,
@@ -181,13 +181,23 @@ def _http(smoke: bool, say: Progress) -> Table:
     return http_load.run(http_load.SMOKE if smoke else http_load.HttpScale(), say=say)
 
 
+def _scale(smoke: bool, say: Progress) -> Table:
+    return scale.run(scale.SMOKE if smoke else scale.ScaleSizes(), say=say)
+
+
+def _outbound(smoke: bool, say: Progress) -> Table:
+    return outbound.run(outbound.SMOKE if smoke else outbound.OutboundSizes(), say=say)
+
+
 #: Benchmarks ``--only`` runs alone; each returns its filled table.
 ALONE: dict[str, Callable[[bool, Progress], Table]] = {
     "aggregation": lambda smoke, say: aggregation_table(SMOKE if smoke else Scale()),
     "http": _http,
+    "scale": _scale,
+    "outbound": _outbound,
 }
-#: Those of them the full run adds after ``run_all``'s tables (they serve their own apps).
-SEPARATE = ("http",)
+#: Those the full run adds after ``run_all``'s tables (own databases, servers, workers).
+SEPARATE = ("http", "scale", "outbound")
 
 
 def main(argv: list[str] | None = None) -> int:
