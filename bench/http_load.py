@@ -16,7 +16,6 @@ stopped), so a fast wrong answer fails the benchmark instead of winning it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,11 +33,12 @@ from pathlib import Path
 from typing import IO
 
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench import seed
 from bench.floor_app import floor_hops
-from bench.harness import BenchDatabase, Row, Table, bench_database
+from bench.harness import BenchDatabase, Row, Table, bench_database, checkout_database
+from bench.soak import children
 from config.settings import REPO_ROOT
 from core.secrets import hash_password
 from ledger.models import LedgerTransaction
@@ -112,6 +112,12 @@ class Measured:
     wrk: WrkResult
     stored: int  # answers saved (Kazi) or hop rows (floor) the run added
     wages: int  # wage transactions the run added (Kazi); hop rows again for the floor
+    app_cpu: float = 0.0  # CPU seconds of gunicorn and the rq worker during the run
+    database_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends during the run
+
+    def per_hop_ms(self, seconds: float) -> float:
+        """CPU milliseconds per hop wrk counted."""
+        return seconds * 1000 / self.wrk.hops if self.wrk.hops else 0.0
 
 
 class CheckFailed(RuntimeError):
@@ -153,11 +159,55 @@ def _base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running server: where it answers, and its processes (for their CPU time)."""
+
+    base: str
+    master: int
+    others: list[int]  # the rq worker, when there is one
+
+    def app_cpu(self) -> float:
+        """CPU seconds used so far by gunicorn (master and workers) and the rq worker's jobs."""
+        pids = [self.master, *children(self.master)]
+        # rq runs each job in a forked work horse: its time lands in the worker's children's.
+        return sum(cpu_seconds(pid) for pid in pids) + sum(
+            cpu_seconds(pid, with_children=True) for pid in self.others
+        )
+
+
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User + system CPU seconds of a process (0 once it is gone), from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command: state is field 3, utime/stime 14/15, cutime/cstime 16/17 (proc(5)).
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(db: BenchDatabase) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database (SQLite: none)."""
+    if db.kind != "postgresql":
+        return {}
+    with db.engine.connect() as connection:
+        pids = connection.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    return {int(pid): cpu_seconds(int(pid)) for pid in pids}
+
+
 @contextmanager
 def serving(
     app: str, env: dict[str, str], *, workers: int, threads: int = 1, rq_worker: bool = False
-) -> Iterator[str]:
-    """gunicorn with the shipped config serving ``app`` (and an rq worker); yields its base URL."""
+) -> Iterator[Served]:
+    """gunicorn with the shipped config serving ``app`` (and an rq worker), up and answering."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", str(workers)]
     if threads > 1:
@@ -179,7 +229,9 @@ def serving(
             )
         try:
             _wait_until_up(f"http://127.0.0.1:{port}", processes[0], log)
-            yield f"http://127.0.0.1:{port}"
+            yield Served(
+                f"http://127.0.0.1:{port}", processes[0].pid, [p.pid for p in processes[1:]]
+            )
         finally:
             stop(processes)
 
@@ -197,7 +249,8 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    # Four workers importing the app on a busy 2-core machine take tens of seconds.
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if server.poll() is not None:
             break
@@ -289,7 +342,7 @@ def check(measured: Measured) -> None:
 
 
 def measure_app(
-    base: str,
+    served: Served,
     db: BenchDatabase,
     *,
     app: str,
@@ -300,6 +353,7 @@ def measure_app(
 ) -> list[Measured]:
     """Warm the app up, then one checked wrk run per concurrency."""
     results: list[Measured] = []
+    base = served.base
     run_wrk(
         base,
         sessions=sessions[0],
@@ -309,12 +363,22 @@ def measure_app(
     )
     for n in sessions:
         before = settled(counts, db, scale.settle_seconds)
+        app_before, db_before = served.app_cpu(), database_cpu(db)
         wrk = run_wrk(
             base, sessions=n, seconds=scale.seconds, workers=scale.workers, prefix=f"{app}-{n}"
         )
+        app_after, db_after = served.app_cpu(), database_cpu(db)
         after = settled(counts, db, scale.settle_seconds)
         measured = Measured(
-            app, db.kind, n, wrk, stored=after[0] - before[0], wages=after[1] - before[1]
+            app,
+            db.kind,
+            n,
+            wrk,
+            stored=after[0] - before[0],
+            wages=after[1] - before[1],
+            app_cpu=app_after - app_before,
+            # A backend opened during the run started from nothing.
+            database_cpu=sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()),
         )
         check(measured)
         say(
@@ -341,9 +405,9 @@ def run_postgres(scale: HttpScale, redis_url: str, name: str, say: Progress) -> 
         seed_world(db, scale)
         floor_hops.create(db.engine)
         env = _base_env(db.url, redis_url)
-        with serving("wsgi:app", env, workers=scale.web_workers, rq_worker=True) as base:
+        with serving("wsgi:app", env, workers=scale.web_workers, rq_worker=True) as served:
             kazi = measure_app(
-                base,
+                served,
                 db,
                 app="Kazi",
                 sessions=scale.postgres_sessions,
@@ -351,9 +415,9 @@ def run_postgres(scale: HttpScale, redis_url: str, name: str, say: Progress) -> 
                 counts=kazi_counts,
                 say=say,
             )
-        with serving("bench.floor_app:app", env, workers=scale.web_workers) as base:
+        with serving("bench.floor_app:app", env, workers=scale.web_workers) as served:
             floor = measure_app(
-                base,
+                served,
                 db,
                 app="floor",
                 sessions=scale.postgres_sessions,
@@ -370,9 +434,9 @@ def run_sqlite(scale: HttpScale, say: Progress) -> list[Measured]:
     with bench_database("sqlite") as db:
         seed_world(db, scale)
         env = _base_env(db.url, None)
-        with serving("wsgi:app", env, workers=1, threads=8) as base:
+        with serving("wsgi:app", env, workers=1, threads=8) as served:
             return measure_app(
-                base,
+                served,
                 db,
                 app="Kazi",
                 sessions=scale.sqlite_sessions,
@@ -382,11 +446,16 @@ def run_sqlite(scale: HttpScale, say: Progress) -> list[Measured]:
             )
 
 
-def run(scale: HttpScale, *, redis_url: str | None = None, say: Progress = print) -> Table:
-    """The whole HTTP benchmark, filled into its table."""
+def run(
+    scale: HttpScale,
+    *,
+    redis_url: str | None = None,
+    database: str | None = None,
+    say: Progress = print,
+) -> Table:
+    """The whole HTTP benchmark, filled into its table (``redis_url``'s database is flushed)."""
     redis_url = redis_url or os.environ.get("KAZI_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    checkout = hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:6]
-    measured = run_postgres(scale, redis_url, f"kazi_http_{checkout}", say)
+    measured = run_postgres(scale, redis_url, database or checkout_database("kazi_http"), say)
     measured += run_sqlite(scale, say)
     return fill(table(scale), measured)
 
@@ -415,6 +484,20 @@ def fill(table: Table, measured: list[Measured]) -> Table:
         "answers shown saved | answers stored | wages credited |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cpu = [
+        "",
+        "CPU per hop (milliseconds of CPU time per hop wrk counted, from /proc: the app is "
+        "gunicorn's processes and the rq worker's jobs, the database is the PostgreSQL "
+        "backends of this database; for SQLite the database runs inside the app):",
+        "",
+        "| database | app | sessions | app CPU ms/hop | database CPU ms/hop |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for m in measured:
+        cpu.append(
+            f"| {m.database} | {m.app} | {m.sessions} | {m.per_hop_ms(m.app_cpu):.1f} | "
+            f"{m.per_hop_ms(m.database_cpu):.1f} |"
+        )
     for m in measured:
         if m.app != "Kazi":
             continue
@@ -425,7 +508,7 @@ def fill(table: Table, measured: list[Measured]) -> Table:
             f"| {m.database} | {m.sessions} | {m.wrk.hops_per_second:,.0f} | {speed} | "
             f"{m.wrk.p99_ms:,.0f} | {tail} | {m.wrk.saved:,} | {m.stored:,} | {m.wages:,} |"
         )
-    table.extra.append("")
+    table.extra += [*cpu, ""]
     return table
 
 

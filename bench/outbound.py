@@ -39,7 +39,7 @@ from rq import Queue, Worker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import sessionmaker
 
-from bench.harness import BenchDatabase, Table, bench_database
+from bench.harness import BenchDatabase, Table, bench_database, checkout_database
 from bench.http_load import DEFAULT_REDIS_URL, stop
 from config.settings import REPO_ROOT
 from core.db import build_sessionmaker
@@ -291,13 +291,19 @@ def measure_one(
     return Sent(label, count, done - fake.first_at, fake.requests, limit)
 
 
-def run(sizes: OutboundSizes, *, redis_url: str | None = None, say: Any = print) -> Table:
-    """Single, batched and rate-limited sends on PostgreSQL, filled into the table."""
+def run(
+    sizes: OutboundSizes,
+    *,
+    redis_url: str | None = None,
+    database: str | None = None,
+    say: Any = print,
+) -> Table:
+    """Single, batched and rate-limited sends on PostgreSQL (``redis_url``'s database is flushed)."""
     redis_url = redis_url or os.environ.get("KAZI_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     redis = Redis.from_url(redis_url)
     results: list[Sent] = []
     with (
-        bench_database("postgresql", name="kazi_bench_outbound") as db,
+        bench_database("postgresql", name=database or checkout_database("kazi_outbound")) as db,
         FakeAfricasTalking() as fake,
     ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KAZI_", "DATABASE_"))}

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 
 from bench import seed
 from bench.assignment import pick
-from bench.harness import BenchDatabase, Row, Table, bench_database, measure, row_from
+from bench.harness import (
+    BenchDatabase,
+    Row,
+    Table,
+    bench_database,
+    checkout_database,
+    measure,
+    row_from,
+)
 from tasks.models import Project, ProjectStatus
 
 #: Tables big enough at 1 M rows that a sequential scan of one is a finding.
@@ -165,11 +173,11 @@ def _timed(db: BenchDatabase, label: str, chosen: list[int], sizes: ScaleSizes) 
     return row_from(db.kind, label, samples, unit="picks/s")
 
 
-def run(sizes: ScaleSizes, *, say: Any = print) -> Table:
+def run(sizes: ScaleSizes, *, database: str | None = None, say: Any = print) -> Table:
     """The three datasets, their ratios and the plans, filled into the table."""
     table_ = table(sizes)
     small, large = f"{sizes.small:,}", f"{sizes.large:,}"
-    with bench_database("postgresql", name="kazi_bench_scale") as db:
+    with bench_database("postgresql", name=database or checkout_database("kazi_scale")) as db:
         with db.sessions.begin() as session:
             first = seed.project(session).id
             add_tasks(session, first, sizes.small)
