@@ -271,7 +271,7 @@ def run_wrk(base: str, *, sessions: int, seconds: int, workers: int, prefix: str
     """wrk with one thread per connection walking sessions for ``seconds``."""
     command = [ensure_wrk(), "-t", str(sessions), "-c", str(sessions), "-d", f"{seconds}s"]
     # A hop slower than wrk's default 2 s is slow, not lost: count it, do not drop it.
-    command += ["--timeout", "30s", "-s", str(SCRIPT), base + PATH, "--"]
+    command += ["--timeout", "60s", "-s", str(SCRIPT), base + PATH, "--"]
     command += [PATH, str(workers), str(sessions), str(ANSWERS), prefix]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     for line in done.stdout.splitlines():
@@ -326,10 +326,14 @@ def settled(
 
 
 def check(measured: Measured) -> None:
-    """Raise CheckFailed unless every screen was right and the database holds what they said."""
+    """Raise CheckFailed unless every screen was right and the database holds what they said.
+
+    A hop wrk gave up on (its timeout, counted in ``errors``) is slow, not wrong: it may
+    still have been saved, so it widens the upper bound instead of failing the run.
+    """
     wrk, name = measured.wrk, f"{measured.app} on {measured.database}, {measured.sessions} sessions"
-    if wrk.bad or wrk.errors:
-        raise CheckFailed(f"{name}: {wrk.bad} bad screens, {wrk.errors} errors: {wrk.first_bad}")
+    if wrk.bad:
+        raise CheckFailed(f"{name}: {wrk.bad} bad screens: {wrk.first_bad}")
     if wrk.hops == 0 or wrk.answered == 0:
         raise CheckFailed(f"{name}: no answer hop came back ({wrk})")
     if wrk.saved != wrk.answered:
@@ -337,7 +341,7 @@ def check(measured: Measured) -> None:
     # Hops in flight when wrk stopped are stored but were never counted: one per session.
     expected = wrk.hops if measured.app == "floor" else wrk.saved
     for what, stored in (("stored", measured.stored), ("wages", measured.wages)):
-        if not expected <= stored <= expected + measured.sessions:
+        if not expected <= stored <= expected + measured.sessions + wrk.errors:
             raise CheckFailed(f"{name}: {expected} screens but {stored} {what} in the database")
 
 
@@ -481,8 +485,8 @@ def fill(table: Table, measured: list[Measured]) -> Table:
         "≥ 0.7×, p99 ≤ 1.5×); the checks compare wrk's screens with the database:",
         "",
         "| database | sessions | Kazi hops/s | × floor | Kazi p99 ms | × floor p99 | "
-        "answers shown saved | answers stored | wages credited |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "answers shown saved | answers stored | wages credited | hops timed out (60 s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cpu = [
         "",
@@ -506,7 +510,8 @@ def fill(table: Table, measured: list[Measured]) -> Table:
         tail = f"{m.wrk.p99_ms / base.wrk.p99_ms:.1f}" if base else "–"
         table.extra.append(
             f"| {m.database} | {m.sessions} | {m.wrk.hops_per_second:,.0f} | {speed} | "
-            f"{m.wrk.p99_ms:,.0f} | {tail} | {m.wrk.saved:,} | {m.stored:,} | {m.wages:,} |"
+            f"{m.wrk.p99_ms:,.0f} | {tail} | {m.wrk.saved:,} | {m.stored:,} | {m.wages:,} | "
+            f"{m.wrk.errors:,} |"
         )
     table.extra += [*cpu, ""]
     return table

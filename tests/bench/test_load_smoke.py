@@ -30,6 +30,7 @@ def _wrk(**overrides: object) -> WrkResult:
 
 def test_the_check_passes_screens_the_database_agrees_with() -> None:
     check(Measured("Kazi", "postgresql", 2, _wrk(), stored=11, wages=10))  # one in flight
+    check(Measured("Kazi", "postgresql", 2, _wrk(errors=1), stored=13, wages=13))  # timed out
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,7 @@ def test_the_check_passes_screens_the_database_agrees_with() -> None:
         (_wrk(), 10, 7, "wages"),  # saved but not paid
         (_wrk(), 13, 13, "stored"),  # more stored than sessions could have had in flight
         (_wrk(bad=1, first_bad="200 END Sorry"), 10, 10, "bad screens"),
+        (_wrk(errors=1), 14, 14, "stored"),  # a timed-out hop widens the bound by one only
         (_wrk(hops=0, answered=0, saved=0), 0, 0, "no answer hop"),
     ],
 )
