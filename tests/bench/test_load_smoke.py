@@ -42,7 +42,7 @@ def test_the_check_passes_screens_the_database_agrees_with() -> None:
         (_wrk(), 13, 13, "stored"),  # more stored than sessions could have had in flight
         (_wrk(bad=1, first_bad="200 END Sorry"), 10, 10, "bad screens"),
         (_wrk(errors=1), 14, 14, "stored"),  # a timed-out hop widens the bound by one only
-        (_wrk(hops=0, answered=0, saved=0), 0, 0, "no answer hop"),
+        (_wrk(hops=0, answered=0, saved=0), 0, 0, "no hop"),
     ],
 )
 def test_a_fast_wrong_answer_fails_the_check(
