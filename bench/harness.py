@@ -6,6 +6,7 @@ makes a benchmark report fewer samples rather than run for minutes.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import tempfile
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import normalise_database_url
+from config.settings import REPO_ROOT, normalise_database_url
 from core.db import Base, build_engine, build_sessionmaker
 from core.jobs import JobSpec, bind_jobs_to_sessions
 from core.migrate import upgrade
@@ -178,6 +179,11 @@ class BenchDatabase:
         """Refresh planner statistics after a bulk load, as autovacuum would in production."""
         with self.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
+
+
+def checkout_database(prefix: str) -> str:
+    """A database name of this checkout's own, so two checkouts' runs never drop each other's."""
+    return f"{prefix}_{hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:6]}"
 
 
 def postgres_admin_url() -> str:

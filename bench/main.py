@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import aggregation, assignment, ledger, upload, ussd
+from bench import aggregation, assignment, http_load, ledger, outbound, scale, upload, ussd
 from bench.assignment import Dataset
 from bench.harness import (
     BENCH_DATABASE,
@@ -177,6 +177,29 @@ def aggregation_table(scale: Scale) -> Table:
     return table
 
 
+def _http(smoke: bool, say: Progress) -> Table:
+    return http_load.run(http_load.SMOKE if smoke else http_load.HttpScale(), say=say)
+
+
+def _scale(smoke: bool, say: Progress) -> Table:
+    return scale.run(scale.SMOKE if smoke else scale.ScaleSizes(), say=say)
+
+
+def _outbound(smoke: bool, say: Progress) -> Table:
+    return outbound.run(outbound.SMOKE if smoke else outbound.OutboundSizes(), say=say)
+
+
+#: Benchmarks ``--only`` runs alone; each returns its filled table.
+ALONE: dict[str, Callable[[bool, Progress], Table]] = {
+    "aggregation": lambda smoke, say: aggregation_table(SMOKE if smoke else Scale()),
+    "http": _http,
+    "scale": _scale,
+    "outbound": _outbound,
+}
+#: Those the full run adds after ``run_all``'s tables (own databases, servers, workers).
+SEPARATE = ("http", "scale", "outbound")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the results page; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -186,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["aggregation"],
-        help="run this benchmark alone (no database) and replace its section of the page",
+        choices=sorted(ALONE),
+        help="run this benchmark alone and replace its section of the page",
     )
     args = parser.parse_args(argv)
     # The app logs each request at info; thousands of hops would drown the progress lines.
@@ -198,13 +221,16 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     scale = SMOKE if args.smoke else Scale()
-    if args.only == "aggregation":
-        only = aggregation_table(scale)
+    if args.only:
+        only = ALONE[args.only](args.smoke, say)
         page = args.output.read_text() if args.output.exists() else ""
         args.output.write_text(replace_section(page, only, Machine.here(postgres_version())))
         say(f"updated {args.output} in {time.perf_counter() - started:,.0f} s")
         return 0
     tables = run_all(scale, say=say)
+    for name in SEPARATE:
+        say(name)
+        tables.append(ALONE[name](args.smoke, say))
     machine = Machine.here(postgres_version())
     page = render(tables, machine, total_seconds=time.perf_counter() - started)
     # The soak (bench/soak.py) runs apart, for minutes, and the hot path profile is

@@ -66,7 +66,9 @@ def render(tables: list[Table], machine: Machine, *, total_seconds: float) -> st
 
 def render_table(table: Table) -> list[str]:
     """One benchmark's section: its heading, note, latency table and any extra lines."""
-    lines = [f"## {table.title}", "", table.note, "", HEADER, RULE]
+    lines = [f"## {table.title}", "", table.note, ""]
+    # A benchmark of rates, not latencies, has no rows: its results are the extra lines.
+    lines += [HEADER, RULE] if table.rows else []
     for row in table.rows:
         lines.append(
             f"| {row.database} | {row.dataset} | {row.n:,} | {_ms(row.p50_ms)} | "
