@@ -20,6 +20,7 @@ TAGS = [
     {"name": "projects", "description": "create, edit, pause, resume, close, top up"},
     {"name": "tasks", "description": "upload, preview, list, cancel"},
     {"name": "results", "description": "aggregated answers, gold, workers"},
+    {"name": "impact", "description": "the impact report, for Kazi's admins (operator token)"},
     {"name": "meta", "description": "this document"},
 ]
 
@@ -185,27 +186,33 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/api/v1/impact": {
-        "get": {
-            "summary": "The impact report (Kazi's admins: the operator API token, not an API "
+        "get": _op(
+            "getImpactReport",
+            "impact",
+            "The impact report (Kazi's admins: the operator API token, not an API "
             "key): workers active, wages, hourly wage against living-wage floors, the "
             "worker's share, income band change, new work; format=csv: one row per worker",
-            "security": [{"operatorToken": []}],
-            "parameters": [
+            {
+                "200": {
+                    "description": "the report (JSON), or CSV without phone numbers",
+                    "content": {
+                        **_json({"type": "object"}, ex.IMPACT),
+                        "text/csv": {"schema": {"type": "string"}, "example": ex.IMPACT_CSV},
+                    },
+                },
+                **_errors(401, 422),
+            },
+            parameters=[
                 {
                     "name": "format",
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string", "enum": ["json", "csv"]},
+                    "example": "json",
                 }
             ],
-            "responses": {
-                "200": {
-                    "description": "the report (JSON), or CSV without phone numbers",
-                    "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {}},
-                },
-                **_errors(401, 422),
-            },
-        }
+        )
+        | {"security": [{"operatorToken": []}]}
     },
     "/api/v1/balance": {
         "get": _op(

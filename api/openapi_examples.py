@@ -262,3 +262,62 @@ ERRORS: dict[int, dict[str, Any]] = {
         "request_entity_too_large", "The data value transmitted exceeds the capacity limit."
     ),
 }
+
+
+IMPACT: dict[str, Any] = {
+    "generated_at": "2026-12-02T09:00:00+00:00",
+    "active_workers_30d": 12,
+    "baseline_answered": 22,
+    "baseline_declined": 2,
+    "followups_answered": 17,
+    "wages": [
+        {
+            "currency": "KES",
+            "total_minor": 180000,
+            "workers": 12,
+            "median_per_worker_minor": 15000,
+            "distribution": [{"band": "Under 2,000", "workers": 12}],
+        }
+    ],
+    "hourly": [
+        {
+            "country": "KE",
+            "currency": "KES",
+            "workers": 12,
+            "hours_on_task": 3.5,
+            "hourly_minor": 51428,
+            "floor_minor": 25000,
+            "below_floor": False,
+        }
+    ],
+    "worker_share": [
+        {"currency": "KES", "wages_minor": 180000, "fees_minor": 36000, "share": 0.833}
+    ],
+    "band_changes": [
+        {
+            "wave": 90,
+            "n": 13,
+            "up": 6,
+            "same": 5,
+            "down": 2,
+            "mean_change": 0.46,
+            "small_sample": False,
+        }
+    ],
+    "new_work": {
+        "n": 17,
+        "job": 3,
+        "study": 1,
+        "both": 1,
+        "neither": 12,
+        "share": 0.29,
+        "small_sample": False,
+    },
+    "small_sample": 10,
+}
+
+IMPACT_CSV = (
+    "worker_id,country,currency,paid_answers,wages_minor,hours_on_task,hourly_minor,"
+    "baseline_band,followup_wave,followup_band,band_change,new_work\n"
+    "41,KE,KES,1,150,0.01,54000,2,90,3,1,job\n"
+)

@@ -68,7 +68,8 @@ def run(db: BenchDatabase, *, rows: int, repeats: int, max_seconds: float) -> li
                 data=body,
                 headers={**auth, "Content-Type": "application/json"},
             )
-            if response.status_code != 201 or response.get_json() != {"created": rows}:
+            answer = response.get_json(silent=True) or {}
+            if response.status_code != 201 or answer.get("created") != rows:
                 raise RuntimeError(f"upload failed: {response.get_data(as_text=True)[:300]}")
 
         samples = measure(upload, n=repeats, max_seconds=max_seconds)

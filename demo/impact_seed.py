@@ -20,6 +20,7 @@ from impact.models import SurveyKind
 from tasks.assignment import get_next_task
 from tasks.models import Task
 from tasks.submission import submit_answer
+from workers import centres
 from workers import services as workers
 from workers.models import Worker
 
@@ -34,6 +35,10 @@ BASELINE_BANDS = (0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4)
 BAND_DRIFT = (-1, 0, 0, 0, 1, 1, 2)
 NEW_WORK = ("none",) * 6 + ("job", "job", "study", "both")
 SOURCES = ("farming", "business", "casual", "casual", "family", "none")
+#: A partner centre some of the cohort joined through (dial *384*12*501#), so the
+#: console's Centres page and a centre's own impact report have something to show.
+DEMO_CENTRE = {"name": "Kibera Digital Hub", "country": "KE", "registration_code": "501"}
+CENTRE_EVERY = 3
 
 
 def seed_impact_cohort(session: Session, settings: Settings, now: datetime, pin_hash: str) -> int:
@@ -41,8 +46,12 @@ def seed_impact_cohort(session: Session, settings: Settings, now: datetime, pin_
     if workers.by_phone(session, COHORT_PHONE.format(n=0)) is not None:
         return COHORT
     rng = random.Random(17)
+    centre = centres.create_centre(session, **DEMO_CENTRE)
+    session.flush()
     for n in range(COHORT):
         worker = _member(session, COHORT_PHONE.format(n=n), now, rng, pin_hash)
+        if n % CENTRE_EVERY == 0:
+            worker.centre_id = centre.id
         if n % WORKING_EVERY == 0:
             _work(session, worker, now - timedelta(days=rng.randint(1, 40)), rng)
         _surveys(session, settings, worker, n, now, rng)

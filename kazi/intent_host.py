@@ -232,7 +232,10 @@ class IntentHost:
         except InvalidAnswer as exc:
             return {"ok": False, "reason": str(exc.reason)}
         # Always all three keys: the flow's vars outlive this answer.
-        missed = missed_gold(self.session, result.assignment_id)
+        # Only a missed gold task has feedback: no read on the usual answer's hop.
+        missed = (
+            missed_gold(self.session, result.assignment_id) if result.correct is False else None
+        )
         return {
             "ok": True,
             "reward": money(result.paid),

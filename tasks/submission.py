@@ -52,6 +52,7 @@ class SubmitResult:
     paid: Money | None  # None while held for review
     flag_reason: str | None
     duplicate: bool  # True when this was a repeat of an answer already recorded
+    correct: bool | None = None  # a gold task's verdict; None for a task without gold
 
 
 def submit_answer(
@@ -220,4 +221,5 @@ def _outcome(assignment: Assignment, project: Project, *, duplicate: bool) -> Su
         paid=Money(project.reward_minor, project.currency) if assignment.paid else None,
         flag_reason=assignment.flag_reason,
         duplicate=duplicate,
+        correct=assignment.correct,
     )

@@ -103,8 +103,12 @@ def _sane(response: Any, *, ussd: bool = False) -> None:
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     if 400 <= response.status_code < 500:
         body = response.get_json(silent=True)
-        # Our JSON error shape, or Daraja's own accept/reject shape on its callbacks.
-        assert body is None or "error" in body or "ResultCode" in body
+        # Our JSON error shapes (a 422 lists every problem), or Daraja's own
+        # accept/reject shape on its callbacks.
+        assert body is None or "error" in body or "ResultCode" in body or "errors" in body
+        if body is not None and "errors" in body:
+            assert response.status_code == 422 and body["errors"], body
+            assert all({"field", "problem"} <= set(e) for e in body["errors"]), body
     if ussd and response.status_code == 200:
         text = response.get_data(as_text=True)
         assert text.startswith(("CON ", "END ")), text

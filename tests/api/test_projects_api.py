@@ -191,7 +191,7 @@ def test_gold_reason_is_stored_with_its_gold_task_and_checked(
     ]
     response = client.post(f"/api/v1/projects/{pid}/tasks", json=bad, headers=auth(key))
     assert response.status_code == 422
-    errors = [(e["row"], e["field"]) for e in response.json["error"]["details"]]
+    errors = [(e["row"], e["field"]) for e in response.json["errors"]]
     assert errors == [(1, "gold_reason"), (2, "gold_reason"), (3, "gold_reason")]
     good = [{"text": "Cold", "gold_answer": "Negative", "gold_reason": "x" * 80}]
     response = client.post(f"/api/v1/projects/{pid}/tasks", json=good, headers=auth(key))

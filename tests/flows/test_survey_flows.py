@@ -9,7 +9,7 @@ def test_the_baseline_is_offered_after_the_pin_and_answered_before_the_quiz() ->
     world = World(baseline_open=True)
     phone = Phone(world)
     phone.dial()
-    for key in ("1", "1", "4821"):
+    for key in ("1", "1", "1", "4821"):
         phone.send(key)
     offer = phone.send("4821")
     assert offer.startswith("PIN saved.") and offer.endswith("1 Yes\n2 Skip")
@@ -30,7 +30,7 @@ def test_skipping_the_baseline_saves_a_refusal_and_starts_the_quiz() -> None:
     world = World(baseline_open=True, language="sw")
     phone = Phone(world)
     phone.dial()
-    for key in ("2", "1", "4821", "4821"):
+    for key in ("2", "1", "1", "4821", "4821"):
         phone.send(key)
     assert "Is Nairobi in Kenya?" in phone.send("2")
     [saved] = world.surveys
@@ -41,7 +41,7 @@ def test_the_baseline_is_never_offered_by_sms() -> None:
     world = World(baseline_open=True)
     phone = Phone(world, channel="sms")
     phone.dial()
-    for key in ("1", "1", "4821"):
+    for key in ("1", "1", "1", "4821"):
         phone.send(key)
     assert "Is Nairobi in Kenya?" in phone.send("4821")
     assert world.surveys == []

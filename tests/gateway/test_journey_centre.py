@@ -37,6 +37,7 @@ def test_the_first_dial_with_a_centres_code_makes_it_the_workers_centre(kazi: Fl
     assert screen.startswith("CON " + t("reg.welcome", "en").split("\n")[0])
     assert worker_row(kazi, phone.phone).centre_id == centre
     # The session goes on from there: "1" picks English, as it would after *384*12#.
+    phone.press("1")  # English, then the languages of tasks
     assert t("reg.accept", "en") in phone.press("1")
     # Another centre's code later changes nothing: only an admin moves a worker.
     phone.dial_with("777")

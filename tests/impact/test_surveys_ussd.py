@@ -36,8 +36,9 @@ def wallet(app: Flask, worker_id: int) -> int:
 def register_to_baseline(phone: Handset) -> str:
     """Language (English), terms accepted, the PIN twice: the screen after the PIN."""
     phone.dial()
-    phone.press("1")
-    phone.press("1")
+    phone.press("1")  # English
+    phone.press("1")  # tasks in English only
+    phone.press("1")  # the terms accepted
     phone.press(PIN)
     return phone.press(PIN)
 
