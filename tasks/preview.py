@@ -16,6 +16,7 @@ from typing import Any
 from core.medium import USSD_MAX_TEXT, count_segments, ussd_length
 from flows.engine import Context, default_library, preview
 from flows.i18n import LANGUAGES
+from tasks.assignment import content_language
 from tasks.errors import InvalidUpload
 from tasks.models import Project
 from tasks.projects import answer_spec
@@ -80,12 +81,17 @@ def preview_task(project: Project, row: Any) -> TaskPreview:
     if spec is None:
         details = [{"field": field, "problem": text} for field, text in problems]
         raise InvalidUpload("the row would be refused", details=details)
-    task = task_screen_values(
-        None, project.instructions, spec.text, project.task_type, answer_spec(project).options
-    )
+    translations = project.translations or {}
+    labels = answer_spec(project).options
     library = default_library()
     screens = []
     for language in preview_languages(project):
+        # What a worker whose screens are in this language is shown (tasks.assignment).
+        texts = translations.get(content_language(translations, spec.language, [language]) or "")
+        texts = texts or {}
+        options = tuple(texts["options"]) if labels and texts.get("options") else labels
+        instructions = texts.get("instructions") or project.instructions
+        task = task_screen_values(None, instructions, spec.text, project.task_type, options)
         shown = {}
         for channel in ("ussd", "sms"):
             context = Context(channel=channel, language=language, registered=True, qualified=True)

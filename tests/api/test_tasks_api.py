@@ -153,6 +153,18 @@ def test_preview_shows_the_workers_screens_with_sizes_and_stores_nothing(
     assert shown["progress"]["tasks"] == 0
 
 
+def test_preview_shows_each_language_its_translation(client: Any, key: str) -> None:
+    sw = {"instructions": "Je, maoni haya ni mazuri?", "options": ["Mazuri", "Mabaya", "Wastani"]}
+    pid = _project(client, key, languages=["en", "sw"], translations={"sw": sw})
+    response = client.post(
+        f"/api/v1/projects/{pid}/preview", json={"text": "Chakula kizuri"}, headers=auth(key)
+    )
+    assert response.status_code == 200, response.json
+    screens = {s["language"]: s["ussd"][0]["text"] for s in response.json["screens"]}
+    assert screens["sw"].startswith("Je, maoni haya ni mazuri?\nChakula kizuri\n1 Mazuri\n")
+    assert screens["en"].startswith("Is this review positive?\nChakula kizuri\n1 Positive\n")
+
+
 def test_preview_refuses_a_row_an_upload_would_refuse_with_the_same_problems(
     client: Any, key: str
 ) -> None:
