@@ -121,6 +121,9 @@ def test_status_queries_back_off_and_a_follow_up_asks_again_when_no_answer_comes
 ) -> None:
     payout_id = kazi.withdraw(5_000, scenario=Scenario(kind="none"))
     kazi.wait_for(payout_id, PayoutStatus.SUBMITTED)
+    # The query is queued after the submit's commit: on a busy machine it lands a moment
+    # after the status does.
+    wait_until(lambda: bool(pending(kazi, "resolve_unknown")))
     [query] = pending(kazi, "resolve_unknown")
     assert query.retry is QUERY_RETRY and query.delay == timedelta(minutes=10)
     kazi.emulator.silent_status = True  # Daraja accepts the queries, never answers
