@@ -199,6 +199,9 @@ def test_worker_search_and_detail_with_earnings_accuracy_and_payouts(
     assert "KES 15.00/hour on task" in page  # 15.00 in one hour measured on task
     assert "KES 10.00" in page and "settled" in page  # the payout
     assert "Block this worker" not in page  # viewers cannot act
+    # Each section once, inside the page's body; the title is the worker's alone.
+    assert page.count('id="worker-flags"') == page.count('id="worker-messages"') == 1
+    assert f"<title>Worker {ann_id} · Kazi</title>" in page
     assert client.get("/console/workers/99999").status_code == 404
 
 
