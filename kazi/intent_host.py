@@ -94,19 +94,15 @@ from payouts.receipts import service_name
 from payouts.withdrawals import request_withdrawal
 from tasks import qualification
 from tasks.answers import YES, TaskType
-from tasks.assignment import (
-    TaskView,
-    get_next_task,
-    skip_task,
-    unavailable_reason,
-    waiting_in_other_languages,
-)
+from tasks.assignment import get_next_task, skip_task
+from tasks.availability import unavailable_reason, waiting_in_other_languages
 from tasks.detection import QualityRules
 from tasks.errors import InvalidAnswer, NoReservation, ReservationExpired
 from tasks.feedback import MissedGold, accuracy_tip, missed_gold
 from tasks.reports import worker_earnings
 from tasks.screens import task_screen_values
 from tasks.submission import submit_answer
+from tasks.task_views import TaskView
 from tasks.work_record import issue_record
 from workers import services as workers
 from workers.errors import PinRefused

@@ -19,20 +19,23 @@ ids, however many tasks and answers a project has.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from rq import Retry
-from sqlalchemy import ColumnElement, Select, func, or_, select, text
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.jobs import enqueue
-from core.localtime import local_midnight, zone_of_country
-from core.money import Money
 from tasks import counters, detection, reputation
+from tasks.availability import (
+    MAX_CANDIDATE_PROJECTS,
+    answered_today,
+    has_room,
+    speaks_project,
+    standing_reason,
+)
 from tasks.detection import QualityRules
 from tasks.funding import return_if_closed
 from tasks.models import (
@@ -42,7 +45,6 @@ from tasks.models import (
     ProjectStatus,
     Task,
     TaskStatus,
-    TaskType,
 )
 from tasks.quality import (
     RandomSource,
@@ -51,8 +53,8 @@ from tasks.quality import (
     should_serve_gold,
 )
 from tasks.reputation import GoldRecord
-from tasks.screening import held_count, held_count_query
-from tasks.screens import task_menu
+from tasks.screening import held_count_query
+from tasks.task_views import TaskView, content_language, task_view, view_of
 from workers import services as workers
 from workers.models import Worker
 
@@ -60,8 +62,6 @@ from workers.models import Worker
 #: free up even when no job runner is sweeping; bounded so one hop stays fast. Only on
 #: a miss: a hop that finds a task spends no statement on others' lapsed reservations.
 LAZY_EXPIRY_BATCH = 20
-#: Projects looked at per pick; projects are few next to tasks.
-MAX_CANDIDATE_PROJECTS = 50
 #: Possibly busy tasks tried after the SKIP LOCKED pick found none free.
 FALLBACK_CANDIDATES = 5
 #: Candidate tasks read per index step, and steps at most: a pick reads at most
@@ -70,29 +70,6 @@ BATCH = 50
 MAX_BATCHES = 10
 #: Fresh candidate reads when every task read was filled by others before we got it.
 CLAIM_ROUNDS = 3
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """What the flow layer shows a worker: one reserved task and how to answer it.
-
-    ``instructions`` and ``options`` are in the worker's language when the project has
-    a translation in it; ``answers`` are the project's own options, one per label.
-    """
-
-    assignment_id: int
-    task_id: int
-    project_id: int
-    task_type: TaskType
-    instructions: str
-    text: str
-    options: tuple[str, ...]
-    menu: str
-    reward: Money
-    expires_at: datetime
-    resumed: bool
-    answers: tuple[str, ...] = ()
-    language: str | None = None  # of the instructions and options shown; None: the project's
 
 
 def get_next_task(
@@ -113,7 +90,7 @@ def get_next_task(
     Only tasks in a language the worker does tasks in are offered (or with none).
     """
     rules = rules or QualityRules()
-    if _standing_reason(worker) is not None:
+    if standing_reason(worker) is not None:
         return None
     if daily_cap > 0 and answered_today(session, worker, now) >= daily_cap:
         return None
@@ -132,9 +109,9 @@ def get_next_task(
     languages = workers.task_languages(worker)
     if held_id is not None:
         held = session.get_one(Assignment, held_id)
-        return _view(session, held, resumed=True, languages=languages)
+        return task_view(session, held, resumed=True, languages=languages)
     rng = rng or random.Random()
-    projects = _eligible_projects(session, worker, rules, currencies)
+    projects = _eligible_projects(session, worker, rules, languages, currencies)
     view = _pick(session, worker, projects, rng, now, languages)
     if view is None and expire_due(session, now, limit=LAZY_EXPIRY_BATCH):
         # Lapsed reservations were holding slots or budget: with them freed, pick again.
@@ -165,80 +142,7 @@ def _pick(
                 session, project, worker.id, gold=gold, now=now, languages=languages
             )
             if assignment is not None:
-                return _view(session, assignment, resumed=False, languages=languages)
-    return None
-
-
-def unavailable_reason(
-    session: Session,
-    worker: Worker,
-    rules: QualityRules,
-    *,
-    now: datetime | None = None,
-    daily_cap: int = 0,
-) -> str | None:
-    """Why a worker gets no paid task at all ("suspended", "blocked", "held", "daily_cap"),
-    or None when they may."""
-    standing = _standing_reason(worker)
-    if standing is not None:
-        return standing
-    # The held cap: answers waiting for review freeze budget and prove nothing yet, so
-    # a worker with many of them gets no more until an operator has looked.
-    if held_count(session, worker.id) >= rules.max_held:
-        return "held"
-    if daily_cap > 0 and now is not None and answered_today(session, worker, now) >= daily_cap:
-        return "daily_cap"
-    return None
-
-
-def answered_today(session: Session, worker: Worker, now: datetime) -> int:
-    """Answers the worker gave since their local midnight (the daily cap resets there)."""
-    since = local_midnight(zone_of_country(worker.country), now)
-    stmt = select(func.count(Assignment.id)).where(
-        Assignment.worker_id == worker.id,
-        Assignment.status == AssignmentStatus.ANSWERED,
-        Assignment.answered_at >= since,
-    )
-    return int(session.scalar(stmt) or 0)
-
-
-def waiting_in_other_languages(
-    session: Session, worker: Worker, currencies: Collection[str] | None = None
-) -> bool:
-    """True when open work this worker could otherwise take is in languages they lack."""
-    languages = workers.task_languages(worker)
-    stmt = (
-        select(Project)
-        .where(Project.status == ProjectStatus.ACTIVE)
-        .order_by(Project.priority.desc(), Project.id)
-        .limit(MAX_CANDIDATE_PROJECTS)
-    )
-    for project in session.scalars(stmt):
-        if project.countries and worker.country not in project.countries:
-            continue
-        if currencies is not None and project.currency not in currencies:
-            continue
-        open_tasks = select(Task.id).where(
-            Task.project_id == project.id, Task.status == TaskStatus.OPEN, _has_room()
-        )
-        if _speaks_project(project, languages):
-            open_tasks = open_tasks.where(
-                Task.language.is_not(None), Task.language.not_in(languages)
-            )
-        if session.scalars(open_tasks.limit(1)).first() is not None:
-            return True
-    return False
-
-
-def _speaks_project(project: Project, languages: Collection[str]) -> bool:
-    return not project.languages or any(code in project.languages for code in languages)
-
-
-def _standing_reason(worker: Worker) -> str | None:
-    if workers.is_suspended(worker):
-        return "suspended"
-    if not workers.may_work(worker):
-        return "blocked"
+                return task_view(session, assignment, resumed=False, languages=languages)
     return None
 
 
@@ -260,6 +164,7 @@ def _eligible_projects(
     session: Session,
     worker: Worker,
     rules: QualityRules,
+    languages: Collection[str],
     currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
     """Active projects open to this worker, by priority, with the share of gold to serve."""
@@ -272,12 +177,11 @@ def _eligible_projects(
         .order_by(Project.priority.desc(), Project.id)
         .limit(MAX_CANDIDATE_PROJECTS)
     )
-    languages = workers.task_languages(worker)
     out = []
     rows = session.execute(stmt, {reputation.GOLD_WORKER: worker.id})
     for project, gold_answered, gold_correct in rows:
         if not (
-            _speaks_project(project, languages)
+            speaks_project(project, languages)
             and (not project.countries or worker.country in project.countries)
             and (currencies is None or project.currency in currencies)
         ):
@@ -372,16 +276,12 @@ def candidate_query(
         Task.id > after_id,
     )
     if not gold:
-        stmt = stmt.where(_has_room())
+        stmt = stmt.where(has_room())
     if languages is not None:
         stmt = stmt.where(or_(Task.language.is_(None), Task.language.in_(list(languages))))
     # Ordered by every column of ix_tasks_project_id_status_is_gold_id: only that index
     # gives this order, so the planner walks it instead of filtering the primary key.
     return stmt.order_by(Task.project_id, Task.status, Task.is_gold, Task.id)
-
-
-def _has_room() -> ColumnElement[bool]:
-    return Task.answers_count + Task.reserved_count < Task.wanted_answers
 
 
 def _unseen(
@@ -432,7 +332,7 @@ def _candidates(
     # Room is checked again here: tasks read a moment ago may have been filled since.
     free_stmt = select(Task.id).where(Task.id.in_(unseen))
     if not gold:
-        free_stmt = free_stmt.where(_has_room())
+        free_stmt = free_stmt.where(has_room())
     free = session.scalars(
         free_stmt.order_by(Task.id).limit(1).with_for_update(skip_locked=True)
     ).all()
@@ -472,62 +372,6 @@ def _schedule_expiry(session: Session, assignment_id: int, project: Project) -> 
         delay=timedelta(minutes=project.reservation_minutes, seconds=5),
         retry=Retry(max=3, interval=[10, 60, 300]),
     )
-
-
-def _view(
-    session: Session, assignment: Assignment, *, resumed: bool, languages: Sequence[str] = ()
-) -> TaskView:
-    task = session.get_one(Task, assignment.task_id)
-    project = session.get_one(Project, task.project_id)
-    return _view_of(
-        project,
-        assignment.id,
-        task.id,
-        task.text,
-        assignment.expires_at,
-        resumed,
-        content_language(project.translations or {}, task.language, languages),
-    )
-
-
-def _view_of(
-    project: Project,
-    assignment_id: int,
-    task_id: int,
-    text: str,
-    expires_at: datetime,
-    resumed: bool,
-    language: str | None,
-) -> TaskView:
-    answers = tuple(project.options) if project.task_type is TaskType.SINGLE_CHOICE else ()
-    texts = (project.translations or {}).get(language or "", {})
-    options = tuple(texts.get("options") or answers) if answers else ()
-    return TaskView(
-        assignment_id=assignment_id,
-        task_id=task_id,
-        project_id=project.id,
-        task_type=project.task_type,
-        instructions=texts.get("instructions") or project.instructions,
-        text=text,
-        options=options,
-        menu=task_menu(project.task_type, list(options) or project.options),
-        reward=Money(project.reward_minor, project.currency),
-        expires_at=expires_at,
-        resumed=resumed,
-        answers=answers,
-        language=language,
-    )
-
-
-def content_language(
-    translations: Mapping[str, Any], task_language: str | None, languages: Sequence[str]
-) -> str | None:
-    """The translation to show a task in: the task's own language when it has one, else
-    the first of the worker's languages (screen language first) the project translates;
-    None: the project's own instructions and options."""
-    if task_language:
-        return task_language if task_language in translations else None
-    return next((code for code in languages if code in translations), None)
 
 
 #: A task this worker may be given: open, of the kind asked, with room, never theirs.
@@ -625,7 +469,7 @@ def _claim_in_one(
         return TRY_HARDER if candidates else NOTHING
     _schedule_expiry(session, assignment_id, project)
     language = content_language(project.translations or {}, task_language, languages)
-    return _view_of(project, assignment_id, task_id, task_text, expires_at, False, language)
+    return view_of(project, assignment_id, task_id, task_text, expires_at, False, language)
 
 
 def skip_task(session: Session, worker: Worker, task_id: int, now: datetime) -> bool:

@@ -198,21 +198,7 @@ def return_unspent(session: Session, project_id: int) -> Money | None:
     project = lock_row(session, Project, project_id)
     if project is None or project.status is not ProjectStatus.CLOSED:
         return None
-    promised = project.reserved_count * project.reward_minor
-    unspent = project.budget_minor - project.paid_minor - promised
-    if unspent <= 0:
-        return None
-    amount = Money(unspent, project.currency)
-    ledger.lock_requester_funding(session, project.requester_id, project.currency)
-    ledger.return_budget(
-        session,
-        requester_id=project.requester_id,
-        project_id=project.id,
-        amount=amount,
-        reference=_reference("return", project.id),
-    )
-    _add_to_budget(session, project.id, -unspent)
-    return amount
+    return _give_back(session, project, project.free_budget_minor, "return")
 
 
 def return_if_closed(session: Session, project_id: int) -> None:
@@ -229,21 +215,23 @@ def release_budget(session: Session, project: Project, amount_minor: int) -> Mon
     Free is what is neither paid nor promised to a worker holding a task; the caller
     holds the project row (locked). Returns what went back (None when nothing could).
     """
-    promised = project.reserved_count * project.reward_minor
-    free = project.budget_minor - project.paid_minor - promised
-    released = min(amount_minor, free)
-    if released <= 0:
+    return _give_back(session, project, min(amount_minor, project.free_budget_minor), "release")
+
+
+def _give_back(session: Session, project: Project, amount_minor: int, kind: str) -> Money | None:
+    """Move ``amount_minor`` of the project's budget back to the requester's funding."""
+    if amount_minor <= 0:
         return None
-    amount = Money(released, project.currency)
+    amount = Money(amount_minor, project.currency)
     ledger.lock_requester_funding(session, project.requester_id, project.currency)
     ledger.return_budget(
         session,
         requester_id=project.requester_id,
         project_id=project.id,
         amount=amount,
-        reference=_reference("release", project.id),
+        reference=_reference(kind, project.id),
     )
-    _add_to_budget(session, project.id, -released)
+    _add_to_budget(session, project.id, -amount_minor)
     return amount
 
 

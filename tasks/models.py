@@ -163,6 +163,12 @@ class Project(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
+    @property
+    def free_budget_minor(self) -> int:
+        """The budget neither paid nor promised to a worker holding a task (the
+        ``within_budget`` constraint keeps it at zero or more)."""
+        return self.budget_minor - self.paid_minor - self.reserved_count * self.reward_minor
+
 
 class Task(Base):
     """One item to answer; a gold task carries its known answer."""

@@ -16,11 +16,11 @@ from typing import Any
 from core.medium import USSD_MAX_TEXT, count_segments, ussd_length
 from flows.engine import Context, default_library, preview
 from flows.i18n import LANGUAGES
-from tasks.assignment import content_language
 from tasks.errors import InvalidUpload
 from tasks.models import Project
 from tasks.projects import answer_spec
 from tasks.screens import task_menu, task_screen_values
+from tasks.task_views import content_language
 from tasks.upload import check_row
 
 #: The task flow's node that shows a task (flows/definitions/task.toml).

@@ -41,8 +41,7 @@ def project_warnings(session: Session, project: Project) -> list[ProjectWarning]
     if project.status == ProjectStatus.CLOSED:
         return []
     warnings: list[ProjectWarning] = []
-    promised = project.reserved_count * project.reward_minor
-    left = project.budget_minor - project.paid_minor - promised
+    left = project.free_budget_minor
     if left < project.reward_minor:
         reward = Money(project.reward_minor, project.currency).format()
         remaining = Money(max(left, 0), project.currency).format()

@@ -92,14 +92,12 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
     """
     account = ledger.project_budget(session, project.id, project.currency)
     returned = -ledger.totals_by_kind(session, [account.id]).get(ledger.BUDGET_RETURN, 0)
-    promised = project.reserved_count * project.reward_minor
-    remaining = project.budget_minor - project.paid_minor - promised
     money = lambda amount: {"amount": amount, "currency": project.currency}  # noqa: E731
     return {
         "funded": money(project.budget_minor + returned),
         "paid": money(project.paid_minor),
-        "reserved": money(promised),
-        "remaining": money(remaining),
+        "reserved": money(project.reserved_count * project.reward_minor),
+        "remaining": money(project.free_budget_minor),
         "returned": money(returned),
         "committed": money(project.budget_minor - project.paid_minor),
         "spent": money(project.paid_minor),

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.errors import Conflict
 from tasks import discounting, reputation
-from tasks.assignment import get_next_task, unavailable_reason
+from tasks.assignment import get_next_task
+from tasks.availability import unavailable_reason
 from tasks.crowd import newcomer_accuracy
 from tasks.detection import QualityRules
 from tasks.models import Task, TaskStatus, TaskType
