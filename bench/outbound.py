@@ -67,7 +67,7 @@ class OutboundSizes:
     workers: int = 4
 
 
-SMOKE = OutboundSizes(batched=300, single=10, limits=[100.0], limited_seconds=2.0, workers=1)
+SMOKE = OutboundSizes(batched=300, single=10, limits=[100.0], limited_seconds=6.0, workers=1)
 
 
 @dataclass(frozen=True)
@@ -378,6 +378,19 @@ def fill(table_: Table, results: list[Sent]) -> Table:
         "",
     ]
     return table_
+
+
+def fastest_share(seconds: float) -> float:
+    """The highest SMS/s ÷ limit a correct limiter allows over a run of ``seconds`` worth
+    of messages at the limit.
+
+    The limiter counts fixed windows of one second (``gateway.ratelimit``) and a batch
+    takes its slots at once. A run that starts just before a window ends sends that
+    window's whole allowance at once, and the last window's allowance goes at that
+    window's start: N = limit × T messages over T windows may finish just after T − 2
+    seconds, never sooner.
+    """
+    return seconds / (seconds - 2)
 
 
 def limited_shares(table_: Table) -> list[float]:
