@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     CursorResult,
     DateTime,
     Engine,
@@ -95,6 +96,7 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -107,6 +109,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
+    # Python's sqlite3 (legacy transaction control, Python 3.11) opens a transaction
+    # only before an INSERT, UPDATE or DELETE. A SAVEPOINT after reads alone would open
+    # one itself, and its RELEASE would commit it, so what the savepoint wrote would
+    # outlive a rollback of the whole. Opening the transaction here makes the savepoint
+    # nested, as on PostgreSQL; a deferred BEGIN takes no lock until the next write.
+    # https://docs.python.org/3.11/library/sqlite3.html#sqlite3-controlling-transactions
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -129,6 +129,18 @@ def test_top_up_is_idempotent_with_a_key(client: Any, key: str) -> None:
     assert other.status_code == 409
 
 
+def test_a_refused_keyed_top_up_leaves_its_key_unused(client: Any, key: str) -> None:
+    # The key is claimed before the work; a refusal must take the claim back with it, so
+    # the same request is refused again instead of replaying an empty first answer.
+    pid = _create(client, key).json["id"]
+    body = {"amount": {"amount": 10_000, "currency": "EUR"}}  # the project pays in KES
+    headers = {**auth(key), "Idempotency-Key": "topup-eur"}
+    path = f"/api/v1/projects/{pid}/budget"
+    first, again = (client.post(path, json=body, headers=headers) for _ in range(2))
+    assert (first.status_code, again.status_code) == (422, 422), again.data
+    assert again.json == first.json
+
+
 def test_bad_top_ups_are_refused_with_the_documented_status(
     app: Any, client: Any, key: str
 ) -> None:
