@@ -15,6 +15,7 @@ from core.money import Money
 from core.secrets import check_password, hash_password
 from ledger import services as ledger
 from ledger.models import LedgerEntry, LedgerTransaction
+from ledger.wages import credit_wage
 from payouts.withdrawals import WithdrawalLimits, request_withdrawal
 
 PIN = "4321"
@@ -35,7 +36,7 @@ def run_credits(
 
     def credit(i: int) -> None:
         with db.sessions.begin() as session:
-            posting = ledger.credit_wage(
+            posting = credit_wage(
                 session,
                 worker_id=ids[i % len(ids)],
                 project_id=project_id,
@@ -143,7 +144,7 @@ def table() -> Table:
     """The empty table this benchmark fills."""
     return Table(
         "Ledger: wages and withdrawals",
-        "ledger.services.credit_wage and payouts.withdrawals.request_withdrawal, one committed "
+        "ledger.wages.credit_wage and payouts.withdrawals.request_withdrawal, one committed "
         "transaction each (the submit job a withdrawal queues is counted, not run). Withdrawals "
         "are KES 10 from wallets seeded with that many past wage entries; they include the PIN "
         "check, whose cost is shown alone in the last row.",

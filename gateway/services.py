@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -257,11 +257,14 @@ def _digest(runtime: Runtime) -> Callable[[str], str]:
 
 
 def _ussd_session(session: Session, provider: str, session_id: str) -> UssdSession | None:
-    return session.scalars(
-        select(UssdSession).where(
-            UssdSession.provider == provider, UssdSession.session_id == session_id
-        )
-    ).one_or_none()
+    params = {"provider": provider, "session_id": session_id}
+    return session.scalars(_USSD_SESSION, params).one_or_none()
+
+
+#: Built once, bound at execute time (every hop runs it).
+_USSD_SESSION = select(UssdSession).where(
+    UssdSession.provider == bindparam("provider"), UssdSession.session_id == bindparam("session_id")
+)
 
 
 def record_ussd_end(session: Session, end: UssdSessionEnd) -> UssdSession:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db import insert_or_skip, lock_row, utcnow
@@ -72,24 +73,35 @@ def get_account(
     existing = session.scalars(stmt).first()
     if existing is not None:
         return existing
+    owner = {"worker_id": worker_id, "project_id": project_id, "requester_id": requester_id}
+    created = session.scalars(_opening(session, kind, currency, owner).returning(LedgerAccount))
+    return created.first() or session.scalars(stmt).one()
+
+
+def open_account(
+    session: Session,
+    kind: AccountKind,
+    currency: str,
+    *,
+    worker_id: int | None = None,
+    project_id: int | None = None,
+) -> None:
+    """Create the account of this kind and owner unless it exists (one statement)."""
+    owner = {"worker_id": worker_id, "project_id": project_id, "requester_id": None}
+    session.execute(_opening(session, kind, currency, owner))
+
+
+def _opening(
+    session: Session, kind: AccountKind, currency: str, owner: dict[str, int | None]
+) -> Any:
     # No savepoint (a worker's first wage is on the USSD hot path): an account created
-    # by another transaction first makes this INSERT return no row, and theirs is used.
+    # by another transaction first makes this INSERT insert nothing, and theirs is used.
     dialect = session.get_bind().dialect.name
-    insert = (
+    return (
         insert_or_skip(dialect, LedgerAccount)
-        .values(
-            kind=kind,
-            currency=currency,
-            worker_id=worker_id,
-            project_id=project_id,
-            requester_id=requester_id,
-            created_at=utcnow(),
-        )
+        .values(kind=kind, currency=currency, created_at=utcnow(), **owner)
         .on_conflict_do_nothing()
-        .returning(LedgerAccount)
     )
-    created = session.scalars(insert).first()
-    return created if created is not None else session.scalars(stmt).one()
 
 
 def _owner_is(column: InstrumentedAttribute[int | None], value: int | None) -> ColumnElement[bool]:
@@ -276,34 +288,6 @@ def totals_by_kind(session: Session, account_ids: Sequence[int]) -> dict[str, in
         .group_by(LedgerTransaction.kind)
     )
     return {kind: int(total) for kind, total in rows}
-
-
-def credit_wage(
-    session: Session, *, worker_id: int, project_id: int, amount: Money, reference: str
-) -> Posting:
-    """Pay a worker's wage for an accepted answer out of the project's budget."""
-    # Both accounts in one read; an account not there yet is created on first use.
-    found = session.scalars(
-        select(LedgerAccount).where(
-            LedgerAccount.currency == amount.currency,
-            or_(
-                (LedgerAccount.kind == AccountKind.PROJECT_BUDGET)
-                & (LedgerAccount.project_id == project_id),
-                (LedgerAccount.kind == AccountKind.WORKER_WALLET)
-                & (LedgerAccount.worker_id == worker_id),
-            ),
-        )
-    ).all()
-    kinds = {account.kind: account for account in found}
-    budget = kinds.get(AccountKind.PROJECT_BUDGET) or project_budget(
-        session, project_id, amount.currency
-    )
-    wallet = kinds.get(AccountKind.WORKER_WALLET) or worker_wallet(
-        session, worker_id, amount.currency
-    )
-    return transfer(
-        session, kind=WAGE, reference=reference, source=budget, destination=wallet, amount=amount
-    )
 
 
 def credit_survey_fee(

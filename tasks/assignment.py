@@ -21,9 +21,10 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from rq import Retry
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import BindParameter, Select, bindparam, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,13 +98,7 @@ def get_next_task(
     # One pick at a time per worker (two hops racing, e.g. a USSD retry): the second
     # waits here, then finds and resumes the first one's reservation.
     workers.lock(session, worker.id)
-    # The held cap and the reservation in hand, in one round trip.
-    held_answers, held_id = session.execute(
-        select(
-            held_count_query(worker.id).scalar_subquery(),
-            _current_reservation_query(worker.id, now).scalar_subquery(),
-        )
-    ).one()
+    held_answers, held_id, rows = _worker_and_projects(session, worker.id, now)
     if held_answers >= rules.max_held:
         return None
     languages = workers.task_languages(worker)
@@ -111,7 +106,7 @@ def get_next_task(
         held = session.get_one(Assignment, held_id)
         return task_view(session, held, resumed=True, languages=languages)
     rng = rng or random.Random()
-    projects = _eligible_projects(session, worker, rules, languages, currencies)
+    projects = _eligible_projects(rows, worker, rules, languages, currencies)
     view = _pick(session, worker, projects, rng, now, languages)
     if view is None and expire_due(session, now, limit=LAZY_EXPIRY_BATCH):
         # Lapsed reservations were holding slots or budget: with them freed, pick again.
@@ -146,7 +141,7 @@ def _pick(
     return None
 
 
-def _current_reservation_query(worker_id: int, now: datetime) -> Select[int]:
+def _current_reservation_query(worker_id: Any, now: Any) -> Select[int]:
     # A redial within the reservation window resumes the same task (design: never lose work).
     return (
         select(Assignment.id)
@@ -160,25 +155,56 @@ def _current_reservation_query(worker_id: int, now: datetime) -> Select[int]:
     )
 
 
+ProjectRow = tuple[Project, int, int]
+
+
+def _worker_and_projects(
+    session: Session, worker_id: int, now: datetime
+) -> tuple[int, int | None, list[ProjectRow]]:
+    """The worker's held answers, their reservation in hand, and the active projects by
+    priority, each with the worker's gold record on its task type: one round trip.
+
+    The record is pooled over every project of the type, so probation and verdicts
+    carry over from one project to the next. The worker's two facts ride on every
+    project row, and on one row without a project when none is active.
+    """
+    params = {reputation.GOLD_WORKER: worker_id, "now": now}
+    found = session.execute(_WORKER_AND_PROJECTS, params).all()
+    held, in_hand = int(found[0][0] or 0), found[0][1]
+    rows = [(p, int(a), int(c)) for _, _, p, a, c in found if p is not None]
+    return held, in_hand, rows
+
+
+def _worker_and_projects_query() -> Select[Any]:
+    worker: BindParameter[int] = bindparam(reputation.GOLD_WORKER)
+    facts = select(
+        held_count_query(worker).scalar_subquery().label("held"),
+        _current_reservation_query(worker, bindparam("now")).scalar_subquery().label("in_hand"),
+    ).subquery()
+    return (
+        select(
+            facts.c.held,
+            facts.c.in_hand,
+            Project,
+            reputation.GOLD_ANSWERED,
+            reputation.GOLD_CORRECT,
+        )
+        .select_from(facts)
+        .outerjoin(Project, Project.status == ProjectStatus.ACTIVE)
+        .order_by(Project.priority.desc(), Project.id)
+        .limit(MAX_CANDIDATE_PROJECTS)
+    )
+
+
 def _eligible_projects(
-    session: Session,
+    rows: list[ProjectRow],
     worker: Worker,
     rules: QualityRules,
     languages: Collection[str],
     currencies: Collection[str] | None = None,
 ) -> list[tuple[Project, float]]:
-    """Active projects open to this worker, by priority, with the share of gold to serve."""
-    # Each project comes with the worker's reputation on its task type (gold pooled
-    # over every project), so probation and verdicts carry over from one project to
-    # the next: one round trip for both.
-    stmt = (
-        select(Project, reputation.GOLD_ANSWERED, reputation.GOLD_CORRECT)
-        .where(Project.status == ProjectStatus.ACTIVE)
-        .order_by(Project.priority.desc(), Project.id)
-        .limit(MAX_CANDIDATE_PROJECTS)
-    )
+    """The projects open to this worker, by priority, with the share of gold to serve."""
     out = []
-    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker.id})
     for project, gold_answered, gold_correct in rows:
         if not (
             speaks_project(project, languages)
@@ -186,7 +212,7 @@ def _eligible_projects(
             and (currencies is None or project.currency in currencies)
         ):
             continue
-        record = GoldRecord(int(gold_answered), int(gold_correct))
+        record = GoldRecord(gold_answered, gold_correct)
         if project_allows(project, record.answered, record.correct, rules):
             out.append((project, _gold_rate(project, record, rules)))
     return out
@@ -507,8 +533,11 @@ def _release(session: Session, assignment: Assignment, status: AssignmentStatus)
     if not counters.move_assignment(session, assignment.id, AssignmentStatus.RESERVED, status):
         return False
     task = session.get_one(Task, assignment.task_id)
-    counters.release_task_slot(session, task.id, answered=False)
-    counters.settle_budget(session, task.project_id, paid=False)
+    counters.end_reservation(session, task.id, task.project_id, paid=False)
     return_if_closed(session, task.project_id)  # a closed project's freed promise goes back
     session.expire(assignment)
     return True
+
+
+#: Built once (building it costs more than running it); bound at execute time.
+_WORKER_AND_PROJECTS = _worker_and_projects_query()

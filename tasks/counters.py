@@ -8,14 +8,15 @@ expiries never deadlock on PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Update, case, update
+from sqlalchemy import Update, case, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from core.db import matched_rows
+from core.db import matched_rows, utcnow
 from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task, TaskStatus
 
 _NO_SYNC = {"synchronize_session": False}
@@ -78,6 +79,10 @@ def release_task_slot(session: Session, task_id: int, *, answered: bool) -> None
         values["answers_count"] = Task.answers_count + 1
     stmt = update(Task).where(Task.id == task_id).values(**values).returning(*_TASK_STATE)
     row = session.execute(stmt, execution_options=_NO_SYNC).one()
+    _learn_task_state(session, task_id, row)
+
+
+def _learn_task_state(session: Session, task_id: int, row: Sequence[Any]) -> None:
     loaded = session.identity_map.get(identity_key(Task, task_id))
     if loaded is not None:
         for column, value in zip(_TASK_STATE, row, strict=True):
@@ -116,6 +121,44 @@ def want_one_more(session: Session, task_id: int, max_answers: int) -> bool:
         .values(wanted_answers=Task.wanted_answers + 1)
     )
     return _run(session, stmt)
+
+
+#: ``end_reservation`` in one round trip on PostgreSQL: the task's row first, then the
+#: project's (the module's lock order; the project's UPDATE waits on the task's result).
+_END_RESERVATION_SQL = text(
+    """
+WITH slot AS (
+    UPDATE tasks SET reserved_count = reserved_count - 1,
+                     answers_count = answers_count + CASE WHEN :counted THEN 1 ELSE 0 END
+    WHERE id = :task_id
+    RETURNING status, answers_count, reserved_count, wanted_answers
+),
+budget AS (
+    UPDATE projects SET reserved_count = reserved_count - 1,
+                        paid_minor = paid_minor + CASE WHEN :counted THEN reward_minor ELSE 0 END,
+                        updated_at = :now
+    WHERE id = :project_id AND EXISTS (SELECT 1 FROM slot)
+)
+SELECT status, answers_count, reserved_count, wanted_answers FROM slot
+"""
+)
+
+
+def end_reservation(session: Session, task_id: int, project_id: int, *, paid: bool) -> None:
+    """A reservation ends: its task slot is given back (kept as an answer when ``paid``)
+    and its promised reward is paid from the budget (``paid``) or returned to it.
+
+    The two updates of ``release_task_slot`` and ``settle_budget``, in one statement on
+    PostgreSQL (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING);
+    SQLite has no data-modifying CTEs and runs them one by one.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        release_task_slot(session, task_id, answered=paid)
+        settle_budget(session, project_id, paid=paid)
+        return
+    params = {"task_id": task_id, "project_id": project_id, "counted": paid, "now": utcnow()}
+    status, *counts = session.execute(_END_RESERVATION_SQL, params).one()
+    _learn_task_state(session, task_id, (TaskStatus(status), *counts))
 
 
 def settle_budget(session: Session, project_id: int, *, paid: bool) -> None:

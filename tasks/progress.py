@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from rq import Retry
-from sqlalchemy import false, or_, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, exists, false, or_, select, true, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import matched_rows
 from core.jobs import enqueue
@@ -45,6 +46,7 @@ from tasks.models import (
     TaskType,
 )
 from tasks.projects import answer_spec
+from tasks.reputation import GoldRecord
 
 Row = tuple[int, int, str]
 
@@ -64,6 +66,14 @@ def counted_answers(
     With ``gold`` the answers to the project's gold tasks come too (to anchor a
     whole-project model); otherwise only answers to real tasks.
     """
+    # An answered assignment always has its answer: tasks.submission sets both at once.
+    stmt = _counted_query(task_ids, project_id, gold=gold)
+    return [(t, w, cast(str, a)) for t, w, a in session.execute(stmt)]
+
+
+def _counted_query(
+    task_ids: Sequence[int] | None, project_id: Any, *, gold: bool
+) -> Select[int, int, str | None]:
     stmt = (
         select(Assignment.task_id, Assignment.worker_id, Assignment.answer)
         .join(Task, Task.id == Assignment.task_id)
@@ -79,8 +89,29 @@ def counted_answers(
     )
     if task_ids is not None:
         stmt = stmt.where(Assignment.task_id.in_(task_ids))
-    # An answered assignment always has its answer: tasks.submission sets both at once.
-    return [(t, w, cast(str, a)) for t, w, a in session.execute(stmt)]
+    return stmt
+
+
+#: One task's counted answers, each with its worker's gold record on the project's task
+#: type. Built once (building the record columns costs more than running them).
+_TASK_ANSWERS = (
+    _counted_query(None, bindparam("project_id"), gold=False)
+    .where(Assignment.task_id == bindparam("task_id"))
+    .add_columns(*reputation.record_columns(Assignment.worker_id, bindparam("task_type")))
+)
+
+
+def _answers_and_records(
+    session: Session, task_id: int, project: Project
+) -> tuple[list[Row], dict[WorkerId, GoldRecord]]:
+    """A task's counted answers with their workers' gold records (the weights of a vote):
+    one round trip for what ``aggregate`` needs."""
+    params = {"task_id": task_id, "project_id": project.id, "task_type": project.task_type}
+    rows, records = [], {}
+    for t, w, a, n, c in session.execute(_TASK_ANSWERS, params):
+        rows.append((t, w, cast(str, a)))
+        records[w] = GoldRecord(int(n), int(c))
+    return rows, records
 
 
 def worker_accuracies(
@@ -110,11 +141,13 @@ def aggregate(
     *,
     whole_project: bool = False,
     gold: Mapping[TaskId, Label] | None = None,
+    records: Mapping[WorkerId, GoldRecord] | None = None,
 ) -> dict[int, AggregateResult]:
     """Aggregate answers with the project's method (Dawid-Skene and MACE only over a whole project).
 
     ``gold`` (task id to known answer) clamps those tasks' truth for the models
-    that learn from it, and their results report the known answer.
+    that learn from it, and their results report the known answer. ``records``: the
+    answerers' gold records, when the caller read them with the answers.
     """
     if not rows:
         return {}
@@ -126,7 +159,15 @@ def aggregate(
     if name in WHOLE_PROJECT and not whole_project:
         name = "weighted"
     method = choose_aggregator(name)
-    accuracies = worker_accuracies(session, project.id, (w for _, w, _ in rows))
+    if records is None:
+        accuracies = worker_accuracies(session, project.id, (w for _, w, _ in rows))
+    else:
+        k = reputation.options_of(project)
+        accuracies = {
+            w: reputation.estimate(r.correct, r.answered, k)
+            for w, r in records.items()
+            if r.answered
+        }
     labels = labels_for(answer_spec(project))
     found = method(rows, labels, accuracies=accuracies, gold=gold)
     return {int(k): v for k, v in found.items()}
@@ -159,23 +200,27 @@ def aggregate_task(
     if locked is None:
         session.refresh(task)
     project = session.get_one(Project, task.project_id)
-    result = aggregate(session, project, counted_answers(session, [task_id], project.id)).get(
-        task_id
-    )
+    schedule_refresh(session, project.id, now)
+    if task.status == TaskStatus.OPEN and task.answers_count < project.answers_per_task:
+        # Fewer answers than the project asks for cannot complete the task (``decide``
+        # needs answers_per_task, and max_answers is at least that), nor widen it (the
+        # task still wants answers it has): nothing to read or write. The task's
+        # provisional result comes with the project's refresh (tasks.snapshots).
+        return Decision.NEEDS_MORE
+    rows, records = _answers_and_records(session, task_id, project)
+    result = aggregate(session, project, rows, records=records).get(task_id)
     n = result.n_answers if result else 0
     decision = decide(
         result, n, project.answers_per_task, project.max_answers, project.target_confidence
     )
-    if result is not None:
-        task.result = str(result.label)
-        task.confidence = result.confidence
-    schedule_refresh(session, project.id, now)
+    found = {"result": str(result.label), "confidence": result.confidence} if result else {}
     if decision is Decision.COMPLETE and task.status != TaskStatus.COMPLETE:
-        task.status = TaskStatus.COMPLETE
-        task.completed_at = now
-        session.flush()
-        _maybe_complete_project(session, project, now)
-    elif decision is Decision.NEEDS_MORE and task.status == TaskStatus.OPEN:
+        if not _complete(session, task, now, found):
+            _finish_project(session, project, now)
+        return decision
+    for key, value in found.items():
+        setattr(task, key, value)
+    if decision is Decision.NEEDS_MORE and task.status == TaskStatus.OPEN:
         # A late answer to a finished task (a reservation that was still out) is paid
         # and counted in its result, but never reopens it.
         session.flush()
@@ -196,6 +241,35 @@ def complete_if_finished(session: Session, project: Project, now: datetime) -> N
     _maybe_complete_project(session, project, now)
 
 
+def _complete(session: Session, task: Task, now: datetime, found: dict[str, Any]) -> bool:
+    """Complete the task with its result; True while another real task of its project is
+    open (asked by the same UPDATE, so finishing a task costs one round trip)."""
+    values = {"status": TaskStatus.COMPLETE, "completed_at": now, **found}
+    row = session.execute(
+        _COMPLETE.values(**values), {"of_task": task.id, "of_project": task.project_id}, **_NO_SYNC
+    ).scalar_one()
+    for key, value in values.items():
+        set_committed_value(task, key, value)
+    return bool(row)
+
+
+_OTHER = aliased(Task)
+#: The task's own row is still open in the statement's snapshot: the others are asked.
+_COMPLETE = (
+    update(Task)
+    .where(Task.id == bindparam("of_task"))
+    .returning(
+        exists().where(
+            _OTHER.project_id == bindparam("of_project"),
+            _OTHER.status == TaskStatus.OPEN,
+            _OTHER.is_gold == false(),
+            _OTHER.id != bindparam("of_task"),
+        )
+    )
+)
+_NO_SYNC: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
+
+
 def _maybe_complete_project(session: Session, project: Project, now: datetime) -> None:
     open_left = session.scalar(
         select(Task.id)
@@ -204,8 +278,11 @@ def _maybe_complete_project(session: Session, project: Project, now: datetime) -
         )
         .limit(1)
     )
-    if open_left is not None:
-        return
+    if open_left is None:
+        _finish_project(session, project, now)
+
+
+def _finish_project(session: Session, project: Project, now: datetime) -> None:
     # The guarded update lets exactly one of several concurrent last answers send the webhook.
     done = session.execute(
         update(Project)

@@ -93,14 +93,28 @@ def gold_records(
     return {w: found.get(w, GoldRecord(0, 0)) for w in ids}
 
 
-def _pooled_sum(column_of: Callable[[Any], Any]) -> ScalarSelect[int]:
+def _pooled_sum(
+    column_of: Callable[[Any], Any], worker: Any = None, task_type: Any = None
+) -> ScalarSelect[int]:
     stats, project = aliased(WorkerProjectStats), aliased(Project)
+    worker = bindparam(GOLD_WORKER) if worker is None else worker
+    task_type = Project.task_type if task_type is None else task_type
     return (
         select(func.coalesce(func.sum(column_of(stats)), 0))
         .select_from(stats)
         .join(project, project.id == stats.project_id)
-        .where(stats.worker_id == bindparam(GOLD_WORKER), project.task_type == Project.task_type)
+        .where(stats.worker_id == worker, project.task_type == task_type)
         .scalar_subquery()
+    )
+
+
+def record_columns(worker: Any, task_type: Any) -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """``gold_records`` as two columns (answered, correct) of a query whose rows name a
+    worker (``worker``: e.g. an answer's worker id column), on one task type (a value or
+    a bind parameter). Build them once: building costs more than running them."""
+    return (
+        _pooled_sum(lambda stats: stats.gold_answered, worker, task_type),
+        _pooled_sum(lambda stats: stats.gold_correct, worker, task_type),
     )
 
 

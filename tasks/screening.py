@@ -11,10 +11,13 @@ the weight they had.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, false, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Select, bindparam, exists, false, func, select
+from sqlalchemy.orm import Session, aliased
 
 from core.jobs import enqueue
 from tasks import detection, reputation
@@ -30,15 +33,32 @@ def recent_answers(
     session: Session, worker_id: int, task_type: TaskType, limit: int
 ) -> list[RecentAnswer]:
     """The worker's latest answers on one task type, newest first."""
-    return _recent_and_record(session, worker_id, task_type, limit)[0]
+    return _screening_facts(session, worker_id, task_type, limit).recent
 
 
-def _recent_and_record(
-    session: Session, worker_id: int, task_type: TaskType, limit: int
-) -> tuple[list[RecentAnswer], GoldRecord]:
-    """The worker's latest answers on one task type and their gold record on it, read
-    together: each answer row carries the record (one round trip per answer screened)."""
-    stmt = (
+@dataclass(frozen=True)
+class _Facts:
+    """What screening an answer reads of the worker, in one round trip."""
+
+    recent: list[RecentAnswer]
+    record: GoldRecord
+    waiting_unproven: bool  # answers held while the record leaned towards guessing
+
+
+@functools.cache
+def _facts_query(
+    depth: int,
+) -> Select[str | None, float | None, bool | None, float, int, int, bool]:
+    """``_screening_facts``'s statement, built once per depth; the worker and the task
+    type are bound at execute time."""
+    held = aliased(Assignment)
+    worker: BindParameter[int] = bindparam(reputation.GOLD_WORKER)
+    waiting = exists().where(
+        held.worker_id == worker,
+        held.review_status == ReviewStatus.PENDING,
+        held.flag_reason == detection.HOLD_UNPROVEN,
+    )
+    return (
         select(
             Assignment.answer,
             Assignment.seconds_taken,
@@ -46,26 +66,43 @@ def _recent_and_record(
             Project.min_seconds_per_answer,
             reputation.GOLD_ANSWERED,
             reputation.GOLD_CORRECT,
+            waiting,
         )
         .join(Task, Task.id == Assignment.task_id)
         .join(Project, Project.id == Task.project_id)
         .where(
-            Assignment.worker_id == worker_id,
+            Assignment.worker_id == worker,
             Assignment.status == AssignmentStatus.ANSWERED,
-            Project.task_type == task_type,
+            Project.task_type == bindparam("task_type"),
         )
         .order_by(Assignment.answered_at.desc(), Assignment.id.desc())
-        .limit(limit)
+        .limit(depth)
     )
-    rows = session.execute(stmt, {reputation.GOLD_WORKER: worker_id}).all()
+
+
+def _screening_facts(session: Session, worker_id: int, task_type: TaskType, limit: int) -> _Facts:
+    """The worker's latest answers on one task type, their gold record on it, and whether
+    answers wait for a proven record, read together: each answer row carries the rest."""
+    params = {reputation.GOLD_WORKER: worker_id, "task_type": task_type}
+    rows = session.execute(_facts_query(limit), params).all()
     recent = [
         RecentAnswer(str(value), is_too_fast(seconds or 0.0, minimum), correct)
-        for value, seconds, correct, minimum, _, _ in rows
+        for value, seconds, correct, minimum, *_ in rows
     ]
     if not rows:  # no answer yet (the screened one is there when called from a submit)
         record = reputation.gold_records(session, [worker_id], task_type)[worker_id]
-        return recent, record
-    return recent, GoldRecord(int(rows[0][4]), int(rows[0][5]))
+        waiting = session.scalar(
+            select(Assignment.id)
+            .where(
+                Assignment.worker_id == worker_id,
+                Assignment.review_status == ReviewStatus.PENDING,
+                Assignment.flag_reason == detection.HOLD_UNPROVEN,
+            )
+            .limit(1)
+        )
+        return _Facts(recent, record, waiting is not None)
+    first = rows[0]
+    return _Facts(recent, GoldRecord(int(first[4]), int(first[5])), bool(first[6]))
 
 
 def held_count(session: Session, worker_id: int) -> int:
@@ -73,7 +110,7 @@ def held_count(session: Session, worker_id: int) -> int:
     return int(session.scalar(held_count_query(worker_id)) or 0)
 
 
-def held_count_query(worker_id: int) -> Select[int]:
+def held_count_query(worker_id: Any) -> Select[int]:
     """The query ``held_count`` runs, for a caller that asks it beside another."""
     # Held gold answers do not count: they are the test that decides an unproven
     # worker's fate, and a project's gold pool bounds them anyway.
@@ -101,9 +138,9 @@ def screen_answer(
     """Run the detectors after an answer; the reason to hold it for review, or None to pay."""
     k = reputation.categories(project)
     depth = max(rules.same_option_run, rules.fast_streak)
-    recent, record = _recent_and_record(session, worker.id, project.task_type, depth)
-    gold = (record.correct, record.answered)
-    flags = detection.flags_for(recent, gold, k, rules)
+    facts = _screening_facts(session, worker.id, project.task_type, depth)
+    gold = (facts.record.correct, facts.record.answered)
+    flags = detection.flags_for(facts.recent, gold, k, rules)
     if flags:
         # One flag per answer, whatever number of detectors agree on it. The chance
         # verdict is a significance test already (and shuts the worker out of the
@@ -122,27 +159,13 @@ def screen_answer(
         return detection.FLAG_TOO_FAST
     if k is not None and detection.is_unproven(*gold, k, rules):
         return detection.HOLD_UNPROVEN
-    if k is not None and detection.is_proven(*gold, k, rules):
-        _release_when_proven(session, worker.id, now)
-    return None
-
-
-def _release_when_proven(session: Session, worker_id: int, now: datetime) -> None:
-    # Gold has now shown competent work: the answers held while the record leaned
-    # towards guessing were honest work, and are paid without waiting for an operator.
-    waiting = session.scalar(
-        select(Assignment.id)
-        .where(
-            Assignment.worker_id == worker_id,
-            Assignment.review_status == ReviewStatus.PENDING,
-            Assignment.flag_reason == detection.HOLD_UNPROVEN,
-        )
-        .limit(1)
-    )
-    if waiting is not None:
+    if k is not None and detection.is_proven(*gold, k, rules) and facts.waiting_unproven:
+        # Gold has now shown competent work: the answers held while the record leaned
+        # towards guessing were honest work, and are paid without waiting for an operator.
         enqueue(
             session,
             "tasks.jobs.release_proven",
-            worker_id,
-            job_id=f"release-proven-{worker_id}-{int(now.timestamp())}",
+            worker.id,
+            job_id=f"release-proven-{worker.id}-{int(now.timestamp())}",
         )
+    return None

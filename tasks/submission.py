@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.db import matched_rows
 from core.money import Money
-from ledger import services as ledger
+from ledger.wages import credit_wage
 from tasks import counters
 from tasks.aggregation import normalise_text
 from tasks.answers import TaskType, normalise_answer
@@ -79,10 +80,9 @@ def submit_answer(
     # Marked paid with the move (the wage is posted below, in this transaction); an
     # answer held for review is unmarked by _hold: one UPDATE fewer on the usual path.
     values = dict(answer=value, answered_at=now, seconds_taken=seconds, correct=correct, paid=True)
-    moved = counters.move_assignment(
-        session, assignment.id, AssignmentStatus.RESERVED, AssignmentStatus.ANSWERED, **values
-    )
-    if not moved:
+    params = {f"new_{key}": v for key, v in values.items() if key != "paid"}
+    moved = session.execute(_ANSWER, {"assignment_id": assignment.id, **params}, **_NO_SYNC)
+    if matched_rows(moved) != 1:
         # A parallel submit of the same answer won the race; report its outcome.
         session.expire(assignment)
         return _result(session, assignment, duplicate=True)
@@ -99,8 +99,10 @@ def submit_answer(
         held = dict(flagged=True, flag_reason=flag, review_status=ReviewStatus.PENDING)
         _loaded(assignment, paid=False, **held)
     else:
-        counters.release_task_slot(session, task.id, answered=True)
-        pay_answer(session, assignment.id, worker.id, project, marked=True)
+        # The slot becomes an answer and the promised reward is paid (one statement),
+        # the wage posted; the move above marked the answer paid.
+        counters.end_reservation(session, task.id, project.id, paid=True)
+        _credit(session, assignment.id, worker.id, project)
         if not task.is_gold:
             aggregate_task(session, task.id, now, locked=task)
     return _outcome(assignment, project, duplicate=False)
@@ -110,16 +112,42 @@ def _reservation_of(
     session: Session, worker_id: int, task_id: int
 ) -> tuple[Assignment, Task, Project]:
     """The worker's assignment of the task with its task and project, in one query."""
-    stmt = (
-        select(Assignment, Task, Project)
-        .join(Task, Task.id == Assignment.task_id)
-        .join(Project, Project.id == Task.project_id)
-        .where(Assignment.task_id == task_id, Assignment.worker_id == worker_id)
-    )
-    row = session.execute(stmt).first()
+    row = session.execute(_RESERVATION, {"task_id": task_id, "worker_id": worker_id}).first()
     if row is None:
         raise NoReservation(f"task {task_id} is not reserved for this worker")
     return row[0], row[1], row[2]
+
+
+#: Built once, bound at execute time: building an ORM statement costs more CPU than
+#: the database spends running it.
+_RESERVATION = (
+    select(Assignment, Task, Project)
+    .join(Task, Task.id == Assignment.task_id)
+    .join(Project, Project.id == Task.project_id)
+    .where(
+        Assignment.task_id == bindparam("task_id"), Assignment.worker_id == bindparam("worker_id")
+    )
+)
+
+
+#: The guarded move of a reserved assignment to answered (``counters.move_assignment``,
+#: built once for the hot path): no row matches when a parallel submit won.
+_ANSWER = (
+    update(Assignment)
+    .where(
+        Assignment.id == bindparam("assignment_id"),
+        Assignment.status == AssignmentStatus.RESERVED,
+    )
+    .values(
+        status=AssignmentStatus.ANSWERED,
+        answer=bindparam("new_answer"),
+        answered_at=bindparam("new_answered_at"),
+        seconds_taken=bindparam("new_seconds_taken"),
+        correct=bindparam("new_correct"),
+        paid=True,
+    )
+)
+_NO_SYNC: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
 
 
 def _loaded(row: Assignment, **values: Any) -> None:
@@ -179,30 +207,26 @@ def _hold(session: Session, assignment_id: int, task: Task, flag: str) -> None:
     counters.release_task_slot(session, task.id, answered=False)
 
 
-def pay_answer(
-    session: Session,
-    assignment_id: int,
-    worker_id: int,
-    project: Project,
-    *,
-    marked: bool = False,
-) -> Money:
-    """Pay one answer's reward from the project's budget into the worker's wallet
-    (``marked``: the caller's own UPDATE of the assignment set ``paid`` already)."""
-    reward = Money(project.reward_minor, project.currency)
+def pay_answer(session: Session, assignment_id: int, worker_id: int, project: Project) -> Money:
+    """Pay one answer accepted after review from the project's budget into the worker's wallet."""
     counters.settle_budget(session, project.id, paid=True)
-    ledger.credit_wage(
+    reward = _credit(session, assignment_id, worker_id, project)
+    session.execute(
+        update(Assignment).where(Assignment.id == assignment_id).values(paid=True),
+        execution_options={"synchronize_session": False},
+    )
+    return reward
+
+
+def _credit(session: Session, assignment_id: int, worker_id: int, project: Project) -> Money:
+    reward = Money(project.reward_minor, project.currency)
+    credit_wage(
         session,
         worker_id=worker_id,
         project_id=project.id,
         amount=reward,
         reference=f"wage:assignment:{assignment_id}",
     )
-    if not marked:
-        session.execute(
-            update(Assignment).where(Assignment.id == assignment_id).values(paid=True),
-            execution_options={"synchronize_session": False},
-        )
     return reward
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,12 +48,20 @@ def lock_by_phone(session: Session, phone: str) -> Worker | None:
     hop reading a stale snapshot. A number not yet known locks nothing. The row comes
     back with the write (RETURNING), so the hop need not read it again.
     """
-    stmt = update(Worker).where(Worker.msisdn == phone).values(id=Worker.id).returning(Worker)
-    worker = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    worker = session.scalars(_LOCK_BY_PHONE, {"phone": phone}).one_or_none()
     if worker is not None:
         session.info[_LOCKED] = (session.get_transaction(), worker.id)
     return worker
 
+
+#: Built once (building costs more CPU than running it), bound at execute time.
+_LOCK_BY_PHONE = (
+    update(Worker)
+    .where(Worker.msisdn == bindparam("phone"))
+    .values(id=Worker.id)
+    .returning(Worker)
+    .execution_options(populate_existing=True)
+)
 
 #: ``session.info`` key: the transaction and the worker whose row ``lock_by_phone`` holds.
 _LOCKED = "workers.locked"

@@ -18,6 +18,7 @@ from core.db import utcnow
 from core.money import Money
 from flows.i18n import format_value
 from ledger import services as ledger
+from ledger.wages import credit_wage
 from payouts.models import PayoutStatus
 from tasks import reputation
 from tests.console import factories as make
@@ -174,7 +175,7 @@ def test_worker_search_and_detail_with_earnings_accuracy_and_payouts(
         ann.language, ann.registered_at = "sw", now
         make.message(session, now, phone=ANN, worker_id=ann.id, body="Karibu Kazi", status="failed")
         make.message(session, now, phone=BEN, body="not Ann's")
-        ledger.credit_wage(
+        credit_wage(
             session,
             worker_id=ann.id,
             project_id=project.id,

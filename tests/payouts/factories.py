@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from core.money import Money
 from ledger import services as ledger
+from ledger.wages import credit_wage
 from tasks.models import TaskType
 from tasks.projects import ProjectSpec
 from tasks.requesters import create_requester
@@ -50,7 +51,7 @@ def earn(session: Session, worker_id: int, amount_minor: int, currency: str = "K
     )
     project = funded_project(session, requester, spec)  # a deposit, then the budget
     n = next(_numbers)
-    ledger.credit_wage(
+    credit_wage(
         session,
         worker_id=worker_id,
         project_id=project.id,
