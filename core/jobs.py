@@ -122,19 +122,42 @@ def bind_jobs_to_sessions(sessions: sessionmaker[Session], jobs: JobQueue) -> No
             session.info.pop(_PENDING_KEY, None)
 
 
+#: Delayed job ids a process remembers having scheduled (pruned of the due ones when full).
+_SCHEDULED_MEMORY = 10_000
+
+
 class RqJobQueue:
     """Jobs on Redis through rq, run by ``flask --app wsgi worker`` processes."""
 
     def __init__(self, redis: Redis) -> None:
         self._queues = {name: Queue(name, connection=redis) for name in QUEUE_NAMES}
+        # Delayed jobs this process scheduled by id, with when they are due (monotonic).
+        self._scheduled: dict[str, float] = {}
 
     def submit(self, spec: JobSpec) -> None:
         queue = self._queues[spec.queue]
         options: dict[str, Any] = {"job_id": spec.job_id, "retry": spec.retry}
-        if spec.delay:
-            queue.enqueue_in(spec.delay, spec.func, *spec.args, **options)
-        else:
+        if not spec.delay:
             queue.enqueue(spec.func, *spec.args, **options)
+            return
+        if spec.job_id is not None and not self._first_schedule(spec.job_id, spec.delay):
+            return
+        queue.enqueue_in(spec.delay, spec.func, *spec.args, **options)
+
+    def _first_schedule(self, job_id: str, delay: timedelta) -> bool:
+        """False when this process scheduled the job with this id already and it is not due.
+
+        A job id names one job (rq overwrites the waiting one with its copy), so queuing
+        it again changes nothing: skipping the repeat saves the hop rq's several Redis
+        commands (e.g. a project's results refresh, queued by every answer of its window).
+        """
+        now = time.monotonic()
+        if self._scheduled.get(job_id, 0.0) > now:
+            return False
+        if len(self._scheduled) >= _SCHEDULED_MEMORY:
+            self._scheduled = {k: due for k, due in self._scheduled.items() if due > now}
+        self._scheduled[job_id] = now + delay.total_seconds()
+        return True
 
     def depths(self) -> dict[str, int]:
         """How many jobs wait in each queue."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from redis import Redis
+from redis.connection import Connection
 from rq import Queue, Retry
 
-from core.jobs import JobSpec, enqueue, resolve
+from core.jobs import JobSpec, RqJobQueue, enqueue, resolve
 from core.runtime import Runtime, build_runtime
 from core.worker import run_worker
 from tests.conftest import RecordingJobQueue, make_settings
@@ -156,3 +159,33 @@ def test_rq_retries_a_failing_job_in_a_real_worker(
     committed_runtime.jobs.submit(JobSpec(FLAKY, ("rq-flaky", 1), retry=Retry(max=2)))
     run_worker(committed_runtime, burst=True)
     assert committed_runtime.store.get("rq-flaky") == b"done"
+
+
+@pytest.mark.redis
+def test_rq_schedules_a_delayed_job_id_once_per_process_until_it_is_due(
+    committed_runtime: Runtime, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = RqJobQueue(redis_client)
+    scheduled = Queue("default", connection=redis_client).scheduled_job_registry
+    sent: list[str] = []
+    original = Connection.send_packed_command
+
+    def counting(self: Connection, command: Any, check_health: bool = True) -> None:
+        sent.append("command")
+        original(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    jobs.submit(JobSpec(FLAKY, ("window", 1), job_id="refresh-w1", delay=timedelta(minutes=5)))
+    first = len(sent)
+    for n in range(3):  # the same job again while it waits: nothing goes to Redis
+        jobs.submit(JobSpec(FLAKY, ("window", n), job_id="refresh-w1", delay=timedelta(minutes=5)))
+    assert first > 0 and len(sent) == first
+    jobs.submit(JobSpec(FLAKY, ("window", 2), job_id="refresh-w2", delay=timedelta(minutes=5)))
+    assert len(sent) > first  # another id is scheduled
+    assert sorted(scheduled.get_job_ids()) == ["refresh-w1", "refresh-w2"]
+    # Once a job is due, its id may be scheduled again (a later window's job).
+    jobs.submit(JobSpec(FLAKY, ("due", 0), job_id="soon", delay=timedelta(milliseconds=1)))
+    time.sleep(0.01)
+    before = len(sent)
+    jobs.submit(JobSpec(FLAKY, ("due", 1), job_id="soon", delay=timedelta(minutes=5)))
+    assert len(sent) > before
