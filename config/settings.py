@@ -332,6 +332,10 @@ class Settings:
     payout_reconcile_minutes: float = _setting("PAYOUT_RECONCILE_MINUTES", _number, 5.0)
     payout_reconcile_timer: bool = _setting("PAYOUT_RECONCILE_TIMER", _boolean, True)
     payout_pin_lock_minutes: float = _setting("PAYOUT_PIN_LOCK_MINUTES", _number, 30.0)
+    # Lapsed task reservations are released by a sweep this often (rq's scheduler under
+    # `flask worker`, a timer when embedded; 0: off, as the tests have it), not by a job
+    # per reservation; a pick that finds nothing also releases a few itself.
+    reservation_sweep_seconds: float = _setting("RESERVATION_SWEEP_SECONDS", _number, 60.0)
     # Data protection (Kenya DPA 2019, s. 39: kept no longer than needed): raw provider
     # callbacks are deleted, and SMS bodies blanked, once older than this many days.
     retention_webhook_events_days: int = _setting("RETENTION_WEBHOOK_EVENTS_DAYS", _integer, 90)
@@ -450,6 +454,8 @@ class Settings:
                 "PAYOUT_RECONCILE_MINUTES, PAYOUT_RESOLVE_WINDOW_MINUTES: need reconcile >= 0 "
                 "(0: off) and window > 0"
             )
+        if self.reservation_sweep_seconds < 0:
+            problems.append("RESERVATION_SWEEP_SECONDS: must be 0 (off) or more")
         for name in ("USSD_HOPS_PER_MINUTE", "SMS_INBOUND_PER_MINUTE", "LOGIN_FAILURES_PER_IP"):
             if self._get(name) < 0:
                 problems.append(f"{name}: must be 0 (off) or more")

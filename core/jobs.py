@@ -92,6 +92,27 @@ def enqueue(
     session.info.setdefault(_PENDING_KEY, []).append(spec)
 
 
+def enqueue_next_tick(
+    session: Session, func: str, *args: Any, period_seconds: float, queue: str = "default"
+) -> None:
+    """Queue a periodic chore's next run for the start of its next slot of ``period_seconds``.
+
+    The job id names the slot, so every process starting or continuing the chain (each
+    ``flask worker``, each tick) queues the same one job: the chain stays single. Used
+    under rq, whose scheduler runs the delayed job; each tick queues its successor.
+    """
+    now = time.time()
+    next_slot = int(now // period_seconds) + 1
+    enqueue(
+        session,
+        func,
+        *args,
+        queue=queue,
+        job_id=f"tick-{func.replace('.', '-')}-{int(period_seconds)}-{next_slot}",
+        delay=timedelta(seconds=next_slot * period_seconds - now),
+    )
+
+
 def pending_jobs(session: Session) -> list[JobSpec]:
     """The jobs this session holds, to be sent when its transaction commits."""
     return list(session.info.get(_PENDING_KEY, []))

@@ -1,9 +1,10 @@
 """Background timers of the embedded default (no Redis, so no rq scheduler).
 
-Under ``flask worker`` rq's scheduler runs the periodic reconcile (each tick queues
-the next one); a process without Redis runs it from a timer thread instead, started
-with the first request it serves (the factory itself starts nothing) and stopped at
-exit. Tests turn it off (PAYOUT_RECONCILE_TIMER=false) unless they ask for it.
+Under ``flask worker`` rq's scheduler runs the periodic chores (each tick queues the
+next one): the payout reconcile and the reservation sweep. A process without Redis
+runs them from timer threads instead, started with the first request it serves (the
+factory itself starts nothing) and stopped at exit. Tests turn them off
+(PAYOUT_RECONCILE_TIMER=false, RESERVATION_SWEEP_SECONDS=0) unless they ask for them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.runtime import Runtime
 log = logging.getLogger("kazi.background")
 
 RECONCILE_JOB = "payouts.jobs.reconcile_tick"
+SWEEP_JOB = "tasks.jobs.expire_reservations"
 
 
 def reconcile_timer(runtime: Runtime) -> PeriodicJob | None:
@@ -33,15 +35,25 @@ def reconcile_timer(runtime: Runtime) -> PeriodicJob | None:
     return PeriodicJob(runtime.jobs, spec, settings.payout_reconcile_minutes * 60)
 
 
+def sweep_timer(runtime: Runtime) -> PeriodicJob | None:
+    """The embedded default's reservation sweep, or None where rq's scheduler or nothing runs it."""
+    seconds = runtime.settings.reservation_sweep_seconds
+    if not isinstance(runtime.jobs, InProcessJobQueue) or seconds <= 0:
+        return None
+    return PeriodicJob(runtime.jobs, JobSpec(SWEEP_JOB, (False,)), seconds)
+
+
 def start_with_first_request(app: Flask, runtime: Runtime) -> None:
-    """Start the reconcile timer when the app serves its first request."""
-    timer = reconcile_timer(runtime)
-    if timer is None:
+    """Start the timers when the app serves its first request."""
+    timers = {"reconcile_timer": reconcile_timer(runtime), "sweep_timer": sweep_timer(runtime)}
+    started = {name: timer for name, timer in timers.items() if timer is not None}
+    if not started:
         return
-    runtime.extras["reconcile_timer"] = timer
+    runtime.extras.update(started)
 
     @app.before_request
-    def _start_timer() -> None:
-        if not timer.running and timer.start():
-            atexit.register(timer.stop)
-            log.info("periodic reconcile every %s min", runtime.settings.payout_reconcile_minutes)
+    def _start_timers() -> None:
+        for name, timer in started.items():
+            if not timer.running and timer.start():
+                atexit.register(timer.stop)
+                log.info("%s started", name.replace("_", " "))

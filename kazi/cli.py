@@ -24,6 +24,7 @@ from kazi.privacy import purge_expired
 from payouts.cli import payouts_cli
 from payouts.jobs import schedule_reconcile_tick
 from tasks.cli import tasks_cli
+from tasks.jobs import schedule_reservation_sweep
 from tasks.requesters import create_requester
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -115,11 +116,14 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
         )
     if runtime.redis is None:
         raise click.UsageError("REDIS_URL: required for `worker` (without it jobs run in-process)")
-    if "payouts" in (queues or QUEUE_NAMES) and not burst:
-        # Start the periodic reconcile's chain (its slot's job id keeps one per slot,
-        # however many workers start); rq's scheduler in this worker runs it.
+    if not burst:
+        # Start the periodic chores' chains (a slot's job id keeps one per slot, however
+        # many workers start); rq's scheduler in this worker runs them.
         with runtime.sessions.begin() as session:
-            schedule_reconcile_tick(session, runtime.settings.payout_reconcile_minutes)
+            if "payouts" in (queues or QUEUE_NAMES):
+                schedule_reconcile_tick(session, runtime.settings.payout_reconcile_minutes)
+            if "default" in (queues or QUEUE_NAMES):
+                schedule_reservation_sweep(session, runtime.settings.reservation_sweep_seconds)
     run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import lock_existing, utcnow
-from core.jobs import enqueue
+from core.jobs import enqueue, enqueue_next_tick
 from core.runtime import Runtime, current
 from payouts import callbacks, lifecycle
 from payouts.callbacks import (
@@ -232,18 +232,10 @@ def reconcile_tick(reschedule: bool = True) -> None:
 
 def schedule_reconcile_tick(session: Any, minutes: float) -> None:
     """Queue the next reconcile tick for the next slot of ``minutes`` (one job per slot)."""
-    if minutes <= 0:
-        return
-    period = minutes * 60
-    now = utcnow().timestamp()
-    next_slot = int(now // period) + 1
-    enqueue(
-        session,
-        "payouts.jobs.reconcile_tick",
-        queue="payouts",
-        job_id=f"payouts-reconcile-{int(period)}-{next_slot}",
-        delay=timedelta(seconds=next_slot * period - now),
-    )
+    if minutes > 0:
+        enqueue_next_tick(
+            session, "payouts.jobs.reconcile_tick", queue="payouts", period_seconds=minutes * 60
+        )
 
 
 def check_float() -> None:

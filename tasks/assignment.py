@@ -23,12 +23,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from rq import Retry
 from sqlalchemy import BindParameter, Select, bindparam, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.jobs import enqueue
 from tasks import counters, detection, reputation
 from tasks.availability import (
     MAX_CANDIDATE_PROJECTS,
@@ -267,7 +265,6 @@ def _claim(
             except (_Refused, IntegrityError):
                 # A full task, or the same worker's parallel request won: try the next one.
                 continue
-            _schedule_expiry(session, assignment.id, project)
             return assignment
         # Every task we read was filled by other workers meanwhile; a fresh read skips them.
     return None
@@ -390,16 +387,6 @@ class _NoBudget(_Refused):
     """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
-def _schedule_expiry(session: Session, assignment_id: int, project: Project) -> None:
-    enqueue(
-        session,
-        "tasks.jobs.expire_assignment",
-        assignment_id,
-        delay=timedelta(minutes=project.reservation_minutes, seconds=5),
-        retry=Retry(max=3, interval=[10, 60, 300]),
-    )
-
-
 #: A task this worker may be given: open, of the kind asked, with room, never theirs.
 _CANDIDATE_SQL = """
     FROM tasks AS t
@@ -493,7 +480,6 @@ def _claim_in_one(
     assignment_id, task_id, task_text, task_language, candidates = row
     if assignment_id is None:
         return TRY_HARDER if candidates else NOTHING
-    _schedule_expiry(session, assignment_id, project)
     language = content_language(project.translations or {}, task_language, languages)
     return view_of(project, assignment_id, task_id, task_text, expires_at, False, language)
 

@@ -13,10 +13,12 @@ import json
 import logging
 
 import requests
+from sqlalchemy.orm import Session
 
 from core import egress
 from core.db import utcnow
 from core.egress import AllowList, EgressRefused
+from core.jobs import enqueue_next_tick
 from core.runtime import current
 from tasks import assignment, discounting, review, snapshots
 from tasks.models import Project, Task, TaskStatus
@@ -28,16 +30,43 @@ SIGNATURE_HEADER = "X-Kazi-Signature"
 WEBHOOK_TIMEOUT_SECONDS = 10
 
 
+#: Reservations a sweep releases per transaction (it goes on while batches come back full).
+SWEEP_BATCH = 500
+
+
 def expire_assignment(assignment_id: int) -> None:
-    """Release a reservation that outlived its window (a no-op once answered or skipped)."""
+    """Release a reservation that outlived its window (a no-op once answered or skipped).
+
+    Kept for the jobs an earlier release queued per reservation; the sweep below does
+    this work now.
+    """
     with current().sessions.begin() as session:
         assignment.expire_assignment(session, assignment_id, utcnow())
 
 
-def expire_reservations() -> int:
-    """Release every reservation past its expiry (a sweep for a scheduler or an operator)."""
-    with current().sessions.begin() as session:
-        return assignment.expire_due(session, utcnow())
+def expire_reservations(reschedule: bool = False) -> int:
+    """The reservation sweep: release every reservation past its expiry, a batch per
+    transaction; returns how many. With ``reschedule`` (rq's chain, started by ``flask
+    worker``) it queues the next sweep; the embedded default's timer repeats it instead.
+    """
+    runtime = current()
+    released = 0
+    while True:
+        with runtime.sessions.begin() as session:
+            batch = assignment.expire_due(session, utcnow(), limit=SWEEP_BATCH)
+            if batch < SWEEP_BATCH and reschedule:
+                schedule_reservation_sweep(session, runtime.settings.reservation_sweep_seconds)
+        released += batch
+        if batch < SWEEP_BATCH:
+            if released:
+                log.info("reservation sweep: %d lapsed reservation(s) released", released)
+            return released
+
+
+def schedule_reservation_sweep(session: Session, seconds: float) -> None:
+    """Queue the next reservation sweep for the next slot of ``seconds`` (one job per slot)."""
+    if seconds > 0:
+        enqueue_next_tick(session, "tasks.jobs.expire_reservations", True, period_seconds=seconds)
 
 
 def refresh_results(project_id: int) -> int | None:

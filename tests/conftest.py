@@ -195,7 +195,11 @@ def empty_tables(connection: Connection) -> None:
 def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: the embedded default unless overridden."""
     # No background reconcile timer unless a test asks for one.
-    base = Settings(secret_key="test-secret-" + uuid.uuid4().hex, payout_reconcile_timer=False)
+    base = Settings(
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        payout_reconcile_timer=False,
+        reservation_sweep_seconds=0,
+    )
     return replace(base, **overrides)
 
 

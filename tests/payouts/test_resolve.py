@@ -170,10 +170,12 @@ def test_the_reconcile_tick_runs_in_a_real_rq_worker_and_schedules_the_next(
 
         def ticks(queue: Queue = queue) -> list[str]:
             ids = ScheduledJobRegistry(queue=queue).get_job_ids()
-            return [i for i in ids if i.startswith("payouts-reconcile-")]
+            return [i for i in ids if i.startswith("tick-payouts-jobs-reconcile_tick-")]
 
         scheduled = ticks()
-        assert len(scheduled) == 1 and scheduled[0].startswith("payouts-reconcile-300-")
+        assert len(scheduled) == 1 and scheduled[0].startswith(
+            "tick-payouts-jobs-reconcile_tick-300-"
+        )
         # A second worker starting (or the next tick) names the same slot: one chain.
         with kazi.runtime.sessions.begin() as session:
             schedule_reconcile_tick(session, kazi.runtime.settings.payout_reconcile_minutes)

@@ -1,4 +1,4 @@
-"""Completion webhooks (signed, retried) and reservation expiry jobs."""
+"""Completion webhooks (signed, retried) and the reservation sweep."""
 
 from __future__ import annotations
 
@@ -12,17 +12,26 @@ from typing import Any
 
 import pytest
 import requests
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request, Response
 
 from core.db import utcnow
+from core.jobs import pending_jobs
 from core.runtime import Runtime
 from core.worker import run_worker
 from kazi.app import build_kazi_runtime
+from kazi.background import sweep_timer
 from tasks import jobs
 from tasks.assignment import get_next_task
-from tasks.jobs import SIGNATURE_HEADER, expire_assignment, send_completion_webhook
+from tasks.jobs import (
+    SIGNATURE_HEADER,
+    expire_assignment,
+    schedule_reservation_sweep,
+    send_completion_webhook,
+)
 from tasks.models import Assignment, AssignmentStatus, Project
 from tasks.progress import WEBHOOK_RETRY
 from tasks.submission import submit_answer
@@ -150,3 +159,55 @@ def test_expiry_job_releases_only_an_expired_reservation(
     with committed_runtime.sessions.begin() as session:
         statuses = session.scalars(select(Assignment.status).order_by(Assignment.id)).all()
     assert statuses == [AssignmentStatus.EXPIRED, AssignmentStatus.RESERVED]
+
+
+def test_a_pick_queues_no_job_of_its_own(session: Session) -> None:
+    # Lapsed reservations are the sweep's work: a pick on the hot path sends nothing to rq.
+    factories.project(session, texts=["t1"])
+    assert get_next_task(session, factories.worker(session), utcnow()) is not None
+    assert pending_jobs(session) == []
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_the_sweep_releases_lapsed_reservations_and_queues_its_next_tick(
+    committed_url: str, redis_url: str, redis_client: Any
+) -> None:
+    settings = make_settings(
+        database_url=committed_url, redis_url=redis_url, reservation_sweep_seconds=60
+    )
+    runtime = build_kazi_runtime(settings)
+    try:
+        with runtime.sessions.begin() as session:
+            factories.project(session, texts=["t1", "t2"], reservation_minutes=1)
+            lapsed = get_next_task(
+                session, factories.worker(session), utcnow() - timedelta(minutes=2)
+            )
+            fresh = get_next_task(session, factories.worker(session), utcnow())
+            assert lapsed is not None and fresh is not None
+            schedule_reservation_sweep(
+                session, settings.reservation_sweep_seconds
+            )  # as `flask worker`
+        registry = ScheduledJobRegistry(queue=Queue("default", connection=redis_client))
+        [first] = registry.get_job_ids()
+        assert first.startswith("tick-tasks-jobs-expire_reservations-60-")
+        Queue("default", connection=redis_client).enqueue("tasks.jobs.expire_reservations", True)
+        run_worker(runtime, ["default"], burst=True)
+        with runtime.sessions() as session:
+            statuses = session.scalars(select(Assignment.status).order_by(Assignment.id)).all()
+        assert statuses == [AssignmentStatus.EXPIRED, AssignmentStatus.RESERVED]
+        # The tick queued the next slot's, which is the one already waiting: one chain.
+        assert registry.get_job_ids() == [first]
+    finally:
+        runtime.engine.dispose()
+
+
+def test_the_embedded_default_sweeps_on_a_timer_unless_turned_off(committed_url: str) -> None:
+    on = build_kazi_runtime(make_settings(database_url=committed_url, reservation_sweep_seconds=30))
+    off = build_kazi_runtime(make_settings(database_url=committed_url))
+    try:
+        timer = sweep_timer(on)
+        assert timer is not None and sweep_timer(off) is None
+        assert not timer.running  # started by the first request, not by building it
+    finally:
+        on.engine.dispose()
+        off.engine.dispose()
