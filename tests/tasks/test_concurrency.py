@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from core.db import build_engine, build_sessionmaker, utcnow
 from core.money import Money
+from ledger.models import LedgerTransaction
 from tasks.assignment import get_next_task
 from tasks.models import Assignment, AssignmentStatus, Project, Task
 from tasks.submission import submit_answer
@@ -147,4 +148,37 @@ def test_busy_project_never_looks_empty_to_a_worker(committed_url: str) -> None:
 
     served = [ok for per_thread in _at_once(threads, ask_many) for ok in per_thread]
     assert served.count(False) == 0, f"{served.count(False)} of {len(served)} told no task"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_one_answer_sent_many_times_at_once_is_counted_and_paid_once(committed_url: str) -> None:
+    # A USSD retry racing its own hop: every copy reaches submit_answer together. The
+    # guarded move (reserved -> answered) lets one through; the others see it answered.
+    engine = build_engine(committed_url)
+    sessions = build_sessionmaker(engine)
+    with sessions.begin() as s:
+        project = factories.project(s, texts=["t1"], reward=Money(500, "KES"))
+        worker_id = factories.worker(s).id
+        view = get_next_task(s, s.get_one(Worker, worker_id), utcnow())
+        assert view is not None
+    now = utcnow()
+
+    def answer(_: int) -> bool:
+        with sessions.begin() as s:
+            result = submit_answer(s, s.get_one(Worker, worker_id), view.task_id, "1", now)
+            return result.duplicate
+
+    duplicates = _at_once(10, answer)
+    assert sorted(duplicates) == [False] + [True] * 9
+    with sessions.begin() as s:
+        task = s.get_one(Task, view.task_id)
+        paid = s.get_one(Project, project.id)
+        wages = s.scalar(
+            select(func.count())
+            .select_from(LedgerTransaction)
+            .where(LedgerTransaction.kind == "wage")
+        )
+        assert (task.answers_count, task.reserved_count) == (1, 0)
+        assert (paid.reserved_count, paid.paid_minor, wages) == (0, 500, 1)
     engine.dispose()
