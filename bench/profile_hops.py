@@ -36,12 +36,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=60)
     parser.add_argument("--answers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=20_000, help="registered workers seeded")
+    parser.add_argument("--tasks", type=int, default=60_000, help="open tasks seeded")
+    parser.add_argument("--statements", action="store_true", help="time each SQL statement")
     parser.add_argument("--profile", action="store_true", help="print pyinstrument's tree")
     parser.add_argument("--cprofile", action="store_true", help="print cProfile's top functions")
     args = parser.parse_args()
     redis_url = os.environ.get("KAZI_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     Redis.from_url(redis_url).flushdb()
-    scale = HttpScale(workers=max(args.sessions, 200), tasks=args.sessions * args.answers * 4)
+    scale = HttpScale(workers=max(args.sessions, args.workers), tasks=args.tasks)
     with bench_database("postgresql", name=checkout_database("kazi_profile")) as db:
         seed_world(db, scale)
         settings = replace(
@@ -52,7 +55,11 @@ def main() -> None:
             secret_key="bench-profile-" + "x" * 32,
             payout_reconcile_timer=False,
         )
-        client = create_app(settings).test_client()
+        app = create_app(settings)
+        client = app.test_client()
+        timings: dict[str, list[float]] = defaultdict(list)
+        if args.statements:
+            time_statements(app.extensions["kazi"].engine, timings)
         cpu: dict[str, list[float]] = defaultdict(list)
         profiler: Any = None
         if args.profile:
@@ -94,9 +101,26 @@ def main() -> None:
                 f"{kind:9} n={len(times):4} CPU ms/hop mean {1000 * sum(times) / len(times):6.2f}"
                 f"  p50 {1000 * times[len(times) // 2]:6.2f}"
             )
+        for statement, took in sorted(timings.items(), key=lambda kv: -sum(kv[1])):
+            print(f"{1000 * sum(took) / len(took):7.2f} ms x{len(took):5}  {statement}")
         if profiler is not None:
             print(profiler.output_text(unicode=True, color=False, show_all=False))
     Redis.from_url(redis_url).flushdb()
+
+
+def time_statements(engine: Any, timings: dict[str, list[float]]) -> None:
+    """Wall time of each statement (the round trip: the database's work and the wire), by
+    its first 90 characters."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _stop(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        took = time.perf_counter() - conn.info.pop("started", time.perf_counter())
+        timings[" ".join(statement.split())[:90]].append(took)
 
 
 class CProfiler:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from tasks.assignment import candidate_query
+from tasks.assignment import _CLAIM_SQL, candidate_query
 from tasks.models import Assignment, AssignmentStatus, Task, TaskStatus
 from tests.tasks import factories
 
@@ -67,3 +67,45 @@ def test_candidate_query_walks_indexes_on_a_big_project(session: Session) -> Non
 def _explain(session: Session, stmt: Any) -> str:
     sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "\n".join(session.scalars(text(f"EXPLAIN {sql}")))
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_the_one_statement_claim_walks_indexes_under_a_generic_plan(session: Session) -> None:
+    # psycopg prepares a statement it runs often, and PostgreSQL may then plan it once for
+    # any parameters. Planned that way, each kind's claim must still walk the index, also
+    # for gold on a project that has none (a bound is_gold made that a scan of every task).
+    project = factories.project(session, texts=[])
+    worker = factories.worker(session)
+    base = dict(project_id=project.id, answers_count=0, reserved_count=0, wanted_answers=3)
+    rows = [
+        {**base, "text": f"t{i}", "is_gold": False, "extra": {}, "created_at": utcnow()}
+        for i in range(6_000)
+    ]
+    session.execute(insert(Task), rows)
+    session.execute(text("ANALYZE tasks"))
+    session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    names = {
+        "project_id": "$1",
+        "worker_id": "$2",
+        "now": "$3",
+        "expires_at": "$4",
+        "languages": "$5",
+    }
+    for gold, claim in _CLAIM_SQL.items():
+        sql = claim.text
+        for name, number in names.items():
+            sql = sql.replace(f":{name}", number)
+        prepared = f"claim_{'gold' if gold else 'real'}"
+        session.execute(
+            text(f"PREPARE {prepared} (bigint, bigint, timestamptz, timestamptz, text[]) AS {sql}")
+        )
+        plan = "\n".join(
+            session.scalars(
+                text(
+                    f"EXPLAIN EXECUTE {prepared} ({project.id}, {worker.id}, now(), now(), '{{en}}')"
+                )
+            )
+        )
+        session.execute(text(f"DEALLOCATE {prepared}"))
+        assert "Seq Scan on tasks" not in plan, plan
+        assert "ix_tasks_project_id_status_is_gold_id" in plan, plan
