@@ -387,8 +387,11 @@ class _NoBudget(_Refused):
     """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
-def _candidate_sql(gold: bool) -> str:
-    """A task this worker may be given: open, of the kind asked, with room, never theirs.
+def _window_sql(gold: bool) -> str:
+    """The first tasks a worker may be given, in the order every pick walks: open, of
+    the kind asked, with room, in a language they do (at most ``BATCH * MAX_BATCHES``,
+    the step-by-step claim's bound too, so a pick's cost has a ceiling however many
+    tasks are open and however far ahead of the crowd the worker is).
 
     The kind and the status are written in, not bound: psycopg prepares a statement
     run often and PostgreSQL then plans it once for any parameters (a generic plan),
@@ -396,15 +399,24 @@ def _candidate_sql(gold: bool) -> str:
     every task of the project to find none (28 ms, against 0.5 for the real-task pick).
     https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES
     """
-    room = "" if gold else "AND t.answers_count + t.reserved_count < t.wanted_answers"
     return f"""
-    FROM tasks AS t
+    SELECT t.id FROM tasks AS t
     WHERE t.project_id = :project_id AND t.status = '{TaskStatus.OPEN.value}'
-      AND t.is_gold = {"true" if gold else "false"} {room}
+      AND t.is_gold = {"true" if gold else "false"} {_room_sql(gold)}
       AND (t.language IS NULL OR t.language = ANY(:languages))
-      AND NOT EXISTS (
-          SELECT 1 FROM assignments AS a WHERE a.task_id = t.id AND a.worker_id = :worker_id
-      )
+    ORDER BY t.project_id, t.status, t.is_gold, t.id
+    LIMIT {BATCH * MAX_BATCHES}
+"""
+
+
+def _room_sql(gold: bool) -> str:
+    # Gold tasks always have room (every worker in probation may answer them).
+    return "" if gold else "AND t.answers_count + t.reserved_count < t.wanted_answers"
+
+
+#: Of the window, a task this worker never had.
+_UNSEEN_SQL = """
+    NOT EXISTS (SELECT 1 FROM assignments AS a WHERE a.task_id = w.id AND a.worker_id = :worker_id)
 """
 
 
@@ -418,14 +430,15 @@ def _claim_sql(gold: bool) -> TextClause:
     others, or refused by the budget) so the caller knows if trying harder can help.
     https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING
     """
-    candidates = _candidate_sql(gold)
     return text(
         f"""
-WITH picked AS (
-    SELECT t.id {candidates}
-    ORDER BY t.project_id, t.status, t.is_gold, t.id
+WITH window_ AS ({_window_sql(gold)}),
+picked AS (
+    SELECT t.id FROM window_ AS w JOIN tasks AS t ON t.id = w.id
+    WHERE {_UNSEEN_SQL} {_room_sql(gold)}
+    ORDER BY t.id
     LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED
 ),
 budget AS (
     UPDATE projects SET reserved_count = reserved_count + 1, updated_at = :now
@@ -449,7 +462,7 @@ made AS (
 SELECT made.id, made.task_id, slot.text, slot.language, true
 FROM made JOIN slot ON slot.id = made.task_id
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 {candidates})
+SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM window_ AS w WHERE {_UNSEEN_SQL})
 WHERE NOT EXISTS (SELECT 1 FROM made)
 """
     )
