@@ -387,11 +387,10 @@ class _NoBudget(_Refused):
     """The project's budget cannot promise one more reward; rolls back the task slot too."""
 
 
-def _window_sql(gold: bool) -> str:
-    """The first tasks a worker may be given, in the order every pick walks: open, of
-    the kind asked, with room, in a language they do (at most ``BATCH * MAX_BATCHES``,
-    the step-by-step claim's bound too, so a pick's cost has a ceiling however many
-    tasks are open and however far ahead of the crowd the worker is).
+def _open_tasks_sql(gold: bool) -> str:
+    """Tasks of the project a worker may be given: open, of the kind asked, with room,
+    in a language they do (``ORDER BY _WALK`` makes the planner walk the index
+    ix_tasks_project_id_status_is_gold_id, in id order).
 
     The kind and the status are written in, not bound: psycopg prepares a statement
     run often and PostgreSQL then plans it once for any parameters (a generic plan),
@@ -399,25 +398,25 @@ def _window_sql(gold: bool) -> str:
     every task of the project to find none (28 ms, against 0.5 for the real-task pick).
     https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES
     """
-    return f"""
-    SELECT t.id FROM tasks AS t
-    WHERE t.project_id = :project_id AND t.status = '{TaskStatus.OPEN.value}'
-      AND t.is_gold = {"true" if gold else "false"} {_room_sql(gold)}
-      AND (t.language IS NULL OR t.language = ANY(:languages))
-    ORDER BY t.project_id, t.status, t.is_gold, t.id
-    LIMIT {BATCH * MAX_BATCHES}
-"""
-
-
-def _room_sql(gold: bool) -> str:
     # Gold tasks always have room (every worker in probation may answer them).
-    return "" if gold else "AND t.answers_count + t.reserved_count < t.wanted_answers"
+    room = "" if gold else "AND t.answers_count + t.reserved_count < t.wanted_answers"
+    return f"""
+    FROM tasks AS t
+    WHERE t.project_id = :project_id AND t.status = '{TaskStatus.OPEN.value}'
+      AND t.is_gold = {"true" if gold else "false"} {room}
+      AND (t.language IS NULL OR t.language = ANY(:languages))"""
 
 
-#: Of the window, a task this worker never had.
-_UNSEEN_SQL = """
-    NOT EXISTS (SELECT 1 FROM assignments AS a WHERE a.task_id = w.id AND a.worker_id = :worker_id)
-"""
+_WALK = "ORDER BY t.project_id, t.status, t.is_gold, t.id"
+
+
+def _unseen_sql(task_id: str) -> str:
+    """A task (by the id column named) this worker never had: a lookup on the
+    (task_id, worker_id) unique index."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM assignments AS a "
+        f"WHERE a.task_id = {task_id} AND a.worker_id = :worker_id)"
+    )
 
 
 def _claim_sql(gold: bool) -> TextClause:
@@ -432,13 +431,11 @@ def _claim_sql(gold: bool) -> TextClause:
     """
     return text(
         f"""
-WITH window_ AS ({_window_sql(gold)}),
-picked AS (
-    SELECT t.id FROM window_ AS w JOIN tasks AS t ON t.id = w.id
-    WHERE {_UNSEEN_SQL} {_room_sql(gold)}
-    ORDER BY t.id
+WITH picked AS (
+    SELECT t.id {_open_tasks_sql(gold)} AND {_unseen_sql("t.id")}
+    {_WALK}
     LIMIT 1
-    FOR UPDATE OF t SKIP LOCKED
+    FOR UPDATE SKIP LOCKED
 ),
 budget AS (
     UPDATE projects SET reserved_count = reserved_count + 1, updated_at = :now
@@ -462,7 +459,13 @@ made AS (
 SELECT made.id, made.task_id, slot.text, slot.language, true
 FROM made JOIN slot ON slot.id = made.task_id
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM window_ AS w WHERE {_UNSEEN_SQL})
+SELECT NULL, NULL, NULL, NULL, EXISTS (
+    -- Among the first candidates only (the step-by-step claim's bound), walked in index
+    -- order: an EXISTS alone may be planned as a scan of every task, for an early hit
+    -- that a worker with nothing left never gets.
+    SELECT 1 FROM (SELECT t.id {_open_tasks_sql(gold)} {_WALK} LIMIT {BATCH * MAX_BATCHES}) AS w
+    WHERE {_unseen_sql("w.id")}
+)
 WHERE NOT EXISTS (SELECT 1 FROM made)
 """
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from rq import Retry
-from sqlalchemy import Select, bindparam, exists, false, or_, select, true, update
+from sqlalchemy import Select, bindparam, false, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -250,7 +250,7 @@ def _complete(session: Session, task: Task, now: datetime, found: dict[str, Any]
     ).scalar_one()
     for key, value in values.items():
         set_committed_value(task, key, value)
-    return bool(row)
+    return row is not None
 
 
 _OTHER = aliased(Task)
@@ -259,12 +259,18 @@ _COMPLETE = (
     update(Task)
     .where(Task.id == bindparam("of_task"))
     .returning(
-        exists().where(
+        select(_OTHER.id)
+        .where(
             _OTHER.project_id == bindparam("of_project"),
             _OTHER.status == TaskStatus.OPEN,
             _OTHER.is_gold == false(),
             _OTHER.id != bindparam("of_task"),
         )
+        # In ix_tasks_project_id_status_is_gold_id's order, the one index that gives it:
+        # as an EXISTS the planner may scan every task for the hit it expects early.
+        .order_by(_OTHER.project_id, _OTHER.status, _OTHER.is_gold, _OTHER.id)
+        .limit(1)
+        .scalar_subquery()
     )
 )
 _NO_SYNC: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
@@ -276,6 +282,7 @@ def _maybe_complete_project(session: Session, project: Project, now: datetime) -
         .where(
             Task.project_id == project.id, Task.status == TaskStatus.OPEN, Task.is_gold == false()
         )
+        .order_by(Task.project_id, Task.status, Task.is_gold, Task.id)  # the index's order
         .limit(1)
     )
     if open_left is None:

@@ -40,7 +40,7 @@ FIRST_WAGE_EXTRA = 2
 #: project is).
 DECIDING_EXTRA = 2
 #: Redis round trips of any hop: the abuse counter, the flow state, the resume point, jobs.
-REDIS_BUDGET = 8
+REDIS_BUDGET = 6
 
 pytestmark = pytest.mark.postgres
 

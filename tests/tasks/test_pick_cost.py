@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from tasks.assignment import _CLAIM_SQL, candidate_query
 from tasks.models import Assignment, AssignmentStatus, Task, TaskStatus
+from tasks.progress import _COMPLETE
 from tests.tasks import factories
 
 PG_ONLY = [pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -109,3 +110,32 @@ def test_the_one_statement_claim_walks_indexes_under_a_generic_plan(session: Ses
         session.execute(text(f"DEALLOCATE {prepared}"))
         assert "Seq Scan on tasks" not in plan, plan
         assert "ix_tasks_project_id_status_is_gold_id" in plan, plan
+
+
+@pytest.mark.parametrize("db_kind", PG_ONLY)
+def test_completing_a_task_asks_for_an_open_one_by_the_index(session: Session) -> None:
+    # A project's first tasks are long complete when its later ones are answered: asking
+    # "is another task open?" must not read through them, though half the tasks are open
+    # and a scan looks likely to hit one early.
+    project = factories.project(session, texts=[])
+    base = dict(project_id=project.id, answers_count=3, reserved_count=0, wanted_answers=3)
+    rows = [
+        {
+            **base,
+            "text": f"t{i}",
+            "is_gold": False,
+            "extra": {},
+            "created_at": utcnow(),
+            "status": TaskStatus.COMPLETE if i < 6_000 else TaskStatus.OPEN,
+        }
+        for i in range(12_000)
+    ]
+    ids = session.scalars(insert(Task).returning(Task.id), rows).all()
+    session.execute(text("ANALYZE tasks"))
+    stmt = _COMPLETE.values(status=TaskStatus.COMPLETE.value, completed_at=utcnow())
+    compiled = stmt.compile(dialect=session.get_bind().dialect)
+    params = {**compiled.params, "of_task": ids[-1], "of_project": project.id}
+    explained = session.connection().exec_driver_sql(f"EXPLAIN {compiled}", params)
+    plan = "\n".join(row[0] for row in explained)
+    assert "Seq Scan on tasks" not in plan, plan
+    assert "ix_tasks_project_id_status_is_gold_id" in plan, plan
