@@ -119,7 +119,7 @@ def test_completing_a_task_asks_for_an_open_one_by_the_index(session: Session) -
     # and a scan looks likely to hit one early.
     project = factories.project(session, texts=[])
     base = dict(project_id=project.id, answers_count=3, reserved_count=0, wanted_answers=3)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             **base,
             "text": f"t{i}",
