@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from tasks.assignment import _CLAIM_SQL, candidate_query
+from tasks.assignment import candidate_query
+from tasks.claim import CLAIM_SQL
 from tasks.models import Assignment, AssignmentStatus, Task, TaskStatus
 from tasks.progress import _COMPLETE
 from tests.tasks import factories
@@ -92,7 +93,7 @@ def test_the_one_statement_claim_walks_indexes_under_a_generic_plan(session: Ses
         "expires_at": "$4",
         "languages": "$5",
     }
-    for gold, claim in _CLAIM_SQL.items():
+    for gold, claim in CLAIM_SQL.items():
         sql = claim.text
         for name, number in names.items():
             sql = sql.replace(f":{name}", number)
