@@ -19,11 +19,12 @@ from sqlalchemy.orm.util import identity_key
 from core.db import matched_rows, utcnow
 from tasks.models import Assignment, AssignmentStatus, Project, ProjectStatus, Task, TaskStatus
 
-_NO_SYNC = {"synchronize_session": False}
+#: Execution options of an UPDATE whose rows the caller sets on its loaded objects itself.
+NO_SYNC = {"synchronize_session": False}
 
 
 def _run(session: Session, stmt: Update) -> bool:
-    return matched_rows(session.execute(stmt, execution_options=_NO_SYNC)) == 1
+    return matched_rows(session.execute(stmt, execution_options=NO_SYNC)) == 1
 
 
 def reserve_task_slot(session: Session, task_id: int) -> bool:
@@ -78,7 +79,7 @@ def release_task_slot(session: Session, task_id: int, *, answered: bool) -> None
     if answered:
         values["answers_count"] = Task.answers_count + 1
     stmt = update(Task).where(Task.id == task_id).values(**values).returning(*_TASK_STATE)
-    row = session.execute(stmt, execution_options=_NO_SYNC).one()
+    row = session.execute(stmt, execution_options=NO_SYNC).one()
     _learn_task_state(session, task_id, row)
 
 
@@ -104,7 +105,7 @@ def add_counted_answer(session: Session, task_id: int) -> None:
             wanted_answers=case((grown > Task.wanted_answers, grown), else_=Task.wanted_answers),
         )
     )
-    session.execute(stmt, execution_options=_NO_SYNC)
+    session.execute(stmt, execution_options=NO_SYNC)
 
 
 def want_one_more(session: Session, task_id: int, max_answers: int) -> bool:
@@ -167,4 +168,4 @@ def settle_budget(session: Session, project_id: int, *, paid: bool) -> None:
     if paid:
         values["paid_minor"] = Project.paid_minor + Project.reward_minor
     stmt = update(Project).where(Project.id == project_id).values(**values)
-    session.execute(stmt, execution_options=_NO_SYNC)
+    session.execute(stmt, execution_options=NO_SYNC)

@@ -85,11 +85,11 @@ def _discount(session: Session, worker_id: int) -> None:
             update(Assignment)
             .where(Assignment.id == assignment_id)
             .values(review_status=ReviewStatus.REJECTED),
-            execution_options={"synchronize_session": False},
+            execution_options=counters.NO_SYNC,
         )
         session.execute(
             update(Task).where(Task.id == task_id).values(answers_count=Task.answers_count - 1),
-            execution_options={"synchronize_session": False},
+            execution_options=counters.NO_SYNC,
         )
 
 
@@ -115,7 +115,7 @@ def _reopen(session: Session, project: Project, task: Task) -> bool:
     counters.want_one_more(session, task.id, project.max_answers)
     session.execute(
         update(Project).where(Project.id == project.id).values(completed_at=None),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     session.expire(task)
     return True

@@ -30,6 +30,7 @@ from core.errors import Conflict, NotFound
 from core.money import Money
 from ledger import services as ledger
 from ledger.models import AccountKind, LedgerAccount
+from tasks import counters
 from tasks.errors import DepositRefused, InsufficientFunding
 from tasks.models import (
     CreditLine,
@@ -241,7 +242,7 @@ def _add_to_budget(session: Session, project_id: int, amount_minor: int) -> None
         update(Project)
         .where(Project.id == project_id)
         .values(budget_minor=Project.budget_minor + amount_minor),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     project = session.get(Project, project_id)
     if project is not None:

@@ -246,7 +246,9 @@ def _complete(session: Session, task: Task, now: datetime, found: dict[str, Any]
     open (asked by the same UPDATE, so finishing a task costs one round trip)."""
     values = {"status": TaskStatus.COMPLETE, "completed_at": now, **found}
     row = session.execute(
-        _COMPLETE.values(**values), {"of_task": task.id, "of_project": task.project_id}, **_NO_SYNC
+        _COMPLETE.values(**values),
+        {"of_task": task.id, "of_project": task.project_id},
+        execution_options=counters.NO_SYNC,
     ).scalar_one()
     for key, value in values.items():
         set_committed_value(task, key, value)
@@ -273,7 +275,6 @@ _COMPLETE = (
         .scalar_subquery()
     )
 )
-_NO_SYNC: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
 
 
 def _maybe_complete_project(session: Session, project: Project, now: datetime) -> None:
@@ -295,7 +296,7 @@ def _finish_project(session: Session, project: Project, now: datetime) -> None:
         update(Project)
         .where(Project.id == project.id, Project.completed_at.is_(None))
         .values(completed_at=now),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     session.expire(project, ["completed_at"])
     if matched_rows(done) == 1 and webhook_url_of(session, project):

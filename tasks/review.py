@@ -63,7 +63,7 @@ def review_answer(
         update(Assignment)
         .where(Assignment.id == assignment_id, Assignment.review_status == ReviewStatus.PENDING)
         .values(review_status=decision),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     if matched_rows(moved) != 1:
         raise Conflict(f"answer {assignment_id} is not waiting for review")

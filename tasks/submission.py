@@ -81,7 +81,9 @@ def submit_answer(
     # answer held for review is unmarked by _hold: one UPDATE fewer on the usual path.
     values = dict(answer=value, answered_at=now, seconds_taken=seconds, correct=correct, paid=True)
     params = {f"new_{key}": v for key, v in values.items() if key != "paid"}
-    moved = session.execute(_ANSWER, {"assignment_id": assignment.id, **params}, **_NO_SYNC)
+    moved = session.execute(
+        _ANSWER, {"assignment_id": assignment.id, **params}, execution_options=counters.NO_SYNC
+    )
     if matched_rows(moved) != 1:
         # A parallel submit of the same answer won the race; report its outcome.
         session.expire(assignment)
@@ -147,7 +149,6 @@ _ANSWER = (
         paid=True,
     )
 )
-_NO_SYNC: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
 
 
 def _loaded(row: Assignment, **values: Any) -> None:
@@ -189,7 +190,7 @@ def _record_gold(
             gold_correct=WorkerProjectStats.gold_correct + int(correct),
         )
     )
-    session.execute(stmt, execution_options={"synchronize_session": False})
+    session.execute(stmt, execution_options=counters.NO_SYNC)
     row = session.get_one(WorkerProjectStats, (worker_id, project_id))
     session.refresh(row)
     return row.gold_answered, row.gold_correct
@@ -202,7 +203,7 @@ def _hold(session: Session, assignment_id: int, task: Task, flag: str) -> None:
         update(Assignment)
         .where(Assignment.id == assignment_id)
         .values(flagged=True, flag_reason=flag, review_status=ReviewStatus.PENDING, paid=False),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     counters.release_task_slot(session, task.id, answered=False)
 
@@ -213,7 +214,7 @@ def pay_answer(session: Session, assignment_id: int, worker_id: int, project: Pr
     reward = _credit(session, assignment_id, worker_id, project)
     session.execute(
         update(Assignment).where(Assignment.id == assignment_id).values(paid=True),
-        execution_options={"synchronize_session": False},
+        execution_options=counters.NO_SYNC,
     )
     return reward
 
