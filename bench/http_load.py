@@ -16,40 +16,28 @@ stopped), so a fast wrong answer fails the benchmark instead of winning it.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
 from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bench import seed
 from bench.floor_app import floor_hops
 from bench.harness import BenchDatabase, Row, Table, bench_database, checkout_database
-from bench.soak import children
+from bench.serving import DEFAULT_REDIS_URL, Served, database_cpu, serving
+from bench.wrk import WrkResult, run_wrk
 from config.settings import REPO_ROOT
 from core.secrets import hash_password
 from ledger.models import LedgerTransaction
 from tasks.models import Assignment, AssignmentStatus, TaskStatus
 
-BIN = Path(sys.executable).parent
-SCRIPT = Path(__file__).with_name("ussd_sessions.lua")
 TOKEN = "bench-http-at-token-0123456789"
 PATH = f"/webhooks/africastalking/ussd?token={TOKEN}"
 ANSWERS = 5
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 Progress = Callable[[str], None]
 
@@ -83,26 +71,6 @@ SMOKE = HttpScale(
 
 
 @dataclass(frozen=True)
-class WrkResult:
-    """What wrk and the Lua script saw in one run."""
-
-    seconds: float
-    hops: int
-    answered: int
-    saved: int
-    bad: int
-    errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    first_bad: str
-
-    @property
-    def hops_per_second(self) -> float:
-        return self.hops / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass(frozen=True)
 class Measured:
     """One app at one concurrency: wrk's figures and what the database says was stored."""
 
@@ -124,26 +92,6 @@ class CheckFailed(RuntimeError):
     """The screens wrk received do not match what the database stored."""
 
 
-def ensure_wrk() -> str:
-    """The wrk binary, installed with apt-get when missing (Debian's package is named wrk)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("wrk is not installed and apt-get could not install it")
-    return found
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAZI_", "DATABASE_"))}
     env.pop("REDIS_URL", None)
@@ -157,139 +105,6 @@ def _base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
-
-
-@dataclass(frozen=True)
-class Served:
-    """A running server: where it answers, and its processes (for their CPU time)."""
-
-    base: str
-    master: int
-    others: list[int]  # the rq worker, when there is one
-
-    def app_cpu(self) -> float:
-        """CPU seconds used so far by gunicorn (master and workers) and the rq worker's jobs."""
-        pids = [self.master, *children(self.master)]
-        # rq runs each job in a forked work horse: its time lands in the worker's children's.
-        return sum(cpu_seconds(pid) for pid in pids) + sum(
-            cpu_seconds(pid, with_children=True) for pid in self.others
-        )
-
-
-def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
-    """User + system CPU seconds of a process (0 once it is gone), from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # After the command: state is field 3, utime/stime 14/15, cutime/cstime 16/17 (proc(5)).
-    ticks = int(fields[11]) + int(fields[12])
-    if with_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def database_cpu(db: BenchDatabase) -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL backend serving this database (SQLite: none)."""
-    if db.kind != "postgresql":
-        return {}
-    with db.engine.connect() as connection:
-        pids = connection.scalars(
-            text(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).all()
-    return {int(pid): cpu_seconds(int(pid)) for pid in pids}
-
-
-@contextmanager
-def serving(
-    app: str, env: dict[str, str], *, workers: int, threads: int = 1, rq_worker: bool = False
-) -> Iterator[Served]:
-    """gunicorn with the shipped config serving ``app`` (and an rq worker), up and answering."""
-    port = free_port()
-    command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", str(workers)]
-    if threads > 1:
-        command += ["--threads", str(threads)]
-    command += ["--bind", f"127.0.0.1:{port}", app]
-    with tempfile.TemporaryFile() as log:
-        processes = [
-            subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        ]
-        if rq_worker:
-            processes.append(
-                subprocess.Popen(
-                    [str(BIN / "flask"), "--app", "wsgi", "worker"],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        try:
-            _wait_until_up(f"http://127.0.0.1:{port}", processes[0], log)
-            yield Served(
-                f"http://127.0.0.1:{port}", processes[0].pid, [p.pid for p in processes[1:]]
-            )
-        finally:
-            stop(processes)
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate the processes (SIGTERM: gunicorn and rq finish what they hold), then reap them."""
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    # Four workers importing the app on a busy 2-core machine take tens of seconds.
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        try:
-            # Any HTTP answer means gunicorn's workers are taking requests.
-            urllib.request.urlopen(base + "/", timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.3)
-    log.seek(0)
-    tail = log.read()[-2000:].decode(errors="replace")
-    raise RuntimeError(f"gunicorn did not start: {tail}")
-
-
-def run_wrk(base: str, *, sessions: int, seconds: int, workers: int, prefix: str) -> WrkResult:
-    """wrk with one thread per connection walking sessions for ``seconds``."""
-    command = [ensure_wrk(), "-t", str(sessions), "-c", str(sessions), "-d", f"{seconds}s"]
-    # A hop slower than wrk's default 2 s is slow, not lost: count it, do not drop it.
-    command += ["--timeout", "60s", "-s", str(SCRIPT), base + PATH, "--"]
-    command += [PATH, str(workers), str(sessions), str(ANSWERS), prefix]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    for line in done.stdout.splitlines():
-        if line.startswith("ussd-sessions "):
-            data = json.loads(line.removeprefix("ussd-sessions "))
-            return WrkResult(
-                seconds=data["seconds"],
-                hops=data["hops"],
-                answered=data["answered"],
-                saved=data["saved"],
-                bad=data["bad"],
-                errors=data["errors"],
-                p50_ms=data["p50_ms"],
-                p95_ms=data["p95_ms"],
-                p99_ms=data["p99_ms"],
-                first_bad=data["first_bad"],
-            )
-    raise RuntimeError(f"wrk printed no result: {done.stdout[-1000:]} {done.stderr[-1000:]}")
 
 
 def kazi_counts(db: BenchDatabase) -> tuple[int, int]:
@@ -358,19 +173,12 @@ def measure_app(
     """Warm the app up, then one checked wrk run per concurrency."""
     results: list[Measured] = []
     base = served.base
-    run_wrk(
-        base,
-        sessions=sessions[0],
-        seconds=scale.warmup_seconds,
-        workers=scale.workers,
-        prefix=f"{app}-warm",
-    )
+    walk = functools.partial(run_wrk, base, PATH, workers=scale.workers, answers=ANSWERS)
+    walk(sessions=sessions[0], seconds=scale.warmup_seconds, prefix=f"{app}-warm")
     for n in sessions:
         before = settled(counts, db, scale.settle_seconds)
         app_before, db_before = served.app_cpu(), database_cpu(db)
-        wrk = run_wrk(
-            base, sessions=n, seconds=scale.seconds, workers=scale.workers, prefix=f"{app}-{n}"
-        )
+        wrk = walk(sessions=n, seconds=scale.seconds, prefix=f"{app}-{n}")
         app_after, db_after = served.app_cpu(), database_cpu(db)
         after = settled(counts, db, scale.settle_seconds)
         measured = Measured(

@@ -1,9 +1,7 @@
 """Outbound SMS: queued messages through rq workers to a local fake Africa's Talking server.
 
-The fake server (``FakeAfricasTalking``) answers ``POST /version1/messaging`` in AT's
-documented shape (https://developers.africastalking.com/docs/sms/sending/bulk: one
-``Recipients`` entry per number, statusCode 101 for "Success") and counts every number
-it was sent. Messages are stored queued (``gateway.outbound`` columns, bulk-inserted)
+The fake server (``bench.fake_africastalking``) answers AT's bulk send API in its
+documented shape and counts every number it was sent. Messages are stored queued (``gateway.outbound`` columns, bulk-inserted)
 and their jobs queued by the names Kazi queues them by: ``gateway.jobs.send_message``
 per message (a worker's notice) or ``gateway.jobs.send_batch`` per 100 (a broadcast,
 ``gateway.broadcast.queue_batch``). Then rq worker processes
@@ -19,28 +17,23 @@ every message ended ``sent``/accepted and that the server saw each number exactl
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import sessionmaker
 
+from bench.fake_africastalking import FakeAfricasTalking
 from bench.harness import BenchDatabase, Table, bench_database, checkout_database
-from bench.http_load import DEFAULT_REDIS_URL, stop
+from bench.serving import DEFAULT_REDIS_URL, stop
 from config.settings import REPO_ROOT
 from core.db import build_sessionmaker
 from core.jobs import RqJobQueue, bind_jobs_to_sessions, enqueue
@@ -83,81 +76,6 @@ class Sent:
     @property
     def per_second(self) -> float:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
-
-
-class FakeAfricasTalking:
-    """A threaded HTTP server answering AT's bulk send API; counts numbers and requests."""
-
-    def __init__(self) -> None:
-        self.numbers: Counter[str] = Counter()
-        self.requests = 0
-        self.first_at: float | None = None  # perf_counter of the first request
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode())
-                numbers = form.get("to", [""])[0].split(",")
-                fake.record(numbers)
-                body = json.dumps(answer(numbers)).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass  # one line per request would drown the progress lines
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def record(self, numbers: list[str]) -> None:
-        with self._lock:
-            if self.first_at is None:
-                self.first_at = time.perf_counter()
-            self.requests += 1
-            self.numbers.update(numbers)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.first_at = None
-            self.requests = 0
-            self.numbers.clear()
-
-    def __enter__(self) -> FakeAfricasTalking:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def answer(numbers: list[str]) -> dict[str, Any]:
-    """AT's answer to a send: every number accepted (statusCode 101), one message id each."""
-    recipients = [
-        {
-            "statusCode": 101,
-            "number": number,
-            "status": "Success",
-            "cost": "KES 0.8000",
-            "messageId": f"ATXid_{uuid.uuid4().hex}",
-        }
-        for number in numbers
-    ]
-    return {
-        "SMSMessageData": {
-            "Message": f"Sent to {len(numbers)}/{len(numbers)} Total Cost: KES 0.8000",
-            "Recipients": recipients,
-        }
-    }
 
 
 def queue_messages(

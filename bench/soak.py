@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from redis import Redis
 
 from bench import seed
 from bench.harness import bench_database
+from bench.serving import children, serving
 from config.settings import REPO_ROOT
 from core.secrets import hash_password
 from gateway.conversation import text_for
@@ -39,7 +39,6 @@ from tasks.models import TaskStatus
 from tasks.requesters import create_requester
 
 OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
-BIN = Path(sys.executable).parent
 PIN = "1234"
 WORKERS = 300
 TASKS = 30_000
@@ -121,20 +120,6 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def children(pid: int) -> list[int]:
-    """The direct child processes of ``pid`` (gunicorn's workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def seed_world(url: str) -> str:
     """Tasks, registered workers with PIN 1234 and a requester; returns the API key."""
     from core.db import build_engine, build_sessionmaker
@@ -155,31 +140,11 @@ def run(minutes: float, threads: int, redis_url: str, say: object = print) -> di
     Redis.from_url(redis_url).flushdb()
     with bench_database("postgresql", name=f"kazi_soak_{checkout}") as db:
         key = seed_world(db.url)
-        port = 20000 + int(checkout, 16) % 20000
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KAZI_", "DATABASE_"))}
         env |= {"DATABASE_URL": db.url, "REDIS_URL": redis_url, "LOG_LEVEL": "warning"}
-        gunicorn = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "2"]
-            + ["--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=REPO_ROOT,
-            env=env,
-            stderr=subprocess.DEVNULL,
-        )
-        worker = subprocess.Popen(
-            [str(BIN / "flask"), "--app", "wsgi", "worker"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            result = _load(base, key, gunicorn.pid, worker.pid, minutes, threads)
+        with serving("wsgi:app", env, workers=2, rq_worker=True) as served:
+            result = _load(served.base, key, served.master, served.others[0], minutes, threads)
             time.sleep(5)  # the rq worker answers the last SMS
-        finally:
-            for process in (gunicorn, worker):
-                process.terminate()
-                process.wait(timeout=30)
         result["sms_replies"] = _replies(db.url)
         result["backlog"] = _backlog(redis_url)
         return result

@@ -11,9 +11,10 @@ import shutil
 
 import pytest
 
-from bench import http_load, outbound, scale
+from bench import fake_africastalking, http_load, outbound, scale
 from bench.harness import checkout_database
-from bench.http_load import CheckFailed, Measured, WrkResult, check
+from bench.http_load import CheckFailed, Measured, check
+from bench.wrk import WrkResult
 from gateway.delivery import DeliveryStatus
 from gateway.providers.africastalking import interpret_send_response
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -54,7 +55,7 @@ def test_a_fast_wrong_answer_fails_the_check(
 
 def test_the_fake_servers_answer_is_what_the_adapter_reads_as_accepted() -> None:
     numbers = ["+254700000001", "+254700000002"]
-    outcomes = interpret_send_response(outbound.answer(numbers), numbers, "hi")
+    outcomes = interpret_send_response(fake_africastalking.answer(numbers), numbers, "hi")
     assert [o.result.status for o in outcomes if o.result] == [DeliveryStatus.ACCEPTED] * 2
 
 
